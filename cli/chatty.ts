@@ -1,0 +1,105 @@
+// The `chatty` command: argument parsing and dispatch only; the work is in host.ts,
+// terminal-client.ts and the node itself.
+import { userInfo } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { validateServerUrl } from '../shared/protocol.js';
+import { startHost, untilSignal } from './host.js';
+import { runTerminalClient } from './terminal-client.js';
+import { CliError, UsageError } from './usage-error.js';
+
+const USAGE = `Usage:
+  chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join ws://HOST:PORT] [--advertise ws://HOST:PORT]
+      Run a chat server. With --join it becomes a replica of the server at that address.
+      Ctrl-C disconnects it (the other servers are told).
+  chatty client ws://HOST:PORT NAME
+      Chat in this terminal. Type a line to send it; type "exit" to leave.
+  chatty start [NAME] [--port 4000]
+      Host a server on this machine and chat on it from this terminal.
+  chatty help`;
+
+const DEFAULT_PORT = 4000;
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not "${value}"`);
+  return port;
+}
+
+function parseUrl(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const valid = validateServerUrl(value);
+  if (!valid.ok) throw new UsageError(`${flag}: ${valid.error.message}`);
+  return value;
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'host': {
+      const { values, positionals } = parse(rest, {
+        port: { type: 'string' },
+        bind: { type: 'string' },
+        join: { type: 'string' },
+        advertise: { type: 'string' },
+      });
+      if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      const node = await startHost({
+        port: parsePort(values.port as string | undefined),
+        bind: (values.bind as string | undefined) ?? '127.0.0.1',
+        join: parseUrl('--join', values.join as string | undefined),
+        advertise: parseUrl('--advertise', values.advertise as string | undefined),
+      });
+      return untilSignal(node);
+    }
+    case 'client': {
+      const { positionals } = parse(rest, {});
+      const [url, name, extra] = positionals;
+      if (!url || !name) throw new UsageError('client needs a server address and a name: chatty client ws://HOST:PORT NAME');
+      if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (quote a name with spaces)`);
+      return runTerminalClient(url, name);
+    }
+    case 'start': {
+      const { values, positionals } = parse(rest, { port: { type: 'string' } });
+      const name = positionals[0] ?? userInfo().username;
+      const node = await startHost({ port: parsePort(values.port as string | undefined) });
+      const code = await runTerminalClient(node.url, name);
+      await node.disconnect();
+      return code;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof UsageError) {
+        process.stderr.write(`chatty: ${err.message}\nRun "chatty help" for usage.\n`);
+        process.exit(2);
+      }
+      if (err instanceof CliError) {
+        process.stderr.write(`chatty: ${err.message}\n`);
+        process.exit(1);
+      }
+      process.stderr.write(`chatty: unexpected failure: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

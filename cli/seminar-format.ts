@@ -1,0 +1,19 @@
+// The seminar client's transcript lines (client.erl's io:format calls).
+import type { ChatEvent } from '../shared/protocol.js';
+import { neutralize } from './terminal-text.js';
+
+export function formatEvent(event: ChatEvent): string {
+  switch (event.type) {
+    case 'join':
+      return `[JOIN] ${neutralize(event.name)} joined the chat`;
+    case 'leave':
+      return `[LEAVE] ${neutralize(event.name)} left the chat`;
+    case 'message':
+      return `[${neutralize(event.name)}] ${neutralize(event.text)}`;
+  }
+}
+
+/** Seminar: io:format("[SERVER UPDATE] ~w~n", [NewServers]). */
+export function formatServers(servers: string[]): string {
+  return `[SERVER UPDATE] [${servers.join(',')}]`;
+}

@@ -1,0 +1,101 @@
+// The seminar's terminal client: a background task prints what the server relays, the main task
+// reads lines and sends them; the line `exit` (or end of input, or Ctrl-C) leaves the chat.
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+import { ChatClient, type SocketLike } from '../shared/chat-client.js';
+import { ErrorCode, type ChatError } from '../shared/errors.js';
+import { validateServerUrl } from '../shared/protocol.js';
+import { formatEvent } from './seminar-format.js';
+import { neutralize } from './terminal-text.js';
+import { CliError, UsageError } from './usage-error.js';
+
+export interface TerminalIO {
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream & { isTTY?: boolean };
+  error: NodeJS.WritableStream;
+}
+
+const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
+
+export const nodeSocket = (url: string): SocketLike =>
+  new WebSocket(url, { handshakeTimeout: 5_000 }) as unknown as SocketLike;
+
+/** Join `url` as `name` and chat until the user leaves. Resolves with the exit code. */
+export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio): Promise<number> {
+  const valid = validateServerUrl(url);
+  if (!valid.ok) throw new UsageError(valid.error.message);
+  let client: ChatClient;
+  try {
+    client = await ChatClient.connect(url, name, nodeSocket);
+  } catch (err) {
+    throw new CliError((err as ChatError).message);
+  }
+
+  // Prompts only on a terminal: piped output stays one event per line.
+  const terminal = Boolean(io.input.isTTY && io.output.isTTY);
+  const rl = createInterface({ input: io.input, output: io.output, prompt: '-> ', terminal });
+  const print = (line: string) => {
+    if (terminal) {
+      io.output.write('\r\x1b[2K'); // wipe the prompt line, print, then redraw prompt and typed text
+      io.output.write(`${line}\n`);
+      rl.prompt(true);
+    } else {
+      io.output.write(`${line}\n`);
+    }
+  };
+
+  return new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      rl.close();
+      resolve(code);
+    };
+    const leave = () => {
+      client.leave().then(() => finish(0), () => finish(0));
+    };
+
+    client.onFrame((msg) => {
+      switch (msg.type) {
+        case 'join':
+        case 'leave':
+        case 'message':
+          print(formatEvent(msg));
+          return;
+        case 'error':
+          // A stopping server also closes the socket; that close is the one line we print.
+          if (msg.code !== ErrorCode.SERVER_STOPPING) io.error.write(`[ERROR] ${neutralize(msg.message)}\n`);
+          return;
+        case 'exit':
+          finish(0);
+          return;
+        case 'welcome':
+        case 'update_servers':
+        case 'roster':
+          return; // the seminar's client shows only joins, leaves and messages
+      }
+    });
+    client.onClose((info) => {
+      if (info.expected) return finish(0);
+      const why = info.reason ? ` (${info.reason})` : '';
+      io.error.write(`chatty: connection to ${url} lost${why}\n`);
+      finish(1);
+    });
+
+    rl.on('line', (line) => {
+      if (finished) return;
+      if (line === 'exit') return leave();
+      if (line.trim() !== '') {
+        const sent = client.send(line);
+        if (!sent.ok) io.error.write(`chatty: ${sent.error.message}\n`);
+      }
+      if (terminal) rl.prompt();
+    });
+    rl.on('close', () => {
+      if (!finished) leave(); // end of input leaves the chat like `exit`
+    });
+    rl.on('SIGINT', leave);
+    if (terminal) rl.prompt();
+  });
+}

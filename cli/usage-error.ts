@@ -1,0 +1,5 @@
+/** A mistake in how the command was called: one line on stderr, exit code 2. */
+export class UsageError extends Error {}
+
+/** Something the user can fix (port in use, name taken…): one line on stderr, exit code 1. */
+export class CliError extends Error {}

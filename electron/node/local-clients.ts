@@ -1,0 +1,56 @@
+// The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
+import type WebSocket from 'ws';
+import { sendEncoded } from './wire.js';
+
+export interface LocalClient {
+  readonly name: string;
+  readonly ws: WebSocket;
+}
+
+export class LocalClients {
+  readonly #byName = new Map<string, LocalClient>();
+
+  /**
+   * @param maxBufferedBytes a client whose unsent data passes this is too slow to keep up
+   * @param onSlow called after a broadcast for each client past the limit, so it can be dropped
+   */
+  constructor(
+    private readonly maxBufferedBytes: number,
+    private readonly onSlow: (client: LocalClient) => void,
+  ) {}
+
+  add(client: LocalClient): void {
+    this.#byName.set(client.name, client);
+  }
+
+  remove(name: string): LocalClient | undefined {
+    const client = this.#byName.get(name);
+    this.#byName.delete(name);
+    return client;
+  }
+
+  get(name: string): LocalClient | undefined {
+    return this.#byName.get(name);
+  }
+
+  names(): string[] {
+    return [...this.#byName.keys()];
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  /** Send the same encoded frame to every client; never waits on a slow one. */
+  broadcast(data: Buffer): void {
+    let slow: LocalClient[] | undefined;
+    for (const client of this.#byName.values()) {
+      if (client.ws.bufferedAmount > this.maxBufferedBytes) {
+        (slow ??= []).push(client);
+        continue;
+      }
+      sendEncoded(client.ws, data);
+    }
+    if (slow) for (const client of slow) this.onSlow(client);
+  }
+}

@@ -1,0 +1,244 @@
+// The set of replicated servers (seminar: server2's `Servers` list) as a full mesh of WebSocket
+// links, one per peer. Membership rules (docs/protocol.md § Replicated servers):
+// - a server joins by sending `server_join_req` to any member; the member adds it and sends
+//   `update_servers` to every server, the newcomer included (seminar);
+// - a server that learns of a server it has no link to dials it with `server_join_req`, so every
+//   server ends linked to every other, whatever order concurrent joins arrive in;
+// - when two servers dial each other at once, the link dialed by the smaller address is kept;
+// - a server leaves by sending `update_servers` without itself (seminar's `disconnect`) and
+//   closing; a link that closes or stops answering pings removes that server too.
+// A server's list is always itself plus the peers it has an open link with.
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode, ErrorCode } from '../../shared/errors.js';
+import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../../shared/protocol.js';
+import type { Heartbeat } from './heartbeat.js';
+import { closeWith, encode, sendEncoded, sendFrame } from './wire.js';
+
+export interface PeerLink {
+  readonly url: string;
+  readonly ws: WebSocket;
+  /** We dialed it (as opposed to accepting its `server_join_req`). */
+  readonly outbound: boolean;
+  /** Handshake done: `update_servers` was sent (inbound) or received (outbound). */
+  open: boolean;
+}
+
+export interface MeshHandlers {
+  /** A relayed join/leave/message from a peer, with the bytes it came in. */
+  onEvent(event: ChatEvent, raw: Buffer): void;
+  onRoster(roster: Roster): void;
+  /** A link finished its handshake: time to tell the peer who is here. */
+  onLinkUp(link: PeerLink): void;
+  /** A peer left or failed; its buddies are gone with it. */
+  onLinkDown(url: string): void;
+  onServersChanged(servers: string[]): void;
+}
+
+export interface MeshOptions {
+  self: string;
+  heartbeat: Heartbeat;
+  /** A peer with more unsent bytes than this is dropped rather than buffered without bound. */
+  maxPeerBufferedBytes: number;
+  dialTimeoutMs: number;
+  log: Logger;
+  handlers: MeshHandlers;
+}
+
+export class Mesh {
+  readonly #links = new Map<string, PeerLink>();
+  readonly #pendingDials = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  #servers: string[];
+  #stopped = false;
+
+  constructor(private readonly opts: MeshOptions) {
+    this.#servers = [opts.self];
+  }
+
+  /** Sorted, so every server prints and compares the same list. */
+  servers(): string[] {
+    return this.#servers;
+  }
+
+  openLinks(): PeerLink[] {
+    return [...this.#links.values()].filter((l) => l.open);
+  }
+
+  /** Send one encoded frame to every peer. */
+  broadcast(data: Buffer): void {
+    for (const link of this.#links.values()) {
+      if (!link.open) continue;
+      if (link.ws.bufferedAmount > this.opts.maxPeerBufferedBytes) {
+        this.opts.log.warn({ peer: link.url }, 'peer cannot keep up; dropping link');
+        link.ws.terminate();
+        continue;
+      }
+      sendEncoded(link.ws, data);
+    }
+  }
+
+  /** Join the set through `boot` (seminar: server2:start(BootServer)). Resolves once linked. */
+  join(boot: string): Promise<void> {
+    return this.#dial(boot);
+  }
+
+  /** An inbound connection opened with `server_join_req`: make it a link, or refuse it. */
+  accept(ws: WebSocket, from: string): PeerLink | undefined {
+    const { self, log } = this.opts;
+    if (from === self) {
+      closeWith(ws, CloseCode.POLICY, `${ErrorCode.PEER_INVALID}: that is this server's own address`);
+      return undefined;
+    }
+    const existing = this.#links.get(from);
+    if (existing && existing.outbound && !existing.open && self < from) {
+      // We are dialing it too, and ours wins the tie-break: it will accept our link instead.
+      closeWith(ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+      return undefined;
+    }
+    if (existing) {
+      // Either its dial wins the tie-break, or it restarted and this link replaces a dead one.
+      log.info({ peer: from }, 'replacing link');
+      this.#forget(existing);
+      closeWith(existing.ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+    }
+    const link: PeerLink = { url: from, ws, outbound: false, open: true };
+    this.#links.set(from, link);
+    this.#watch(link);
+    // If we were dialing it, this link is the one we wanted.
+    this.#pendingDials.get(from)?.resolve();
+    this.#pendingDials.delete(from);
+    this.#recompute();
+    // Seminar: the new list goes to every server, the newcomer first (its handshake reply).
+    const update = encode(frame.updateServers(this.#servers));
+    sendEncoded(ws, update);
+    for (const other of this.openLinks()) if (other !== link) sendEncoded(other.ws, update);
+    this.opts.handlers.onLinkUp(link);
+    return link;
+  }
+
+  /** A frame that arrived on a link, inbound or outbound. */
+  handleFrame(link: PeerLink, msg: PeerFrame, raw: Buffer): void {
+    if (this.#links.get(link.url) !== link) return; // a replaced link's last words
+    switch (msg.type) {
+      case 'update_servers':
+        this.#onUpdateServers(link, msg.servers);
+        return;
+      case 'roster':
+        // A server speaks only for its own buddies.
+        if (link.open && msg.server === link.url) this.opts.handlers.onRoster(msg);
+        return;
+      case 'join':
+      case 'leave':
+      case 'message':
+        if (link.open) this.opts.handlers.onEvent(msg, raw);
+        return;
+      case 'server_join_req':
+        return; // already linked
+    }
+  }
+
+  /** Seminar's `disconnect`: tell the others we are gone, then close every link. */
+  leave(): void {
+    this.#stopped = true;
+    const update = encode(frame.updateServers(this.#servers.filter((s) => s !== this.opts.self)));
+    for (const link of this.#links.values()) {
+      if (link.open) sendEncoded(link.ws, update);
+      closeWith(link.ws, CloseCode.GOING_AWAY, 'server disconnect');
+    }
+    this.#links.clear();
+    for (const pending of this.#pendingDials.values()) pending.reject(new Error('server disconnected'));
+    this.#pendingDials.clear();
+  }
+
+  #onUpdateServers(link: PeerLink, servers: string[]): void {
+    const { self, log } = this.opts;
+    if (!link.open) {
+      link.open = true;
+      this.#pendingDials.get(link.url)?.resolve();
+      this.#pendingDials.delete(link.url);
+      this.#recompute();
+      this.opts.handlers.onLinkUp(link);
+    }
+    if (!servers.includes(link.url)) {
+      // The peer sent a list without itself: it is disconnecting (seminar).
+      log.info({ peer: link.url }, 'peer disconnected');
+      this.#drop(link);
+      closeWith(link.ws, CloseCode.NORMAL, 'peer left');
+      return;
+    }
+    for (const url of servers) {
+      if (url !== self && !this.#links.has(url)) {
+        this.#dial(url).catch((err: Error) => log.warn({ peer: url, err: err.message }, 'could not link to server'));
+      }
+    }
+  }
+
+  #dial(url: string): Promise<void> {
+    if (this.#stopped) return Promise.reject(new Error('server disconnected'));
+    const { self, log } = this.opts;
+    return new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url, { maxPayload: Limits.MAX_FRAME_BYTES * 4, handshakeTimeout: this.opts.dialTimeoutMs });
+      const link: PeerLink = { url, ws, outbound: true, open: false };
+      this.#links.set(url, link);
+      this.#pendingDials.set(url, { resolve, reject });
+      let failure = '';
+      ws.on('error', (err: NodeJS.ErrnoException) => {
+        failure = err.code ?? err.message;
+      });
+      ws.on('open', () => {
+        this.opts.heartbeat.track(ws);
+        sendFrame(ws, frame.serverJoinReq(self));
+      });
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary) return;
+        const decoded = decodeServerInbound(data.toString());
+        if (!decoded.ok) {
+          // Never answer a server with an error frame: two servers would echo errors forever.
+          log.warn({ peer: url, error: decoded.error }, 'bad frame from peer');
+          return;
+        }
+        const msg = decoded.value;
+        if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send') {
+          log.warn({ peer: url, type: msg.type }, 'client request on a server link');
+          return;
+        }
+        this.handleFrame(link, msg, data);
+      });
+      ws.on('close', (code: number, reason: Buffer) => {
+        const pending = this.#pendingDials.get(url);
+        if (this.#links.get(url) === link) this.#drop(link);
+        if (pending && this.#pendingDials.get(url) === pending) {
+          this.#pendingDials.delete(url);
+          const why = reason.length ? reason.toString() : failure || `closed with ${code}`;
+          reject(new Error(`cannot link to ${url}: ${why}`));
+        }
+      });
+    });
+  }
+
+  /** Inbound links get their frames from the node's dispatcher; only the close is watched here. */
+  #watch(link: PeerLink): void {
+    link.ws.on('close', () => {
+      if (this.#links.get(link.url) === link) this.#drop(link);
+    });
+  }
+
+  #drop(link: PeerLink): void {
+    const wasOpen = link.open;
+    this.#forget(link);
+    if (wasOpen && !this.#stopped) this.opts.handlers.onLinkDown(link.url);
+    this.#recompute();
+  }
+
+  #forget(link: PeerLink): void {
+    if (this.#links.get(link.url) === link) this.#links.delete(link.url);
+    link.open = false;
+  }
+
+  #recompute(): void {
+    const next = [this.opts.self, ...this.openLinks().map((l) => l.url)].sort();
+    if (next.join('\n') === this.#servers.join('\n')) return;
+    this.#servers = next;
+    if (!this.#stopped) this.opts.handlers.onServersChanged(next);
+  }
+}

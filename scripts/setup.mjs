@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Everything a fresh clone needs before `npm start` or `npm test`, so the README's two commands
+// work on a new machine with no other steps. Plain Node, no dependencies: it runs before install.
+//   node scripts/setup.mjs          install (if the lockfile changed) and build
+//   node scripts/setup.mjs --test   the same, plus what the test suite needs (Chromium)
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const forTests = process.argv.includes('--test');
+const say = (line) => process.stdout.write(`[setup] ${line}\n`);
+
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.status !== 0) {
+    process.stderr.write(`[setup] failed: ${cmd} ${args.join(' ')}\n`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+// 1. Dependencies, exactly as the lockfile pins them; again only when the lockfile changes.
+const lock = readFileSync(join(root, 'package-lock.json'));
+const lockHash = createHash('sha256').update(lock).digest('hex');
+const stamp = join(root, 'node_modules', '.chatty-lock-hash');
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
+  say('installing dependencies (npm ci)');
+  // Electron's binary comes from outside the npm registry; it is fetched separately below.
+  run('npm', ['ci', '--no-audit', '--no-fund'], { ELECTRON_SKIP_BINARY_DOWNLOAD: '1' });
+  writeFileSync(stamp, lockHash);
+}
+
+// 2. Build: TypeScript for Node, bundles for the browser and the Electron preload.
+run('npm', ['run', '--silent', 'build']);
+
+// 3. The test suite drives Debian's Chromium; install it when missing and we may.
+if (forTests && !existsSync('/usr/bin/chromium')) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot && existsSync('/usr/bin/apt-get')) {
+    say('installing Debian chromium for the browser tests');
+    run('apt-get', ['update', '-qq']);
+    run('apt-get', ['install', '-y', '-qq', 'chromium'], { DEBIAN_FRONTEND: 'noninteractive' });
+  } else {
+    say('no /usr/bin/chromium and cannot install it here: browser tests will print SKIP');
+  }
+}
+

@@ -1,0 +1,71 @@
+// One catalogue of the error codes that travel in `error` frames (docs/protocol.md lists them too).
+// Codes are stable: clients branch on them, messages are for people.
+
+export const ErrorCode = {
+  /** The frame is not valid JSON text. */
+  BAD_JSON: 'BAD_JSON',
+  /** JSON, but not a frame: no `type`, missing or extra fields, wrong field types. */
+  BAD_FRAME: 'BAD_FRAME',
+  /** `type` names no message of the protocol (or one only servers send). */
+  UNKNOWN_TYPE: 'UNKNOWN_TYPE',
+  /** Binary WebSocket frames are not part of the protocol. */
+  BINARY_FRAME: 'BINARY_FRAME',
+  /** A request that needs a joined client came before `client_join_req`. */
+  NOT_JOINED: 'NOT_JOINED',
+  /** `client_join_req` (or `server_join_req`) on a connection that already has a role. */
+  ALREADY_JOINED: 'ALREADY_JOINED',
+  /** The name is empty, too long or has control characters. */
+  NAME_INVALID: 'NAME_INVALID',
+  /** Another buddy already uses this name. */
+  NAME_TAKEN: 'NAME_TAKEN',
+  /** The request names someone other than the buddy who joined on this connection. */
+  NAME_MISMATCH: 'NAME_MISMATCH',
+  /** The text is empty, blank or longer than the limit. */
+  TEXT_INVALID: 'TEXT_INVALID',
+  /** A server-to-server frame on a connection that did not open with a valid `server_join_req`. */
+  NOT_A_SERVER: 'NOT_A_SERVER',
+  /** `server_join_req` with an unusable `from` address. */
+  PEER_INVALID: 'PEER_INVALID',
+  /** The client reads too slowly: its outgoing buffer passed the limit and it was dropped. */
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
+  /** No first frame arrived in time. */
+  HANDSHAKE_TIMEOUT: 'HANDSHAKE_TIMEOUT',
+  /** The server is disconnecting (operator action). */
+  SERVER_STOPPING: 'SERVER_STOPPING',
+  /** Raised by clients, never sent: the server could not be reached. */
+  UNREACHABLE: 'UNREACHABLE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** WebSocket close codes the node uses. 4000–4999 are reserved for applications by RFC 6455. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  POLICY: 1008,
+  TOO_LARGE: 1009,
+  /** A second link between the same two servers; the other one is kept. */
+  DUPLICATE_LINK: 4009,
+} as const;
+
+/** An error as a value: thrown by nothing in shared/, returned instead. */
+export interface ChatError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Results across boundaries (IPC, parsing) are values, not exceptions. */
+export type Result<T, E = ChatError> = { ok: true; value: T } | { ok: false; error: E };
+
+export function ok<T>(value: T): Result<T, never> {
+  return { ok: true, value };
+}
+
+export function fail(code: ErrorCode, message: string): Result<never> {
+  return { ok: false, error: { code, message } };
+}
+
+/** For exhaustive switches on tagged unions: the compiler proves this is unreachable. */
+export function missingCase(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}

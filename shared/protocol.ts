@@ -1,0 +1,221 @@
+// The Chatty wire protocol: the seminar's Erlang messages as JSON text frames over WebSocket.
+// This module is the only definition of the frames; server, CLI, Electron main and renderer import it.
+// docs/protocol.md is the prose version of the same thing. Runs in Node and in the browser
+// (no `node:` imports, no DOM).
+import * as v from 'valibot';
+import { ErrorCode, fail, ok, type Result } from './errors.js';
+
+/** Limits (docs/protocol.md § Limits). */
+export const Limits = {
+  /** Names are 1–32 printable characters (grapheme clusters). */
+  NAME_MAX_CHARS: 32,
+  /** A name also stays under this many UTF-8 bytes, so emoji sequences cannot blow up a frame. */
+  NAME_MAX_BYTES: 128,
+  /** Texts are 1–4,000 characters (UTF-16 code units, as JavaScript counts them). */
+  TEXT_MAX_CHARS: 4000,
+  /** Largest frame a server accepts; a bigger one closes the connection with 1009. */
+  MAX_FRAME_BYTES: 64 * 1024,
+  /** Longest server address. */
+  URL_MAX_CHARS: 2048,
+  /** Most servers in one replicated set. */
+  MAX_SERVERS: 256,
+  /** Names per `roster` frame between servers, so a roster never passes MAX_FRAME_BYTES. */
+  ROSTER_CHUNK: 400,
+} as const;
+
+// C0/C1 controls, line/paragraph separators and bidi overrides would let a name spoof others'
+// lines in a terminal or the UI.
+const FORBIDDEN_IN_NAME = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+
+const Name = v.pipe(
+  v.string('name must be a string'),
+  v.minLength(1, 'name must not be empty'),
+  v.maxGraphemes(Limits.NAME_MAX_CHARS, `name must be at most ${Limits.NAME_MAX_CHARS} characters`),
+  v.maxBytes(Limits.NAME_MAX_BYTES, `name must be at most ${Limits.NAME_MAX_BYTES} bytes`),
+  v.check((s) => !FORBIDDEN_IN_NAME.test(s), 'name must not contain control characters'),
+  v.check((s) => s.trim() === s && s.trim().length > 0, 'name must not start or end with spaces'),
+);
+
+const Text = v.pipe(
+  v.string('text must be a string'),
+  v.maxLength(Limits.TEXT_MAX_CHARS, `text must be at most ${Limits.TEXT_MAX_CHARS} characters`),
+  v.check((s) => s.trim().length > 0, 'text must not be empty'),
+);
+
+/** A server's address as other servers and clients reach it: ws://host:port or wss://host:port. */
+export function isServerUrl(value: string): boolean {
+  if (value.length > Limits.URL_MAX_CHARS) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '' && url.port !== '';
+  } catch {
+    return false;
+  }
+}
+
+const ServerUrl = v.pipe(
+  v.string('server address must be a string'),
+  v.check(isServerUrl, 'server address must look like ws://HOST:PORT'),
+);
+
+const ServerList = v.pipe(v.array(ServerUrl), v.maxLength(Limits.MAX_SERVERS));
+
+/** Fields every relayed event carries: a unique id, the server the client is on, its clock. */
+const eventMeta = {
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  server: ServerUrl,
+  ts: v.pipe(v.number(), v.integer(), v.minValue(0)),
+};
+
+// --- client → server (seminar: {client_join_req, Name, From}, {client_leave_req, Name, From}, {send, Name, Text})
+export const ClientJoinReq = v.strictObject({ type: v.literal('client_join_req'), name: Name });
+export const ClientLeaveReq = v.strictObject({ type: v.literal('client_leave_req'), name: Name });
+export const SendReq = v.strictObject({ type: v.literal('send'), name: Name, text: Text });
+
+// --- events, server → client and server → server (seminar: {join, Name}, {leave, Name}, {message, Name, Text})
+export const JoinEvent = v.strictObject({ type: v.literal('join'), name: Name, ...eventMeta });
+export const LeaveEvent = v.strictObject({ type: v.literal('leave'), name: Name, ...eventMeta });
+export const MessageEvent = v.strictObject({ type: v.literal('message'), name: Name, text: Text, ...eventMeta });
+
+// --- server → client only
+/** Beyond the seminar: confirms a join and tells the newcomer who is already here. */
+export const Welcome = v.strictObject({
+  type: v.literal('welcome'),
+  name: Name,
+  server: ServerUrl,
+  servers: ServerList,
+  buddies: v.array(v.strictObject({ name: Name, server: ServerUrl })),
+});
+/** Seminar: `exit` ends the client's background task (the reply to its leave request). */
+export const Exit = v.strictObject({ type: v.literal('exit') });
+export const ErrorFrame = v.strictObject({
+  type: v.literal('error'),
+  // A string, not the catalogue, so an older client still reads codes a newer server adds.
+  code: v.pipe(v.string(), v.maxLength(64)),
+  message: v.pipe(v.string(), v.maxLength(1000)),
+});
+
+// --- server ↔ server (seminar: {server_join_req, From}, {update_servers, NewServers})
+export const ServerJoinReq = v.strictObject({ type: v.literal('server_join_req'), from: ServerUrl });
+/** Sent between servers, and to clients so they can show the set of servers. */
+export const UpdateServers = v.strictObject({ type: v.literal('update_servers'), servers: ServerList });
+/**
+ * Beyond the seminar: buddies who are on `server` (added to what the receiver knows). Servers send
+ * their own buddies in chunks when a link opens, and relay peers' rosters to their clients.
+ */
+export const Roster = v.strictObject({
+  type: v.literal('roster'),
+  server: ServerUrl,
+  names: v.pipe(v.array(Name), v.maxLength(Limits.ROSTER_CHUNK)),
+});
+
+export type ClientJoinReq = v.InferOutput<typeof ClientJoinReq>;
+export type ClientLeaveReq = v.InferOutput<typeof ClientLeaveReq>;
+export type SendReq = v.InferOutput<typeof SendReq>;
+export type JoinEvent = v.InferOutput<typeof JoinEvent>;
+export type LeaveEvent = v.InferOutput<typeof LeaveEvent>;
+export type MessageEvent = v.InferOutput<typeof MessageEvent>;
+export type Welcome = v.InferOutput<typeof Welcome>;
+export type Exit = v.InferOutput<typeof Exit>;
+export type ErrorFrame = v.InferOutput<typeof ErrorFrame>;
+export type ServerJoinReq = v.InferOutput<typeof ServerJoinReq>;
+export type UpdateServers = v.InferOutput<typeof UpdateServers>;
+export type Roster = v.InferOutput<typeof Roster>;
+export type Buddy = Welcome['buddies'][number];
+
+export type ClientRequest = ClientJoinReq | ClientLeaveReq | SendReq;
+export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent;
+export type PeerFrame = ServerJoinReq | UpdateServers | Roster | ChatEvent;
+/** Everything a server may receive. */
+export type ServerInbound = ClientRequest | PeerFrame;
+/** Everything a client may receive. */
+export type ClientInbound = ChatEvent | Welcome | UpdateServers | Roster | Exit | ErrorFrame;
+
+const serverInbound = {
+  client_join_req: ClientJoinReq,
+  client_leave_req: ClientLeaveReq,
+  send: SendReq,
+  server_join_req: ServerJoinReq,
+  update_servers: UpdateServers,
+  roster: Roster,
+  join: JoinEvent,
+  leave: LeaveEvent,
+  message: MessageEvent,
+} as const;
+
+const clientInbound = {
+  join: JoinEvent,
+  leave: LeaveEvent,
+  message: MessageEvent,
+  welcome: Welcome,
+  update_servers: UpdateServers,
+  roster: Roster,
+  exit: Exit,
+  error: ErrorFrame,
+} as const;
+
+type Schemas = Record<string, v.GenericSchema>;
+
+function decodeWith<T>(schemas: Schemas, text: string): Result<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return fail(ErrorCode.BAD_JSON, 'frame is not valid JSON');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return fail(ErrorCode.BAD_FRAME, 'frame must be a JSON object');
+  }
+  const type = (json as { type?: unknown }).type;
+  if (typeof type !== 'string') return fail(ErrorCode.BAD_FRAME, 'frame has no "type" string');
+  const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  if (!schema) return fail(ErrorCode.UNKNOWN_TYPE, `unknown frame type "${type.slice(0, 40)}"`);
+  const parsed = v.safeParse(schema, json);
+  if (parsed.success) return ok(parsed.output as T);
+  const issue = parsed.issues[0];
+  const field = issue.path?.[0]?.key;
+  const where = typeof field === 'string' ? field : undefined;
+  const code = where === 'name' ? ErrorCode.NAME_INVALID : where === 'text' ? ErrorCode.TEXT_INVALID : ErrorCode.BAD_FRAME;
+  const message = issue.type === 'strict_object' && where
+    ? `${type}: unexpected field "${where.slice(0, 40)}"`
+    : `${type}: ${where ? `${where}: ` : ''}${issue.message}`;
+  return fail(code, message);
+}
+
+/** Parse and validate a text frame received by a server. */
+export function decodeServerInbound(text: string): Result<ServerInbound> {
+  return decodeWith<ServerInbound>(serverInbound, text);
+}
+
+/** Parse and validate a text frame received by a client. */
+export function decodeClientInbound(text: string): Result<ClientInbound> {
+  return decodeWith<ClientInbound>(clientInbound, text);
+}
+
+/** Check a name before sending it, with the same rule the server applies. */
+export function validateName(name: string): Result<string> {
+  const r = v.safeParse(Name, name);
+  return r.success ? ok(r.output) : fail(ErrorCode.NAME_INVALID, r.issues[0].message);
+}
+
+/** Check a text before sending it, with the same rule the server applies. */
+export function validateText(text: string): Result<string> {
+  const r = v.safeParse(Text, text);
+  return r.success ? ok(r.output) : fail(ErrorCode.TEXT_INVALID, r.issues[0].message);
+}
+
+/** Check a server address typed by a user. */
+export function validateServerUrl(url: string): Result<string> {
+  return isServerUrl(url) ? ok(url) : fail(ErrorCode.PEER_INVALID, `"${url.slice(0, 80)}" is not a server address like ws://HOST:PORT`);
+}
+
+/** Frames are built by these helpers so every sender writes the same shape. */
+export const frame = {
+  clientJoinReq: (name: string): ClientJoinReq => ({ type: 'client_join_req', name }),
+  clientLeaveReq: (name: string): ClientLeaveReq => ({ type: 'client_leave_req', name }),
+  send: (name: string, text: string): SendReq => ({ type: 'send', name, text }),
+  serverJoinReq: (from: string): ServerJoinReq => ({ type: 'server_join_req', from }),
+  updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
+  exit: (): Exit => ({ type: 'exit' }),
+  error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
+};
