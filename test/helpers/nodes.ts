@@ -1,0 +1,31 @@
+// Real nodes on 127.0.0.1, port 0; every node a test starts is disconnected after it.
+import { afterEach } from 'vitest';
+import { ChatNode, type ChatNodeOptions } from '../../electron/node/chat-node.js';
+
+const started = new Set<ChatNode>();
+
+afterEach(async () => {
+  const nodes = [...started].reverse();
+  started.clear();
+  await Promise.all(nodes.map((n) => n.disconnect()));
+});
+
+export async function startNode(options: ChatNodeOptions = {}): Promise<ChatNode> {
+  const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', ...options });
+  started.add(node);
+  return node;
+}
+
+/** Poll until `check` passes (for state that settles over several messages). */
+export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

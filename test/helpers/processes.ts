@@ -1,0 +1,101 @@
+// Real `chatty` processes (bin/chatty.js, as users run it), with their output read line by line.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+export const CHATTY_BIN = fileURLToPath(new URL('../../bin/chatty.js', import.meta.url));
+const running = new Set<Chatty>();
+
+afterEach(async () => {
+  const all = [...running].reverse();
+  running.clear();
+  await Promise.all(all.map((p) => p.kill('SIGKILL')));
+});
+
+export class Chatty {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  exitCode: number | null | undefined;
+  readonly #exited: Promise<number | null>;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(readonly args: string[], env: Record<string, string> = {}) {
+    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CHATTY_BIN, ...args], {
+      env: { ...process.env, ...env },
+    });
+    this.child = child;
+    running.add(this);
+    collectLines(child.stdout, this.stdout, () => this.#wake());
+    collectLines(child.stderr, this.stderr, () => this.#wake());
+    this.#exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : null);
+        running.delete(this);
+        this.#wake();
+        resolve(this.exitCode);
+      });
+    });
+  }
+
+  readonly child: ChildProcessWithoutNullStreams;
+
+  /** Type a line on its standard input. */
+  type(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
+  /** Wait for a line on stdout (or stderr with `from`) matching `pattern`; returns it. */
+  waitFor(pattern: RegExp, from: 'stdout' | 'stderr' = 'stdout', timeoutMs = 10_000): Promise<string> {
+    const lines = from === 'stdout' ? this.stdout : this.stderr;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const line = lines.find((l) => pattern.test(l));
+        if (line === undefined) return false;
+        this.#waiters.delete(check);
+        clearTimeout(timer);
+        resolve(line);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`chatty ${this.args.join(' ')}: no ${from} line like ${pattern} in 10 s.\nstdout: ${this.stdout.join('\n')}\nstderr: ${this.stderr.join('\n')}`));
+      }, timeoutMs);
+      if (!check()) this.#waiters.add(check);
+    });
+  }
+
+  /** The URL a `chatty host` printed. */
+  async url(): Promise<string> {
+    const line = await this.waitFor(/listening on ws:\/\//);
+    return /(ws:\/\/\S+)/.exec(line)![1]!;
+  }
+
+  exited(): Promise<number | null> {
+    return this.#exited;
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    if (this.exitCode === undefined) this.child.kill(signal);
+    return this.#exited;
+  }
+
+  #wake(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+}
+
+function collectLines(stream: NodeJS.ReadableStream, into: string[], onLine: () => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    into.push(...parts);
+    onLine();
+  });
+}

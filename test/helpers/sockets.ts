@@ -1,0 +1,97 @@
+// A raw WebSocket that records every frame it receives, for tests that speak the wire protocol
+// by hand (including wrong on purpose).
+import { afterEach } from 'vitest';
+import WebSocket from 'ws';
+
+const opened = new Set<WebSocket>();
+
+afterEach(() => {
+  for (const ws of opened) ws.terminate();
+  opened.clear();
+});
+
+// Frames are whatever the server sent; tests read the fields they assert on.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFrame = Record<string, any> & { type: string };
+
+export class RawSocket {
+  readonly frames: AnyFrame[] = [];
+  closed: { code: number; reason: string } | undefined;
+  readonly #waiters = new Set<() => void>();
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      this.frames.push(isBinary ? { type: '<binary>' } : (JSON.parse(data.toString()) as AnyFrame));
+      this.#wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.#wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  static async open(url: string): Promise<RawSocket> {
+    const ws = new WebSocket(url);
+    opened.add(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawSocket(ws);
+  }
+
+  /** Open and join as `name`; resolves once the welcome has arrived. */
+  static async join(url: string, name: string): Promise<RawSocket> {
+    const s = await RawSocket.open(url);
+    s.send({ type: 'client_join_req', name });
+    await s.next((f) => f.type === 'welcome');
+    return s;
+  }
+
+  send(frame: object | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The first frame (already received or still to come) that matches. */
+  next(match: (f: AnyFrame) => boolean, timeoutMs = 5_000): Promise<AnyFrame> {
+    return this.until(() => this.frames.find(match), timeoutMs, 'a matching frame');
+  }
+
+  nextError(code: string): Promise<AnyFrame> {
+    return this.next((f) => f.type === 'error' && f.code === code);
+  }
+
+  waitClosed(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
+    return this.until(() => this.closed, timeoutMs, 'the close');
+  }
+
+  /** Chat events only, as compact strings: "join:Ann", "message:Ann:hi". */
+  events(): string[] {
+    return this.frames
+      .filter((f) => f.type === 'join' || f.type === 'leave' || f.type === 'message')
+      .map((f) => [f.type, f.name, ...(f.type === 'message' ? [f.text] : [])].join(':'));
+  }
+
+  until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = probe();
+        if (found === undefined) return false;
+        this.#waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-5)).slice(0, 600)}`));
+      }, timeoutMs);
+      if (!check()) this.#waiters.add(check);
+    });
+  }
+
+  #wake(): void {
+    for (const check of [...this.#waiters]) check();
+  }
+}

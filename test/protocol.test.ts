@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { decodeClientInbound, decodeServerInbound, Limits, validateName, validateText } from '../shared/protocol.js';
+
+const decode = (frame: unknown) => decodeServerInbound(typeof frame === 'string' ? frame : JSON.stringify(frame));
+const codeOf = (frame: unknown) => {
+  const r = decode(frame);
+  return r.ok ? 'ok' : r.error.code;
+};
+
+describe('protocol', () => {
+  describe('decodeServerInbound', () => {
+    it('accepts the seminar messages', () => {
+      expect(decode({ type: 'client_join_req', name: 'John' })).toEqual({ ok: true, value: { type: 'client_join_req', name: 'John' } });
+      expect(codeOf({ type: 'client_leave_req', name: 'John' })).toBe('ok');
+      expect(codeOf({ type: 'send', name: 'John', text: 'hi!\nsecond line' })).toBe('ok');
+      expect(codeOf({ type: 'server_join_req', from: 'ws://10.0.0.2:4000' })).toBe('ok');
+      expect(codeOf({ type: 'update_servers', servers: ['ws://10.0.0.2:4000'] })).toBe('ok');
+      expect(codeOf({ type: 'join', name: 'A', id: 'x-1', server: 'ws://h:1', ts: 1 })).toBe('ok');
+    });
+
+    it('names what is wrong with a frame', () => {
+      expect(codeOf('not json')).toBe('BAD_JSON');
+      expect(codeOf([1, 2])).toBe('BAD_FRAME');
+      expect(codeOf({ name: 'x' })).toBe('BAD_FRAME');
+      expect(codeOf({ type: 'shout', name: 'x' })).toBe('UNKNOWN_TYPE');
+      expect(codeOf({ type: 'toString' })).toBe('UNKNOWN_TYPE');
+      expect(codeOf({ type: 'send', name: 'x' })).toBe('TEXT_INVALID');
+      expect(codeOf({ type: 'send', name: 'x', text: 'hi', extra: 1 })).toBe('BAD_FRAME');
+      expect(codeOf({ type: 'client_join_req' })).toBe('NAME_INVALID');
+      expect(codeOf({ type: 'server_join_req', from: 'http://x' })).toBe('BAD_FRAME');
+    });
+
+    it('reports the unexpected field by name', () => {
+      const r = decode({ type: 'send', name: 'x', text: 'hi', admin: true });
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.message).toContain('"admin"');
+    });
+  });
+
+  describe('names', () => {
+    it('allows 1–32 printable characters, emoji and accents included', () => {
+      expect(validateName('Zoë').ok).toBe(true);
+      expect(validateName('👩‍💻 dev').ok).toBe(true);
+      expect(validateName('x'.repeat(Limits.NAME_MAX_CHARS)).ok).toBe(true);
+    });
+
+    it('refuses empty, long, padded and control-character names', () => {
+      for (const bad of ['', 'x'.repeat(33), ' John', 'John ', 'a\u001b[31mb', 'a\nb', 'evil\u202Eman', '   ']) {
+        expect(validateName(bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'NAME_INVALID' } });
+      }
+    });
+  });
+
+  describe('texts', () => {
+    it('allows up to 4,000 characters and refuses blank text', () => {
+      expect(validateText('x'.repeat(4000)).ok).toBe(true);
+      expect(validateText('x'.repeat(4001))).toMatchObject({ ok: false, error: { code: 'TEXT_INVALID' } });
+      expect(validateText(' \n\t ')).toMatchObject({ ok: false, error: { code: 'TEXT_INVALID' } });
+    });
+  });
+
+  describe('decodeClientInbound', () => {
+    it('accepts what servers send and refuses client requests', () => {
+      expect(decodeClientInbound('{"type":"exit"}').ok).toBe(true);
+      expect(decodeClientInbound('{"type":"error","code":"SOMETHING_NEW","message":"m"}').ok).toBe(true);
+      expect(decodeClientInbound('{"type":"send","name":"a","text":"b"}')).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TYPE' } });
+    });
+  });
+});

@@ -1,0 +1,121 @@
+// The seminar's first system: one server, clients join, send and leave.
+import { describe, expect, it } from 'vitest';
+import { ChatClient } from '../shared/chat-client.js';
+import { nodeSocket } from '../cli/terminal-client.js';
+import { eventually, startNode } from './helpers/nodes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+describe('ChatNode (single server)', () => {
+  it('broadcasts join to every client, the new one included, and welcomes it with the buddy list', async () => {
+    const node = await startNode();
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const bob = await RawSocket.open(node.url);
+    bob.send({ type: 'client_join_req', name: 'Bob' });
+    const welcome = await bob.next((f) => f.type === 'welcome');
+    expect(welcome).toMatchObject({ name: 'Bob', server: node.url, servers: [node.url] });
+    expect(welcome.buddies.map((b: { name: string }) => b.name).sort()).toEqual(['Ann', 'Bob']);
+    await bob.next((f) => f.type === 'join' && f.name === 'Bob');
+    const joinSeenByAnn = await ann.next((f) => f.type === 'join' && f.name === 'Bob');
+    expect(joinSeenByAnn).toMatchObject({ server: node.url, id: expect.any(String), ts: expect.any(Number) });
+    expect(node.localClients().sort()).toEqual(['Ann', 'Bob']);
+  });
+
+  it('delivers every message to 3 clients, each sender in the order it sent', async () => {
+    const node = await startNode();
+    const names = ['Ann', 'Bob', 'Cid'];
+    const clients = await Promise.all(names.map((n) => RawSocket.join(node.url, n)));
+    const perSender = 50;
+    for (let i = 0; i < perSender; i++) {
+      clients.forEach((c, k) => c.send({ type: 'send', name: names[k], text: `${names[k]} ${i}` }));
+    }
+    for (const c of clients) {
+      await c.until(() => (c.events().filter((e) => e.startsWith('message:')).length === perSender * 3 ? true : undefined), 10_000, 'all messages');
+      for (const sender of names) {
+        const fromSender = c.events().filter((e) => e.startsWith(`message:${sender}:`));
+        expect(fromSender).toEqual(Array.from({ length: perSender }, (_, i) => `message:${sender}:${sender} ${i}`));
+      }
+    }
+  });
+
+  it('on leave: the leaver gets leave then exit, is removed, and the others get leave', async () => {
+    const node = await startNode();
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const bob = await RawSocket.join(node.url, 'Bob');
+    bob.send({ type: 'client_leave_req', name: 'Bob' });
+    await bob.next((f) => f.type === 'exit');
+    const tail = bob.frames.slice(-2).map((f) => f.type + (f.name ? `:${f.name}` : ''));
+    expect(tail).toEqual(['leave:Bob', 'exit']);
+    expect((await bob.waitClosed()).code).toBe(1000);
+    await ann.next((f) => f.type === 'leave' && f.name === 'Bob');
+    expect(node.localClients()).toEqual(['Ann']);
+    // The name is free again.
+    await RawSocket.join(node.url, 'Bob');
+  });
+
+  it('treats a client whose socket closes without client_leave_req as having left', async () => {
+    const node = await startNode();
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const bob = await RawSocket.join(node.url, 'Bob');
+    bob.ws.terminate();
+    await ann.next((f) => f.type === 'leave' && f.name === 'Bob');
+    await eventually(() => expect(node.localClients()).toEqual(['Ann']));
+  });
+
+  it('disconnect stops the server and tells its clients', async () => {
+    const node = await startNode();
+    const ann = await RawSocket.join(node.url, 'Ann');
+    await node.disconnect();
+    await ann.nextError('SERVER_STOPPING');
+    expect(await ann.waitClosed()).toEqual({ code: 1001, reason: 'server disconnect' });
+    await expect(RawSocket.open(node.url)).rejects.toThrow();
+  });
+
+  it('drops a client that stops reading, and keeps serving the others', async () => {
+    const node = await startNode(); // default limit: 1 MiB unsent per client
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const slow = await RawSocket.join(node.url, 'Slow');
+    // Slow stops reading: its kernel buffers fill, then the server's buffer for it grows.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const text = 'x'.repeat(3900);
+    let sent = 0;
+    // Ann sends in batches and reads each back, as a live client does: she never falls behind.
+    for (let batch = 0; batch < 60 && !ann.frames.some((f) => f.type === 'leave'); batch++) {
+      for (let i = 0; i < 100; i++, sent++) ann.send({ type: 'send', name: 'Ann', text });
+      const expected = sent;
+      await ann.until(() => (ann.frames.filter((f) => f.type === 'message').length >= expected ? true : undefined), 10_000, 'the batch');
+    }
+    await ann.next((f) => f.type === 'leave' && f.name === 'Slow');
+    expect(node.localClients()).toEqual(['Ann']);
+  });
+
+  describe('ChatClient (the shared client)', () => {
+    it('joins, sends, receives and leaves', async () => {
+      const node = await startNode();
+      const ann = await ChatClient.connect(node.url, 'Ann', nodeSocket);
+      const seen: string[] = [];
+      ann.onFrame((f) => seen.push(f.type));
+      expect(ann.send('hello').ok).toBe(true);
+      expect(ann.send('   ')).toMatchObject({ ok: false, error: { code: 'TEXT_INVALID' } });
+      await eventually(() => expect(seen).toContain('message'));
+      await ann.leave();
+      expect(seen).toEqual(['join', 'message', 'leave', 'exit']);
+    });
+
+    it('rejects a taken name and an unreachable server with a clear error', async () => {
+      const node = await startNode();
+      await ChatClient.connect(node.url, 'Ann', nodeSocket);
+      await expect(ChatClient.connect(node.url, 'Ann', nodeSocket)).rejects.toMatchObject({ code: 'NAME_TAKEN' });
+      await expect(ChatClient.connect('ws://127.0.0.1:1', 'Ann', nodeSocket)).rejects.toMatchObject({
+        code: 'UNREACHABLE',
+        message: expect.stringContaining('ECONNREFUSED'),
+      });
+    });
+  });
+
+  it('answers plain HTTP with a notice instead of a page', async () => {
+    const node = await startNode();
+    const res = await fetch(node.url.replace('ws:', 'http:'));
+    expect(res.status).toBe(426);
+    expect(await res.text()).toContain('Chatty server');
+  });
+});
