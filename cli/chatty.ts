@@ -9,7 +9,10 @@ import { CliError, UsageError } from './usage-error.js';
 
 const USAGE = `Usage:
   chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join ws://HOST:PORT] [--advertise ws://HOST:PORT]
+              [--heartbeat 10000]
       Run a chat server. With --join it becomes a replica of the server at that address.
+      --advertise is the address others reach it at (default: from --bind and --port).
+      --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
       Ctrl-C disconnects it (the other servers are told).
   chatty client ws://HOST:PORT NAME
       Chat in this terminal. Type a line to send it; type "exit" to leave.
@@ -24,6 +27,12 @@ function parsePort(value: string | undefined): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not "${value}"`);
   return port;
+}
+
+function parseMs(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 50) throw new UsageError(`${flag} must be a number of milliseconds (50 or more), not "${value}"`);
+  return Number(value);
 }
 
 function parseUrl(flag: string, value: string | undefined): string | undefined {
@@ -50,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
         bind: { type: 'string' },
         join: { type: 'string' },
         advertise: { type: 'string' },
+        heartbeat: { type: 'string' },
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const node = await startHost({
@@ -57,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
         bind: (values.bind as string | undefined) ?? '127.0.0.1',
         join: parseUrl('--join', values.join as string | undefined),
         advertise: parseUrl('--advertise', values.advertise as string | undefined),
+        heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
       });
       return untilSignal(node);
     }

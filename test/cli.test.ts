@@ -1,0 +1,160 @@
+// The `chatty` command as users run it: real processes, real sockets, stdin and stdout.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Chatty, CHATTY_BIN } from './helpers/processes.js';
+import { startNode } from './helpers/nodes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+async function host(...args: string[]): Promise<[Chatty, string]> {
+  const p = new Chatty(['host', '--port', '0', ...args]);
+  return [p, await p.url()];
+}
+
+async function client(url: string, name: string): Promise<Chatty> {
+  const p = new Chatty(['client', url, name]);
+  await p.waitFor(new RegExp(`^\\[JOIN\\] ${name} joined the chat$`));
+  return p;
+}
+
+const serversLine = (urls: string[]) => `[SERVER UPDATE] [${[...urls].sort().join(',')}]`;
+
+describe('chatty (command line)', () => {
+  it('gives the seminar transcript: join, messages, leave with exit', async () => {
+    const [, url] = await host();
+    const john = await client(url, 'John');
+    const mary = await client(url, 'Mary');
+    await john.waitFor(/^\[JOIN\] Mary joined the chat$/);
+    john.type('hi!');
+    await john.waitFor(/^\[John\] hi!$/);
+    await mary.waitFor(/^\[John\] hi!$/);
+    mary.type('exit');
+    expect(await mary.exited()).toBe(0);
+    expect(mary.stdout).toEqual(['[JOIN] Mary joined the chat', '[John] hi!', '[LEAVE] Mary left the chat']);
+    await john.waitFor(/^\[LEAVE\] Mary left the chat$/);
+    john.endInput(); // end of input leaves like `exit`
+    expect(await john.exited()).toBe(0);
+    expect(john.stderr).toEqual([]);
+  });
+
+  it('shows the "-> " prompt in a real terminal', async () => {
+    if (spawnSync('tmux', ['-V']).status !== 0) {
+      console.log('SKIP: tmux is not installed; the prompt test needs a terminal');
+      return;
+    }
+    const [, url] = await host();
+    const session = `chatty-test-${process.pid}`;
+    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '10', process.execPath, CHATTY_BIN, 'client', url, 'John']);
+    try {
+      const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session]).toString();
+      const waitScreen = async (text: string) => {
+        for (let i = 0; i < 100 && !screen().includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+        return screen();
+      };
+      expect(await waitScreen('->')).toContain('[JOIN] John joined the chat');
+      execFileSync('tmux', ['send-keys', '-t', session, 'hi!', 'Enter']);
+      const after = await waitScreen('[John] hi!');
+      expect(after.split('\n').map((l) => l.trimEnd())).toEqual(expect.arrayContaining(['[JOIN] John joined the chat', '-> hi!', '[John] hi!', '->']));
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+  });
+
+  it('neutralizes control characters in what others send', async () => {
+    const node = await startNode();
+    const john = await client(node.url, 'John');
+    const evil = await RawSocket.join(node.url, 'Evil');
+    evil.send({ type: 'send', name: 'Evil', text: 'red\u001b[31m bell\u0007 back\rX' });
+    const line = await john.waitFor(/^\[Evil\]/);
+    expect(line).toBe('[Evil] red␛[31m bell␇ back␍X');
+    expect(line).not.toMatch(/[\u0000-\u001f]/);
+  });
+
+  it('three replicated hosts: clients on each chat across them', async () => {
+    const [boot, bootUrl] = await host();
+    const [second, secondUrl] = await host('--join', bootUrl);
+    const [third, thirdUrl] = await host('--join', bootUrl);
+    const all = serversLine([bootUrl, secondUrl, thirdUrl]);
+    for (const h of [boot, second, third]) await h.waitFor(new RegExp(`^${escape(all)}$`));
+    const ann = await client(bootUrl, 'Ann');
+    const bob = await client(secondUrl, 'Bob');
+    const cid = await client(thirdUrl, 'Cid');
+    await ann.waitFor(/^\[JOIN\] Cid joined the chat$/);
+    ann.type('hello from boot');
+    cid.type('hello from third');
+    for (const c of [ann, bob, cid]) {
+      await c.waitFor(/^\[Ann\] hello from boot$/);
+      await c.waitFor(/^\[Cid\] hello from third$/);
+    }
+  });
+
+  it('a host killed with SIGKILL is dropped by the others and its clients leave', async () => {
+    const [boot, bootUrl] = await host();
+    const [victimHost, victimUrl] = await host('--join', bootUrl);
+    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl, victimUrl]))}$`));
+    const ann = await client(bootUrl, 'Ann');
+    const vic = await client(victimUrl, 'Vic');
+    await ann.waitFor(/^\[JOIN\] Vic joined the chat$/);
+    await victimHost.kill('SIGKILL');
+    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl]))}$`));
+    await ann.waitFor(/^\[LEAVE\] Vic left the chat$/);
+    expect(await vic.exited()).toBe(1);
+    expect(vic.stderr.join('\n')).toMatch(/connection to .* lost/);
+  });
+
+  it('a host that stops answering (SIGSTOP) is dropped after a missed heartbeat', async () => {
+    const [boot, bootUrl] = await host('--heartbeat', '200');
+    const [frozen, frozenUrl] = await host('--join', bootUrl, '--heartbeat', '200');
+    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl, frozenUrl]))}$`));
+    frozen.child.kill('SIGSTOP');
+    try {
+      await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl]))}$`));
+    } finally {
+      frozen.child.kill('SIGCONT');
+    }
+  });
+
+  it("Ctrl-C on a host is the seminar's disconnect: the others are told", async () => {
+    const [boot, bootUrl] = await host();
+    const [leaving, leavingUrl] = await host('--join', bootUrl);
+    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl, leavingUrl]))}$`));
+    const lou = await client(leavingUrl, 'Lou');
+    expect(await leaving.kill('SIGINT')).toBe(0);
+    expect(leaving.stdout).toContain('Server disconnected');
+    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl]))}$`));
+    expect(await lou.exited()).toBe(1);
+    expect(lou.stderr).toEqual([expect.stringMatching(/^chatty: connection to ws:\/\/.* lost \(server disconnect\)$/)]);
+  });
+
+  describe('errors: one clear line on stderr and a non-zero exit', () => {
+    const cases: Array<[string, () => Promise<string[]>, RegExp, number]> = [
+      ['server unreachable', async () => ['client', 'ws://127.0.0.1:1', 'John'], /^chatty: cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/, 1],
+      ['bad URL', async () => ['client', 'localhost:4000', 'John'], /^chatty: "localhost:4000" is not a server address like ws:\/\/HOST:PORT$/, 2],
+      ['invalid name', async () => ['client', (await host())[1], 'x'.repeat(40)], /^chatty: name must be at most 32 characters$/, 1],
+      ['name taken', async () => {
+        const [, url] = await host();
+        await client(url, 'John');
+        return ['client', url, 'John'];
+      }, /^chatty: the name "John" is already taken$/, 1],
+      ['port in use', async () => {
+        const node = await startNode();
+        return ['host', '--port', String(node.port)];
+      }, /^chatty: port \d+ is already in use on 127\.0\.0\.1 \(choose another with --port\)$/, 1],
+      ['join unreachable', async () => ['host', '--port', '0', '--join', 'ws://127.0.0.1:1'], /^chatty: cannot link to ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/, 1],
+      ['bad port', async () => ['host', '--port', 'eighty'], /^chatty: --port must be a number from 0 to 65535, not "eighty"$/, 2],
+      ['unknown command', async () => ['serve'], /^chatty: unknown command "serve"$/, 2],
+    ];
+    for (const [what, args, message, code] of cases) {
+      it(what, async () => {
+        const p = new Chatty(await args());
+        p.endInput();
+        expect(await p.exited()).toBe(code);
+        expect(p.stderr[0]).toMatch(message);
+        expect(p.stderr.filter((l) => !l.startsWith('Run "chatty help"'))).toHaveLength(1);
+      });
+    }
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,109 @@
+// The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
+import { describe, expect, it } from 'vitest';
+import type { ChatNode } from '../electron/node/chat-node.js';
+import { eventually, startNode } from './helpers/nodes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+const sorted = (urls: string[]) => [...urls].sort();
+
+async function cluster(size: number): Promise<ChatNode[]> {
+  const boot = await startNode();
+  const nodes = [boot];
+  for (let i = 1; i < size; i++) nodes.push(await startNode({ join: boot.url }));
+  const all = sorted(nodes.map((n) => n.url));
+  await eventually(() => nodes.forEach((n) => expect(n.servers()).toEqual(all)));
+  return nodes;
+}
+
+describe('ChatNode (replicated servers)', () => {
+  it('a server boots alone with itself as the only server', async () => {
+    const boot = await startNode();
+    expect(boot.servers()).toEqual([boot.url]);
+  });
+
+  it('a joining server is added everywhere and every server holds the same list', async () => {
+    const [a, b, c] = await cluster(3);
+    expect(a!.servers()).toEqual(sorted([a!.url, b!.url, c!.url]));
+  });
+
+  it('clients on 3 servers chat with each other, each sender in order', async () => {
+    const nodes = await cluster(3);
+    const names = ['Ann', 'Bob', 'Cid'];
+    const clients = await Promise.all(nodes.map((n, i) => RawSocket.join(n.url, names[i]!)));
+    // Everyone sees everyone join (the later ones at least).
+    await clients[0]!.next((f) => f.type === 'join' && f.name === 'Cid');
+    const perSender = 30;
+    for (let i = 0; i < perSender; i++) clients.forEach((c, k) => c.send({ type: 'send', name: names[k], text: `${i}` }));
+    for (const c of clients) {
+      await c.until(() => (c.events().filter((e) => e.startsWith('message:')).length === perSender * 3 ? true : undefined), 10_000, 'all messages');
+      for (const sender of names) {
+        expect(c.events().filter((e) => e.startsWith(`message:${sender}:`))).toEqual(
+          Array.from({ length: perSender }, (_, i) => `message:${sender}:${i}`),
+        );
+      }
+    }
+    // Events say which server the sender is on.
+    const fromBob = clients[0]!.frames.find((f) => f.type === 'message' && f.name === 'Bob');
+    expect(fromBob?.server).toBe(nodes[1]!.url);
+  });
+
+  it('a newcomer is welcomed with the buddies of every server, and names are unique across servers', async () => {
+    const [a, b] = await cluster(2);
+    await RawSocket.join(a!.url, 'Ann');
+    await eventually(() => expect(b!.buddies()).toEqual([{ name: 'Ann', server: a!.url }]));
+    const bob = await RawSocket.open(b!.url);
+    bob.send({ type: 'client_join_req', name: 'Ann' });
+    await bob.nextError('NAME_TAKEN');
+    bob.send({ type: 'client_join_req', name: 'Bob' });
+    const welcome = await bob.next((f) => f.type === 'welcome');
+    expect(welcome.buddies).toEqual(expect.arrayContaining([{ name: 'Ann', server: a!.url }, { name: 'Bob', server: b!.url }]));
+  });
+
+  it("a server that joins later learns the others' buddies and its clients see them", async () => {
+    const boot = await startNode();
+    await RawSocket.join(boot.url, 'Ann');
+    const late = await startNode({ join: boot.url });
+    await eventually(() => expect(late.buddies()).toEqual([{ name: 'Ann', server: boot.url }]));
+  });
+
+  it('a server that disconnects tells the others; its clients leave', async () => {
+    const [a, b, c] = await cluster(3);
+    const ann = await RawSocket.join(a!.url, 'Ann');
+    await RawSocket.join(c!.url, 'Cid');
+    await ann.next((f) => f.type === 'join' && f.name === 'Cid');
+    await c!.disconnect();
+    await eventually(() => {
+      expect(a!.servers()).toEqual(sorted([a!.url, b!.url]));
+      expect(b!.servers()).toEqual(sorted([a!.url, b!.url]));
+    });
+    await ann.next((f) => f.type === 'leave' && f.name === 'Cid');
+    await ann.next((f) => f.type === 'update_servers' && f.servers.length === 2);
+    expect(a!.buddies()).toEqual([{ name: 'Ann', server: a!.url }]);
+  });
+
+  it('two servers joining the same boot server at the same moment converge', async () => {
+    const boot = await startNode();
+    const joiners = await Promise.all([1, 2, 3, 4].map(() => startNode({ join: boot.url })));
+    const all = sorted([boot, ...joiners].map((n) => n.url));
+    await eventually(() => [boot, ...joiners].forEach((n) => expect(n.servers()).toEqual(all)));
+  });
+
+  it('servers joining through different members at the same moment converge', async () => {
+    const [a, b] = await cluster(2);
+    const [c, d] = await Promise.all([startNode({ join: a!.url }), startNode({ join: b!.url })]);
+    const all = sorted([a!, b!, c, d].map((n) => n.url));
+    await eventually(() => [a!, b!, c, d].forEach((n) => expect(n.servers()).toEqual(all)));
+    // And the mesh carries messages between the two newcomers.
+    const cid = await RawSocket.join(c.url, 'Cid');
+    const dan = await RawSocket.join(d.url, 'Dan');
+    dan.send({ type: 'send', name: 'Dan', text: 'hi Cid' });
+    await cid.next((f) => f.type === 'message' && f.text === 'hi Cid');
+  });
+
+  it('a join through an unreachable server fails with a clear error', async () => {
+    await expect(startNode({ join: 'ws://127.0.0.1:1' })).rejects.toMatchObject({
+      code: 'JOIN_FAILED',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+  });
+});
