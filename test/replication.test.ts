@@ -100,6 +100,14 @@ describe('ChatNode (replicated servers)', () => {
     await cid.next((f) => f.type === 'message' && f.text === 'hi Cid');
   });
 
+  it('six servers joining through three different members at once converge', async () => {
+    const members = await cluster(3);
+    const joiners = await Promise.all([0, 1, 2, 0, 1, 2].map((i) => startNode({ join: members[i]!.url })));
+    const everyone = [...members, ...joiners];
+    const all = sorted(everyone.map((n) => n.url));
+    await eventually(() => everyone.forEach((n) => expect(n.servers()).toEqual(all)));
+  });
+
   it('a join through an unreachable server fails with a clear error', async () => {
     await expect(startNode({ join: 'ws://127.0.0.1:1' })).rejects.toMatchObject({
       code: 'JOIN_FAILED',

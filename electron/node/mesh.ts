@@ -2,8 +2,9 @@
 // links, one per peer. Membership rules (docs/protocol.md § Replicated servers):
 // - a server joins by sending `server_join_req` to any member; the member adds it and sends
 //   `update_servers` to every server, the newcomer included (seminar);
-// - a server that learns of a server it has no link to dials it with `server_join_req`, so every
-//   server ends linked to every other, whatever order concurrent joins arrive in;
+// - a server that learns of a server it has no link to dials it with `server_join_req`, and every
+//   server announces its list whenever it changes, so every server ends linked to every other,
+//   whatever order concurrent joins arrive in;
 // - when two servers dial each other at once, the link dialed by the smaller address is kept;
 // - a server leaves by sending `update_servers` without itself (seminar's `disconnect`) and
 //   closing; a link that closes or stops answering pings removes that server too.
@@ -107,11 +108,8 @@ export class Mesh {
     // If we were dialing it, this link is the one we wanted.
     this.#pendingDials.get(from)?.resolve();
     this.#pendingDials.delete(from);
-    this.#recompute();
-    // Seminar: the new list goes to every server, the newcomer first (its handshake reply).
-    const update = encode(frame.updateServers(this.#servers));
-    sendEncoded(ws, update);
-    for (const other of this.openLinks()) if (other !== link) sendEncoded(other.ws, update);
+    // Seminar: the new list goes to every server, the newcomer included (its handshake reply).
+    if (!this.#recompute()) sendEncoded(ws, encode(frame.updateServers(this.#servers)));
     this.opts.handlers.onLinkUp(link);
     return link;
   }
@@ -235,10 +233,20 @@ export class Mesh {
     link.open = false;
   }
 
-  #recompute(): void {
+  /**
+   * Recompute the list; when it changed, announce it on every link. Announcing on every change (not
+   * only when accepting a newcomer) is what makes concurrent joins through different members
+   * converge: whoever links to a newcomer tells everyone it is linked to. Lists change only when
+   * links open or close, so this ends.
+   */
+  #recompute(): boolean {
     const next = [this.opts.self, ...this.openLinks().map((l) => l.url)].sort();
-    if (next.join('\n') === this.#servers.join('\n')) return;
+    if (next.join('\n') === this.#servers.join('\n')) return false;
     this.#servers = next;
-    if (!this.#stopped) this.opts.handlers.onServersChanged(next);
+    if (this.#stopped) return true;
+    const update = encode(frame.updateServers(next));
+    for (const link of this.openLinks()) sendEncoded(link.ws, update);
+    this.opts.handlers.onServersChanged(next);
+    return true;
   }
 }
