@@ -2,6 +2,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { Waiters } from './waiters.js';
 
 export const CHATTY_BIN = fileURLToPath(new URL('../../bin/chatty.js', import.meta.url));
 const running = new Set<Chatty>();
@@ -17,7 +18,7 @@ export class Chatty {
   readonly stderr: string[] = [];
   exitCode: number | null | undefined;
   readonly #exited: Promise<number | null>;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   constructor(readonly args: string[], env: Record<string, string> = {}) {
     const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CHATTY_BIN, ...args], {
@@ -51,21 +52,11 @@ export class Chatty {
   /** Wait for a line on stdout (or stderr with `from`) matching `pattern`; returns it. */
   waitFor(pattern: RegExp, from: 'stdout' | 'stderr' = 'stdout', timeoutMs = 10_000): Promise<string> {
     const lines = from === 'stdout' ? this.stdout : this.stderr;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const line = lines.find((l) => pattern.test(l));
-        if (line === undefined) return false;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        resolve(line);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`chatty ${this.args.join(' ')}: no ${from} line like ${pattern} in 10 s.\nstdout: ${this.stdout.join('\n')}\nstderr: ${this.stderr.join('\n')}`));
-      }, timeoutMs);
-      if (!check()) this.#waiters.add(check);
-    });
+    return this.#waiters.until(
+      () => lines.find((l) => pattern.test(l)),
+      timeoutMs,
+      () => `chatty ${this.args.join(' ')}: no ${from} line like ${pattern} in ${timeoutMs} ms.\nstdout: ${this.stdout.join('\n')}\nstderr: ${this.stderr.join('\n')}`,
+    );
   }
 
   /** The URL a `chatty host` printed. */
@@ -84,7 +75,7 @@ export class Chatty {
   }
 
   #wake(): void {
-    for (const check of [...this.#waiters]) check();
+    this.#waiters.wake();
   }
 }
 

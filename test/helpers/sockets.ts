@@ -2,6 +2,7 @@
 // by hand (including wrong on purpose).
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
+import { Waiters } from './waiters.js';
 
 const opened = new Set<WebSocket>();
 
@@ -17,7 +18,7 @@ export type AnyFrame = Record<string, any> & { type: string };
 export class RawSocket {
   readonly frames: AnyFrame[] = [];
   closed: { code: number; reason: string } | undefined;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -74,24 +75,10 @@ export class RawSocket {
   }
 
   until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = probe();
-        if (found === undefined) return false;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-5)).slice(0, 600)}`));
-      }, timeoutMs);
-      if (!check()) this.#waiters.add(check);
-    });
+    return this.#waiters.until(probe, timeoutMs, () => `timed out waiting for ${what}; last frames: ${JSON.stringify(this.frames.slice(-5)).slice(0, 600)}`);
   }
 
   #wake(): void {
-    for (const check of [...this.#waiters]) check();
+    this.#waiters.wake();
   }
 }
