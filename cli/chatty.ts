@@ -3,7 +3,8 @@
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { validateServerUrl } from '../shared/protocol.js';
-import { startHost, untilSignal } from './host.js';
+import { electronBinary, launchDesktopApp } from './desktop.js';
+import { browserUrl, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './usage-error.js';
 
@@ -16,8 +17,10 @@ const USAGE = `Usage:
       Ctrl-C disconnects it (the other servers are told).
   chatty client ws://HOST:PORT NAME
       Chat in this terminal. Type a line to send it; type "exit" to leave.
-  chatty start [NAME] [--port 4000]
-      Host a server on this machine and chat on it from this terminal.
+  chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app]
+      Open the desktop app. Where Electron is not installed (or with --no-app): host a server
+      on the LAN, serve the chat to browsers at http://localhost:4000/, and chat on it from
+      this terminal.
   chatty help`;
 
 const DEFAULT_PORT = 4000;
@@ -79,9 +82,14 @@ export async function main(argv: string[]): Promise<number> {
       return runTerminalClient(url, name);
     }
     case 'start': {
-      const { values, positionals } = parse(rest, { port: { type: 'string' } });
+      const { values, positionals } = parse(rest, { port: { type: 'string' }, bind: { type: 'string' }, 'no-app': { type: 'boolean' } });
+      const electron = values['no-app'] ? undefined : electronBinary();
+      if (electron) return launchDesktopApp(electron);
+      if (!values['no-app']) process.stdout.write('The desktop app needs Electron, which is not installed here: hosting Chatty for browsers instead.\n');
+      const node = await startHost({ port: parsePort(values.port as string | undefined), bind: (values.bind as string | undefined) ?? '0.0.0.0' });
+      process.stdout.write(`Open ${browserUrl(node).replace(/\/\/[^:/]+/, '//localhost')} here, or the address above from another machine.\n`);
+      if (!process.stdin.isTTY) return untilSignal(node);
       const name = positionals[0] ?? userInfo().username;
-      const node = await startHost({ port: parsePort(values.port as string | undefined) });
       const code = await runTerminalClient(node.url, name);
       await node.disconnect();
       return code;

@@ -1,6 +1,9 @@
 // `chatty host`: run a node until Ctrl-C, which is the seminar's `disconnect`.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ChatNode, NodeStartError, type ChatNodeOptions } from '../electron/node/chat-node.js';
+import { staticFiles } from '../electron/node/static-files.js';
 import { formatServers } from './seminar-format.js';
 import { CliError } from './usage-error.js';
 
@@ -8,7 +11,7 @@ export async function startHost(options: ChatNodeOptions, out: NodeJS.WritableSt
   const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   let node: ChatNode;
   try {
-    node = await ChatNode.start({ ...options, logger });
+    node = await ChatNode.start({ ...options, logger, httpHandler: browserUi() });
   } catch (err) {
     if (err instanceof NodeStartError) {
       throw new CliError(err.code === 'PORT_IN_USE' ? `${err.message} (choose another with --port)` : err.message);
@@ -17,9 +20,27 @@ export async function startHost(options: ChatNodeOptions, out: NodeJS.WritableSt
   }
   const everywhere = options.bind === '0.0.0.0' || options.bind === '::' ? ' (all interfaces)' : '';
   out.write(`Chatty server listening on ${node.url}${everywhere}\n`);
+  if (browserUi()) out.write(`Chat in a browser: ${browserUrl(node)}\n`);
   out.write(`${formatServers(node.servers())}\n`);
   node.on('servers', (servers) => out.write(`${formatServers(servers)}\n`));
   return node;
+}
+
+/**
+ * The built renderer, served to browsers on the node's port (http://HOST:PORT/): dist/renderer,
+ * seen from dist/cli (compiled) or from cli/ (tests run the sources).
+ */
+export const rendererDir = ['../renderer/', '../dist/renderer/']
+  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  .find((dir) => existsSync(`${dir}/app.js`)) ?? fileURLToPath(new URL('../renderer/', import.meta.url));
+
+function browserUi() {
+  return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir) : undefined;
+}
+
+/** http://… where a browser opens the chat of a node. */
+export function browserUrl(node: ChatNode): string {
+  return node.url.replace(/^ws/, 'http') + '/';
 }
 
 /** Disconnect cleanly on SIGINT/SIGTERM, then resolve with the exit code. */

@@ -1,8 +1,8 @@
 // The seminar's terminal client: a background task prints what the server relays, the main task
 // reads lines and sends them; the line `exit` (or end of input, or Ctrl-C) leaves the chat.
 import { createInterface } from 'node:readline';
-import WebSocket from 'ws';
-import { ChatClient, type SocketLike } from '../shared/chat-client.js';
+import { ChatClient } from '../shared/chat-client.js';
+import { nodeSocket } from '../electron/node/node-socket.js';
 import { ErrorCode, type ChatError } from '../shared/errors.js';
 import { validateServerUrl } from '../shared/protocol.js';
 import { formatEvent } from './seminar-format.js';
@@ -17,8 +17,6 @@ export interface TerminalIO {
 
 const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
 
-export const nodeSocket = (url: string): SocketLike =>
-  new WebSocket(url, { handshakeTimeout: 5_000 }) as unknown as SocketLike;
 
 /** Join `url` as `name` and chat until the user leaves. Resolves with the exit code. */
 export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio): Promise<number> {

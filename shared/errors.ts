@@ -34,6 +34,12 @@ export const ErrorCode = {
   SERVER_STOPPING: 'SERVER_STOPPING',
   /** Raised by clients, never sent: the server could not be reached. */
   UNREACHABLE: 'UNREACHABLE',
+  /** Raised by the app, never sent: the port to host on is taken. */
+  PORT_IN_USE: 'PORT_IN_USE',
+  /** Raised by the app, never sent: host/join while already in a chat. */
+  ALREADY_CONNECTED: 'ALREADY_CONNECTED',
+  /** Raised by the app, never sent: this UI cannot do that (a browser cannot host). */
+  UNSUPPORTED: 'UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

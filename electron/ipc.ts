@@ -1,0 +1,68 @@
+// The main-process side of the bridge, without Electron: one handler per invoke channel, each
+// parsing its untrusted payload with the shared schema first. main.ts registers these with
+// ipcMain after checking the sender; tests call them directly.
+import {
+  Channel,
+  HostRequest,
+  JoinRequest,
+  OpenLinkRequest,
+  parsePayload,
+  safeExternalUrl,
+  SendRequest,
+  type InvokeChannel,
+} from '../shared/bridge.js';
+import { ok, type Result } from '../shared/errors.js';
+import type { ChatSession } from './session.js';
+import type { SettingsStore } from './settings.js';
+
+export type InvokeHandler = (payload: unknown) => Promise<Result<unknown> | unknown>;
+
+export function invokeHandlers(deps: {
+  session: ChatSession;
+  settings: SettingsStore;
+  openExternal: (url: string) => Promise<void>;
+}): Record<InvokeChannel, InvokeHandler> {
+  const { session, settings } = deps;
+  return {
+    [Channel.host]: async (payload) => {
+      const request = parsePayload(HostRequest, payload);
+      if (!request.ok) return request;
+      const result = await session.host(request.value);
+      if (result.ok) await settings.update({ name: request.value.name, port: request.value.port });
+      return result;
+    },
+    [Channel.join]: async (payload) => {
+      const request = parsePayload(JoinRequest, payload);
+      if (!request.ok) return request;
+      const result = await session.join(request.value);
+      if (result.ok) await settings.update({ name: request.value.name, address: request.value.address, replica: request.value.replica });
+      return result;
+    },
+    [Channel.send]: async (payload) => {
+      const text = parsePayload(SendRequest, payload);
+      return text.ok ? session.send(text.value) : text;
+    },
+    [Channel.leave]: () => session.leave(),
+    [Channel.openLink]: async (payload) => {
+      const url = parsePayload(OpenLinkRequest, payload);
+      if (!url.ok) return url;
+      const safe = safeExternalUrl(url.value);
+      if (!safe.ok) return safe;
+      await deps.openExternal(safe.value);
+      return ok(undefined);
+    },
+    [Channel.settings]: () => settings.load(),
+  };
+}
+
+/** IPC is answered only for our own page: a file:// URL inside the app's renderer folder. */
+export function isTrustedSender(frameUrl: string | undefined, rendererIndexUrl: string): boolean {
+  if (!frameUrl) return false;
+  try {
+    const url = new URL(frameUrl);
+    const own = new URL(rendererIndexUrl);
+    return url.protocol === 'file:' && url.pathname === own.pathname;
+  } catch {
+    return false;
+  }
+}

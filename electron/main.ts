@@ -1,0 +1,104 @@
+// The Electron main process: window, lifecycle and IPC wiring only. The chat itself is
+// session.ts (and the node behind it), which runs and is tested without Electron.
+import { app, BrowserWindow, ipcMain, Notification, shell } from 'electron';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { Channel, type SessionEvent } from '../shared/bridge.js';
+import { ErrorCode, fail } from '../shared/errors.js';
+import { LanDiscovery } from './discovery.js';
+import { invokeHandlers, isTrustedSender } from './ipc.js';
+import { nodeSocket } from './node/node-socket.js';
+import { staticFiles } from './node/static-files.js';
+import { ChatSession } from './session.js';
+import { SettingsStore } from './settings.js';
+
+const rendererDir = fileURLToPath(new URL('../renderer/', import.meta.url));
+const indexFile = join(rendererDir, 'index.html');
+const indexUrl = pathToFileURL(indexFile).href;
+const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
+
+const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' });
+const settings = new SettingsStore(app.getPath('userData'));
+const discovery = new LanDiscovery();
+let window: BrowserWindow | undefined;
+let unread = 0;
+
+function showUnread(): void {
+  app.setBadgeCount(unread);
+  window?.setTitle(unread > 0 ? `(${unread}) Chatty` : 'Chatty');
+}
+
+function emit(event: SessionEvent): void {
+  window?.webContents.send(Channel.event, event);
+  if (event.kind !== 'frame' || event.frame.type !== 'message') return;
+  const { name, text } = event.frame;
+  if (!window || window.isFocused() || name === session.client?.name) return;
+  unread++;
+  showUnread();
+  if (Notification.isSupported()) new Notification({ title: `Chatty: ${name}`, body: text.slice(0, 200), silent: false }).show();
+}
+
+const session = new ChatSession({
+  emit,
+  createSocket: nodeSocket,
+  httpHandler: staticFiles(rendererDir),
+  logger,
+  onNode(node) {
+    if (!node) return discovery.stopAdvertising();
+    const advertise = () => discovery.advertise(session.client?.name ?? 'Chatty', node.port ?? 4000, node.buddies().length);
+    node.on('event', advertise);
+    advertise();
+  },
+});
+
+function createWindow(): void {
+  window = new BrowserWindow({
+    width: 1000,
+    height: 700,
+    minWidth: 560,
+    minHeight: 420,
+    title: 'Chatty',
+    webPreferences: { preload, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true },
+  });
+  window.on('focus', () => {
+    unread = 0;
+    showUnread();
+  });
+  window.on('closed', () => {
+    window = undefined;
+  });
+  void window.loadFile(indexFile);
+}
+
+// No navigation, no new windows, no webviews: the window only ever shows our own page.
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
+for (const [channel, handler] of Object.entries(invokeHandlers({ session, settings, openExternal: (url) => shell.openExternal(url) }))) {
+  ipcMain.handle(channel, (event, payload: unknown) => {
+    if (!isTrustedSender(event.senderFrame?.url, indexUrl)) return fail(ErrorCode.UNSUPPORTED, 'not allowed from this page');
+    return handler(payload);
+  });
+}
+
+// Quitting is the seminar's `disconnect`: leave, tell the other servers, then exit.
+let quitting = false;
+app.on('before-quit', (event) => {
+  if (quitting) return;
+  event.preventDefault();
+  quitting = true;
+  void session
+    .quit()
+    .then(() => discovery.destroy())
+    .finally(() => app.quit());
+});
+app.on('window-all-closed', () => app.quit());
+
+void app.whenReady().then(() => {
+  discovery.browse((hosts) => window?.webContents.send(Channel.event, { kind: 'hosts', hosts } satisfies SessionEvent));
+  createWindow();
+});

@@ -1,0 +1,43 @@
+// Serves the built renderer (dist/renderer) over HTTP on the node's port, so a buddy without the
+// app joins by opening http://HOST:4000/ in a browser. Only the files of the build, read once.
+import { readFileSync, readdirSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json',
+};
+
+/** The request handler; `directory` is read once, so later changes on disk are not served. */
+export function staticFiles(directory: string): (req: IncomingMessage, res: ServerResponse) => void {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  for (const name of readdirSync(directory)) {
+    const type = TYPES[extname(name)];
+    if (type) files.set(`/${name}`, { body: readFileSync(join(directory, name)), type });
+  }
+  return (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = files.get(path === '/' ? '/index.html' : path);
+    if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found\n');
+      return;
+    }
+    // The page may talk only to the server it came from; nothing inline, nothing remote.
+    const host = /^[\w.[\]:-]+$/.test(req.headers.host ?? '') ? req.headers.host : 'localhost';
+    res.writeHead(200, {
+      'content-type': file.type,
+      'content-length': file.body.length,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ws://${host} wss://${host}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
+  };
+}

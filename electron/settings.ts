@@ -1,0 +1,41 @@
+// The last name, port and address, remembered between runs in a small JSON file. A damaged file
+// is ignored (defaults), never fatal.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import * as v from 'valibot';
+import type { Settings } from '../shared/bridge.js';
+
+export const defaultSettings: Settings = { name: '', port: 4000, address: '', replica: true };
+
+const StoredSettings = v.object({
+  name: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),
+  port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 4000),
+  address: v.optional(v.pipe(v.string(), v.maxLength(2048)), ''),
+  replica: v.optional(v.boolean(), true),
+});
+
+export class SettingsStore {
+  readonly file: string;
+
+  constructor(directory: string) {
+    this.file = join(directory, 'settings.json');
+  }
+
+  async load(): Promise<Settings> {
+    try {
+      const parsed = v.safeParse(StoredSettings, JSON.parse(await readFile(this.file, 'utf8')));
+      return parsed.success ? parsed.output : { ...defaultSettings };
+    } catch {
+      return { ...defaultSettings };
+    }
+  }
+
+  async update(patch: Partial<Settings>): Promise<Settings> {
+    const next = { ...(await this.load()), ...patch };
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, JSON.stringify(next, null, 2));
+    await rename(tmp, this.file); // atomic: a crash never leaves half a file
+    return next;
+  }
+}

@@ -1,0 +1,54 @@
+// Enter sends, Shift+Enter starts a new line; empty text is refused with a message.
+import { useSignal } from '@preact/signals';
+import type { Model } from '../model.js';
+import { sentence } from './format.js';
+
+export function Composer({ model }: { model: Model }) {
+  const text = useSignal('');
+  const error = useSignal('');
+  const connected = model.state.value.status === 'connected';
+
+  async function send() {
+    const result = await model.send(text.value);
+    if (result.ok) {
+      text.value = '';
+      error.value = '';
+    } else {
+      error.value = result.error.code === 'TEXT_INVALID' && !text.value.trim() ? 'Type a message first.' : result.error.message;
+    }
+  }
+
+  const serverError = model.state.value.lastError;
+  return (
+    <form
+      class="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}
+    >
+      <label class="sr-only" for="composer-text">Message</label>
+      <textarea
+        id="composer-text"
+        data-testid="composer"
+        rows={2}
+        placeholder={connected ? 'Write a message — Enter sends, Shift+Enter for a new line' : 'Not connected'}
+        disabled={!connected}
+        value={text.value}
+        onInput={(e) => (text.value = e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            void send();
+          }
+        }}
+      />
+      <button type="submit" data-testid="send" disabled={!connected}>Send</button>
+      {(error.value || serverError) && (
+        <p class="error" role="alert" data-testid="composer-error">
+          {sentence(error.value || serverError?.message || '')}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,116 @@
+// Name, then Host (port) or Join (discovered host or typed address, replica on/off).
+import { useSignal, useSignalEffect } from '@preact/signals';
+import type { Result } from '../../shared/errors.js';
+import type { Model } from '../model.js';
+import { sentence } from './format.js';
+
+export function StartScreen({ model }: { model: Model }) {
+  const name = useSignal('');
+  const port = useSignal('4000');
+  const address = useSignal('');
+  const replica = useSignal(true);
+  const error = useSignal('');
+  const busy = useSignal(false);
+  const desktop = model.mode === 'desktop';
+
+  // Fill the form with what was used last time, once it is known.
+  useSignalEffect(() => {
+    const s = model.settings.value;
+    if (!s) return;
+    name.value ||= s.name;
+    port.value = String(s.port);
+    if (desktop) address.value ||= s.address;
+    replica.value = s.replica;
+  });
+
+  async function run(action: () => Promise<Result<unknown>>) {
+    error.value = '';
+    if (!name.value.trim()) {
+      error.value = 'Enter your name first.';
+      return;
+    }
+    busy.value = true;
+    const result = await action();
+    busy.value = false;
+    if (!result.ok) error.value = sentence(result.error.message);
+  }
+
+  const host = (e: Event) => {
+    e.preventDefault();
+    const p = Number(port.value);
+    if (!Number.isInteger(p) || p < 1 || p > 65535) {
+      error.value = 'The port must be a number from 1 to 65535.';
+      return;
+    }
+    void run(() => model.host(name.value.trim(), p));
+  };
+  const join = (e: Event) => {
+    e.preventDefault();
+    if (desktop && !address.value.trim()) {
+      error.value = 'Enter the address of the server to join, or pick one from the list.';
+      return;
+    }
+    void run(() => model.join(name.value.trim(), desktop ? address.value : '', desktop && replica.value));
+  };
+
+  const hosts = model.state.value.hosts;
+  return (
+    <main class="start">
+      <h1>Chatty</h1>
+      <p class="tagline">Chat with your buddies on the local network.</p>
+      <label class="field">
+        <span>Your name</span>
+        <input data-testid="name" value={name.value} maxLength={32} autoFocus onInput={(e) => (name.value = e.currentTarget.value)} />
+      </label>
+      {desktop ? (
+        <div class="choices">
+          <form class="card" onSubmit={host} aria-labelledby="host-title">
+            <h2 id="host-title">Host a server</h2>
+            <label class="field">
+              <span>Port</span>
+              <input data-testid="port" inputMode="numeric" value={port.value} onInput={(e) => (port.value = e.currentTarget.value)} />
+            </label>
+            <button type="submit" data-testid="host" disabled={busy.value}>Host server</button>
+          </form>
+          <form class="card" onSubmit={join} aria-labelledby="join-title">
+            <h2 id="join-title">Join a server</h2>
+            <label class="field">
+              <span>Address</span>
+              <input data-testid="address" placeholder="192.168.1.20:4000" value={address.value} onInput={(e) => (address.value = e.currentTarget.value)} />
+            </label>
+            <div class="discovered" aria-label="Servers on this network">
+              {hosts.length === 0 ? (
+                <p class="hint">Looking for servers on this network…</p>
+              ) : (
+                <ul>
+                  {hosts.map((h) => (
+                    <li key={h.url}>
+                      <button type="button" class="link" onClick={() => (address.value = h.url)}>
+                        {h.name} <span class="muted">{h.url.replace('ws://', '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}</span>
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </div>
+            <label class="check">
+              <input type="checkbox" data-testid="replica" checked={replica.value} onChange={(e) => (replica.value = e.currentTarget.checked)} />
+              <span>Run a replica on this computer (the chat goes on if the host quits)</span>
+            </label>
+            <button type="submit" data-testid="join" disabled={busy.value}>Join server</button>
+          </form>
+        </div>
+      ) : (
+        <form class="card" onSubmit={join}>
+          <p>You are joining the server at <strong>{window.location.host}</strong>.</p>
+          <button type="submit" data-testid="join" disabled={busy.value}>Join chat</button>
+        </form>
+      )}
+      {error.value && (
+        <p class="error" role="alert" data-testid="start-error">
+          {error.value}
+        </p>
+      )}
+    </main>
+  );
+}

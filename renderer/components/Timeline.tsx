@@ -1,0 +1,70 @@
+// The events timeline. Long histories stay smooth: only the newest entries are in the DOM, and
+// "Show earlier" adds more on request.
+import { useSignal } from '@preact/signals';
+import { useLayoutEffect, useRef } from 'preact/hooks';
+import type { TimelineEntry } from '../../shared/chat-state.js';
+import type { Model } from '../model.js';
+import { formatTime } from './format.js';
+import { MessageText } from './MessageText.js';
+
+const PAGE = 200;
+
+export function Timeline({ model }: { model: Model }) {
+  const { timeline } = model.state.value;
+  const shown = useSignal(PAGE);
+  const box = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+  const visible = timeline.slice(Math.max(0, timeline.length - shown.value));
+
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
+  }, [timeline]);
+
+  return (
+    <section class="timeline" aria-label="Chat">
+      <div
+        ref={box}
+        role="log"
+        aria-live="polite"
+        data-testid="timeline"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {timeline.length > visible.length && (
+          <div class="more">
+            <button type="button" class="link" onClick={() => (shown.value += PAGE * 5)}>
+              Show earlier ({timeline.length - visible.length} more)
+            </button>
+          </div>
+        )}
+        {visible.map((entry) => (
+          <Entry key={entry.id} entry={entry} openLink={model.openLink} />
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: string) => unknown }) {
+  const at = <time class="at">{formatTime(entry.ts)}</time>;
+  switch (entry.kind) {
+    case 'join':
+      return <div class="event" data-testid="event">{at} <strong>{entry.name}</strong> joined the chat</div>;
+    case 'leave':
+      return <div class="event" data-testid="event">{at} <strong>{entry.name}</strong> left the chat</div>;
+    case 'notice':
+      return <div class="event notice" data-testid="event">{at} {entry.text}</div>;
+    case 'message':
+      return (
+        <div class={entry.mine ? 'message mine' : 'message'} data-testid="message">
+          {at} <strong class="who">{entry.name}</strong>
+          <div class="text">
+            <MessageText text={entry.text} openLink={openLink} />
+          </div>
+        </div>
+      );
+  }
+}

@@ -1,0 +1,36 @@
+// The UI's business model: the chat state in one signal, fed by the bridge's single subscription,
+// and the actions the views call. Views stay dumb: they read signals and call these.
+import { signal } from '@preact/signals';
+import type { ChattyApi, Settings } from '../shared/bridge.js';
+import { initialState, reduce, type ChatState } from '../shared/chat-state.js';
+import { validateText } from '../shared/protocol.js';
+import type { Result } from '../shared/errors.js';
+
+export type Model = ReturnType<typeof createModel>;
+
+export function createModel(api: ChattyApi) {
+  const state = signal<ChatState>(initialState);
+  const settings = signal<Settings | undefined>(undefined);
+  api.subscribe((event) => {
+    state.value = reduce(state.value, event);
+  });
+  void api.settings().then((s) => {
+    settings.value = s;
+  });
+
+  return {
+    mode: api.mode,
+    state,
+    settings,
+    host: (name: string, port: number) => api.host({ name, port }),
+    join: (name: string, address: string, replica: boolean) => api.join({ name, address, replica }),
+    /** Checks the text with the protocol's rule first, so an empty text never leaves the composer. */
+    async send(text: string): Promise<Result<void>> {
+      const valid = validateText(text);
+      if (!valid.ok) return valid;
+      return api.send(text);
+    },
+    leave: () => api.leave(),
+    openLink: (url: string) => api.openLink(url),
+  };
+}

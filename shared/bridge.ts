@@ -1,0 +1,125 @@
+// The contract between the UI and whatever runs the chat for it: the Electron main process (over
+// IPC, through the preload) or, in a plain browser, a WebSocket bridge. Types, channel names and
+// payload schemas live here once; preload, main and renderer all import them.
+import * as v from 'valibot';
+import { ErrorCode, fail, ok, type Result } from './errors.js';
+import { isServerUrl, Limits, type ClientInbound } from './protocol.js';
+
+/** Where the UI runs: the desktop app can host and replicate; a browser can only join its host. */
+export type BridgeMode = 'desktop' | 'browser';
+
+export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'leaving' | 'disconnected';
+
+/** What the user is connected as, once host() or join() succeeded. */
+export interface SessionInfo {
+  name: string;
+  /** The server this user's client talks to. */
+  server: string;
+  /** This app runs a node: it hosts, or it is a replica of another host. */
+  runsNode: boolean;
+  /** When this app runs a node, the address the LAN reaches it at. */
+  nodeUrl?: string;
+}
+
+/** A host seen on the LAN (mDNS/DNS-SD `_chatty._tcp`). */
+export interface DiscoveredHost {
+  /** The host's display name (its user's name and machine). */
+  name: string;
+  url: string;
+  buddies: number;
+}
+
+export interface Settings {
+  name: string;
+  port: number;
+  address: string;
+  replica: boolean;
+}
+
+/** Everything the UI hears, in order, through one subscription. */
+export type SessionEvent =
+  | { kind: 'frame'; frame: ClientInbound }
+  | { kind: 'status'; status: ConnectionStatus; detail?: string }
+  | { kind: 'hosts'; hosts: DiscoveredHost[] };
+
+/** The API the preload exposes as `window.chatty` (and the browser bridge implements). */
+export interface ChattyApi {
+  readonly mode: BridgeMode;
+  host(request: HostRequest): Promise<Result<SessionInfo>>;
+  join(request: JoinRequest): Promise<Result<SessionInfo>>;
+  send(text: string): Promise<Result<void>>;
+  leave(): Promise<Result<void>>;
+  /** Links in messages open only through here, after validation. */
+  openLink(url: string): Promise<Result<void>>;
+  settings(): Promise<Settings>;
+  subscribe(listener: (event: SessionEvent) => void): () => void;
+}
+
+/** IPC channel names: one constant each, checked by main before anything else. */
+export const Channel = {
+  host: 'chatty:host',
+  join: 'chatty:join',
+  send: 'chatty:send',
+  leave: 'chatty:leave',
+  openLink: 'chatty:open-link',
+  settings: 'chatty:settings',
+  /** main → renderer: SessionEvent */
+  event: 'chatty:event',
+} as const;
+
+export type InvokeChannel = Exclude<(typeof Channel)[keyof typeof Channel], typeof Channel.event>;
+
+// --- payload schemas: IPC payloads are parsed, never cast
+
+const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
+
+export const HostRequest = v.strictObject({ name: Name, port: Port });
+export const JoinRequest = v.strictObject({
+  name: Name,
+  /** ws://HOST:PORT, HOST:PORT or HOST (port 4000). */
+  address: v.pipe(v.string(), v.minLength(1), v.maxLength(Limits.URL_MAX_CHARS)),
+  /** Run a local replica that joins the address (the chat survives the host quitting). */
+  replica: v.boolean(),
+});
+export const SendRequest = v.pipe(v.string(), v.maxLength(Limits.TEXT_MAX_CHARS * 2));
+export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
+
+export type HostRequest = v.InferOutput<typeof HostRequest>;
+export type JoinRequest = v.InferOutput<typeof JoinRequest>;
+
+/** Parse an untrusted payload; a bad one becomes an error result, never an exception. */
+export function parsePayload<S extends v.GenericSchema>(schema: S, payload: unknown): Result<v.InferOutput<S>> {
+  const r = v.safeParse(schema, payload);
+  if (r.success) return ok(r.output);
+  const issue = r.issues[0];
+  const where = issue.path?.map((p) => String(p.key)).join('.') ?? 'request';
+  return fail(ErrorCode.BAD_FRAME, `invalid ${where}: ${issue.message}`);
+}
+
+/** What a user types in "Join server" → a server address. Accepts ws://HOST:PORT, HOST:PORT, HOST. */
+export function normalizeAddress(input: string, defaultPort = 4000): Result<string> {
+  const trimmed = input.trim();
+  const withScheme = /^wss?:\/\//i.test(trimmed) ? trimmed : `ws://${trimmed}`;
+  try {
+    const url = new URL(withScheme);
+    if (url.pathname !== '/' || url.search || url.hash) throw new Error('path');
+    if (!url.port) url.port = String(defaultPort);
+    const normalized = `${url.protocol}//${url.host}`;
+    if (isServerUrl(normalized)) return ok(normalized);
+  } catch {
+    // fall through to the error below
+  }
+  return fail(ErrorCode.PEER_INVALID, `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:4000)`);
+}
+
+/** Only web links leave the app, and only through the system browser. */
+export function safeExternalUrl(input: string): Result<string> {
+  try {
+    const url = new URL(input);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password) return ok(url.href);
+  } catch {
+    // fall through
+  }
+  return fail(ErrorCode.BAD_FRAME, 'only http and https links can be opened');
+}

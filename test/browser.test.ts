@@ -1,0 +1,119 @@
+// The renderer end to end in a real browser (Debian's Chromium): the page a hosting node serves,
+// its browser bridge over WebSocket, buddies, events and the composer.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { rendererDir } from '../cli/host.js';
+import { staticFiles } from '../electron/node/static-files.js';
+import { hasChromium, joinInBrowser, launchChromium, say, screenshot, CHROMIUM } from './helpers/browser.js';
+import { startNode } from './helpers/nodes.js';
+import { Chatty } from './helpers/processes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+const httpOf = (wsUrl: string) => `${wsUrl.replace(/^ws/, 'http')}/`;
+const hostWithUi = (options: { join?: string } = {}) => startNode({ ...options, httpHandler: staticFiles(rendererDir) });
+
+if (!hasChromium) console.log(`SKIP: browser tests: no Chromium at ${CHROMIUM} (npm test installs Debian's chromium when run as root)`);
+
+describe.skipIf(!hasChromium)('renderer in Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('two pages on one host chat; buddies and events update', async () => {
+    const node = await hostWithUi();
+    const ann = await joinInBrowser(browser, httpOf(node.url), 'Ann');
+    const bob = await joinInBrowser(browser, httpOf(node.url), 'Bob');
+    await ann.getByTestId('event').filter({ hasText: 'Bob joined the chat' }).waitFor();
+    expect(await ann.getByTestId('buddy').allTextContents()).toEqual(['Ann (you)', 'Bob']);
+    await say(ann, 'Hello Bob!\nSecond line');
+    const onBob = bob.getByTestId('message').filter({ hasText: 'Hello Bob!' });
+    await onBob.waitFor();
+    expect(await onBob.locator('.text').innerText()).toBe('Hello Bob!\nSecond line');
+    expect(await ann.getByTestId('message').filter({ hasText: 'Hello Bob!' }).getAttribute('class')).toContain('mine');
+    expect(await onBob.getAttribute('class')).not.toContain('mine');
+    await screenshot(ann, 'one-host-ann');
+    await bob.getByTestId('leave').click();
+    await bob.getByTestId('join').waitFor();
+    await ann.getByTestId('event').filter({ hasText: 'Bob left the chat' }).waitFor();
+    expect(await ann.getByTestId('buddy').allTextContents()).toEqual(['Ann (you)']);
+  });
+
+  it('pages on two replicated hosts chat with each other and with a terminal client', async () => {
+    const boot = await hostWithUi();
+    const replica = await hostWithUi({ join: boot.url });
+    const ann = await joinInBrowser(browser, httpOf(boot.url), 'Ann');
+    const bob = await joinInBrowser(browser, httpOf(replica.url), 'Bob');
+    const term = new Chatty(['client', boot.url, 'Terminal']);
+    await term.waitFor(/^\[JOIN\] Terminal joined the chat$/);
+    await bob.getByTestId('event').filter({ hasText: 'Terminal joined the chat' }).waitFor();
+    await expect.poll(() => bob.getByTestId('server-count').textContent()).toBe('2 servers');
+    await say(bob, 'hi from the replica');
+    await ann.getByTestId('message').filter({ hasText: 'hi from the replica' }).waitFor();
+    await term.waitFor(/^\[Bob\] hi from the replica$/);
+    term.type('hi from the terminal');
+    await ann.getByTestId('message').filter({ hasText: 'hi from the terminal' }).waitFor();
+    await bob.getByTestId('message').filter({ hasText: 'hi from the terminal' }).waitFor();
+    expect(await bob.getByTestId('buddy').allTextContents()).toEqual([
+      expect.stringMatching(/^Ann/),
+      expect.stringMatching(/^Bob \(you\)/),
+      expect.stringMatching(/^Terminal/),
+    ]);
+    await screenshot(bob, 'replicated-bob');
+    // The boot host disconnects: Bob's page sees Ann and the terminal leave, and one server left.
+    await boot.disconnect();
+    await bob.getByTestId('event').filter({ hasText: 'Ann left the chat' }).waitFor();
+    await expect.poll(() => bob.getByTestId('server-count').textContent()).toBe('1 server');
+  });
+
+  it('shows clear errors for bad input and renders text as text', async () => {
+    const node = await hostWithUi();
+    const page = await browser.newPage();
+    await page.goto(httpOf(node.url));
+    await page.getByTestId('join').click();
+    expect(await page.getByTestId('start-error').textContent()).toBe('Enter your name first.');
+    await RawSocket.join(node.url, 'Taken');
+    await page.getByTestId('name').fill('Taken');
+    await page.getByTestId('join').click();
+    await expect.poll(() => page.getByTestId('start-error').textContent()).toBe('The name "Taken" is already taken');
+    await screenshot(page, 'error-name-taken');
+    await page.getByTestId('name').fill('Eve');
+    await page.getByTestId('join').click();
+    await page.getByTestId('composer').waitFor();
+    await page.getByTestId('composer').press('Enter');
+    expect(await page.getByTestId('composer-error').textContent()).toBe('Type a message first.');
+    await say(page, '<img src=x onerror="document.title=\'pwned\'"> see https://example.com/a?b=1.');
+    const message = page.getByTestId('message').filter({ hasText: '<img src=x' });
+    await message.waitFor();
+    expect(await message.locator('img').count()).toBe(0);
+    expect(await page.title()).toBe('Chatty');
+    expect(await message.locator('a').getAttribute('href')).toBe('https://example.com/a?b=1');
+  });
+
+  it('keeps a long history smooth: only the newest entries are in the page', async () => {
+    const node = await hostWithUi();
+    const page = await joinInBrowser(browser, httpOf(node.url), 'Reader');
+    const writer = await RawSocket.join(node.url, 'Writer');
+    for (let i = 1; i <= 3000; i++) writer.send({ type: 'send', name: 'Writer', text: `message ${i}` });
+    await page.getByTestId('message').filter({ hasText: /^.*message 3000$/ }).waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('message').count()).toBeLessThanOrEqual(200);
+    await page.getByText(/^Show earlier/).click();
+    expect(await page.getByTestId('message').count()).toBeGreaterThan(1000);
+    await screenshot(page, 'long-history');
+  });
+
+  it('tells the user when the server goes away', async () => {
+    const node = await hostWithUi();
+    const page = await joinInBrowser(browser, httpOf(node.url), 'Lou');
+    await node.disconnect();
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe('Disconnected');
+    await page.getByTestId('event').filter({ hasText: 'Lost the connection' }).waitFor();
+    expect(await page.getByTestId('composer').isDisabled()).toBe(true);
+    await screenshot(page, 'disconnected');
+    await page.getByTestId('leave').click();
+    await page.getByTestId('join').waitFor();
+  });
+});

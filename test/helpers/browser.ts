@@ -1,0 +1,35 @@
+// Debian's Chromium driven by playwright-core, with the flags this sandboxed, offline machine needs.
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const hasChromium = existsSync(CHROMIUM);
+export const SCREENSHOTS = 'test-results/screenshots';
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png` });
+}
+
+/** Open the chat a node serves and join it as `name` from the browser. */
+export async function joinInBrowser(browser: Browser, httpUrl: string, name: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 650 } });
+  page.on('pageerror', (err) => console.error(`[page ${name}] ${err.message}`));
+  await page.goto(httpUrl);
+  await page.getByTestId('name').fill(name);
+  await page.getByTestId('join').click();
+  await page.getByTestId('status').getByText(`as ${name}`).waitFor();
+  return page;
+}
+
+export async function say(page: Page, text: string): Promise<void> {
+  await page.getByTestId('composer').fill(text);
+  await page.getByTestId('composer').press('Enter');
+}
