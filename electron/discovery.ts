@@ -8,11 +8,18 @@ import type { DiscoveredHost } from '../shared/bridge.js';
 export const SERVICE_TYPE = 'chatty';
 
 export class LanDiscovery {
-  readonly #bonjour = new Bonjour(undefined, () => {});
+  readonly #bonjour: Bonjour;
   #browser: Browser | undefined;
   #published: Service | undefined;
   #advert: { name: string; port: number; buddies: number } | undefined;
   #republishTimer: NodeJS.Timeout | undefined;
+
+  /** @param networkInterface the interface to multicast on (tests pin 127.0.0.1); default: all */
+  constructor(networkInterface?: string) {
+    const options = networkInterface ? { interface: networkInterface, loopback: true } : undefined;
+    // Errors (no multicast here) only mean nothing is discovered; typing an address still works.
+    this.#bonjour = new Bonjour(options as never, () => {});
+  }
 
   /** Watch the LAN; `onHosts` gets the whole list each time it changes. */
   browse(onHosts: (hosts: DiscoveredHost[]) => void): void {
