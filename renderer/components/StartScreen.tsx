@@ -1,5 +1,5 @@
 // Name, then Host (port) or Join (discovered host or typed address, replica on/off).
-import { useSignal, useSignalEffect } from '@preact/signals';
+import { useSignal, useSignalEffect, type Signal } from '@preact/signals';
 import type { Result } from '../../shared/errors.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
@@ -58,26 +58,17 @@ export function StartScreen({ model }: { model: Model }) {
     <main class="start">
       <h1>Chatty</h1>
       <p class="tagline">Chat with your buddies on the local network.</p>
-      <label class="field">
-        <span>Your name</span>
-        <input data-testid="name" value={name.value} maxLength={32} autoFocus onInput={(e) => (name.value = e.currentTarget.value)} />
-      </label>
+      <Field label="Your name" testId="name" value={name} maxLength={32} autoFocus />
       {desktop ? (
         <div class="choices">
           <form class="card" onSubmit={host} aria-labelledby="host-title">
             <h2 id="host-title">Host a server</h2>
-            <label class="field">
-              <span>Port</span>
-              <input data-testid="port" inputMode="numeric" value={port.value} onInput={(e) => (port.value = e.currentTarget.value)} />
-            </label>
+            <Field label="Port" testId="port" value={port} inputMode="numeric" />
             <button type="submit" data-testid="host" disabled={busy.value}>Host server</button>
           </form>
           <form class="card" onSubmit={join} aria-labelledby="join-title">
             <h2 id="join-title">Join a server</h2>
-            <label class="field">
-              <span>Address</span>
-              <input data-testid="address" placeholder="192.168.1.20:4000" value={address.value} onInput={(e) => (address.value = e.currentTarget.value)} />
-            </label>
+            <Field label="Address" testId="address" value={address} placeholder="192.168.1.20:4000" />
             <div class="discovered" aria-label="Servers on this network">
               {hosts.length === 0 ? (
                 <p class="hint">Looking for servers on this network…</p>
@@ -112,5 +103,16 @@ export function StartScreen({ model }: { model: Model }) {
         </p>
       )}
     </main>
+  );
+}
+
+/** A labelled text input bound to a signal. */
+function Field(props: { label: string; testId: string; value: Signal<string>; maxLength?: number; placeholder?: string; inputMode?: 'numeric'; autoFocus?: boolean }) {
+  const { label, testId, value, ...rest } = props;
+  return (
+    <label class="field">
+      <span>{label}</span>
+      <input data-testid={testId} value={value.value} onInput={(e) => (value.value = e.currentTarget.value)} {...rest} />
+    </label>
   );
 }
