@@ -1,6 +1,6 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 import type WebSocket from 'ws';
-import { sendEncoded } from './wire.js';
+import { sendBatched } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;
@@ -49,7 +49,7 @@ export class LocalClients {
         (slow ??= []).push(client);
         continue;
       }
-      sendEncoded(client.ws, data);
+      sendBatched(client.ws, data);
     }
     if (slow) for (const client of slow) this.onSlow(client);
   }

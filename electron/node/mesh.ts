@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../../shared/errors.js';
 import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../../shared/protocol.js';
 import type { Heartbeat } from './heartbeat.js';
-import { closeWith, encode, sendEncoded, sendFrame } from './wire.js';
+import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
 
 export interface PeerLink {
   readonly url: string;
@@ -74,7 +74,7 @@ export class Mesh {
         link.ws.terminate();
         continue;
       }
-      sendEncoded(link.ws, data);
+      sendBatched(link.ws, data);
     }
   }
 

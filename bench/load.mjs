@@ -1,0 +1,135 @@
+// The load generator, a process of its own. argv[2] is JSON {kind, urls, clients}. It connects the
+// clients (spread evenly over urls), prints {"ready":…}, then runs each JSON command read on stdin:
+//   {"cmd":"run","rate":R,"duration":D,"senders":S}  → prints {"result":…}
+//   {"cmd":"exit"}
+// Every client records each message's delivery latency; sender and receivers share this process's
+// monotonic clock, so latency is exact without synchronized clocks.
+import { createInterface } from 'node:readline';
+import hdr from 'hdr-histogram-js';
+import { io } from 'socket.io-client';
+import WebSocket from 'ws';
+
+const config = JSON.parse(process.argv[2]);
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+
+let run; // the load step in progress: its histogram and counters
+let lastFrameAt = nowUs();
+
+function onText(text) {
+  lastFrameAt = nowUs();
+  if (!run) return;
+  const sentAt = Number(text.slice(text.indexOf('|') + 1));
+  const now = lastFrameAt;
+  run.histogram.recordValue(Math.max(1, now - sentAt));
+  run.received++;
+  run.lastReceiveAt = now;
+}
+
+/** One adapter per server kind: connect and join, and send a text. */
+const adapters = {
+  chatty(url, name) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.on('error', reject);
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'client_join_req', name })));
+      ws.on('message', (data) => {
+        lastFrameAt = nowUs();
+        const s = data.toString();
+        if (s.startsWith('{"type":"message"')) return onText(JSON.parse(s).text);
+        if (s.startsWith('{"type":"welcome"')) resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text })), close: () => ws.terminate() });
+        else if (s.startsWith('{"type":"error"')) reject(new Error(s));
+      });
+    });
+  },
+  raw(url, name) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.on('error', reject);
+      ws.on('open', () => resolve({ send: (text) => ws.send(JSON.stringify({ type: 'message', name, text })), close: () => ws.terminate() }));
+      ws.on('message', (data) => onText(JSON.parse(data.toString()).text));
+    });
+  },
+  socketio(url, name) {
+    return new Promise((resolve, reject) => {
+      const socket = io(url.replace('ws:', 'http:'), { transports: ['websocket'], forceNew: true, reconnection: false });
+      socket.on('connect_error', reject);
+      socket.on('connect', () => resolve({ send: (text) => socket.emit('chat message', { name, text }), close: () => socket.disconnect() }));
+      socket.on('chat message', (msg) => onText(msg.text));
+    });
+  },
+};
+
+async function connectAll() {
+  const connect = adapters[config.kind];
+  const clients = new Array(config.clients);
+  const started = Date.now();
+  const BATCH = 100;
+  for (let i = 0; i < config.clients; i += BATCH) {
+    const batch = [];
+    for (let k = i; k < Math.min(i + BATCH, config.clients); k++) {
+      batch.push(connect(config.urls[k % config.urls.length], `c${k}`).then((c) => (clients[k] = c)));
+    }
+    await Promise.all(batch);
+  }
+  // Chatty tells everyone about every join: wait for that to settle before measuring anything.
+  while (nowUs() - lastFrameAt < 500_000) await new Promise((r) => setTimeout(r, 100));
+  return { clients, joinMs: Date.now() - started };
+}
+
+async function runLoad(clients, { rate, duration, senders }) {
+  run = {
+    histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 }),
+    received: 0,
+    lastReceiveAt: 0,
+  };
+  const start = nowUs();
+  let sent = 0;
+  await new Promise((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = (nowUs() - start) / 1e6;
+      const due = Math.min(Math.floor(rate * elapsed), Math.floor(rate * duration)) - sent;
+      for (let k = 0; k < due; k++, sent++) clients[sent % senders].send(`${sent}|${nowUs()}`);
+      if (elapsed >= duration) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 2);
+  });
+  const sendEnd = nowUs();
+  const expected = sent * clients.length;
+  // Drain: until everything arrived, or nothing arrived for 3 s.
+  while (run.received < expected && nowUs() - Math.max(run.lastReceiveAt, sendEnd) < 3_000_000) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const h = run.histogram;
+  const span = Math.max(run.lastReceiveAt, sendEnd) - start;
+  const result = {
+    rate,
+    duration,
+    senders,
+    clients: clients.length,
+    sent,
+    offeredPerSec: sent / duration,
+    expected,
+    received: run.received,
+    lost: expected - run.received,
+    deliveriesPerSec: run.received / (span / 1e6),
+    offeredDeliveriesPerSec: (sent * clients.length) / duration,
+    p50Ms: h.getValueAtPercentile(50) / 1000,
+    p99Ms: h.getValueAtPercentile(99) / 1000,
+    maxMs: h.maxValue / 1000,
+  };
+  run = undefined;
+  return result;
+}
+
+const { clients, joinMs } = await connectAll();
+say({ ready: true, joinMs });
+for await (const line of createInterface({ input: process.stdin })) {
+  const cmd = JSON.parse(line);
+  if (cmd.cmd === 'run') say({ result: await runLoad(clients, cmd) });
+  if (cmd.cmd === 'exit') break;
+}
+for (const c of clients) c.close();
+process.exit(0);

@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// npm run bench [-- options]: Chatty side by side with raw ws and socket.io, in one run, on this
+// machine. Each server runs in its own process(es); the load generator (bench/load.mjs) in another.
+// Prints figures; asserts nothing. See the README's "Benchmark" section for the options.
+import { spawn } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { plotSweep } from './plot.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '1000' },
+    senders: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '100' },
+    duration: { type: 'string', default: '5' },
+    servers: { type: 'string', default: 'chatty,chatty3,raw,socketio' },
+    sweep: { type: 'boolean', default: false },
+    'sweep-duration': { type: 'string', default: '3' },
+    'sweep-max-p99': { type: 'string', default: '50' },
+    idle: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results' },
+  },
+});
+const N = Number(opts.clients);
+const S = Math.min(Number(opts.senders), N);
+const R = Number(opts.rate);
+const D = Number(opts.duration);
+const CLK_TCK = 100; // getconf CLK_TCK on Linux
+
+const SERVERS = {
+  chatty: { label: 'Chatty, 1 node', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 1 },
+  chatty3: { label: 'Chatty, 3 replicated nodes', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 3 },
+  raw: { label: 'raw ws (ceiling)', kind: 'raw', script: 'bench/servers/raw-ws.mjs', nodes: 1 },
+  socketio: { label: 'socket.io', kind: 'socketio', script: 'bench/servers/socketio.mjs', nodes: 1 },
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (line) => process.stderr.write(`${line}\n`);
+
+/** A child process whose stdout is JSON lines. */
+function jsonProcess(args, nodeFlags = []) {
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const queue = [];
+  const waiting = [];
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const msg = JSON.parse(line);
+    const w = waiting.shift();
+    if (w) w(msg);
+    else queue.push(msg);
+  });
+  return {
+    child,
+    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r))),
+    send: (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`),
+    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
+  };
+}
+
+function rssKiB(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+}
+
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+const sum = (procs, f) => procs.reduce((acc, p) => acc + f(p.child.pid), 0);
+
+/** RSS of all of a server's processes after a full GC in each, so garbage does not count as memory held. */
+async function settledRss(procs) {
+  for (const p of procs) p.child.kill('SIGUSR2');
+  await sleep(300);
+  return sum(procs, rssKiB);
+}
+
+async function startServers(def) {
+  const procs = [];
+  let boot;
+  for (let i = 0; i < def.nodes; i++) {
+    const p = jsonProcess([def.script, ...(boot ? [boot] : [])], ['--expose-gc']);
+    procs.push(p);
+    const { url } = await p.next();
+    boot ??= url;
+    p.url = url;
+  }
+  await sleep(def.nodes > 1 ? 1000 : 300); // mesh links settle; processes finish starting
+  return procs;
+}
+
+async function measure(name) {
+  const def = SERVERS[name];
+  const servers = await startServers(def);
+  const rssBefore = await settledRss(servers);
+  const gen = jsonProcess(['bench/load.mjs', JSON.stringify({ kind: def.kind, urls: servers.map((s) => s.url), clients: N })]);
+  const ready = await gen.next();
+  const rssIdle = await settledRss(servers);
+  const row = { server: name, label: def.label, nodes: def.nodes, clients: N, joinMs: ready.joinMs, rssBeforeKiB: rssBefore, rssIdleKiB: rssIdle, idleKiBPerClient: (rssIdle - rssBefore) / N };
+  if (!opts.idle) {
+    const cpu0 = sum(servers, cpuTicks);
+    const t0 = Date.now();
+    gen.send({ cmd: 'run', rate: R, duration: D, senders: S });
+    Object.assign(row, (await gen.next()).result);
+    row.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  }
+  if (opts.sweep) row.sweep = await sweep(gen, servers);
+  gen.send({ cmd: 'exit' });
+  await gen.stop();
+  for (const s of servers) await s.stop();
+  return row;
+}
+
+/** Raise the offered rate until p99 passes the limit or deliveries fall behind; the last good rate is the saturation point. */
+async function sweep(gen, servers) {
+  const points = [];
+  const maxP99 = Number(opts['sweep-max-p99']);
+  for (let rate = 25; rate <= 20_000; rate = Math.round(rate * 1.5)) {
+    const cpu0 = sum(servers, cpuTicks);
+    const t0 = Date.now();
+    gen.send({ cmd: 'run', rate, duration: Number(opts['sweep-duration']), senders: S });
+    const { result } = await gen.next();
+    result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+    const ok = result.p99Ms <= maxP99 && result.lost === 0 && result.deliveriesPerSec >= 0.95 * result.offeredDeliveriesPerSec;
+    points.push({ ...result, ok });
+    log(`  sweep ${rate} msg/s: ${Math.round(result.deliveriesPerSec)} deliveries/s, p99 ${result.p99Ms.toFixed(1)} ms${ok ? '' : '  ← saturated'}`);
+    if (!ok) break;
+    await sleep(300);
+  }
+  const good = points.filter((p) => p.ok);
+  const best = good.at(-1);
+  return { points, saturationRate: best?.rate ?? 0, saturationDeliveriesPerSec: best ? Math.max(...good.map((p) => p.deliveriesPerSec)) : 0 };
+}
+
+const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+function table(rows) {
+  const head = ['server', 'offered msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'idle KiB/client', 'server CPU %'];
+  const lines = rows.map((r) => [r.label, fmt(r.offeredPerSec), fmt(r.deliveriesPerSec), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.maxMs, 1), fmt(r.lost), fmt(r.idleKiBPerClient, 1), fmt(r.serverCpuPct)]);
+  if (opts.sweep) {
+    head.push('saturation msg/s', 'saturation deliveries/s');
+    rows.forEach((r, i) => lines[i].push(fmt(r.sweep.saturationRate), fmt(r.sweep.saturationDeliveriesPerSec)));
+  }
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
+}
+
+function ratios(rows) {
+  const by = Object.fromEntries(rows.map((r) => [r.server, r]));
+  const out = [];
+  const pair = (a, b, what, get) => {
+    if (by[a] && by[b] && get(by[b])) out.push(`${SERVERS[a].label} / ${SERVERS[b].label}, ${what}: ${(get(by[a]) / get(by[b])).toFixed(2)}×`);
+  };
+  for (const ref of ['raw', 'socketio']) {
+    if (!opts.idle) pair('chatty', ref, `deliveries/s at ${R} msg/s`, (r) => r.deliveriesPerSec);
+    if (opts.sweep) pair('chatty', ref, 'deliveries/s at saturation', (r) => r.sweep.saturationDeliveriesPerSec);
+    pair('chatty', ref, 'idle memory per client', (r) => r.idleKiBPerClient);
+  }
+  if (by.chatty && by.chatty3 && !opts.idle) out.push(`3 replicated nodes vs 1: extra p50 ${(by.chatty3.p50Ms - by.chatty.p50Ms).toFixed(2)} ms, lost ${by.chatty3.lost} of ${by.chatty3.expected}`);
+  return out;
+}
+
+function targets(rows) {
+  const by = Object.fromEntries(rows.map((r) => [r.server, r]));
+  const t = [];
+  const add = (target, measured, met) => t.push({ target, measured, met });
+  if (opts.sweep && by.chatty && by.raw) {
+    const ratio = by.chatty.sweep.saturationDeliveriesPerSec / by.raw.sweep.saturationDeliveriesPerSec;
+    add('saturation ≥ 0.9× raw ws (deliveries/s)', `${ratio.toFixed(2)}×`, ratio >= 0.9);
+  }
+  if (opts.sweep && by.chatty && by.socketio) {
+    const ratio = by.chatty.sweep.saturationDeliveriesPerSec / by.socketio.sweep.saturationDeliveriesPerSec;
+    add('saturation ≥ 2× socket.io (deliveries/s)', `${ratio.toFixed(2)}×`, ratio >= 2);
+  }
+  if (by.chatty && !opts.idle && R === 100 && N === 1000) add('p99 ≤ 5 ms at 100 msg/s, 1,000 clients', `${by.chatty.p99Ms.toFixed(2)} ms`, by.chatty.p99Ms <= 5);
+  if (by.chatty) add(`≤ 20 KiB server memory per idle client (${N} clients)`, `${by.chatty.idleKiBPerClient.toFixed(1)} KiB`, by.chatty.idleKiBPerClient <= 20);
+  if (by.chatty && opts.idle && N >= 10_000) add('10,000 idle clients held by one node', `${N} joined in ${(by.chatty.joinMs / 1000).toFixed(1)} s`, true);
+  if (by.chatty && by.chatty3 && !opts.idle) {
+    const extra = by.chatty3.p50Ms - by.chatty.p50Ms;
+    add('3 replicated nodes: no loss, ≤ 1 ms extra p50', `lost ${by.chatty3.lost}, +${extra.toFixed(2)} ms`, by.chatty3.lost === 0 && extra <= 1);
+  }
+  return t;
+}
+
+const names = opts.servers.split(',').map((s) => s.trim());
+for (const n of names) if (!SERVERS[n]) throw new Error(`unknown server "${n}" (choose from ${Object.keys(SERVERS).join(', ')})`);
+log(`Chatty bench: ${N} clients, ${S} senders, ${R} msg/s for ${D} s${opts.sweep ? ', with sweep' : ''}${opts.idle ? ', idle only' : ''}`);
+const rows = [];
+for (const name of names) {
+  log(`- ${SERVERS[name].label}`);
+  rows.push(await measure(name));
+}
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const report = [
+  `## Chatty bench, ${new Date().toISOString()}`,
+  '',
+  `${N} clients on loopback, ${S} senders, ${opts.idle ? 'idle (no load)' : `${R} msg/s offered for ${D} s (${fmt(R * N)} deliveries/s)`}; Node ${process.version}, ${(await import('node:os')).cpus().length} cores.`,
+  '',
+  table(rows),
+  '',
+  ...ratios(rows).map((l) => `- ${l}`),
+  '',
+  '| target | measured | met |',
+  '|---|---|---|',
+  ...targets(rows).map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+].join('\n');
+console.log(report);
+
+mkdirSync(opts.out, { recursive: true });
+writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows }, null, 2));
+writeFileSync(`${opts.out}/summary-${stamp}.md`, `${report}\n`);
+if (opts.sweep) {
+  const png = `${opts.out}/latency-vs-load-${stamp}.png`;
+  await plotSweep(rows.map((r) => ({ label: r.label, points: r.sweep.points })), png);
+  console.log(`\nPlot: ${png}`);
+}
+console.log(`Results: ${opts.out}/bench-${stamp}.json`);

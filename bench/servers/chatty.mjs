@@ -1,0 +1,8 @@
+// Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl]. Prints {"url"} once listening.
+import { ChatNode } from '../../dist/electron/node/chat-node.js';
+
+const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', join: process.argv[2] });
+console.log(JSON.stringify({ url: node.url }));
+process.on('SIGTERM', () => node.disconnect().then(() => process.exit(0)));
+// Settled memory readings: the bench asks for a full GC (SIGUSR2) before reading RSS.
+process.on('SIGUSR2', () => globalThis.gc?.());

@@ -1,0 +1,15 @@
+// Reference "raw ws": a bare ws server that broadcasts every frame it receives, serialized once
+// (the received bytes are sent as they are) — the practical ceiling of any ws-based server.
+import { WebSocketServer } from 'ws';
+
+const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => {
+  console.log(JSON.stringify({ url: `ws://127.0.0.1:${wss.address().port}` }));
+});
+wss.on('connection', (ws) => {
+  ws.on('message', (data) => {
+    for (const client of wss.clients) client.send(data, { binary: false });
+  });
+});
+process.on('SIGTERM', () => process.exit(0));
+// Settled memory readings: the bench asks for a full GC (SIGUSR2) before reading RSS.
+process.on('SIGUSR2', () => globalThis.gc?.());
