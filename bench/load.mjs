@@ -16,10 +16,21 @@ const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 let run; // the load step in progress: its histogram and counters
 let lastFrameAt = nowUs();
 
+/** A text is "seq|sentAtMicros"; read the number straight from the frame's bytes (no JSON.parse). */
+function sentAtIn(buf) {
+  let i = buf.indexOf(0x7c) + 1; // '|'
+  let n = 0;
+  for (let c = buf[i]; c >= 0x30 && c <= 0x39; c = buf[++i]) n = n * 10 + (c - 0x30);
+  return n;
+}
+
 function onText(text) {
+  onSentAt(Number(text.slice(text.indexOf('|') + 1)));
+}
+
+function onSentAt(sentAt) {
   lastFrameAt = nowUs();
   if (!run) return;
-  const sentAt = Number(text.slice(text.indexOf('|') + 1));
   const now = lastFrameAt;
   run.histogram.recordValue(Math.max(1, now - sentAt));
   run.received++;
@@ -35,8 +46,8 @@ const adapters = {
       ws.on('open', () => ws.send(JSON.stringify({ type: 'client_join_req', name })));
       ws.on('message', (data) => {
         lastFrameAt = nowUs();
+        if (data[9] === 0x6d) return onSentAt(sentAtIn(data)); // {"type":"message"…
         const s = data.toString();
-        if (s.startsWith('{"type":"message"')) return onText(JSON.parse(s).text);
         if (s.startsWith('{"type":"welcome"')) resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text })), close: () => ws.terminate() });
         else if (s.startsWith('{"type":"error"')) reject(new Error(s));
       });
@@ -47,7 +58,7 @@ const adapters = {
       const ws = new WebSocket(url);
       ws.on('error', reject);
       ws.on('open', () => resolve({ send: (text) => ws.send(JSON.stringify({ type: 'message', name, text })), close: () => ws.terminate() }));
-      ws.on('message', (data) => onText(JSON.parse(data.toString()).text));
+      ws.on('message', (data) => onSentAt(sentAtIn(data)));
     });
   },
   socketio(url, name) {
@@ -64,7 +75,7 @@ async function connectAll() {
   const connect = adapters[config.kind];
   const clients = new Array(config.clients);
   const started = Date.now();
-  const BATCH = 100;
+  const BATCH = config.connectBatch ?? 100;
   for (let i = 0; i < config.clients; i += BATCH) {
     const batch = [];
     for (let k = i; k < Math.min(i + BATCH, config.clients); k++) {

@@ -4,5 +4,9 @@ import { ChatNode } from '../../dist/electron/node/chat-node.js';
 const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', join: process.argv[2] });
 console.log(JSON.stringify({ url: node.url }));
 process.on('SIGTERM', () => node.disconnect().then(() => process.exit(0)));
-// Settled memory readings: the bench asks for a full GC (SIGUSR2) before reading RSS.
-process.on('SIGUSR2', () => globalThis.gc?.());
+// Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
+process.on('SIGUSR2', () => {
+  globalThis.gc?.();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  console.log(JSON.stringify({ memory: { rss, heapUsed, external } }));
+});

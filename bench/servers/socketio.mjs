@@ -9,5 +9,9 @@ io.on('connection', (socket) => {
 });
 http.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ url: `ws://127.0.0.1:${http.address().port}` })));
 process.on('SIGTERM', () => process.exit(0));
-// Settled memory readings: the bench asks for a full GC (SIGUSR2) before reading RSS.
-process.on('SIGUSR2', () => globalThis.gc?.());
+// Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
+process.on('SIGUSR2', () => {
+  globalThis.gc?.();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  console.log(JSON.stringify({ memory: { rss, heapUsed, external } }));
+});

@@ -1,0 +1,30 @@
+// The benchmark still runs end to end (a tiny load): it prints the side-by-side table, the ratios
+// and writes its results. No assertion on speed: figures are for people, not for tests.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+describe('npm run bench', () => {
+  it('prints Chatty side by side with raw ws and socket.io, with ratios, and writes results', () => {
+    const out = mkdtempSync(join(tmpdir(), 'chatty-bench-'));
+    const run = spawnSync(process.execPath, ['bench/run.mjs', '--clients', '20', '--senders', '4', '--rate', '20', '--duration', '1', '--out', out], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    for (const label of ['Chatty, 1 node', 'Chatty, 3 replicated nodes', 'raw ws (ceiling)', 'socket.io']) {
+      expect(run.stdout).toMatch(new RegExp(`^\\| ${label.replace(/[()]/g, '\\$&')} \\|`, 'm'));
+    }
+    expect(run.stdout).toContain('Chatty, 1 node / raw ws (ceiling), deliveries/s at 20 msg/s:');
+    expect(run.stdout).toContain('Chatty, 1 node / socket.io, deliveries/s at 20 msg/s:');
+    const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
+    const { rows } = JSON.parse(readFileSync(join(out, json), 'utf8')) as { rows: Array<{ server: string; lost: number; sent: number }> };
+    expect(rows.map((r) => r.server)).toEqual(['chatty', 'chatty3', 'raw', 'socketio']);
+    for (const row of rows) {
+      expect(row.sent).toBeGreaterThan(0);
+      expect(row.lost).toBe(0); // every message reached every client
+    }
+  });
+});
