@@ -7,6 +7,6 @@ process.on('SIGTERM', () => node.disconnect().then(() => process.exit(0)));
 // Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
 process.on('SIGUSR2', () => {
   globalThis.gc?.();
-  const { rss, heapUsed, external } = process.memoryUsage();
-  console.log(JSON.stringify({ memory: { rss, heapUsed, external } }));
+  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
+  console.log(JSON.stringify({ memory: { rss, heapTotal, heapUsed, external } }));
 });

@@ -1,5 +1,5 @@
 // Reference "raw ws": a bare ws server that broadcasts every frame it receives, serialized once
-// (the received bytes are sent as they are) — the practical ceiling of any ws-based server.
+// (the received bytes are sent as they are): what a ws server does with no work of its own.
 import { WebSocketServer } from 'ws';
 
 const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => {
@@ -14,6 +14,6 @@ process.on('SIGTERM', () => process.exit(0));
 // Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
 process.on('SIGUSR2', () => {
   globalThis.gc?.();
-  const { rss, heapUsed, external } = process.memoryUsage();
-  console.log(JSON.stringify({ memory: { rss, heapUsed, external } }));
+  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
+  console.log(JSON.stringify({ memory: { rss, heapTotal, heapUsed, external } }));
 });

@@ -31,9 +31,12 @@ export function sendBatched(ws: WebSocket, data: Buffer): boolean {
     if (corked.size === 1) setImmediate(uncorkAll);
   }
   ws.send(data, TEXT);
+  // A burst (hundreds of joins in one turn) must not pile up without bound: past this, send now.
+  if (socket && socket.writableLength > MAX_CORKED_BYTES && corked.delete(socket)) socket.uncork();
   return true;
 }
 
+const MAX_CORKED_BYTES = 16 * 1024;
 const corked = new Set<Socket>();
 
 function uncorkAll(): void {
