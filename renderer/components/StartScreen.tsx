@@ -1,5 +1,6 @@
 // Name, then Host (port) or Join (discovered host or typed address, replica on/off).
-import { useSignal, useSignalEffect, type Signal } from '@preact/signals';
+import { untracked, useSignal, useSignalEffect, type Signal } from '@preact/signals';
+import { useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
@@ -13,14 +14,19 @@ export function StartScreen({ model }: { model: Model }) {
   const busy = useSignal(false);
   const desktop = model.mode === 'desktop';
 
-  // Fill the form with what was used last time, once it is known.
+  // Fill the form once with what was used last time. Untracked: the effect must depend on the
+  // settings only, or every keystroke in the form would run it again and overwrite the user's input.
+  const filled = useRef(false);
   useSignalEffect(() => {
     const s = model.settings.value;
-    if (!s) return;
-    name.value ||= s.name;
-    port.value = String(s.port);
-    if (desktop) address.value ||= s.address;
-    replica.value = s.replica;
+    if (!s || filled.current) return;
+    filled.current = true;
+    untracked(() => {
+      if (!name.value) name.value = s.name;
+      port.value = String(s.port);
+      if (desktop && !address.value) address.value = s.address;
+      replica.value = s.replica;
+    });
   });
 
   async function run(action: () => Promise<Result<unknown>>) {

@@ -1,0 +1,120 @@
+// The desktop app's flows — Host, Join as a replica, errors, links — through the real preload,
+// IPC handlers and ChatSession, with the renderer in Chromium (see helpers/desktop.ts).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, say, screenshot } from './helpers/browser.js';
+import { openDesktopWindow } from './helpers/desktop.js';
+import { startNode } from './helpers/nodes.js';
+
+describe.skipIf(!hasChromium)('desktop window (real preload and main-process logic)', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('Host in one window, Join as a replica in another, chat; the chat survives the host leaving', async () => {
+    const host = await openDesktopWindow(browser);
+    const port = await freePort();
+    await host.page.getByTestId('name').fill('Ann');
+    await host.page.getByTestId('port').fill(String(port));
+    await screenshot(host.page, 'desktop-start');
+    await host.page.getByTestId('host').click();
+    await host.page.getByTestId('status').getByText('as Ann').waitFor();
+
+    const guest = await openDesktopWindow(browser);
+    await guest.page.getByTestId('name').fill('Bob');
+    await guest.page.getByTestId('address').fill(`127.0.0.1:${port}`);
+    expect(await guest.page.getByTestId('replica').isChecked()).toBe(true);
+    await guest.page.getByTestId('join').click();
+    await guest.page.getByTestId('status').getByText('as Bob').waitFor();
+    expect(guest.session.node).toBeDefined(); // a replica runs in the guest's app
+    await expect.poll(() => guest.page.getByTestId('server-count').textContent()).toBe('2 servers');
+
+    await say(guest.page, 'hello from the replica, see https://example.com/docs');
+    const onHost = host.page.getByTestId('message').filter({ hasText: 'hello from the replica' });
+    await onHost.waitFor();
+    await onHost.locator('a').click();
+    await expect.poll(() => host.opened).toEqual(['https://example.com/docs']);
+    await screenshot(host.page, 'desktop-host-chat');
+
+    await host.page.getByTestId('leave').click();
+    await host.page.getByTestId('host').waitFor();
+    await guest.page.getByTestId('event').filter({ hasText: 'Ann left the chat' }).waitFor();
+    await expect.poll(() => guest.page.getByTestId('server-count').textContent()).toBe('1 server');
+    await say(guest.page, 'still chatting');
+    await guest.page.getByTestId('message').filter({ hasText: 'still chatting' }).waitFor();
+    expect(await guest.page.getByTestId('status').textContent()).toContain('Connected');
+  });
+
+  it('refuses a port outside 1–65535 in the form', async () => {
+    const win = await openDesktopWindow(browser);
+    await win.page.getByTestId('name').fill('Zoë');
+    await win.page.getByTestId('port').fill('0');
+    await win.page.getByTestId('host').click();
+    expect(await win.page.getByTestId('start-error').textContent()).toBe('The port must be a number from 1 to 65535.');
+    expect(win.session.node).toBeUndefined();
+  });
+
+  it('remembers the last name, port and address between runs', async () => {
+    const userData = mkdtempSync(join(tmpdir(), 'chatty-userdata-'));
+    const port = await freePort();
+    const first = await openDesktopWindow(browser, userData);
+    await first.page.getByTestId('name').fill('Zoë');
+    await first.page.getByTestId('port').fill(String(port));
+    await first.page.getByTestId('host').click();
+    await first.page.getByTestId('status').getByText('as Zoë').waitFor();
+    await first.page.getByTestId('leave').click();
+    await first.page.close();
+
+    const next = await openDesktopWindow(browser, userData);
+    await expect.poll(() => next.page.getByTestId('name').inputValue()).toBe('Zoë');
+    expect(await next.page.getByTestId('port').inputValue()).toBe(String(port));
+  });
+
+  it('shows clear errors: port in use, host unreachable, bad address, name taken', async () => {
+    const busy = await startNode();
+    const win = await openDesktopWindow(browser);
+    await win.page.getByTestId('name').fill('Ann');
+    await win.page.getByTestId('port').fill(String(busy.port));
+    await win.page.getByTestId('host').click();
+    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toBe(`Port ${busy.port} is already in use on 127.0.0.1`);
+
+    await win.page.getByTestId('replica').uncheck();
+    await win.page.getByTestId('address').fill('127.0.0.1:1');
+    // What the user set stays set while they type elsewhere.
+    expect(await win.page.getByTestId('replica').isChecked()).toBe(false);
+    expect(await win.page.getByTestId('port').inputValue()).toBe(String(busy.port));
+    await win.page.getByTestId('join').click();
+    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toMatch(/^Cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+
+    await win.page.getByTestId('address').fill('http://example.com/chat');
+    await win.page.getByTestId('join').click();
+    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toContain('is not a server address');
+
+    const other = await openDesktopWindow(browser);
+    await other.page.getByTestId('name').fill('Ann');
+    await other.page.getByTestId('port').fill(String(await freePort()));
+    await other.page.getByTestId('host').click();
+    await other.page.getByTestId('status').getByText('as Ann').waitFor();
+    await win.page.getByTestId('address').fill(other.session.node!.url);
+    await win.page.getByTestId('join').click();
+    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toBe('The name "Ann" is already taken');
+    await screenshot(win.page, 'desktop-error');
+  });
+});
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
