@@ -21,6 +21,8 @@ export function sendEncoded(ws: WebSocket, data: Buffer): boolean {
  * turn, so every frame it gets in the turn leaves in one writev instead of one syscall each: under
  * load, many events arrive per turn and the syscalls — most of a server's time — drop by that
  * factor. Idle or not, the frames leave right after the turn's I/O callbacks (setImmediate).
+ * A burst (hundreds of joins in one turn, each to every client) must not pile up: once a turn has
+ * corked TURN_BUDGET_BYTES across all sockets, everything is flushed at once and batching restarts.
  */
 export function sendBatched(ws: WebSocket, data: Buffer): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
@@ -28,20 +30,31 @@ export function sendBatched(ws: WebSocket, data: Buffer): boolean {
   if (socket && !corked.has(socket)) {
     socket.cork();
     corked.add(socket);
-    if (corked.size === 1) setImmediate(uncorkAll);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(endOfTurn);
+    }
   }
   ws.send(data, TEXT);
-  // A burst (hundreds of joins in one turn) must not pile up without bound: past this, send now.
-  if (socket && socket.writableLength > MAX_CORKED_BYTES && corked.delete(socket)) socket.uncork();
+  corkedBytes += data.length;
+  if (corkedBytes > TURN_BUDGET_BYTES) uncorkAll();
   return true;
 }
 
-const MAX_CORKED_BYTES = 16 * 1024;
+const TURN_BUDGET_BYTES = 1024 * 1024;
 const corked = new Set<Socket>();
+let corkedBytes = 0;
+let flushScheduled = false;
+
+function endOfTurn(): void {
+  flushScheduled = false;
+  uncorkAll();
+}
 
 function uncorkAll(): void {
   for (const socket of corked) socket.uncork();
   corked.clear();
+  corkedBytes = 0;
 }
 
 export function sendFrame(ws: WebSocket, frame: object): boolean {
