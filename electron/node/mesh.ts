@@ -99,8 +99,11 @@ export class Mesh {
     if (existing) {
       // Either its dial wins the tie-break, or it restarted and this link replaces a dead one.
       log.info({ peer: from }, 'replacing link');
+      const wasOpen = existing.open;
       this.#forget(existing);
       closeWith(existing.ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+      // A restarted server's old buddies are gone; the new link brings its new roster.
+      if (wasOpen) this.opts.handlers.onLinkDown(from);
     }
     const link: PeerLink = { url: from, ws, outbound: false, open: true };
     this.#links.set(from, link);
