@@ -1,10 +1,9 @@
 // The renderer end to end in a real browser (Debian's Chromium): the page a hosting node serves,
 // its browser bridge over WebSocket, buddies, events and the composer.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { rendererDir } from '../cli/host.js';
 import { staticFiles } from '../electron/node/static-files.js';
-import { hasChromium, joinInBrowser, launchChromium, say, screenshot, CHROMIUM } from './helpers/browser.js';
+import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
 import { startNode } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
@@ -15,18 +14,12 @@ const hostWithUi = (options: { join?: string } = {}) => startNode({ ...options, 
 if (!hasChromium) console.log(`SKIP: browser tests: no Chromium at ${CHROMIUM} (npm test installs Debian's chromium when run as root)`);
 
 describe.skipIf(!hasChromium)('renderer in Chromium', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = chromiumForFile();
 
   it('two pages on one host chat; buddies and events update', async () => {
     const node = await hostWithUi();
-    const ann = await joinInBrowser(browser, httpOf(node.url), 'Ann');
-    const bob = await joinInBrowser(browser, httpOf(node.url), 'Bob');
+    const ann = await joinInBrowser(browser(), httpOf(node.url), 'Ann');
+    const bob = await joinInBrowser(browser(), httpOf(node.url), 'Bob');
     await ann.getByTestId('event').filter({ hasText: 'Bob joined the chat' }).waitFor();
     expect(await ann.getByTestId('buddy').allTextContents()).toEqual(['Ann (you)', 'Bob']);
     await say(ann, 'Hello Bob!\nSecond line');
@@ -45,8 +38,8 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
   it('pages on two replicated hosts chat with each other and with a terminal client', async () => {
     const boot = await hostWithUi();
     const replica = await hostWithUi({ join: boot.url });
-    const ann = await joinInBrowser(browser, httpOf(boot.url), 'Ann');
-    const bob = await joinInBrowser(browser, httpOf(replica.url), 'Bob');
+    const ann = await joinInBrowser(browser(), httpOf(boot.url), 'Ann');
+    const bob = await joinInBrowser(browser(), httpOf(replica.url), 'Bob');
     const term = new Chatty(['client', boot.url, 'Terminal']);
     await term.waitFor(/^\[JOIN\] Terminal joined the chat$/);
     await bob.getByTestId('event').filter({ hasText: 'Terminal joined the chat' }).waitFor();
@@ -71,7 +64,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
 
   it('shows clear errors for bad input and renders text as text', async () => {
     const node = await hostWithUi();
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     await page.goto(httpOf(node.url));
     await page.getByTestId('join').click();
     expect(await page.getByTestId('start-error').textContent()).toBe('Enter your name first.');
@@ -95,7 +88,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
 
   it('keeps a long history smooth: only the newest entries are in the page', async () => {
     const node = await hostWithUi();
-    const page = await joinInBrowser(browser, httpOf(node.url), 'Reader');
+    const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');
     const writer = await RawSocket.join(node.url, 'Writer');
     for (let i = 1; i <= 3000; i++) writer.send({ type: 'send', name: 'Writer', text: `message ${i}` });
     await page.getByTestId('message').filter({ hasText: /^.*message 3000$/ }).waitFor({ timeout: 20_000 });
@@ -107,7 +100,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
 
   it('tells the user when the server goes away', async () => {
     const node = await hostWithUi();
-    const page = await joinInBrowser(browser, httpOf(node.url), 'Lou');
+    const page = await joinInBrowser(browser(), httpOf(node.url), 'Lou');
     await node.disconnect();
     await expect.poll(() => page.getByTestId('status').textContent()).toBe('Disconnected');
     await page.getByTestId('event').filter({ hasText: 'Lost the connection' }).waitFor();

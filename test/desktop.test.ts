@@ -3,23 +3,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchChromium, say, screenshot } from './helpers/browser.js';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, chromiumForFile, say, screenshot } from './helpers/browser.js';
 import { openDesktopWindow } from './helpers/desktop.js';
 import { startNode } from './helpers/nodes.js';
 
 describe.skipIf(!hasChromium)('desktop window (real preload and main-process logic)', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = chromiumForFile();
 
   it('Host in one window, Join as a replica in another, chat; the chat survives the host leaving', async () => {
-    const host = await openDesktopWindow(browser);
+    const host = await openDesktopWindow(browser());
     const port = await freePort();
     await host.page.getByTestId('name').fill('Ann');
     await host.page.getByTestId('port').fill(String(port));
@@ -27,7 +20,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await host.page.getByTestId('host').click();
     await host.page.getByTestId('status').getByText('as Ann').waitFor();
 
-    const guest = await openDesktopWindow(browser);
+    const guest = await openDesktopWindow(browser());
     await guest.page.getByTestId('name').fill('Bob');
     await guest.page.getByTestId('address').fill(`127.0.0.1:${port}`);
     expect(await guest.page.getByTestId('replica').isChecked()).toBe(true);
@@ -53,7 +46,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
   });
 
   it('refuses a port outside 1–65535 in the form', async () => {
-    const win = await openDesktopWindow(browser);
+    const win = await openDesktopWindow(browser());
     await win.page.getByTestId('name').fill('Zoë');
     await win.page.getByTestId('port').fill('0');
     await win.page.getByTestId('host').click();
@@ -64,7 +57,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
   it('remembers the last name, port and address between runs', async () => {
     const userData = mkdtempSync(join(tmpdir(), 'chatty-userdata-'));
     const port = await freePort();
-    const first = await openDesktopWindow(browser, userData);
+    const first = await openDesktopWindow(browser(), userData);
     await first.page.getByTestId('name').fill('Zoë');
     await first.page.getByTestId('port').fill(String(port));
     await first.page.getByTestId('host').click();
@@ -72,14 +65,14 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await first.page.getByTestId('leave').click();
     await first.page.close();
 
-    const next = await openDesktopWindow(browser, userData);
+    const next = await openDesktopWindow(browser(), userData);
     await expect.poll(() => next.page.getByTestId('name').inputValue()).toBe('Zoë');
     expect(await next.page.getByTestId('port').inputValue()).toBe(String(port));
   });
 
   it('shows clear errors: port in use, host unreachable, bad address, name taken', async () => {
     const busy = await startNode();
-    const win = await openDesktopWindow(browser);
+    const win = await openDesktopWindow(browser());
     await win.page.getByTestId('name').fill('Ann');
     await win.page.getByTestId('port').fill(String(busy.port));
     await win.page.getByTestId('host').click();
@@ -97,7 +90,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await win.page.getByTestId('join').click();
     await expect.poll(() => win.page.getByTestId('start-error').textContent()).toContain('is not a server address');
 
-    const other = await openDesktopWindow(browser);
+    const other = await openDesktopWindow(browser());
     await other.page.getByTestId('name').fill('Ann');
     await other.page.getByTestId('port').fill(String(await freePort()));
     await other.page.getByTestId('host').click();
