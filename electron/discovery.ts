@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import type { DiscoveredHost } from '../shared/bridge.js';
 
-export const SERVICE_TYPE = 'chatty';
+const SERVICE_TYPE = 'chatty';
 
 export class LanDiscovery {
   readonly #bonjour: Bonjour;

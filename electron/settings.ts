@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import type { Settings } from '../shared/bridge.js';
 
-export const defaultSettings: Settings = { name: '', port: 4000, address: '', replica: true };
+const defaultSettings: Settings = { name: '', port: 4000, address: '', replica: true };
 
 const StoredSettings = v.object({
   name: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),

@@ -2,7 +2,7 @@
 import { networkInterfaces } from 'node:os';
 
 /** The first non-internal IPv4 address, or 127.0.0.1 on a machine with no network. */
-export function lanAddress(): string {
+function lanAddress(): string {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
