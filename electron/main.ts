@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Channel, type SessionEvent } from '../shared/bridge.js';
 import { ErrorCode, fail } from '../shared/errors.js';
+import { Attention, type AttentionUpdate } from './attention.js';
 import { LanDiscovery } from './discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
 import { nodeSocket } from './node/node-socket.js';
@@ -21,22 +22,20 @@ const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' });
 const settings = new SettingsStore(app.getPath('userData'));
 const discovery = new LanDiscovery();
+const attention = new Attention();
 let window: BrowserWindow | undefined;
-let unread = 0;
 
-function showUnread(): void {
-  app.setBadgeCount(unread);
-  window?.setTitle(unread > 0 ? `(${unread}) Chatty` : 'Chatty');
+function applyAttention(update: AttentionUpdate | undefined): void {
+  if (!update) return;
+  app.setBadgeCount(update.unread);
+  window?.setTitle(update.title);
+  if (update.notification && Notification.isSupported()) new Notification(update.notification).show();
 }
 
 function emit(event: SessionEvent): void {
   window?.webContents.send(Channel.event, event);
-  if (event.kind !== 'frame' || event.frame.type !== 'message') return;
-  const { name, text } = event.frame;
-  if (!window || window.isFocused() || name === session.client?.name) return;
-  unread++;
-  showUnread();
-  if (Notification.isSupported()) new Notification({ title: `Chatty: ${name}`, body: text.slice(0, 200), silent: false }).show();
+  const me = session.client ? { name: session.client.name, server: session.client.welcome.server } : undefined;
+  applyAttention(attention.onEvent(event, window?.isFocused() ?? false, me));
 }
 
 const session = new ChatSession({
@@ -61,10 +60,7 @@ function createWindow(): void {
     title: 'Chatty',
     webPreferences: { preload, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true },
   });
-  window.on('focus', () => {
-    unread = 0;
-    showUnread();
-  });
+  window.on('focus', () => applyAttention(attention.onFocus()));
   window.on('closed', () => {
     window = undefined;
   });

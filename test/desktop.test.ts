@@ -45,6 +45,18 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     expect(await guest.page.getByTestId('status').textContent()).toContain('Connected');
   });
 
+  it('lists hosts discovered on the LAN live; a click fills the address', async () => {
+    const win = await openDesktopWindow(browser());
+    await win.page.getByText('Looking for servers on this network…').waitFor();
+    await win.send({ kind: 'hosts', hosts: [{ name: 'Ann on laptop', url: 'ws://192.168.1.20:4000', buddies: 3 }] });
+    const host = win.page.getByRole('button', { name: /Ann on laptop/ });
+    expect(await host.textContent()).toBe('Ann on laptop 192.168.1.20:4000 · 3 buddies');
+    await host.click();
+    expect(await win.page.getByTestId('address').inputValue()).toBe('ws://192.168.1.20:4000');
+    await win.send({ kind: 'hosts', hosts: [] });
+    await win.page.getByText('Looking for servers on this network…').waitFor();
+  });
+
   it('refuses a port outside 1–65535 in the form', async () => {
     const win = await openDesktopWindow(browser());
     await win.page.getByTestId('name').fill('Zoë');

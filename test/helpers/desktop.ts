@@ -49,6 +49,8 @@ export interface DesktopWindow {
   page: Page;
   session: ChatSession;
   opened: string[];
+  /** What main.ts sends the window besides the session's events (e.g. discovered hosts). */
+  send(event: SessionEvent): Promise<unknown>;
 }
 
 /** @param settingsDir where settings are remembered (the app's userData); default: a new folder */
@@ -77,5 +79,5 @@ export async function openDesktopWindow(browser: Browser, settingsDir = mkdtempS
   await page.goto(await rendererServer());
   ready = true;
   for (const event of early.splice(0)) await deliver(event);
-  return { page, session, opened };
+  return { page, session, opened, send: deliver };
 }

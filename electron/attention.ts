@@ -1,0 +1,35 @@
+// When the app asks for attention: a message from someone else while the window is unfocused
+// raises the unread count and shows a notification; focusing the window clears the count.
+// Plain logic, so it is tested without Electron; main.ts applies what it decides.
+import type { SessionEvent } from '../shared/bridge.js';
+
+export interface AttentionUpdate {
+  unread: number;
+  /** The window title that shows the count. */
+  title: string;
+  notification?: { title: string; body: string };
+}
+
+const NOTIFICATION_BODY_MAX = 200;
+
+export class Attention {
+  #unread = 0;
+
+  /** @param me the user's name and server, to leave out their own messages */
+  onEvent(event: SessionEvent, focused: boolean, me: { name: string; server: string } | undefined): AttentionUpdate | undefined {
+    if (event.kind !== 'frame' || event.frame.type !== 'message' || focused) return undefined;
+    const { name, server, text } = event.frame;
+    if (me && name === me.name && server === me.server) return undefined;
+    this.#unread++;
+    return { ...this.#counts(), notification: { title: `Chatty: ${name}`, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text } };
+  }
+
+  onFocus(): AttentionUpdate {
+    this.#unread = 0;
+    return this.#counts();
+  }
+
+  #counts(): AttentionUpdate {
+    return { unread: this.#unread, title: this.#unread > 0 ? `(${this.#unread}) Chatty` : 'Chatty' };
+  }
+}

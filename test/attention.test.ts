@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../shared/bridge.js';
+import { Attention } from '../electron/attention.js';
+
+const S = 'ws://10.0.0.1:4000';
+const message = (name: string, text: string, server = S): SessionEvent => ({
+  kind: 'frame',
+  frame: { type: 'message', name, text, id: `${name}-${text}`, server, ts: 1 },
+});
+const me = { name: 'Ann', server: S };
+
+describe('Attention', () => {
+  it("counts others' messages while unfocused and notifies for each", () => {
+    const attention = new Attention();
+    expect(attention.onEvent(message('Bob', 'hi'), false, me)).toEqual({ unread: 1, title: '(1) Chatty', notification: { title: 'Chatty: Bob', body: 'hi' } });
+    expect(attention.onEvent(message('Bob', 'again'), false, me)).toMatchObject({ unread: 2, title: '(2) Chatty' });
+    expect(attention.onFocus()).toEqual({ unread: 0, title: 'Chatty' });
+  });
+
+  it('stays quiet while focused, for own messages, and for joins and leaves', () => {
+    const attention = new Attention();
+    expect(attention.onEvent(message('Bob', 'hi'), true, me)).toBeUndefined();
+    expect(attention.onEvent(message('Ann', 'mine'), false, me)).toBeUndefined();
+    expect(attention.onEvent({ kind: 'frame', frame: { type: 'join', name: 'Cid', id: 'j', server: S, ts: 1 } }, false, me)).toBeUndefined();
+    // Same name on another server is someone else.
+    expect(attention.onEvent(message('Ann', 'other Ann', 'ws://10.0.0.2:4000'), false, me)).toMatchObject({ unread: 1 });
+  });
+
+  it('shortens long texts in the notification', () => {
+    const update = new Attention().onEvent(message('Bob', 'x'.repeat(1000)), false, me);
+    expect(update?.notification?.body).toHaveLength(200);
+    expect(update?.notification?.body.endsWith('…')).toBe(true);
+  });
+});
