@@ -1,0 +1,81 @@
+// Thousands of broken, mutated and random frames from several connections: the node answers
+// with errors or closes those connections, and keeps serving a well-behaved client throughout.
+// Seeded, so a failure replays exactly.
+import { describe, expect, it } from 'vitest';
+import { startNode } from './helpers/nodes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+function random(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const valid = [
+  { type: 'client_join_req', name: 'Fuzz' },
+  { type: 'send', name: 'Fuzz', text: 'hello' },
+  { type: 'client_leave_req', name: 'Fuzz' },
+  { type: 'update_servers', servers: ['ws://127.0.0.1:9'] },
+  { type: 'roster', server: 'ws://127.0.0.1:9', names: ['A'] },
+  { type: 'message', name: 'A', text: 't', id: '1', server: 'ws://127.0.0.1:9', ts: 1 },
+];
+const weird: unknown[] = [null, true, -1, 1e308, '', '\u0000', '\u202E', 'x'.repeat(5000), [], {}, { type: 'send' }, [1, [2, [3]]], { __proto__: { type: 'send' } }, { constructor: 'x' }];
+
+function mutate(rand: () => number): string {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const roll = rand();
+  const base = structuredClone(pick(valid)) as Record<string, unknown>;
+  if (roll < 0.35) {
+    base[pick(Object.keys(base))] = pick(weird); // a field of the wrong kind
+  } else if (roll < 0.5) {
+    base[pick(['extra', 'type', 'name', '__proto__', 'toString'])] = pick(weird);
+  } else if (roll < 0.65) {
+    const text = JSON.stringify(base);
+    return text.slice(0, Math.floor(rand() * text.length)); // truncated
+  } else if (roll < 0.8) {
+    return Array.from({ length: 1 + Math.floor(rand() * 40) }, () => String.fromCharCode(Math.floor(rand() * 0xffff))).join('');
+  } else if (roll < 0.9) {
+    return JSON.stringify(pick(weird));
+  }
+  return JSON.stringify(base);
+}
+
+describe('ChatNode (fuzz)', () => {
+  it('survives 3,000 mutated frames and keeps relaying for everyone else', async () => {
+    const node = await startNode({ handshakeTimeoutMs: 60_000 });
+    const bystander = await RawSocket.join(node.url, 'Bystander');
+    const rand = random(20261125);
+    const attackers = await Promise.all(Array.from({ length: 6 }, () => RawSocket.open(node.url)));
+    // One more attacker opens a real server link first: peers are never answered with errors
+    // (two servers would echo them forever), so its garbage must simply be dropped.
+    const peer = await RawSocket.open(node.url);
+    peer.send({ type: 'server_join_req', from: 'ws://127.0.0.1:9' });
+    await peer.next((f) => f.type === 'update_servers');
+    for (let i = 0; i < 3000; i++) {
+      const attacker = attackers[i % attackers.length]!;
+      if (attacker.closed || attacker.ws.readyState !== attacker.ws.OPEN) continue;
+      attacker.send(mutate(rand));
+      if (!peer.closed) peer.send(mutate(rand));
+      if (i % 500 === 0) {
+        const probe = `alive ${i}`;
+        bystander.send({ type: 'send', name: 'Bystander', text: probe });
+        await bystander.next((f) => f.type === 'message' && f.text === probe);
+      }
+    }
+    const last = 'still alive at the end';
+    bystander.send({ type: 'send', name: 'Bystander', text: last });
+    await bystander.next((f) => f.type === 'message' && f.text === last);
+    await new Promise((r) => setTimeout(r, 200)); // let the last answers arrive
+    // Every answer an attacker got was a well-formed error (or a join's normal replies).
+    for (const a of attackers) {
+      for (const f of a.frames) expect(['error', 'welcome', 'join', 'leave', 'message', 'exit', 'update_servers', 'roster']).toContain(f.type);
+    }
+    expect(node.localClients()).toContain('Bystander');
+    // The fuzz reached the validator: most frames were answered with an error, not silently lost.
+    const errors = attackers.flatMap((a) => a.frames).filter((f) => f.type === 'error').length;
+    expect(errors).toBeGreaterThan(1500);
+    expect(peer.frames.filter((f) => f.type === 'error')).toEqual([]);
+  });
+});
