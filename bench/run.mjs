@@ -43,18 +43,25 @@ function jsonProcess(args, nodeFlags = []) {
   const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const queue = [];
   const waiting = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const msg = JSON.parse(line);
-    const w = waiting.shift();
-    if (w) w(msg);
-    else queue.push(msg);
-  });
-  return {
+  const proc = {
     child,
+    /** How many servers this node sees (Chatty nodes report it on every change). */
+    servers: 0,
     next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r))),
     send: (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`),
     stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
   };
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const msg = JSON.parse(line);
+    if (msg.servers !== undefined) {
+      proc.servers = msg.servers;
+      return;
+    }
+    const w = waiting.shift();
+    if (w) w(msg);
+    else queue.push(msg);
+  });
+  return proc;
 }
 
 function rssKiB(pid) {
@@ -93,7 +100,11 @@ async function startServers(def) {
     boot ??= url;
     p.url = url;
   }
-  await sleep(def.nodes > 1 ? 1000 : 300); // mesh links settle; processes finish starting
+  // A replicated set is ready when every node sees all of them (no sleeping on a guess).
+  for (const deadline = Date.now() + 30_000; def.kind === 'chatty' && procs.some((p) => p.servers !== def.nodes); await sleep(50)) {
+    if (Date.now() > deadline) throw new Error(`${def.label}: the servers did not link up within 30 s`);
+  }
+  await sleep(300); // processes finish starting
   return procs;
 }
 

@@ -3,6 +3,10 @@ import { ChatNode } from '../../dist/electron/node/chat-node.js';
 
 const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', join: process.argv[2] });
 console.log(JSON.stringify({ url: node.url }));
+// The bench waits until every node of a replicated set sees all the others.
+const reportServers = () => console.log(JSON.stringify({ servers: node.servers().length }));
+reportServers();
+node.on('servers', reportServers);
 process.on('SIGTERM', () => node.disconnect().then(() => process.exit(0)));
 // Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
 process.on('SIGUSR2', () => {
