@@ -229,38 +229,31 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     const { role } = conn;
     if (role.kind === 'gone') return;
+    if (role.kind === 'peer') return this.#mesh.receive(role.link, data, isBinary);
     if (isBinary) {
-      this.#reject(conn, { code: ErrorCode.BINARY_FRAME, message: 'frames must be JSON text, not binary' });
+      this.#sendError(conn, { code: ErrorCode.BINARY_FRAME, message: 'frames must be JSON text, not binary' });
       return;
     }
     const decoded = decodeServerInbound(data.toString());
     if (!decoded.ok) {
-      this.#reject(conn, decoded.error);
+      this.#sendError(conn, decoded.error);
       return;
     }
     const msg = decoded.value;
-    if (role.kind === 'peer') {
-      if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send') {
-        this.#log.warn({ peer: role.link.url, type: msg.type }, 'client request on a server link');
-        return;
-      }
-      this.#mesh.handleFrame(role.link, msg, data);
-      return;
-    }
     switch (msg.type) {
       case 'client_join_req':
-        if (role.kind === 'client') return this.#reject(conn, { code: ErrorCode.ALREADY_JOINED, message: `already joined as "${role.name}"` });
+        if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: `already joined as "${role.name}"` });
         return this.#clientJoin(conn, msg.name);
       case 'client_leave_req':
-        if (role.kind !== 'client') return this.#reject(conn, notJoined);
+        if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         return this.#clientLeave(conn, role.name, msg.name);
       case 'send':
-        if (role.kind !== 'client') return this.#reject(conn, notJoined);
-        if (msg.name !== role.name) return this.#reject(conn, nameMismatch(role.name));
+        if (role.kind !== 'client') return this.#sendError(conn, notJoined);
+        if (msg.name !== role.name) return this.#sendError(conn, nameMismatch(role.name));
         this.#publish(this.#event('message', role.name, msg.text));
         return;
       case 'server_join_req': {
-        if (role.kind === 'client') return this.#reject(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
+        if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
         clearTimeout(conn.handshakeTimer);
         const link = this.#mesh.accept(conn.ws, msg.from);
         conn.role = link ? { kind: 'peer', link } : { kind: 'gone' };
@@ -271,19 +264,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'join':
       case 'leave':
       case 'message':
-        return this.#reject(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
+        return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
     }
   }
 
-  /** Errors go to clients as frames; a server is never answered with one (they would echo). */
-  #reject(conn: Connection, error: ChatError): void {
-    if (conn.role.kind === 'peer') {
-      this.#log.warn({ peer: conn.role.link.url, error }, 'bad frame from peer');
-      return;
-    }
-    this.#sendError(conn, error);
-  }
-
+  /** Errors go to clients as frames (peers are answered by nobody: see Mesh.receive). */
   #sendError(conn: Connection, error: ChatError): void {
     sendFrame(conn.ws, frame.error(error.code, error.message));
   }
@@ -301,7 +286,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #clientJoin(conn: Connection, name: string): void {
     if (this.#roster.hasName(name)) {
-      this.#reject(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken` });
+      this.#sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken` });
       return;
     }
     clearTimeout(conn.handshakeTimer);
@@ -320,7 +305,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   #clientLeave(conn: Connection, joined: string, named: string): void {
     if (named !== joined) {
-      this.#reject(conn, nameMismatch(joined));
+      this.#sendError(conn, nameMismatch(joined));
       return;
     }
     // The leaver hears its own `leave`, then `exit` (seminar: From ! exit), then is removed.

@@ -117,8 +117,25 @@ export class Mesh {
     return link;
   }
 
-  /** A frame that arrived on a link, inbound or outbound. */
-  handleFrame(link: PeerLink, msg: PeerFrame, raw: Buffer): void {
+  /**
+   * Everything that arrives on a link, dialed or accepted. A bad frame is logged and dropped, never
+   * answered: two servers would echo error frames forever.
+   */
+  receive(link: PeerLink, data: Buffer, isBinary: boolean): void {
+    const decoded = isBinary ? undefined : decodeServerInbound(data.toString());
+    if (!decoded?.ok) {
+      this.opts.log.warn({ peer: link.url, error: decoded?.error ?? 'binary frame' }, 'bad frame from peer');
+      return;
+    }
+    const msg = decoded.value;
+    if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send') {
+      this.opts.log.warn({ peer: link.url, type: msg.type }, 'client request on a server link');
+      return;
+    }
+    this.#handleFrame(link, msg, data);
+  }
+
+  #handleFrame(link: PeerLink, msg: PeerFrame, raw: Buffer): void {
     if (this.#links.get(link.url) !== link) return; // a replaced link's last words
     switch (msg.type) {
       case 'update_servers':
@@ -176,7 +193,7 @@ export class Mesh {
 
   #dial(url: string): Promise<void> {
     if (this.#stopped) return Promise.reject(new Error('server disconnected'));
-    const { self, log } = this.opts;
+    const { self } = this.opts;
     return new Promise<void>((resolve, reject) => {
       const ws = new WebSocket(url, { maxPayload: Limits.MAX_FRAME_BYTES * 4, handshakeTimeout: this.opts.dialTimeoutMs });
       const link: PeerLink = { url, ws, outbound: true, open: false };
@@ -190,21 +207,7 @@ export class Mesh {
         this.opts.heartbeat.track(ws);
         sendFrame(ws, frame.serverJoinReq(self));
       });
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        if (isBinary) return;
-        const decoded = decodeServerInbound(data.toString());
-        if (!decoded.ok) {
-          // Never answer a server with an error frame: two servers would echo errors forever.
-          log.warn({ peer: url, error: decoded.error }, 'bad frame from peer');
-          return;
-        }
-        const msg = decoded.value;
-        if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send') {
-          log.warn({ peer: url, type: msg.type }, 'client request on a server link');
-          return;
-        }
-        this.handleFrame(link, msg, data);
-      });
+      ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(link, data, isBinary));
       ws.on('close', (code: number, reason: Buffer) => {
         const pending = this.#pendingDials.get(url);
         if (this.#links.get(url) === link) this.#drop(link);
