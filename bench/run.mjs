@@ -127,17 +127,23 @@ async function measure(name) {
     idleHeapKiBPerClient: (idle.heapKiB - before.heapKiB) / N,
   };
   if (!opts.idle) {
-    const cpu0 = sum(servers, cpuTicks);
-    const t0 = Date.now();
-    gen.send({ cmd: 'run', rate: R, duration: D, senders: S });
-    Object.assign(row, (await gen.next()).result);
-    row.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+    Object.assign(row, await loadStep(gen, servers, R, D));
   }
   if (opts.sweep) row.sweep = await sweep(gen, servers);
   gen.send({ cmd: 'exit' });
   await gen.stop();
   for (const s of servers) await s.stop();
   return row;
+}
+
+/** One load step at `rate` msg/s for `duration` s: the generator's figures plus the servers' CPU. */
+async function loadStep(gen, servers, rate, duration) {
+  const cpu0 = sum(servers, cpuTicks);
+  const t0 = Date.now();
+  gen.send({ cmd: 'run', rate, duration, senders: S });
+  const { result } = await gen.next();
+  result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  return result;
 }
 
 /**
@@ -150,11 +156,7 @@ async function sweep(gen, servers) {
   const maxP99 = Number(opts['sweep-max-p99']);
   let failures = 0;
   for (let rate = 25; rate <= 20_000 && failures < 2; rate = Math.round(rate * 1.5)) {
-    const cpu0 = sum(servers, cpuTicks);
-    const t0 = Date.now();
-    gen.send({ cmd: 'run', rate, duration: Number(opts['sweep-duration']), senders: S });
-    const { result } = await gen.next();
-    result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+    const result = await loadStep(gen, servers, rate, Number(opts['sweep-duration']));
     const ok = result.p99Ms <= maxP99 && result.lost === 0 && result.deliveriesPerSec >= 0.95 * result.offeredDeliveriesPerSec;
     failures = ok ? 0 : failures + 1;
     points.push({ ...result, ok });
