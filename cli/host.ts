@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { ChatNode, NodeStartError, type ChatNodeOptions } from '../electron/node/chat-node.js';
-import { staticFiles } from '../electron/node/static-files.js';
+import { ChatNode, NodeStartError, type ChatNodeOptions } from '../server/chat-node.js';
+import { staticFiles } from '../server/static-files.js';
 import { formatServers } from './seminar-format.js';
 import { CliError } from './usage-error.js';
 

@@ -2,7 +2,7 @@
 // reads lines and sends them; the line `exit` (or end of input, or Ctrl-C) leaves the chat.
 import { createInterface } from 'node:readline';
 import { ChatClient } from '../shared/chat-client.js';
-import { nodeSocket } from '../electron/node/node-socket.js';
+import { nodeSocket } from '../shared/node/node-socket.js';
 import { ErrorCode, type ChatError } from '../shared/errors.js';
 import { validateServerUrl } from '../shared/protocol.js';
 import { formatEvent } from './seminar-format.js';

@@ -9,8 +9,8 @@ import { ErrorCode, fail } from '../shared/errors.js';
 import { Attention, type AttentionUpdate } from './attention.js';
 import { LanDiscovery } from './discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
-import { nodeSocket } from './node/node-socket.js';
-import { staticFiles } from './node/static-files.js';
+import { nodeSocket } from '../shared/node/node-socket.js';
+import { staticFiles } from '../server/static-files.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
 

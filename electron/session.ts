@@ -9,7 +9,7 @@ import type { ChatClient, SocketFactory } from '../shared/chat-client.js';
 import { connectReporting } from '../shared/session-events.js';
 import { ErrorCode, fail, ok, type ChatError, type Result } from '../shared/errors.js';
 import { validateName } from '../shared/protocol.js';
-import { ChatNode, NodeStartError } from './node/chat-node.js';
+import { ChatNode, NodeStartError } from '../server/chat-node.js';
 
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */

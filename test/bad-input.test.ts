@@ -1,7 +1,7 @@
 // Hostile and broken input: each gets an error frame or a close with a reason, and the server
 // keeps serving everyone else.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatNode } from '../electron/node/chat-node.js';
+import type { ChatNode } from '../server/chat-node.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 

@@ -2,7 +2,7 @@
 // its browser bridge over WebSocket, buddies, events and the composer.
 import { describe, expect, it } from 'vitest';
 import { rendererDir } from '../cli/host.js';
-import { staticFiles } from '../electron/node/static-files.js';
+import { staticFiles } from '../server/static-files.js';
 import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
 import { startNode } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';

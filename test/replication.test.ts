@@ -1,6 +1,6 @@
 // The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
 import { describe, expect, it } from 'vitest';
-import type { ChatNode } from '../electron/node/chat-node.js';
+import type { ChatNode } from '../server/chat-node.js';
 import { eventually, startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 

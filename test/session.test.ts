@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Channel, type SessionEvent } from '../shared/bridge.js';
 import { initialState, reduce } from '../shared/chat-state.js';
 import { invokeHandlers, isTrustedSender } from '../electron/ipc.js';
-import { nodeSocket } from '../electron/node/node-socket.js';
+import { nodeSocket } from '../shared/node/node-socket.js';
 import { ChatSession } from '../electron/session.js';
 import { SettingsStore } from '../electron/settings.js';
 import { eventually, startNode } from './helpers/nodes.js';

@@ -1,7 +1,7 @@
 // The seminar's first system: one server, clients join, send and leave.
 import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../shared/chat-client.js';
-import { nodeSocket } from '../electron/node/node-socket.js';
+import { nodeSocket } from '../shared/node/node-socket.js';
 import { eventually, startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 

@@ -1,5 +1,5 @@
 // Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl]. Prints {"url"} once listening.
-import { ChatNode } from '../../dist/electron/node/chat-node.js';
+import { ChatNode } from '../../dist/server/chat-node.js';
 
 const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', join: process.argv[2] });
 console.log(JSON.stringify({ url: node.url }));

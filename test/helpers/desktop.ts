@@ -12,8 +12,8 @@ import { afterEach } from 'vitest';
 import { rendererDir } from '../../cli/host.js';
 import { Channel, type InvokeChannel, type SessionEvent } from '../../shared/bridge.js';
 import { invokeHandlers } from '../../electron/ipc.js';
-import { nodeSocket } from '../../electron/node/node-socket.js';
-import { staticFiles } from '../../electron/node/static-files.js';
+import { nodeSocket } from '../../shared/node/node-socket.js';
+import { staticFiles } from '../../server/static-files.js';
 import { ChatSession } from '../../electron/session.js';
 import { SettingsStore } from '../../electron/settings.js';
 

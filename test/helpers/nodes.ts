@@ -1,6 +1,6 @@
 // Real nodes on 127.0.0.1, port 0; every node a test starts is disconnected after it.
 import { afterEach } from 'vitest';
-import { ChatNode, type ChatNodeOptions } from '../../electron/node/chat-node.js';
+import { ChatNode, type ChatNodeOptions } from '../../server/chat-node.js';
 
 const started = new Set<ChatNode>();
 

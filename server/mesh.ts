@@ -11,8 +11,8 @@
 // A server's list is always itself plus the peers it has an open link with.
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, ErrorCode } from '../../shared/errors.js';
-import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../../shared/protocol.js';
+import { CloseCode, ErrorCode } from '../shared/errors.js';
+import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../shared/protocol.js';
 import type { Heartbeat } from './heartbeat.js';
 import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
 

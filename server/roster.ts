@@ -1,6 +1,6 @@
 // Who is connected where, across the whole set of servers. A server keeps its own clients'
 // names and what peers told it (`roster` frames, then `join`/`leave` events).
-import type { Buddy } from '../../shared/protocol.js';
+import type { Buddy } from '../shared/protocol.js';
 
 export class Roster {
   readonly #byServer = new Map<string, Set<string>>();

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { pino, type Logger } from 'pino';
-import { CloseCode, ErrorCode, type ChatError } from '../../shared/errors.js';
+import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
 import {
   decodeServerInbound,
   frame,
@@ -15,7 +15,7 @@ import {
   type ChatEvent,
   type Roster as RosterFrame,
   type Welcome,
-} from '../../shared/protocol.js';
+} from '../shared/protocol.js';
 import { advertisedUrl } from './address.js';
 import { Heartbeat } from './heartbeat.js';
 import { LocalClients, type LocalClient } from './local-clients.js';
