@@ -3,6 +3,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { validateServerUrl } from '../shared/protocol.js';
+import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
 import { browserUrl, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
@@ -10,10 +11,15 @@ import { CliError, UsageError } from './usage-error.js';
 
 const USAGE = `Usage:
   chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join ws://HOST:PORT] [--advertise ws://HOST:PORT]
-              [--heartbeat 10000]
+              [--heartbeat 10000] [--allow-origin ORIGIN]... [--limit NAME=VALUE]... [--source-maps]
       Run a chat server. With --join it becomes a replica of the server at that address.
       --advertise is the address others reach it at (default: from --bind and --port).
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
+      --allow-origin lets web pages from ORIGIN (like http://intranet:8080, or * for any) connect;
+      by default only the pages this server and its set serve may.
+      --limit changes a rate or count limit (${Object.keys(DEFAULT_LIMITS).join(', ')}),
+      e.g. --limit clientRate=50.
+      --source-maps serves the browser bundle's source maps.
       Ctrl-C disconnects it (the other servers are told).
   chatty client ws://HOST:PORT NAME
       Chat in this terminal. Type a line to send it; type "exit" to leave.
@@ -45,6 +51,23 @@ function parseUrl(flag: string, value: string | undefined): string | undefined {
   return value;
 }
 
+/** `--limit NAME=VALUE`, repeated: checked against the server's own list of limits. */
+function parseLimits(values: string[] | undefined): Partial<ServerLimits> | undefined {
+  if (!values?.length) return undefined;
+  const limits: Record<string, number> = {};
+  for (const entry of values) {
+    const match = /^(\w+)=(\d+(?:\.\d+)?)$/.exec(entry);
+    if (!match) throw new UsageError(`--limit must look like NAME=NUMBER, not "${entry}"`);
+    limits[match[1]!] = Number(match[2]);
+  }
+  try {
+    resolveLimits(limits);
+  } catch (err) {
+    throw new UsageError(`--limit: ${(err as Error).message}`);
+  }
+  return limits;
+}
+
 function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -63,6 +86,9 @@ export async function main(argv: string[]): Promise<number> {
         join: { type: 'string' },
         advertise: { type: 'string' },
         heartbeat: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        limit: { type: 'string', multiple: true },
+        'source-maps': { type: 'boolean' },
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const node = await startHost({
@@ -71,6 +97,9 @@ export async function main(argv: string[]): Promise<number> {
         join: parseUrl('--join', values.join as string | undefined),
         advertise: parseUrl('--advertise', values.advertise as string | undefined),
         heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
+        allowedOrigins: values['allow-origin'] as string[] | undefined,
+        limits: parseLimits(values.limit as string[] | undefined),
+        sourceMaps: values['source-maps'] === true,
       });
       return untilSignal(node);
     }

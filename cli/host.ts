@@ -7,11 +7,16 @@ import { staticFiles } from '../server/static-files.js';
 import { formatServers } from './seminar-format.js';
 import { CliError } from './usage-error.js';
 
-export async function startHost(options: ChatNodeOptions, out: NodeJS.WritableStream = process.stdout): Promise<ChatNode> {
+export interface HostOptions extends ChatNodeOptions {
+  /** Serve the browser bundle's source maps (for debugging the page). */
+  sourceMaps?: boolean;
+}
+
+export async function startHost(options: HostOptions, out: NodeJS.WritableStream = process.stdout): Promise<ChatNode> {
   const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
   let node: ChatNode;
   try {
-    node = await ChatNode.start({ ...options, logger, httpHandler: browserUi() });
+    node = await ChatNode.start({ ...options, logger, httpHandler: browserUi(options.sourceMaps) });
   } catch (err) {
     if (err instanceof NodeStartError) {
       throw new CliError(err.code === 'PORT_IN_USE' ? `${err.message} (choose another with --port)` : err.message);
@@ -20,7 +25,7 @@ export async function startHost(options: ChatNodeOptions, out: NodeJS.WritableSt
   }
   const everywhere = options.bind === '0.0.0.0' || options.bind === '::' ? ' (all interfaces)' : '';
   out.write(`Chatty server listening on ${node.url}${everywhere}\n`);
-  if (browserUi()) out.write(`Chat in a browser: ${browserUrl(node)}\n`);
+  if (existsSync(`${rendererDir}/app.js`)) out.write(`Chat in a browser: ${browserUrl(node)}\n`);
   out.write(`${formatServers(node.servers())}\n`);
   node.on('servers', (servers) => out.write(`${formatServers(servers)}\n`));
   return node;
@@ -34,8 +39,8 @@ export const rendererDir = ['../renderer/', '../dist/renderer/']
   .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
   .find((dir) => existsSync(`${dir}/app.js`)) ?? fileURLToPath(new URL('../renderer/', import.meta.url));
 
-function browserUi() {
-  return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir) : undefined;
+function browserUi(sourceMaps = false) {
+  return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir, { sourceMaps }) : undefined;
 }
 
 /** http://… where a browser opens the chat of a node. */

@@ -1,6 +1,6 @@
 // The seminar client's transcript lines (client.erl's io:format calls).
 import type { ChatEvent } from '../shared/protocol.js';
-import { neutralize } from './terminal-text.js';
+import { indentLines, neutralize } from './terminal-text.js';
 
 export function formatEvent(event: ChatEvent): string {
   switch (event.type) {
@@ -9,7 +9,7 @@ export function formatEvent(event: ChatEvent): string {
     case 'leave':
       return `[LEAVE] ${neutralize(event.name)} left the chat`;
     case 'message':
-      return `[${neutralize(event.name)}] ${neutralize(event.text)}`;
+      return indentLines(`[${neutralize(event.name)}] `, event.text);
   }
 }
 

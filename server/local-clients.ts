@@ -12,7 +12,8 @@ export class LocalClients {
 
   /**
    * @param maxBufferedBytes a client whose unsent data passes this is too slow to keep up
-   * @param onSlow called after a broadcast for each client past the limit, so it can be dropped
+   * @param onSlow called once for each client past the limit, after it has been removed and the
+   *   broadcast has finished: what it does (publish a leave, say) cannot re-enter this broadcast
    */
   constructor(
     private readonly maxBufferedBytes: number,
@@ -27,10 +28,6 @@ export class LocalClients {
     const client = this.#byName.get(name);
     this.#byName.delete(name);
     return client;
-  }
-
-  get(name: string): LocalClient | undefined {
-    return this.#byName.get(name);
   }
 
   names(): string[] {
@@ -51,6 +48,9 @@ export class LocalClients {
       }
       sendBatched(client.ws, data);
     }
-    if (slow) for (const client of slow) this.onSlow(client);
+    if (!slow) return;
+    // Removed first, so no later broadcast finds (and reports) the same client again.
+    for (const client of slow) this.#byName.delete(client.name);
+    for (const client of slow) this.onSlow(client);
   }
 }

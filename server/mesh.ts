@@ -6,6 +6,11 @@
 //   server announces its list whenever it changes, so every server ends linked to every other,
 //   whatever order concurrent joins arrive in;
 // - when two servers dial each other at once, the link dialed by the smaller address is kept;
+// - a `server_join_req` from an address that already has a link replaces it only when the old
+//   link no longer answers a ping (a restarted server); while it answers, the newcomer is an
+//   impostor and is refused;
+// - addresses learnt from peers are dialed through a rate-limited queue, and one that failed is
+//   left alone for a while, so a peer's list cannot turn this server into a port scanner;
 // - a server leaves by sending `update_servers` without itself (seminar's `disconnect`) and
 //   closing; a link that closes or stops answering pings removes that server too.
 // A server's list is always itself plus the peers it has an open link with.
@@ -14,6 +19,7 @@ import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../shared/errors.js';
 import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../shared/protocol.js';
 import type { Heartbeat } from './heartbeat.js';
+import { TokenBucket } from './limits.js';
 import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
 
 export interface PeerLink {
@@ -26,9 +32,9 @@ export interface PeerLink {
 }
 
 export interface MeshHandlers {
-  /** A relayed join/leave/message from a peer, with the bytes it came in. */
-  onEvent(event: ChatEvent, raw: Buffer): void;
-  onRoster(roster: Roster): void;
+  /** A join/leave/message from a peer, with the bytes it came in; the node judges it. */
+  onEvent(link: PeerLink, event: ChatEvent, raw: Buffer): void;
+  onRoster(link: PeerLink, roster: Roster): void;
   /** A link finished its handshake: time to tell the peer who is here. */
   onLinkUp(link: PeerLink): void;
   /** A peer left or failed; its buddies are gone with it. */
@@ -42,8 +48,35 @@ export interface MeshOptions {
   /** A peer with more unsent bytes than this is dropped rather than buffered without bound. */
   maxPeerBufferedBytes: number;
   dialTimeoutMs: number;
+  /** How long a linked peer has to answer a ping before a newcomer claiming its address replaces it. */
+  aliveCheckMs: number;
+  /** Dials of addresses learnt from peers: a burst, then a steady rate per second. */
+  dialBurst: number;
+  dialRate: number;
   log: Logger;
   handlers: MeshHandlers;
+}
+
+/** An address a peer named that could not be dialed is not dialed again for this long. */
+const FAILED_DIAL_BACKOFF_MS = 30_000;
+
+/** Whether `ws` answers a ping within `ms` (a frozen or vanished peer does not). */
+function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
+  if (ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (alive: boolean) => {
+      clearTimeout(timer);
+      ws.off('pong', onPong);
+      ws.off('close', onClose);
+      resolve(alive);
+    };
+    const onPong = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.ping();
+  });
 }
 
 export class Mesh {
@@ -51,9 +84,15 @@ export class Mesh {
   readonly #pendingDials = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   #servers: string[];
   #stopped = false;
+  readonly #dialQueue: string[] = [];
+  readonly #dialBucket: TokenBucket;
+  #dialTimer: NodeJS.Timeout | undefined;
+  /** Addresses whose last dial failed, and until when they are left alone. */
+  readonly #failedUntil = new Map<string, number>();
 
   constructor(private readonly opts: MeshOptions) {
     this.#servers = [opts.self];
+    this.#dialBucket = new TokenBucket(opts.dialBurst, opts.dialRate);
   }
 
   /** Sorted, so every server prints and compares the same list. */
@@ -84,7 +123,7 @@ export class Mesh {
   }
 
   /** An inbound connection opened with `server_join_req`: make it a link, or refuse it. */
-  accept(ws: WebSocket, from: string): PeerLink | undefined {
+  async accept(ws: WebSocket, from: string): Promise<PeerLink | undefined> {
     const { self, log } = this.opts;
     if (from === self) {
       closeWith(ws, CloseCode.POLICY, `${ErrorCode.PEER_INVALID}: that is this server's own address`);
@@ -96,17 +135,28 @@ export class Mesh {
       closeWith(ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
       return undefined;
     }
-    if (existing) {
+    if (existing?.open && (await answersPing(existing.ws, this.opts.aliveCheckMs))) {
+      log.warn({ peer: from }, 'refused server_join_req: that address is linked and alive');
+      closeWith(ws, CloseCode.POLICY, `${ErrorCode.PEER_REFUSED}: ${from} is already linked and answering`);
+      return undefined;
+    }
+    const current = this.#links.get(from);
+    if (this.#stopped || ws.readyState !== WebSocket.OPEN || (current && current !== existing && current.open)) {
+      closeWith(ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+      return undefined;
+    }
+    if (current) {
       // Either its dial wins the tie-break, or it restarted and this link replaces a dead one.
       log.info({ peer: from }, 'replacing link');
-      const wasOpen = existing.open;
-      this.#forget(existing);
-      closeWith(existing.ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+      const wasOpen = current.open;
+      this.#forget(current);
+      closeWith(current.ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
       // A restarted server's old buddies are gone; the new link brings its new roster.
       if (wasOpen) this.opts.handlers.onLinkDown(from);
     }
     const link: PeerLink = { url: from, ws, outbound: false, open: true };
     this.#links.set(from, link);
+    this.#failedUntil.delete(from);
     this.#watch(link);
     // If we were dialing it, this link is the one we wanted.
     this.#pendingDials.get(from)?.resolve();
@@ -115,6 +165,11 @@ export class Mesh {
     if (!this.#recompute()) sendEncoded(ws, encode(frame.updateServers(this.#servers)));
     this.opts.handlers.onLinkUp(link);
     return link;
+  }
+
+  /** Send one frame on one link (a roster when it opens, say). */
+  sendTo(link: PeerLink, data: Buffer): void {
+    sendEncoded(link.ws, data);
   }
 
   /**
@@ -142,13 +197,12 @@ export class Mesh {
         this.#onUpdateServers(link, msg.servers);
         return;
       case 'roster':
-        // A server speaks only for its own buddies.
-        if (link.open && msg.server === link.url) this.opts.handlers.onRoster(msg);
+        if (link.open) this.opts.handlers.onRoster(link, msg);
         return;
       case 'join':
       case 'leave':
       case 'message':
-        if (link.open) this.opts.handlers.onEvent(msg, raw);
+        if (link.open) this.opts.handlers.onEvent(link, msg, raw);
         return;
       case 'server_join_req':
         return; // already linked
@@ -166,10 +220,12 @@ export class Mesh {
     this.#links.clear();
     for (const pending of this.#pendingDials.values()) pending.reject(new Error('server disconnected'));
     this.#pendingDials.clear();
+    clearTimeout(this.#dialTimer);
+    this.#dialQueue.length = 0;
   }
 
   #onUpdateServers(link: PeerLink, servers: string[]): void {
-    const { self, log } = this.opts;
+    const { log } = this.opts;
     if (!link.open) {
       link.open = true;
       this.#pendingDials.get(link.url)?.resolve();
@@ -184,10 +240,31 @@ export class Mesh {
       closeWith(link.ws, CloseCode.NORMAL, 'peer left');
       return;
     }
-    for (const url of servers) {
-      if (url !== self && !this.#links.has(url)) {
-        this.#dial(url).catch((err: Error) => log.warn({ peer: url, err: err.message }, 'could not link to server'));
-      }
+    for (const url of servers) this.#queueDial(url);
+  }
+
+  /** Dial an address a peer named, when its turn comes (rate limit) and unless it failed lately. */
+  #queueDial(url: string): void {
+    if (url === this.opts.self || this.#links.has(url) || this.#dialQueue.includes(url)) return;
+    if ((this.#failedUntil.get(url) ?? 0) > Date.now()) return;
+    if (this.#dialQueue.length >= Limits.MAX_SERVERS) return;
+    this.#dialQueue.push(url);
+    this.#pumpDials();
+  }
+
+  #pumpDials(): void {
+    this.#dialTimer = undefined;
+    while (this.#dialQueue.length && !this.#stopped && this.#dialBucket.take()) {
+      const url = this.#dialQueue.shift()!;
+      if (this.#links.has(url)) continue;
+      this.#dial(url).catch((err: Error) => {
+        this.#failedUntil.set(url, Date.now() + FAILED_DIAL_BACKOFF_MS);
+        this.opts.log.warn({ peer: url, err: err.message }, 'could not link to server');
+      });
+    }
+    if (this.#dialQueue.length && !this.#stopped && !this.#dialTimer) {
+      this.#dialTimer = setTimeout(() => this.#pumpDials(), this.#dialBucket.wait());
+      this.#dialTimer.unref();
     }
   }
 

@@ -13,10 +13,14 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-/** The request handler; `directory` is read once, so later changes on disk are not served. */
-export function staticFiles(directory: string): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The request handler; `directory` is read once, so later changes on disk are not served. Source
+ * maps (the app's sources, comments and all) are served only with `sourceMaps`.
+ */
+export function staticFiles(directory: string, { sourceMaps = false } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const files = new Map<string, { body: Buffer; type: string }>();
   for (const name of readdirSync(directory)) {
+    if (extname(name) === '.map' && !sourceMaps) continue;
     const type = TYPES[extname(name)];
     if (type) files.set(`/${name}`, { body: readFileSync(join(directory, name)), type });
   }

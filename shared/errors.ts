@@ -26,6 +26,14 @@ export const ErrorCode = {
   NOT_A_SERVER: 'NOT_A_SERVER',
   /** `server_join_req` with an unusable `from` address. */
   PEER_INVALID: 'PEER_INVALID',
+  /** `server_join_req` claiming the address of a server that is linked and answering. */
+  PEER_REFUSED: 'PEER_REFUSED',
+  /** Too many frames (or joins from one address) too fast; a client that keeps on is disconnected (close 1008). */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The server has as many clients, or unjoined sockets, as it takes (close 1013). */
+  SERVER_FULL: 'SERVER_FULL',
+  /** The name was claimed on another server at the same instant, and that claim came first (close 1008). */
+  NAME_LOST: 'NAME_LOST',
   /** The client reads too slowly: its outgoing buffer passed the limit and it was dropped. */
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   /** No first frame arrived in time. */
@@ -49,6 +57,8 @@ export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
   POLICY: 1008,
+  /** The server is full: try again later (RFC 6455 "Try Again Later"). */
+  TRY_AGAIN_LATER: 1013,
   TOO_LARGE: 1009,
   /** A second link between the same two servers; the other one is kept. */
   DUPLICATE_LINK: 4009,

@@ -17,23 +17,39 @@ export const Limits = {
   MAX_FRAME_BYTES: 64 * 1024,
   /** Longest server address. */
   URL_MAX_CHARS: 2048,
-  /** Most servers in one replicated set. */
-  MAX_SERVERS: 256,
+  /** Most servers in one replicated set (and in one `update_servers`). */
+  MAX_SERVERS: 64,
+  /** Longest run of combining marks in a name (Vietnamese or Devanagari need 2–3; "Zalgo" stacks 20). */
+  NAME_MAX_MARK_RUN: 3,
+  /** Largest `ts` a frame may carry: the last millisecond a JavaScript Date can show. */
+  MAX_TS: 8.64e15,
   /** Names per `roster` frame between servers, so a roster never passes MAX_FRAME_BYTES. */
   ROSTER_CHUNK: 400,
 } as const;
 
-// C0/C1 controls, line/paragraph separators and bidi overrides would let a name spoof others'
+// C0/C1 controls, line/paragraph separators and bidi controls would let a name spoof others'
 // lines in a terminal or the UI.
-const FORBIDDEN_IN_NAME = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+const FORBIDDEN_IN_NAME = /[\p{Cc}\u2028\u2029\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/u;
+/** A lone surrogate (half of an emoji, say) is not text; with the `u` flag it matches as \p{Cs}. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * What draws nothing: white space, default-ignorable code points (zero-width spaces, joiners, the
+ * Hangul fillers U+3164 and U+FFA0), the Braille blank U+2800, and marks with no base to sit on.
+ */
+const INVISIBLE = /[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800\p{M}]/gu;
+const MARK_RUN = new RegExp(`\\p{M}{${Limits.NAME_MAX_MARK_RUN + 1},}`, 'u');
 
+/** The name rule (docs/protocol.md § Values): shared by client-side checks and every server. */
 const Name = v.pipe(
   v.string('name must be a string'),
   v.minLength(1, 'name must not be empty'),
   v.maxGraphemes(Limits.NAME_MAX_CHARS, `name must be at most ${Limits.NAME_MAX_CHARS} characters`),
   v.maxBytes(Limits.NAME_MAX_BYTES, `name must be at most ${Limits.NAME_MAX_BYTES} bytes`),
+  v.check((s) => !LONE_SURROGATE.test(s), 'name must be valid Unicode text'),
   v.check((s) => !FORBIDDEN_IN_NAME.test(s), 'name must not contain control characters'),
-  v.check((s) => s.trim() === s && s.trim().length > 0, 'name must not start or end with spaces'),
+  v.check((s) => s.trim() === s, 'name must not start or end with spaces'),
+  v.check((s) => s.replace(INVISIBLE, '') !== '', 'name must have a visible character'),
+  v.check((s) => !MARK_RUN.test(s.normalize('NFC')), `name must not stack more than ${Limits.NAME_MAX_MARK_RUN} accents on one letter`),
 );
 
 const Text = v.pipe(
@@ -42,12 +58,16 @@ const Text = v.pipe(
   v.check((s) => s.trim().length > 0, 'text must not be empty'),
 );
 
-/** A server's address as other servers and clients reach it: ws://host:port or wss://host:port. */
+/**
+ * A server's address as other servers and clients reach it, in its one canonical form
+ * `ws://host:port` or `wss://host:port`: no path, query, fragment or credentials, so an address
+ * names a chat server and nothing else on that machine, and equal servers have equal addresses.
+ */
 export function isServerUrl(value: string): boolean {
   if (value.length > Limits.URL_MAX_CHARS) return false;
   try {
     const url = new URL(value);
-    return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '' && url.port !== '';
+    return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '' && url.port !== '' && value === `${url.protocol}//${url.host}`;
   } catch {
     return false;
   }
@@ -64,7 +84,7 @@ const ServerList = v.pipe(v.array(ServerUrl), v.maxLength(Limits.MAX_SERVERS));
 const eventMeta = {
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
   server: ServerUrl,
-  ts: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
 };
 
 // --- client → server (seminar: {client_join_req, Name, From}, {client_leave_req, Name, From}, {send, Name, Text})
@@ -216,6 +236,8 @@ export const frame = {
   send: (name: string, text: string): SendReq => ({ type: 'send', name, text }),
   serverJoinReq: (from: string): ServerJoinReq => ({ type: 'server_join_req', from }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
+  welcome: (name: string, server: string, servers: string[], buddies: Buddy[]): Welcome => ({ type: 'welcome', name, server, servers, buddies }),
+  roster: (server: string, names: string[]): Roster => ({ type: 'roster', server, names }),
   exit: (): Exit => ({ type: 'exit' }),
   error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
 };

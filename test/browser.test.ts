@@ -2,14 +2,15 @@
 // its browser bridge over WebSocket, buddies, events and the composer.
 import { describe, expect, it } from 'vitest';
 import { rendererDir } from '../cli/host.js';
+import type { ChatNodeOptions } from '../server/chat-node.js';
 import { staticFiles } from '../server/static-files.js';
 import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
-import { startNode } from './helpers/nodes.js';
+import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const httpOf = (wsUrl: string) => `${wsUrl.replace(/^ws/, 'http')}/`;
-const hostWithUi = (options: { join?: string } = {}) => startNode({ ...options, httpHandler: staticFiles(rendererDir) });
+const hostWithUi = (options: ChatNodeOptions = {}) => startNode({ ...options, httpHandler: staticFiles(rendererDir) });
 
 if (!hasChromium) console.log(`SKIP: browser tests: no Chromium at ${CHROMIUM} (npm test installs Debian's chromium when run as root)`);
 
@@ -87,7 +88,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
   });
 
   it('keeps a long history smooth: only the newest entries are in the page', async () => {
-    const node = await hostWithUi();
+    const node = await hostWithUi(NO_RATE_LIMITS);
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');
     const writer = await RawSocket.join(node.url, 'Writer');
     for (let i = 1; i <= 3000; i++) writer.send({ type: 'send', name: 'Writer', text: `message ${i}` });

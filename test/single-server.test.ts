@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../shared/chat-client.js';
 import { nodeSocket } from '../shared/node/node-socket.js';
-import { eventually, startNode } from './helpers/nodes.js';
+import { eventually, NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 
 describe('ChatNode (single server)', () => {
@@ -74,7 +74,7 @@ describe('ChatNode (single server)', () => {
   });
 
   it('drops a client that stops reading, and keeps serving the others', async () => {
-    const node = await startNode(); // default limit: 1 MiB unsent per client
+    const node = await startNode(NO_RATE_LIMITS); // default limit: 1 MiB unsent per client
     const ann = await RawSocket.join(node.url, 'Ann');
     const slow = await RawSocket.join(node.url, 'Slow');
     // Slow stops reading: its kernel buffers fill, then the server's buffer for it grows.

@@ -10,7 +10,7 @@ export function BuddyList({ model }: { model: Model }) {
       <ul data-testid="buddies">
         {buddies.map((b) => (
           <li key={`${b.server} ${b.name}`} data-testid="buddy">
-            <span class="buddy-name">{b.name}</span>
+            <bdi class="buddy-name">{b.name}</bdi>
             {b.name === me && b.server === server && <span class="muted"> (you)</span>}
             {several && <span class="server-tag">{hostOf(b.server)}</span>}
           </li>

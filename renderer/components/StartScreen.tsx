@@ -83,7 +83,7 @@ export function StartScreen({ model }: { model: Model }) {
                   {hosts.map((h) => (
                     <li key={h.url}>
                       <button type="button" class="link" onClick={() => (address.value = h.url)}>
-                        {h.name} <span class="muted">{h.url.replace('ws://', '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}</span>
+                        <bdi>{h.name}</bdi> <span class="muted">{h.url.replace('ws://', '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}</span>
                       </button>
                     </li>
                   ))}

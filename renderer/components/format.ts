@@ -1,6 +1,10 @@
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-export const formatTime = (ts: number) => time.format(ts);
+/** A time of day; a value no clock can show (a server's bad clock) shows as "--:--", never throws. */
+export const formatTime = (ts: number) => {
+  const date = new Date(ts);
+  return Number.isNaN(date.getTime()) ? '--:--' : time.format(date);
+};
 
 /** ws://192.168.1.20:4000 → 192.168.1.20:4000 */
 export const hostOf = (url: string) => url.replace(/^wss?:\/\//, '');

@@ -10,6 +10,9 @@ afterEach(async () => {
   await Promise.all(nodes.map((n) => n.disconnect()));
 });
 
+/** For tests of something else than the rate limits that send thousands of messages at once. */
+export const NO_RATE_LIMITS = { limits: { clientBurst: 1e6, clientRate: 1e6 } } as const;
+
 export async function startNode(options: ChatNodeOptions = {}): Promise<ChatNode> {
   const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', ...options });
   started.add(node);

@@ -1,0 +1,125 @@
+// What one client, one address and one peer may cost a server (docs/protocol.md § Limits). Every
+// limit is an option with the default here, and this is the one place they are checked.
+
+export interface ServerLimits {
+  /** Frames a client may send at once before the steady rate applies. Default 60. */
+  clientBurst: number;
+  /** Frames per second a client may send, steadily. Default 20. */
+  clientRate: number;
+  /** Refused frames in a row after which a flooding client is disconnected. Default 200. */
+  floodDisconnectAfter: number;
+  /** Joins one IP address may make at once before its steady rate applies. Default 30. */
+  joinBurstPerAddress: number;
+  /** Joins per second from one IP address, steadily. Default 5. */
+  joinRatePerAddress: number;
+  /** Open sockets from one IP address that have not joined yet. Default 32. */
+  pendingPerAddress: number;
+  /** Open sockets of every address that have not joined yet. Default 512. */
+  pendingTotal: number;
+  /** Clients on this server, and the most buddies a peer server may claim. Default 10,000. */
+  maxClients: number;
+  /** A peer event whose `ts` is further than this from this server's clock gets this server's time. Default 5 min. */
+  maxClockSkewMs: number;
+  /** Server links this server may dial at once before its steady rate applies. Default 8. */
+  dialBurst: number;
+  /** Server links dialed per second, steadily. Default 2. */
+  dialRate: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  clientBurst: 60,
+  clientRate: 20,
+  floodDisconnectAfter: 200,
+  joinBurstPerAddress: 30,
+  joinRatePerAddress: 5,
+  pendingPerAddress: 32,
+  pendingTotal: 512,
+  maxClients: 10_000,
+  maxClockSkewMs: 5 * 60_000,
+  dialBurst: 8,
+  dialRate: 2,
+});
+
+/** Defaults merged with `overrides`; a name that is no limit, or a value that is not a positive number, throws. */
+export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, key)) throw new TypeError(`unknown limit "${key}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new TypeError(`limit ${key} must be a positive number, not ${String(value)}`);
+  }
+  return { ...DEFAULT_LIMITS, ...overrides };
+}
+
+/** A token bucket: `burst` tokens at most, refilled at `ratePerSecond`. */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+
+  constructor(
+    private readonly burst: number,
+    private readonly ratePerSecond: number,
+    now = Date.now(),
+  ) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  /** Take one token if there is one. */
+  take(now = Date.now()): boolean {
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Milliseconds until a token is there (0: now). */
+  wait(now = Date.now()): number {
+    const tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.ratePerSecond) * 1000);
+  }
+
+  /** Full again: nothing taken for long enough that forgetting this bucket changes nothing. */
+  full(now = Date.now()): boolean {
+    return this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond >= this.burst;
+  }
+}
+
+/**
+ * Per-address join buckets and counts of sockets that have not joined yet. Buckets that have
+ * filled up again are forgotten, so the map stays as small as the set of recent addresses.
+ */
+export class AddressLimits {
+  readonly #joins = new Map<string, TokenBucket>();
+  readonly #pending = new Map<string, number>();
+  #pendingTotal = 0;
+
+  constructor(private readonly limits: ServerLimits) {}
+
+  /** A new socket from `address`; false when too many unjoined sockets are open. */
+  openPending(address: string): boolean {
+    const mine = this.#pending.get(address) ?? 0;
+    if (mine >= this.limits.pendingPerAddress || this.#pendingTotal >= this.limits.pendingTotal) return false;
+    this.#pending.set(address, mine + 1);
+    this.#pendingTotal++;
+    return true;
+  }
+
+  /** A socket from `address` joined, became a peer or closed before either. */
+  closePending(address: string): void {
+    const mine = this.#pending.get(address);
+    if (!mine) return;
+    if (mine === 1) this.#pending.delete(address);
+    else this.#pending.set(address, mine - 1);
+    this.#pendingTotal--;
+  }
+
+  /** A join from `address`: false when it is over its rate. */
+  takeJoin(address: string): boolean {
+    let bucket = this.#joins.get(address);
+    if (!bucket) {
+      if (this.#joins.size > 10_000) for (const [a, b] of this.#joins) if (b.full()) this.#joins.delete(a);
+      this.#joins.set(address, (bucket = new TokenBucket(this.limits.joinBurstPerAddress, this.limits.joinRatePerAddress)));
+    }
+    return bucket.take();
+  }
+}

@@ -1,0 +1,78 @@
+// The HTTP + WebSocket listener around a chat node: binds the port, serves plain HTTP requests
+// (the browser UI), checks each upgrade's Origin, and hands every accepted WebSocket, with the
+// address it came from, to the node. Transport only: what the sockets say is the node's business.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import { Limits } from '../shared/protocol.js';
+import type { OriginPolicy } from './origin.js';
+
+/** Thrown by ChatNode.start() with a code a CLI or UI can explain in one line. */
+export class NodeStartError extends Error {
+  constructor(
+    readonly code: 'PORT_IN_USE' | 'BIND_FAILED' | 'JOIN_FAILED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ListenOptions {
+  port: number;
+  bind: string;
+  httpHandler: (req: IncomingMessage, res: ServerResponse) => void;
+  origins: OriginPolicy;
+  log: Logger;
+  onConnection: (ws: WebSocket, remoteAddress: string) => void;
+}
+
+export class Listener {
+  private constructor(
+    readonly http: Server,
+    readonly wss: WebSocketServer,
+  ) {}
+
+  static async listen(opts: ListenOptions): Promise<Listener> {
+    const http = createServer(opts.httpHandler);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (err: NodeJS.ErrnoException) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new NodeStartError('PORT_IN_USE', `port ${opts.port} is already in use on ${opts.bind}`)
+            : new NodeStartError('BIND_FAILED', `cannot listen on ${opts.bind}:${opts.port}: ${err.code ?? err.message}`),
+        );
+      });
+      http.listen(opts.port, opts.bind, () => resolve());
+    });
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: Limits.MAX_FRAME_BYTES,
+      verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }, accept: (ok: boolean, code?: number, message?: string) => void) => {
+        // Browsers always send Origin; `ws` gives '' or undefined when there is none.
+        const allowed = opts.origins.allows(origin || undefined);
+        if (!allowed) opts.log.warn({ origin, from: req.socket.remoteAddress }, 'refused a WebSocket from a foreign web page');
+        accept(allowed, 403, 'Forbidden: this page may not connect to this Chatty server');
+      },
+    });
+    wss.on('connection', (ws, req) => opts.onConnection(ws, req.socket.remoteAddress ?? 'unknown'));
+    wss.on('error', (err) => opts.log.error({ err: err.message }, 'listener error'));
+    return new Listener(http, wss);
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  /** Stop accepting, and close what is left (the node closes its sockets first). */
+  async close(sockets: WebSocket[]): Promise<void> {
+    await Promise.race([
+      Promise.all(sockets.map((ws) => (ws.readyState === WebSocket.CLOSED ? undefined : new Promise((r) => ws.once('close', r))))),
+      new Promise((r) => setTimeout(r, 1_000).unref()),
+    ]);
+    for (const ws of sockets) ws.terminate();
+    this.wss.close();
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+}
