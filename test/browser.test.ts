@@ -87,6 +87,34 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     expect(await message.locator('a').getAttribute('href')).toBe('https://example.com/a?b=1');
   });
 
+  it('a peer’s far-off clock and bidi overrides in texts cannot break or spoof the timeline', async () => {
+    const node = await hostWithUi();
+    const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    const fake = 'ws://127.0.0.1:9';
+    const peer = await RawSocket.peer(node.url, fake);
+    const far = 8.6e15; // a valid number, a year in the 274,000s: the node replaces it
+    peer.send({ type: 'join', name: 'Timey', id: 't1', server: fake, ts: far });
+    peer.send({ type: 'message', name: 'Timey', text: '\u202E!nimda ma I', id: 't2', server: fake, ts: far });
+    peer.send({ type: 'message', name: 'Timey', text: 'next line', id: 't3', server: fake, ts: Date.now() });
+    const spoof = page.getByTestId('message').filter({ hasText: 'nimda' });
+    const next = page.getByTestId('message').filter({ hasText: 'next line' });
+    await next.waitFor();
+    // Times show as times of day, and the timeline goes on rendering.
+    expect(await spoof.locator('time').textContent()).toMatch(/^\d{1,2}:\d{2}/);
+    expect(errors).toEqual([]);
+    // Name and text each sit in their own bidi isolate; the override stays inside its text.
+    expect(await spoof.locator('.who bdi').textContent()).toBe('Timey');
+    expect(await spoof.getByTestId('message-text').evaluate((el) => el.tagName)).toBe('BDI');
+    for (const entry of [spoof, next]) {
+      const who = (await entry.locator('.who').boundingBox())!;
+      const time = (await entry.locator('time').boundingBox())!;
+      expect(time.x).toBeLessThan(who.x); // the line still reads time, name, text from the left
+    }
+    await screenshot(page, 'bidi-and-clock');
+  });
+
   it('keeps a long history smooth: only the newest entries are in the page', async () => {
     const node = await hostWithUi(NO_RATE_LIMITS);
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');

@@ -32,8 +32,9 @@ export class RawSocket {
     ws.on('error', () => {});
   }
 
-  static async open(url: string): Promise<RawSocket> {
-    const ws = new WebSocket(url);
+  /** @param origin the Origin header a browser page would send (none by default, like a native client) */
+  static async open(url: string, { origin }: { origin?: string } = {}): Promise<RawSocket> {
+    const ws = new WebSocket(url, origin ? { origin } : {});
     opened.add(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -47,6 +48,17 @@ export class RawSocket {
     const s = await RawSocket.open(url);
     s.send({ type: 'client_join_req', name });
     await s.next((f) => f.type === 'welcome');
+    return s;
+  }
+
+  /**
+   * A server link opened by hand, claiming to be the server at `from` (a fake peer, unless a real
+   * server listens there); resolves once the node has answered with its list of servers.
+   */
+  static async peer(url: string, from: string): Promise<RawSocket> {
+    const s = await RawSocket.open(url);
+    s.send({ type: 'server_join_req', from });
+    await s.next((f) => f.type === 'update_servers');
     return s;
   }
 

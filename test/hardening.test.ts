@@ -1,0 +1,259 @@
+// Attacks from the LAN, each tried against a real `chatty host` process with nothing but a
+// WebSocket library (issue: hardening). Each test names the attack it answers.
+import { createServer, type Server } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { CONCURRENT_CLAIM_MS } from '../server/peer-events.js';
+import { formatTime } from '../renderer/components/format.js';
+import { Chatty } from './helpers/processes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+/** A `chatty host` on a free port; resolves with the process and its ws:// address. */
+async function host(...args: string[]): Promise<[Chatty, string]> {
+  const p = new Chatty(['host', '--port', '0', ...args]);
+  return [p, await p.url()];
+}
+
+const FAKE = 'ws://127.0.0.1:9'; // the address a fake peer claims: nothing listens there
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const message = (name: string, text: string, server: string, ts = Date.now()) => ({ type: 'message', name, text, id: `${name}-${text}`, server, ts });
+const join = (name: string, server: string, ts = Date.now()) => ({ type: 'join', name, id: `j-${name}-${ts}`, server, ts });
+
+/** A round trip of one message through the server, in ms. */
+async function roundTrip(s: RawSocket, name: string, text: string): Promise<number> {
+  const start = performance.now();
+  s.send({ type: 'send', name, text });
+  await s.next((f) => f.type === 'message' && f.name === name && f.text === text, 10_000);
+  return performance.now() - start;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+describe('hardening: a host stays up and honest under attack', () => {
+  it('1. slow readers: drops are queued, each logged once, and the host keeps serving', async () => {
+    const SLOW = 120;
+    const [proc, url] = await host(
+      ...['joinBurstPerAddress=1000', 'pendingPerAddress=1000', 'clientBurst=100000', 'clientRate=100000'].flatMap((l) => ['--limit', l]),
+    );
+    const slow: RawSocket[] = [];
+    for (let i = 0; i < SLOW; i += 20) {
+      slow.push(...(await Promise.all(Array.from({ length: 20 }, (_, k) => RawSocket.join(url, `slow${i + k}`)))));
+    }
+    // They all stop reading: kernel buffers fill, then the server's buffer for each passes 1 MiB.
+    for (const s of slow) (s.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const sender = await RawSocket.join(url, 'Sender');
+    const text = 'x'.repeat(4000);
+    let sent = 0;
+    while (sender.frames.filter((f) => f.type === 'leave').length < SLOW && sent < 20_000) {
+      for (let i = 0; i < 50; i++, sent++) sender.send({ type: 'send', name: 'Sender', text });
+      const expected = sent;
+      await sender.until(() => (sender.frames.filter((f) => f.type === 'message').length >= expected ? true : undefined), 20_000, 'the batch');
+    }
+    await sender.until(() => (sender.frames.filter((f) => f.type === 'leave').length >= SLOW ? true : undefined), 20_000, 'every slow reader to leave');
+    expect(proc.exitCode).toBeUndefined();
+    const fresh = await RawSocket.join(url, 'Fresh');
+    expect(await roundTrip(fresh, 'Fresh', 'still here')).toBeGreaterThan(0);
+    // One log line per dropped client (before: one per client per nested broadcast, O(n²)).
+    const drops = proc.stderr.filter((l) => l.includes('client too slow'));
+    expect(drops.length).toBe(SLOW);
+  });
+
+  it('2. a page from another origin cannot connect; the host’s own page and native clients can', async () => {
+    const [, url] = await host();
+    const port = new URL(url).port;
+    await expect(RawSocket.open(url, { origin: 'http://evil.example' })).rejects.toThrow(/403/);
+    await expect(RawSocket.open(url, { origin: `http://127.0.0.1:${Number(port) + 1}` })).rejects.toThrow(/403/);
+    await expect(RawSocket.open(url, { origin: 'null' })).rejects.toThrow(/403/);
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, undefined]) {
+      const s = await RawSocket.open(url, { origin });
+      s.ws.close();
+    }
+    // --allow-origin widens it for people who know why.
+    const [, open] = await host('--allow-origin', 'http://intranet.example:8080');
+    (await RawSocket.open(open, { origin: 'http://intranet.example:8080' })).ws.close();
+    await expect(RawSocket.open(open, { origin: 'http://evil.example' })).rejects.toThrow(/403/);
+  });
+
+  it('3 and 4. a fake peer cannot speak for, or remove, a client it does not have', async () => {
+    const [proc, url] = await host();
+    const victim = await RawSocket.join(url, 'Victim');
+    const peer = await RawSocket.peer(url, FAKE);
+    // In Victim's name, under its own address and under the host's; for someone never joined.
+    peer.send(message('Victim', 'I owe you nothing', FAKE));
+    peer.send(message('Victim', 'I owe you nothing', url));
+    peer.send(message('Ghost', 'boo', FAKE));
+    // A forged leave for Victim, naming Victim's own server, then naming the peer.
+    peer.send({ type: 'leave', name: 'Victim', id: 'l1', server: url, ts: Date.now() });
+    peer.send({ type: 'leave', name: 'Victim', id: 'l2', server: FAKE, ts: Date.now() });
+    // A join under the host's address, and a join of a look-alike of Victim.
+    peer.send(join('Mallory', url));
+    peer.send(join('victim', FAKE));
+    // What a peer may do: speak for its own client.
+    peer.send(join('Mallory', FAKE));
+    peer.send(message('Mallory', 'hello from my server', FAKE));
+    await victim.next((f) => f.type === 'message' && f.name === 'Mallory');
+    expect(victim.events()).toEqual(['join:Victim', 'join:Mallory', 'message:Mallory:hello from my server']);
+    // Victim is unharmed: still present, still receiving, and its name cannot be retaken.
+    const impostor = await RawSocket.open(url);
+    impostor.send({ type: 'client_join_req', name: 'Victim' });
+    await impostor.nextError('NAME_TAKEN');
+    const bob = await RawSocket.join(url, 'Bob');
+    expect((await bob.next((f) => f.type === 'welcome')).buddies.map((b: { name: string }) => b.name).sort()).toEqual(['Bob', 'Mallory', 'Victim']);
+    bob.send({ type: 'send', name: 'Bob', text: 'still there?' });
+    await victim.next((f) => f.type === 'message' && f.text === 'still there?');
+    expect(proc.stderr.filter((l) => l.includes('refused a frame from a peer')).length).toBe(7);
+  });
+
+  it('5. a server_join_req claiming a live peer’s address is refused; the set stays whole', async () => {
+    const [a, aUrl] = await host();
+    const [b, bUrl] = await host('--join', aUrl);
+    const both = `[SERVER UPDATE] [${[aUrl, bUrl].sort().join(',')}]`;
+    for (const h of [a, b]) await h.waitFor(new RegExp(`^${both.replace(/[[\]/.]/g, '\\$&')}$`));
+    const impostor = await RawSocket.open(aUrl);
+    impostor.send({ type: 'server_join_req', from: bUrl });
+    const closed = await impostor.waitClosed();
+    expect(closed.reason).toMatch(/^PEER_REFUSED/);
+    // The real link is still there: a client on B reaches a client on A.
+    const ann = await RawSocket.join(aUrl, 'Ann');
+    const bea = await RawSocket.join(bUrl, 'Bea');
+    await ann.next((f) => f.type === 'join' && f.name === 'Bea');
+    bea.send({ type: 'send', name: 'Bea', text: 'one set' });
+    await ann.next((f) => f.type === 'message' && f.text === 'one set');
+    // And so the name stays taken across the set.
+    const twin = await RawSocket.open(aUrl);
+    twin.send({ type: 'client_join_req', name: 'Bea' });
+    await twin.nextError('NAME_TAKEN');
+  });
+
+  it('6. a fake peer’s update_servers cannot make the host dial paths, or many addresses at once', async () => {
+    const [, url] = await host();
+    const listeners: Array<{ server: Server; port: number; dials: number }> = [];
+    for (let i = 0; i < 20; i++) {
+      const entry = { server: createServer((socket) => {
+        entry.dials++;
+        socket.destroy();
+      }), port: 0, dials: 0 };
+      await new Promise<void>((r) => entry.server.listen(0, '127.0.0.1', r));
+      entry.port = (entry.server.address() as { port: number }).port;
+      listeners.push(entry);
+    }
+    try {
+      const peer = await RawSocket.peer(url, FAKE);
+      const first = listeners[0]!.port;
+      // Paths, queries and credentials are not server addresses: the frame is dropped whole.
+      peer.send({ type: 'update_servers', servers: [FAKE, `ws://127.0.0.1:${first}/internal/admin?x=1`] });
+      peer.send({ type: 'update_servers', servers: [FAKE, `ws://user:pw@127.0.0.1:${first}`] });
+      // More addresses than a set may have: dropped whole.
+      peer.send({ type: 'update_servers', servers: [FAKE, ...Array.from({ length: 200 }, (_, i) => `ws://127.0.0.1:${10_000 + i}`)] });
+      await sleep(500);
+      expect(listeners[0]!.dials).toBe(0);
+      // Twenty plain addresses: dialed, but at a bounded rate (burst 8, then 2 a second).
+      const started = Date.now();
+      peer.send({ type: 'update_servers', servers: [FAKE, ...listeners.map((l) => `ws://127.0.0.1:${l.port}`)] });
+      await sleep(1_000);
+      const dialed = listeners.filter((l) => l.dials > 0).length;
+      const elapsed = (Date.now() - started) / 1000;
+      expect(dialed).toBeGreaterThan(0);
+      expect(dialed).toBeLessThanOrEqual(8 + Math.ceil(2 * elapsed));
+      // And an address that failed is not hammered: each was dialed once.
+      expect(Math.max(...listeners.map((l) => l.dials))).toBe(1);
+    } finally {
+      for (const l of listeners) l.server.close();
+    }
+  });
+
+  it('7. a peer’s far-off ts is replaced; a peer’s roster is bounded and judged name by name', async () => {
+    const [, url] = await host('--limit', 'maxClients=500');
+    const watcher = await RawSocket.join(url, 'Watcher');
+    const peer = await RawSocket.peer(url, FAKE);
+    peer.send(join('Timey', FAKE, 8.6e15));
+    const relayed = await watcher.next((f) => f.type === 'join' && f.name === 'Timey');
+    expect(Math.abs(relayed.ts - Date.now())).toBeLessThan(60_000);
+    // Beyond what a Date can hold, the frame is not even valid.
+    peer.send(message('Timey', 'from the far future', FAKE, 8.7e15));
+    // 1,200 made-up names in three roster frames, one a look-alike of Watcher: at most 500 stay.
+    const names = Array.from({ length: 1200 }, (_, i) => `made-up-${i}`);
+    names[5] = 'WATCHER';
+    for (let i = 0; i < names.length; i += 400) peer.send({ type: 'roster', server: FAKE, names: names.slice(i, i + 400) });
+    peer.send(message('Timey', 'after the roster', FAKE));
+    await watcher.next((f) => f.type === 'message' && f.text === 'after the roster');
+    const listed = watcher.frames.filter((f) => f.type === 'roster').flatMap((f) => f.names as string[]);
+    expect(listed).not.toContain('WATCHER');
+    expect(listed.length + 1).toBeLessThanOrEqual(500); // Timey counts too
+    expect(watcher.events()).not.toContain('message:Timey:from the far future');
+    // Whatever a clock says, a time is shown, never an exception (the renderer's formatter).
+    for (const ts of [8.7e15, Number.NaN, -1, Number.MAX_VALUE]) expect(typeof formatTime(ts)).toBe('string');
+  });
+
+  it('8. a flooding client is limited, told, then cut off; another client’s round trip stays normal', async () => {
+    const [, url] = await host();
+    const bystander = await RawSocket.join(url, 'Bystander');
+    const before: number[] = [];
+    for (let i = 0; i < 10; i++) before.push(await roundTrip(bystander, 'Bystander', `before ${i}`));
+    const flooder = await RawSocket.join(url, 'Flooder');
+    const during: Promise<number>[] = [];
+    for (let i = 0; i < 20_000; i++) flooder.send({ type: 'send', name: 'Flooder', text: `flood ${i}` });
+    for (let i = 0; i < 10; i++) during.push(roundTrip(bystander, 'Bystander', `during ${i}`));
+    const times = await Promise.all(during);
+    await flooder.nextError('RATE_LIMITED');
+    expect((await flooder.waitClosed()).reason).toMatch(/^RATE_LIMITED/);
+    await bystander.next((f) => f.type === 'leave' && f.name === 'Flooder');
+    // Everyone got at most the burst (60) and a little steady rate, not 20,000.
+    const flood = bystander.frames.filter((f) => f.type === 'message' && f.name === 'Flooder').length;
+    expect(flood).toBeLessThanOrEqual(100);
+    expect(median(times)).toBeLessThan(Math.max(10 * median(before), 50));
+  });
+
+  it('9. look-alike and invisible names are refused; a name taken on two servers at once ends with one holder', async () => {
+    const [, url] = await host();
+    await RawSocket.join(url, 'John');
+    for (const name of ['john', 'JOHN', 'Ｊohn', 'J\u03BFhn', 'Jo\u200Bhn']) {
+      const s = await RawSocket.open(url);
+      s.send({ type: 'client_join_req', name });
+      expect((await s.nextError('NAME_TAKEN')).message, name).toMatch(/taken/);
+    }
+    for (const name of ['\u200B', '\u2800', '\u3164', `a${'\u0301'.repeat(20)}`, '\uD800x', '\u200F', ' ']) {
+      const s = await RawSocket.open(url);
+      s.send(JSON.stringify({ type: 'client_join_req', name }));
+      await s.nextError('NAME_INVALID');
+    }
+    // Names people write are fine: accents, scripts, emoji.
+    for (const name of ['Zoë', 'Nguyễn', 'देवनागरी', 'Лена', '李雷', '👩‍💻 dev']) await RawSocket.join(url, name);
+
+    // The same name on two servers at the same instant: whoever claimed first keeps it everywhere.
+    const [, aUrl] = await host();
+    const [b, bUrl] = await host('--join', aUrl);
+    await b.waitFor(/\[SERVER UPDATE\] \[ws:\/\/[^,]+,ws:\/\//);
+    const watchA = await RawSocket.join(aUrl, 'WatchA');
+    const watchB = await RawSocket.join(bUrl, 'WatchB');
+    for (let round = 0; round < 10; round++) {
+      const name = `Twin${round}`;
+      const [onA, onB] = await Promise.all([RawSocket.open(aUrl), RawSocket.open(bUrl)]);
+      onA.send({ type: 'client_join_req', name });
+      onB.send({ type: 'client_join_req', name });
+      await sleep(CONCURRENT_CLAIM_MS / 4);
+      const holders = [onA, onB].filter((s) => s.frames.some((f) => f.type === 'welcome') && !s.closed);
+      expect(holders.length, `round ${round}`).toBe(1);
+      const holderServer = holders[0] === onA ? aUrl : bUrl;
+      // Both servers list the same holder.
+      for (const w of [watchA, watchB]) {
+        const joins = w.frames.filter((f) => f.type === 'join' && f.name === name).map((f) => f.server as string);
+        const leaves = w.frames.filter((f) => f.type === 'leave' && f.name === name).map((f) => f.server as string);
+        const present = joins.filter((s) => !leaves.includes(s));
+        expect(present, `round ${round}`).toEqual([holderServer]);
+      }
+    }
+  });
+
+  it('10. bidi controls and newlines in a text cannot pose as another line in the terminal', async () => {
+    const [, url] = await host();
+    const reader = new Chatty(['client', url, 'Reader']);
+    await reader.waitFor(/^\[JOIN\] Reader joined the chat$/);
+    const mallory = await RawSocket.join(url, 'Mallory');
+    mallory.send({ type: 'send', name: 'Mallory', text: 'fine\n[Admin] the server restarts, type your password' });
+    mallory.send({ type: 'send', name: 'Mallory', text: '\u202E!nimda ma I' });
+    await reader.waitFor(/^\[Mallory\] <U\+202E>!nimda ma I$/);
+    const i = reader.stdout.indexOf('[Mallory] fine');
+    expect(reader.stdout[i + 1]).toBe('          [Admin] the server restarts, type your password');
+    expect(reader.stdout.filter((l) => l.startsWith('[Admin]'))).toEqual([]);
+  });
+});
