@@ -19,8 +19,18 @@ export async function plotSweep(series, file) {
   <rect width="100%" height="100%" fill="white"/>
   <text x="${W / 2}" y="28" text-anchor="middle" font-size="16" font-weight="bold">p99 delivery latency vs offered load</text>
   ${Math.max(...ys) > yMax ? `<text x="${W - M.right}" y="${M.top - 8}" text-anchor="end" fill="#666">points above ${yMax} ms are drawn at ${yMax} ms</text>` : ''}
-  ${ticks(xMax).map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#eee"/><text x="${x(t)}" y="${H - M.bottom + 18}" text-anchor="middle">${Math.round(t / 1000)}k</text>`).join('')}
-  ${ticks(yMax).map((t) => `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/><text x="${M.left - 8}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(0)}</text>`).join('')}
+  ${ticks(xMax)
+    .map(
+      (t) =>
+        `<line x1="${x(t)}" x2="${x(t)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#eee"/><text x="${x(t)}" y="${H - M.bottom + 18}" text-anchor="middle">${Math.round(t / 1000)}k</text>`,
+    )
+    .join('')}
+  ${ticks(yMax)
+    .map(
+      (t) =>
+        `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/><text x="${M.left - 8}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(0)}</text>`,
+    )
+    .join('')}
   <text x="${W / 2}" y="${H - 25}" text-anchor="middle">offered deliveries per second (messages/s × clients)</text>
   <text transform="translate(22 ${H / 2}) rotate(-90)" text-anchor="middle">p99 latency (ms)</text>
   ${series

@@ -49,7 +49,12 @@ function jsonProcess(args, nodeFlags = []) {
     servers: 0,
     next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r))),
     send: (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`),
-    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))),
+    stop: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
   };
   createInterface({ input: child.stdout }).on('line', (line) => {
     const msg = JSON.parse(line);
@@ -168,14 +173,28 @@ async function sweep(gen, servers) {
   return { points, saturationRate: best?.rate ?? 0, saturationDeliveriesPerSec: best?.deliveriesPerSec ?? 0 };
 }
 
-const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function table(rows) {
   const head = ['server', 'offered msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'idle RSS KiB/client', 'idle heap KiB/client', 'server CPU %'];
-  const lines = rows.map((r) => [r.label, fmt(r.offeredPerSec), fmt(r.deliveriesPerSec), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.maxMs, 1), fmt(r.lost), fmt(r.idleKiBPerClient, 1), fmt(r.idleHeapKiBPerClient, 1), fmt(r.serverCpuPct)]);
+  const lines = rows.map((r) => [
+    r.label,
+    fmt(r.offeredPerSec),
+    fmt(r.deliveriesPerSec),
+    fmt(r.p50Ms, 2),
+    fmt(r.p99Ms, 2),
+    fmt(r.maxMs, 1),
+    fmt(r.lost),
+    fmt(r.idleKiBPerClient, 1),
+    fmt(r.idleHeapKiBPerClient, 1),
+    fmt(r.serverCpuPct),
+  ]);
   if (opts.sweep) {
     head.push('saturation msg/s', 'saturation deliveries/s');
-    rows.forEach((r, i) => lines[i].push(fmt(r.sweep.saturationRate), fmt(r.sweep.saturationDeliveriesPerSec)));
+    rows.forEach((r, i) => {
+      lines[i].push(fmt(r.sweep.saturationRate), fmt(r.sweep.saturationDeliveriesPerSec));
+    });
   }
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
 }
@@ -192,7 +211,8 @@ function ratios(rows) {
     pair('chatty', ref, 'idle RSS per client', (r) => r.idleKiBPerClient);
     pair('chatty', ref, 'idle heap per client', (r) => r.idleHeapKiBPerClient);
   }
-  if (by.chatty && by.chatty3 && !opts.idle) out.push(`3 replicated nodes vs 1: extra p50 ${(by.chatty3.p50Ms - by.chatty.p50Ms).toFixed(2)} ms, lost ${by.chatty3.lost} of ${by.chatty3.expected}`);
+  if (by.chatty && by.chatty3 && !opts.idle)
+    out.push(`3 replicated nodes vs 1: extra p50 ${(by.chatty3.p50Ms - by.chatty.p50Ms).toFixed(2)} ms, lost ${by.chatty3.lost} of ${by.chatty3.expected}`);
   return out;
 }
 
@@ -208,8 +228,14 @@ function targets(rows) {
     const ratio = by.chatty.sweep.saturationDeliveriesPerSec / by.socketio.sweep.saturationDeliveriesPerSec;
     add('saturation ≥ 2× socket.io (deliveries/s)', `${ratio.toFixed(2)}×`, ratio >= 2);
   }
-  if (by.chatty && !opts.idle && R === 100 && N === 1000) add('p99 ≤ 5 ms at 100 msg/s, 1,000 clients', `${by.chatty.p99Ms.toFixed(2)} ms`, by.chatty.p99Ms <= 5);
-  if (by.chatty) add(`≤ 20 KiB server memory (RSS) per idle client (${N} clients)`, `${by.chatty.idleKiBPerClient.toFixed(1)} KiB RSS, ${by.chatty.idleHeapKiBPerClient.toFixed(1)} KiB heap`, by.chatty.idleKiBPerClient <= 20);
+  if (by.chatty && !opts.idle && R === 100 && N === 1000)
+    add('p99 ≤ 5 ms at 100 msg/s, 1,000 clients', `${by.chatty.p99Ms.toFixed(2)} ms`, by.chatty.p99Ms <= 5);
+  if (by.chatty)
+    add(
+      `≤ 20 KiB server memory (RSS) per idle client (${N} clients)`,
+      `${by.chatty.idleKiBPerClient.toFixed(1)} KiB RSS, ${by.chatty.idleHeapKiBPerClient.toFixed(1)} KiB heap`,
+      by.chatty.idleKiBPerClient <= 20,
+    );
   if (by.chatty && opts.idle && N >= 10_000) add('10,000 idle clients held by one node', `${N} joined in ${(by.chatty.joinMs / 1000).toFixed(1)} s`, true);
   if (by.chatty && by.chatty3 && !opts.idle) {
     const extra = by.chatty3.p50Ms - by.chatty.p50Ms;
@@ -248,7 +274,10 @@ writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts,
 writeFileSync(`${opts.out}/summary-${stamp}.md`, `${report}\n`);
 if (opts.sweep) {
   const png = `${opts.out}/latency-vs-load-${stamp}.png`;
-  await plotSweep(rows.map((r) => ({ label: r.label, points: r.sweep.points })), png);
+  await plotSweep(
+    rows.map((r) => ({ label: r.label, points: r.sweep.points })),
+    png,
+  );
   console.log(`\nPlot: ${png}`);
 }
 console.log(`Results: ${opts.out}/bench-${stamp}.json`);

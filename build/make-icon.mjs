@@ -44,5 +44,10 @@ header.writeUInt32BE(size, 4);
 header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA
 const rows = Buffer.alloc(size * (size * 4 + 1));
 for (let y = 0; y < size; y++) pixels.copy(rows, y * (size * 4 + 1) + 1, y * size * 4, (y + 1) * size * 4);
-const png = Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+const png = Buffer.concat([
+  Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+  chunk('IHDR', header),
+  chunk('IDAT', deflateSync(rows)),
+  chunk('IEND', Buffer.alloc(0)),
+]);
 writeFileSync(new URL('./icon.png', import.meta.url), png);

@@ -35,9 +35,9 @@ export async function startHost(options: HostOptions, out: NodeJS.WritableStream
  * The built renderer, served to browsers on the node's port (http://HOST:PORT/): dist/renderer,
  * seen from dist/cli (compiled) or from cli/ (tests run the sources).
  */
-export const rendererDir = ['../renderer/', '../dist/renderer/']
-  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
-  .find((dir) => existsSync(`${dir}/app.js`)) ?? fileURLToPath(new URL('../renderer/', import.meta.url));
+export const rendererDir =
+  ['../renderer/', '../dist/renderer/'].map((relative) => fileURLToPath(new URL(relative, import.meta.url))).find((dir) => existsSync(`${dir}/app.js`)) ??
+  fileURLToPath(new URL('../renderer/', import.meta.url));
 
 function browserUi(sourceMaps = false) {
   return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir, { sourceMaps }) : undefined;
@@ -45,7 +45,7 @@ function browserUi(sourceMaps = false) {
 
 /** http://… where a browser opens the chat of a node. */
 export function browserUrl(node: ChatNode): string {
-  return node.url.replace(/^ws/, 'http') + '/';
+  return `${node.url.replace(/^ws/, 'http')}/`;
 }
 
 /** Disconnect cleanly on SIGINT/SIGTERM, then resolve with the exit code. */

@@ -17,7 +17,6 @@ export interface TerminalIO {
 
 const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
 
-
 /** Join `url` as `name` and chat until the user leaves. Resolves with the exit code. */
 export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio): Promise<number> {
   const valid = validateServerUrl(url);
@@ -51,7 +50,10 @@ export async function runTerminalClient(url: string, name: string, io: TerminalI
       resolve(code);
     };
     const leave = () => {
-      client.leave().then(() => finish(0), () => finish(0));
+      client.leave().then(
+        () => finish(0),
+        () => finish(0),
+      );
     };
 
     client.onFrame((msg) => {

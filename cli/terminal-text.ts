@@ -4,6 +4,7 @@
 // first are indented, so none of them can start with "[Name]".
 
 // C0 (but for tab and \n) and C1 controls, DEL, bidi marks, embeddings, overrides and isolates, U+2028/9.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this regex's job
 const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
 
 function visible(ch: string): string {
@@ -24,5 +25,11 @@ export function neutralize(text: string): string {
  */
 export function indentLines(prefix: string, text: string): string {
   const indent = ' '.repeat(Math.max(2, [...prefix].length));
-  return prefix + text.split('\n').map((line) => neutralize(line)).join(`\n${indent}`);
+  return (
+    prefix +
+    text
+      .split('\n')
+      .map((line) => neutralize(line))
+      .join(`\n${indent}`)
+  );
 }

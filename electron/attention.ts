@@ -21,7 +21,10 @@ export class Attention {
     const { name, server, text } = event.frame;
     if (me && name === me.name && server === me.server) return undefined;
     this.#unread++;
-    return { ...this.#counts(), notification: { title: `Chatty: ${name}`, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text } };
+    return {
+      ...this.#counts(),
+      notification: { title: `Chatty: ${name}`, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text },
+    };
   }
 
   onFocus(): AttentionUpdate {

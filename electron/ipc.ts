@@ -1,16 +1,7 @@
 // The main-process side of the bridge, without Electron: one handler per invoke channel, each
 // parsing its untrusted payload with the shared schema first. main.ts registers these with
 // ipcMain after checking the sender; tests call them directly.
-import {
-  Channel,
-  HostRequest,
-  JoinRequest,
-  OpenLinkRequest,
-  parsePayload,
-  safeExternalUrl,
-  SendRequest,
-  type InvokeChannel,
-} from '../shared/bridge.js';
+import { Channel, HostRequest, JoinRequest, OpenLinkRequest, parsePayload, safeExternalUrl, SendRequest, type InvokeChannel } from '../shared/bridge.js';
 import { ok, type Result } from '../shared/errors.js';
 import type { ChatSession } from './session.js';
 import type { SettingsStore } from './settings.js';

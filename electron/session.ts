@@ -42,7 +42,12 @@ export class ChatSession {
   /** "Host server": run a node on `port` and join it as `name`. */
   host(request: { name: string; port: number }): Promise<Result<SessionInfo>> {
     return this.#start(request.name, async () => {
-      const node = await ChatNode.start({ port: request.port, bind: this.opts.bind ?? '0.0.0.0', httpHandler: this.opts.httpHandler, logger: this.opts.logger });
+      const node = await ChatNode.start({
+        port: request.port,
+        bind: this.opts.bind ?? '0.0.0.0',
+        httpHandler: this.opts.httpHandler,
+        logger: this.opts.logger,
+      });
       return { node, server: node.url };
     });
   }
@@ -56,7 +61,13 @@ export class ChatSession {
     if (!address.ok) return Promise.resolve(address);
     return this.#start(request.name, async () => {
       if (!request.replica) return { node: undefined, server: address.value };
-      const node = await ChatNode.start({ port: 0, bind: this.opts.bind ?? '0.0.0.0', join: address.value, httpHandler: this.opts.httpHandler, logger: this.opts.logger });
+      const node = await ChatNode.start({
+        port: 0,
+        bind: this.opts.bind ?? '0.0.0.0',
+        join: address.value,
+        httpHandler: this.opts.httpHandler,
+        logger: this.opts.logger,
+      });
       return { node, server: node.url };
     });
   }

@@ -10,7 +10,9 @@ const NAME_KEY = 'chatty.name';
 
 export function createBrowserBridge(location: Location, storage: Storage): ChattyApi {
   const listeners = new Set<(event: SessionEvent) => void>();
-  const emit = (event: SessionEvent) => listeners.forEach((l) => l(event));
+  const emit = (event: SessionEvent) => {
+    for (const listener of listeners) listener(event);
+  };
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
   let client: ChatClient | undefined;
 

@@ -54,4 +54,3 @@ if (forTests && !existsSync('/usr/bin/chromium')) {
     say('no /usr/bin/chromium and cannot install it here: browser tests will print SKIP');
   }
 }
-

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { pino, type Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
 import { decodeServerInbound, frame, Limits, type ChatEvent, type Roster as RosterFrame, type Welcome } from '../shared/protocol.js';
@@ -58,12 +58,7 @@ export interface ChatNodeEvents {
   disconnect: [];
 }
 
-type Role =
-  | { kind: 'new' }
-  | { kind: 'client'; name: string }
-  | { kind: 'linking' }
-  | { kind: 'peer'; link: PeerLink }
-  | { kind: 'gone' };
+type Role = { kind: 'new' } | { kind: 'client'; name: string } | { kind: 'linking' } | { kind: 'peer'; link: PeerLink } | { kind: 'gone' };
 
 interface Connection {
   ws: WebSocket;
@@ -441,7 +436,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (holder.server === this.url) {
       const conn = [...this.#connections.values()].find((c) => c.role.kind === 'client' && c.role.name === holder.name);
       if (conn) {
-        this.#sendError(conn, { code: ErrorCode.NAME_LOST, message: `"${holder.name}" was taken on another server at the same instant; join again with another name` });
+        this.#sendError(conn, {
+          code: ErrorCode.NAME_LOST,
+          message: `"${holder.name}" was taken on another server at the same instant; join again with another name`,
+        });
         this.#kick(conn, ErrorCode.NAME_LOST, 'name taken elsewhere first');
         return;
       }

@@ -44,7 +44,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
 export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
   for (const [key, value] of Object.entries(overrides)) {
     if (!Object.hasOwn(DEFAULT_LIMITS, key)) throw new TypeError(`unknown limit "${key}" (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
-    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new TypeError(`limit ${key} must be a positive number, not ${String(value)}`);
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+      throw new TypeError(`limit ${key} must be a positive number, not ${String(value)}`);
   }
   return { ...DEFAULT_LIMITS, ...overrides };
 }
@@ -118,7 +119,8 @@ export class AddressLimits {
     let bucket = this.#joins.get(address);
     if (!bucket) {
       if (this.#joins.size > 10_000) for (const [a, b] of this.#joins) if (b.full()) this.#joins.delete(a);
-      this.#joins.set(address, (bucket = new TokenBucket(this.limits.joinBurstPerAddress, this.limits.joinRatePerAddress)));
+      bucket = new TokenBucket(this.limits.joinBurstPerAddress, this.limits.joinRatePerAddress);
+      this.#joins.set(address, bucket);
     }
     return bucket.take();
   }

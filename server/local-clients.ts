@@ -40,15 +40,12 @@ export class LocalClients {
 
   /** Send the same encoded frame to every client; never waits on a slow one. */
   broadcast(data: Buffer): void {
-    let slow: LocalClient[] | undefined;
+    const slow: LocalClient[] = [];
     for (const client of this.#byName.values()) {
-      if (client.ws.bufferedAmount > this.maxBufferedBytes) {
-        (slow ??= []).push(client);
-        continue;
-      }
-      sendBatched(client.ws, data);
+      if (client.ws.bufferedAmount > this.maxBufferedBytes) slow.push(client);
+      else sendBatched(client.ws, data);
     }
-    if (!slow) return;
+    if (slow.length === 0) return;
     // Removed first, so no later broadcast finds (and reports) the same client again.
     for (const client of slow) this.#byName.delete(client.name);
     for (const client of slow) this.onSlow(client);

@@ -130,7 +130,7 @@ export class Mesh {
       return undefined;
     }
     const existing = this.#links.get(from);
-    if (existing && existing.outbound && !existing.open && self < from) {
+    if (existing?.outbound && !existing.open && self < from) {
       // We are dialing it too, and ours wins the tie-break: it will accept our link instead.
       closeWith(ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
       return undefined;

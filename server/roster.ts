@@ -32,8 +32,8 @@ export class Roster {
     const previous = this.#byKey.get(key);
     if (previous) this.#byServer.get(previous.server)?.delete(key);
     this.#byKey.set(key, { name, server, since });
-    let keys = this.#byServer.get(server);
-    if (!keys) this.#byServer.set(server, (keys = new Set()));
+    const keys = this.#byServer.get(server) ?? new Set<string>();
+    this.#byServer.set(server, keys);
     keys.add(key);
   }
 

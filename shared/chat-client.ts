@@ -3,14 +3,7 @@
 // browser's API — the browser's own, or `ws` in Node — so the CLI, the Electron main process and
 // the renderer in a browser share it.
 import { ErrorCode, fail, ok, type ChatError, type Result } from './errors.js';
-import {
-  decodeClientInbound,
-  frame,
-  validateName,
-  validateText,
-  type ClientInbound,
-  type Welcome,
-} from './protocol.js';
+import { decodeClientInbound, frame, validateName, validateText, type ClientInbound, type Welcome } from './protocol.js';
 
 /** The part of the WebSocket API the client uses (browser WebSocket and `ws` both have it). */
 export interface SocketLike {
@@ -172,7 +165,6 @@ export class ChatClient {
     this.#closeListeners.clear();
   }
 }
-
 
 function describeSocketError(event: unknown): string {
   // ws puts the cause on event.error (ECONNREFUSED, ENOTFOUND…); browsers say nothing more.

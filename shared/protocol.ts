@@ -73,10 +73,7 @@ export function isServerUrl(value: string): boolean {
   }
 }
 
-const ServerUrl = v.pipe(
-  v.string('server address must be a string'),
-  v.check(isServerUrl, 'server address must look like ws://HOST:PORT'),
-);
+const ServerUrl = v.pipe(v.string('server address must be a string'), v.check(isServerUrl, 'server address must look like ws://HOST:PORT'));
 
 const ServerList = v.pipe(v.array(ServerUrl), v.maxLength(Limits.MAX_SERVERS));
 
@@ -196,9 +193,8 @@ function decodeWith<T>(schemas: Schemas, text: string): Result<T> {
   const field = issue.path?.[0]?.key;
   const where = typeof field === 'string' ? field : undefined;
   const code = where === 'name' ? ErrorCode.NAME_INVALID : where === 'text' ? ErrorCode.TEXT_INVALID : ErrorCode.BAD_FRAME;
-  const message = issue.type === 'strict_object' && where
-    ? `${type}: unexpected field "${where.slice(0, 40)}"`
-    : `${type}: ${where ? `${where}: ` : ''}${issue.message}`;
+  const message =
+    issue.type === 'strict_object' && where ? `${type}: unexpected field "${where.slice(0, 40)}"` : `${type}: ${where ? `${where}: ` : ''}${issue.message}`;
   return fail(code, message);
 }
 

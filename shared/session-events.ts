@@ -4,12 +4,7 @@ import type { SessionEvent } from './bridge.js';
 import { ChatClient, type SocketFactory } from './chat-client.js';
 
 /** Joins `url` as `name`; rejects with the ChatError that ChatClient.connect gives. */
-export async function connectReporting(
-  url: string,
-  name: string,
-  createSocket: SocketFactory,
-  emit: (event: SessionEvent) => void,
-): Promise<ChatClient> {
+export async function connectReporting(url: string, name: string, createSocket: SocketFactory, emit: (event: SessionEvent) => void): Promise<ChatClient> {
   const client = await ChatClient.connect(url, name, createSocket);
   emit({ kind: 'frame', frame: client.welcome });
   client.onFrame((frame) => emit({ kind: 'frame', frame }));

@@ -26,7 +26,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     await say(ann, 'Hello Bob!\nSecond line');
     const onBob = bob.getByTestId('message').filter({ hasText: 'Hello Bob!' });
     await onBob.waitFor();
-    expect(await onBob.locator('.text').innerText()).toBe('Hello Bob!\nSecond line');
+    expect(await onBob.locator('.text').textContent()).toBe('Hello Bob!\nSecond line');
     expect(await ann.getByTestId('message').filter({ hasText: 'Hello Bob!' }).getAttribute('class')).toContain('mine');
     expect(await onBob.getAttribute('class')).not.toContain('mine');
     await screenshot(ann, 'one-host-ann');
@@ -120,7 +120,10 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');
     const writer = await RawSocket.join(node.url, 'Writer');
     for (let i = 1; i <= 3000; i++) writer.send({ type: 'send', name: 'Writer', text: `message ${i}` });
-    await page.getByTestId('message').filter({ hasText: /^.*message 3000$/ }).waitFor({ timeout: 20_000 });
+    await page
+      .getByTestId('message')
+      .filter({ hasText: /^.*message 3000$/ })
+      .waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('message').count()).toBeLessThanOrEqual(200);
     await page.getByText(/^Show earlier/).click();
     expect(await page.getByTestId('message').count()).toBeGreaterThan(1000);

@@ -66,6 +66,7 @@ describe('chatty (command line)', () => {
     evil.send({ type: 'send', name: 'Evil', text: 'red\u001b[31m bell\u0007 back\rX' });
     const line = await john.waitFor(/^\[Evil\]/);
     expect(line).toBe('[Evil] red␛[31m bell␇ back␍X');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the assertion is that none are left
     expect(line).not.toMatch(/[\u0000-\u001f]/);
   });
 
@@ -74,7 +75,7 @@ describe('chatty (command line)', () => {
     const [second, secondUrl] = await host('--join', bootUrl);
     const [third, thirdUrl] = await host('--join', bootUrl);
     const all = serversLine([bootUrl, secondUrl, thirdUrl]);
-    for (const h of [boot, second, third]) await h.waitFor(new RegExp(`^${escape(all)}$`));
+    for (const h of [boot, second, third]) await h.waitFor(new RegExp(`^${escapeRegExp(all)}$`));
     const ann = await client(bootUrl, 'Ann');
     const bob = await client(secondUrl, 'Bob');
     const cid = await client(thirdUrl, 'Cid');
@@ -90,12 +91,12 @@ describe('chatty (command line)', () => {
   it('a host killed with SIGKILL is dropped by the others and its clients leave', async () => {
     const [boot, bootUrl] = await host();
     const [victimHost, victimUrl] = await host('--join', bootUrl);
-    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl, victimUrl]))}$`));
+    await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, victimUrl]))}$`));
     const ann = await client(bootUrl, 'Ann');
     const vic = await client(victimUrl, 'Vic');
     await ann.waitFor(/^\[JOIN\] Vic joined the chat$/);
     await victimHost.kill('SIGKILL');
-    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl]))}$`));
+    await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl]))}$`));
     await ann.waitFor(/^\[LEAVE\] Vic left the chat$/);
     expect(await vic.exited()).toBe(1);
     expect(vic.stderr.join('\n')).toMatch(/connection to .* lost/);
@@ -104,10 +105,10 @@ describe('chatty (command line)', () => {
   it('a host that stops answering (SIGSTOP) is dropped after a missed heartbeat', async () => {
     const [boot, bootUrl] = await host('--heartbeat', '200');
     const [frozen, frozenUrl] = await host('--join', bootUrl, '--heartbeat', '200');
-    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl, frozenUrl]))}$`));
+    await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, frozenUrl]))}$`));
     frozen.child.kill('SIGSTOP');
     try {
-      await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl]))}$`));
+      await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl]))}$`));
     } finally {
       frozen.child.kill('SIGCONT');
     }
@@ -116,11 +117,11 @@ describe('chatty (command line)', () => {
   it("Ctrl-C on a host is the seminar's disconnect: the others are told", async () => {
     const [boot, bootUrl] = await host();
     const [leaving, leavingUrl] = await host('--join', bootUrl);
-    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl, leavingUrl]))}$`));
+    await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, leavingUrl]))}$`));
     const lou = await client(leavingUrl, 'Lou');
     expect(await leaving.kill('SIGINT')).toBe(0);
     expect(leaving.stdout).toContain('Server disconnected');
-    await boot.waitFor(new RegExp(`^${escape(serversLine([bootUrl]))}$`));
+    await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl]))}$`));
     expect(await lou.exited()).toBe(1);
     expect(lou.stderr).toEqual([expect.stringMatching(/^chatty: connection to ws:\/\/.* lost \(server disconnect\)$/)]);
   });
@@ -130,16 +131,31 @@ describe('chatty (command line)', () => {
       ['server unreachable', async () => ['client', 'ws://127.0.0.1:1', 'John'], /^chatty: cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/, 1],
       ['bad URL', async () => ['client', 'localhost:4000', 'John'], /^chatty: "localhost:4000" is not a server address like ws:\/\/HOST:PORT$/, 2],
       ['invalid name', async () => ['client', (await host())[1], 'x'.repeat(40)], /^chatty: name must be at most 32 characters$/, 1],
-      ['name taken', async () => {
-        const [, url] = await host();
-        await client(url, 'John');
-        return ['client', url, 'John'];
-      }, /^chatty: the name "John" is already taken$/, 1],
-      ['port in use', async () => {
-        const node = await startNode();
-        return ['host', '--port', String(node.port)];
-      }, /^chatty: port \d+ is already in use on 127\.0\.0\.1 \(choose another with --port\)$/, 1],
-      ['join unreachable', async () => ['host', '--port', '0', '--join', 'ws://127.0.0.1:1'], /^chatty: cannot link to ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/, 1],
+      [
+        'name taken',
+        async () => {
+          const [, url] = await host();
+          await client(url, 'John');
+          return ['client', url, 'John'];
+        },
+        /^chatty: the name "John" is already taken$/,
+        1,
+      ],
+      [
+        'port in use',
+        async () => {
+          const node = await startNode();
+          return ['host', '--port', String(node.port)];
+        },
+        /^chatty: port \d+ is already in use on 127\.0\.0\.1 \(choose another with --port\)$/,
+        1,
+      ],
+      [
+        'join unreachable',
+        async () => ['host', '--port', '0', '--join', 'ws://127.0.0.1:1'],
+        /^chatty: cannot link to ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/,
+        1,
+      ],
       ['bad port', async () => ['host', '--port', 'eighty'], /^chatty: --port must be a number from 0 to 65535, not "eighty"$/, 2],
       ['unknown command', async () => ['serve'], /^chatty: unknown command "serve"$/, 2],
     ];
@@ -155,6 +171,6 @@ describe('chatty (command line)', () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -14,7 +14,11 @@ describe.skipIf(!canMakeNamespace)('LanDiscovery', () => {
       ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up', 'multicast', 'on');
       ip('netns', 'exec', ns, 'ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo');
       const run = spawnSync('ip', ['netns', 'exec', ns, process.execPath, 'test/fixtures/discovery-pair.mjs'], { encoding: 'utf8', timeout: 20_000 });
-      const lists = run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Array<{ name: string; url: string; buddies: number }>);
+      const lists = run.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Array<{ name: string; url: string; buddies: number }>);
       const seen = lists.flat();
       expect(seen[0]).toEqual({ name: expect.stringMatching(/^Ann on /), url: 'ws://127.0.0.1:4999', buddies: 2 });
       expect(seen.some((h) => h.buddies === 3)).toBe(true);

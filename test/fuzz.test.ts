@@ -21,7 +21,22 @@ const valid = [
   { type: 'roster', server: 'ws://127.0.0.1:9', names: ['A'] },
   { type: 'message', name: 'A', text: 't', id: '1', server: 'ws://127.0.0.1:9', ts: 1 },
 ];
-const weird: unknown[] = [null, true, -1, 1e308, '', '\u0000', '\u202E', 'x'.repeat(5000), [], {}, { type: 'send' }, [1, [2, [3]]], { __proto__: { type: 'send' } }, { constructor: 'x' }];
+const weird: unknown[] = [
+  null,
+  true,
+  -1,
+  1e308,
+  '',
+  '\u0000',
+  '\u202E',
+  'x'.repeat(5000),
+  [],
+  {},
+  { type: 'send' },
+  [1, [2, [3]]],
+  { __proto__: { type: 'send' } },
+  { constructor: 'x' },
+];
 
 function mutate(rand: () => number): string {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;

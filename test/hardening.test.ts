@@ -128,10 +128,14 @@ describe('hardening: a host stays up and honest under attack', () => {
     const [, url] = await host();
     const listeners: Array<{ server: Server; port: number; dials: number }> = [];
     for (let i = 0; i < 20; i++) {
-      const entry = { server: createServer((socket) => {
-        entry.dials++;
-        socket.destroy();
-      }), port: 0, dials: 0 };
+      const entry = {
+        server: createServer((socket) => {
+          entry.dials++;
+          socket.destroy();
+        }),
+        port: 0,
+        dials: 0,
+      };
       await new Promise<void>((r) => entry.server.listen(0, '127.0.0.1', r));
       entry.port = (entry.server.address() as { port: number }).port;
       listeners.push(entry);

@@ -11,7 +11,9 @@ async function cluster(size: number): Promise<ChatNode[]> {
   const nodes = [boot];
   for (let i = 1; i < size; i++) nodes.push(await startNode({ join: boot.url }));
   const all = sorted(nodes.map((n) => n.url));
-  await eventually(() => nodes.forEach((n) => expect(n.servers()).toEqual(all)));
+  await eventually(() => {
+    for (const n of nodes) expect(n.servers()).toEqual(all);
+  });
   return nodes;
 }
 
@@ -33,13 +35,11 @@ describe('ChatNode (replicated servers)', () => {
     // Everyone sees everyone join (the later ones at least).
     await clients[0]!.next((f) => f.type === 'join' && f.name === 'Cid');
     const perSender = 30;
-    for (let i = 0; i < perSender; i++) clients.forEach((c, k) => c.send({ type: 'send', name: names[k], text: `${i}` }));
+    for (let i = 0; i < perSender; i++) for (const [k, c] of clients.entries()) c.send({ type: 'send', name: names[k], text: `${i}` });
     for (const c of clients) {
       await c.until(() => (c.events().filter((e) => e.startsWith('message:')).length === perSender * 3 ? true : undefined), 10_000, 'all messages');
       for (const sender of names) {
-        expect(c.events().filter((e) => e.startsWith(`message:${sender}:`))).toEqual(
-          Array.from({ length: perSender }, (_, i) => `message:${sender}:${i}`),
-        );
+        expect(c.events().filter((e) => e.startsWith(`message:${sender}:`))).toEqual(Array.from({ length: perSender }, (_, i) => `message:${sender}:${i}`));
       }
     }
     // Events say which server the sender is on.
@@ -56,7 +56,12 @@ describe('ChatNode (replicated servers)', () => {
     await bob.nextError('NAME_TAKEN');
     bob.send({ type: 'client_join_req', name: 'Bob' });
     const welcome = await bob.next((f) => f.type === 'welcome');
-    expect(welcome.buddies).toEqual(expect.arrayContaining([{ name: 'Ann', server: a!.url }, { name: 'Bob', server: b!.url }]));
+    expect(welcome.buddies).toEqual(
+      expect.arrayContaining([
+        { name: 'Ann', server: a!.url },
+        { name: 'Bob', server: b!.url },
+      ]),
+    );
   });
 
   it("a server that joins later learns the others' buddies and its clients see them", async () => {
@@ -85,14 +90,18 @@ describe('ChatNode (replicated servers)', () => {
     const boot = await startNode();
     const joiners = await Promise.all([1, 2, 3, 4].map(() => startNode({ join: boot.url })));
     const all = sorted([boot, ...joiners].map((n) => n.url));
-    await eventually(() => [boot, ...joiners].forEach((n) => expect(n.servers()).toEqual(all)));
+    await eventually(() => {
+      for (const n of [boot, ...joiners]) expect(n.servers()).toEqual(all);
+    });
   });
 
   it('servers joining through different members at the same moment converge', async () => {
     const [a, b] = await cluster(2);
     const [c, d] = await Promise.all([startNode({ join: a!.url }), startNode({ join: b!.url })]);
     const all = sorted([a!, b!, c, d].map((n) => n.url));
-    await eventually(() => [a!, b!, c, d].forEach((n) => expect(n.servers()).toEqual(all)));
+    await eventually(() => {
+      for (const n of [a!, b!, c, d]) expect(n.servers()).toEqual(all);
+    });
     // And the mesh carries messages between the two newcomers.
     const cid = await RawSocket.join(c.url, 'Cid');
     const dan = await RawSocket.join(d.url, 'Dan');
@@ -105,7 +114,9 @@ describe('ChatNode (replicated servers)', () => {
     const joiners = await Promise.all([0, 1, 2, 0, 1, 2].map((i) => startNode({ join: members[i]!.url })));
     const everyone = [...members, ...joiners];
     const all = sorted(everyone.map((n) => n.url));
-    await eventually(() => everyone.forEach((n) => expect(n.servers()).toEqual(all)));
+    await eventually(() => {
+      for (const n of everyone) expect(n.servers()).toEqual(all);
+    });
   });
 
   it('a join through an unreachable server fails with a clear error', async () => {

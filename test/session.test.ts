@@ -59,7 +59,10 @@ describe('ChatSession', () => {
       const { session } = newSession();
       await session.host({ name: 'Ann', port: 0 });
       expect(await session.host({ name: 'Ann', port: 0 })).toMatchObject({ ok: false, error: { code: 'ALREADY_CONNECTED' } });
-      expect(await session.join({ name: 'Ann', address: session.node!.url, replica: false })).toMatchObject({ ok: false, error: { code: 'ALREADY_CONNECTED' } });
+      expect(await session.join({ name: 'Ann', address: session.node!.url, replica: false })).toMatchObject({
+        ok: false,
+        error: { code: 'ALREADY_CONNECTED' },
+      });
     });
   });
 
@@ -104,7 +107,10 @@ describe('ChatSession', () => {
 
     it('explains an unreachable host, a bad address and a taken name', async () => {
       const { session } = newSession();
-      expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: false })).toMatchObject({ ok: false, error: { code: 'UNREACHABLE', message: expect.stringContaining('ECONNREFUSED') } });
+      expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: false })).toMatchObject({
+        ok: false,
+        error: { code: 'UNREACHABLE', message: expect.stringContaining('ECONNREFUSED') },
+      });
       expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: true })).toMatchObject({ ok: false, error: { code: 'UNREACHABLE' } });
       expect(session.node).toBeUndefined();
       expect(await session.join({ name: 'Bob', address: 'http://x/y', replica: false })).toMatchObject({ ok: false, error: { code: 'PEER_INVALID' } });

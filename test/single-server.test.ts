@@ -26,7 +26,7 @@ describe('ChatNode (single server)', () => {
     const clients = await Promise.all(names.map((n) => RawSocket.join(node.url, n)));
     const perSender = 50;
     for (let i = 0; i < perSender; i++) {
-      clients.forEach((c, k) => c.send({ type: 'send', name: names[k], text: `${names[k]} ${i}` }));
+      for (const [k, c] of clients.entries()) c.send({ type: 'send', name: names[k], text: `${names[k]} ${i}` });
     }
     for (const c of clients) {
       await c.until(() => (c.events().filter((e) => e.startsWith('message:')).length === perSender * 3 ? true : undefined), 10_000, 'all messages');
@@ -36,7 +36,12 @@ describe('ChatNode (single server)', () => {
       }
     }
     // One server relays in one order: every client sees the same interleaving of the senders.
-    const sequences = clients.map((c) => c.events().filter((e) => e.startsWith('message:')).join('\n'));
+    const sequences = clients.map((c) =>
+      c
+        .events()
+        .filter((e) => e.startsWith('message:'))
+        .join('\n'),
+    );
     expect(new Set(sequences).size).toBe(1);
   });
 

@@ -10,7 +10,16 @@ const meta = (n: number, server = S) => ({ id: `x-${n}`, server, ts: n });
 describe('chat state', () => {
   it('builds buddies and the timeline from welcome, join, leave, roster and messages', () => {
     const state = [
-      frame({ type: 'welcome', name: 'Ann', server: S, servers: [S, T], buddies: [{ name: 'Zed', server: T }, { name: 'Ann', server: S }] }),
+      frame({
+        type: 'welcome',
+        name: 'Ann',
+        server: S,
+        servers: [S, T],
+        buddies: [
+          { name: 'Zed', server: T },
+          { name: 'Ann', server: S },
+        ],
+      }),
       frame({ type: 'join', name: 'Ann', ...meta(1) }),
       frame({ type: 'roster', server: T, names: ['Bob'] }),
       frame({ type: 'message', name: 'Ann', text: 'mine', ...meta(2) }),
@@ -18,7 +27,10 @@ describe('chat state', () => {
       frame({ type: 'leave', name: 'Zed', ...meta(4, T) }),
     ].reduce(reduce, initialState);
     expect(state.me).toBe('Ann');
-    expect(state.buddies).toEqual([{ name: 'Ann', server: S }, { name: 'Bob', server: T }]);
+    expect(state.buddies).toEqual([
+      { name: 'Ann', server: S },
+      { name: 'Bob', server: T },
+    ]);
     expect(state.timeline.map((e) => e.kind)).toEqual(['join', 'message', 'message', 'leave']);
     expect(state.timeline.filter((e) => e.kind === 'message').map((e) => e.kind === 'message' && e.mine)).toEqual([true, false]);
   });

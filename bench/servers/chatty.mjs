@@ -8,7 +8,15 @@ const node = await ChatNode.start({
   port: 0,
   bind: '127.0.0.1',
   join: process.argv[2],
-  limits: { clientBurst: unlimited, clientRate: unlimited, joinBurstPerAddress: unlimited, joinRatePerAddress: unlimited, pendingPerAddress: unlimited, pendingTotal: unlimited, maxClients: unlimited },
+  limits: {
+    clientBurst: unlimited,
+    clientRate: unlimited,
+    joinBurstPerAddress: unlimited,
+    joinRatePerAddress: unlimited,
+    pendingPerAddress: unlimited,
+    pendingTotal: unlimited,
+    maxClients: unlimited,
+  },
 });
 console.log(JSON.stringify({ url: node.url }));
 // The bench waits until every node of a replicated set sees all the others.

@@ -27,7 +27,9 @@ export function Composer({ model }: { model: Model }) {
         void send();
       }}
     >
-      <label class="sr-only" for="composer-text">Message</label>
+      <label class="sr-only" for="composer-text">
+        Message
+      </label>
       <textarea
         id="composer-text"
         data-testid="composer"
@@ -43,7 +45,9 @@ export function Composer({ model }: { model: Model }) {
           }
         }}
       />
-      <button type="submit" data-testid="send" disabled={!connected}>Send</button>
+      <button type="submit" data-testid="send" disabled={!connected}>
+        Send
+      </button>
       {(error.value || serverError) && (
         <p class="error" role="alert" data-testid="composer-error">
           {sentence(error.value || serverError?.message || '')}

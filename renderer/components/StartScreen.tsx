@@ -70,12 +70,14 @@ export function StartScreen({ model }: { model: Model }) {
           <form class="card" onSubmit={host} aria-labelledby="host-title">
             <h2 id="host-title">Host a server</h2>
             <Field label="Port" testId="port" value={port} inputMode="numeric" />
-            <button type="submit" data-testid="host" disabled={busy.value}>Host server</button>
+            <button type="submit" data-testid="host" disabled={busy.value}>
+              Host server
+            </button>
           </form>
           <form class="card" onSubmit={join} aria-labelledby="join-title">
             <h2 id="join-title">Join a server</h2>
             <Field label="Address" testId="address" value={address} placeholder="192.168.1.20:4000" />
-            <div class="discovered" aria-label="Servers on this network">
+            <section class="discovered" aria-label="Servers on this network">
               {hosts.length === 0 ? (
                 <p class="hint">Looking for servers on this network…</p>
               ) : (
@@ -83,24 +85,33 @@ export function StartScreen({ model }: { model: Model }) {
                   {hosts.map((h) => (
                     <li key={h.url}>
                       <button type="button" class="link" onClick={() => (address.value = h.url)}>
-                        <bdi>{h.name}</bdi> <span class="muted">{h.url.replace('ws://', '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}</span>
+                        <bdi>{h.name}</bdi>{' '}
+                        <span class="muted">
+                          {h.url.replace('ws://', '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}
+                        </span>
                       </button>
                     </li>
                   ))}
                 </ul>
               )}
-            </div>
+            </section>
             <label class="check">
               <input type="checkbox" data-testid="replica" checked={replica.value} onChange={(e) => (replica.value = e.currentTarget.checked)} />
               <span>Run a replica on this computer (the chat goes on if the host quits)</span>
             </label>
-            <button type="submit" data-testid="join" disabled={busy.value}>Join server</button>
+            <button type="submit" data-testid="join" disabled={busy.value}>
+              Join server
+            </button>
           </form>
         </div>
       ) : (
         <form class="card" onSubmit={join}>
-          <p>You are joining the server at <strong>{window.location.host}</strong>.</p>
-          <button type="submit" data-testid="join" disabled={busy.value}>Join chat</button>
+          <p>
+            You are joining the server at <strong>{window.location.host}</strong>.
+          </p>
+          <button type="submit" data-testid="join" disabled={busy.value}>
+            Join chat
+          </button>
         </form>
       )}
       {error.value && (
@@ -113,7 +124,15 @@ export function StartScreen({ model }: { model: Model }) {
 }
 
 /** A labelled text input bound to a signal. */
-function Field(props: { label: string; testId: string; value: Signal<string>; maxLength?: number; placeholder?: string; inputMode?: 'numeric'; autoFocus?: boolean }) {
+function Field(props: {
+  label: string;
+  testId: string;
+  value: Signal<string>;
+  maxLength?: number;
+  placeholder?: string;
+  inputMode?: 'numeric';
+  autoFocus?: boolean;
+}) {
   const { label, testId, value, ...rest } = props;
   return (
     <label class="field">

@@ -10,7 +10,14 @@ export function StatusBar({ model }: { model: Model }) {
       <strong class="brand">Chatty</strong>
       <span class={`badge ${status}`} data-testid="status" title={statusDetail}>
         {label[status]}
-        {status === 'connected' && server ? <> to {hostOf(server)} as <bdi>{me}</bdi></> : ''}
+        {status === 'connected' && server ? (
+          <>
+            {' '}
+            to {hostOf(server)} as <bdi>{me}</bdi>
+          </>
+        ) : (
+          ''
+        )}
       </span>
       <details class="servers">
         <summary data-testid="server-count">

@@ -52,15 +52,38 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
   const at = <time class="at">{formatTime(entry.ts)}</time>;
   switch (entry.kind) {
     case 'join':
-      return <div class="event" data-testid="event">{at} <strong><bdi>{entry.name}</bdi></strong> joined the chat</div>;
+      return (
+        <div class="event" data-testid="event">
+          {at}{' '}
+          <strong>
+            <bdi>{entry.name}</bdi>
+          </strong>{' '}
+          joined the chat
+        </div>
+      );
     case 'leave':
-      return <div class="event" data-testid="event">{at} <strong><bdi>{entry.name}</bdi></strong> left the chat</div>;
+      return (
+        <div class="event" data-testid="event">
+          {at}{' '}
+          <strong>
+            <bdi>{entry.name}</bdi>
+          </strong>{' '}
+          left the chat
+        </div>
+      );
     case 'notice':
-      return <div class="event notice" data-testid="event">{at} {entry.text}</div>;
+      return (
+        <div class="event notice" data-testid="event">
+          {at} {entry.text}
+        </div>
+      );
     case 'message':
       return (
         <div class={entry.mine ? 'message mine' : 'message'} data-testid="message">
-          {at} <strong class="who"><bdi>{entry.name}</bdi></strong>
+          {at}{' '}
+          <strong class="who">
+            <bdi>{entry.name}</bdi>
+          </strong>
           {/* Each text in its own bidi isolate: an override in it (U+202E) cannot reach past it. */}
           <div class="text">
             <bdi dir="auto" data-testid="message-text">

@@ -2,5 +2,4 @@
 import WebSocket from 'ws';
 import type { SocketLike } from '../chat-client.js';
 
-export const nodeSocket = (url: string): SocketLike =>
-  new WebSocket(url, { handshakeTimeout: 5_000 }) as unknown as SocketLike;
+export const nodeSocket = (url: string): SocketLike => new WebSocket(url, { handshakeTimeout: 5_000 }) as unknown as SocketLike;

@@ -60,7 +60,12 @@ export async function openDesktopWindow(browser: Browser, settingsDir = mkdtempS
   let ready = false;
   const early: SessionEvent[] = [];
   const deliver = (event: SessionEvent) =>
-    page.evaluate(([channel, e]) => (globalThis as unknown as { __electronEmit(c: string, p: unknown): void }).__electronEmit(channel, e), [Channel.event, event] as const).catch(() => {});
+    page
+      .evaluate(([channel, e]) => (globalThis as unknown as { __electronEmit(c: string, p: unknown): void }).__electronEmit(channel, e), [
+        Channel.event,
+        event,
+      ] as const)
+      .catch(() => {});
   const session = new ChatSession({
     emit: (event) => (ready ? void deliver(event) : early.push(event)),
     createSocket: nodeSocket,

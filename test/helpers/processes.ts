@@ -20,7 +20,10 @@ export class Chatty {
   readonly #exited: Promise<number | null>;
   readonly #waiters = new Waiters();
 
-  constructor(readonly args: string[], env: Record<string, string> = {}) {
+  constructor(
+    readonly args: string[],
+    env: Record<string, string> = {},
+  ) {
     const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CHATTY_BIN, ...args], {
       env: { ...process.env, ...env },
     });
@@ -55,7 +58,8 @@ export class Chatty {
     return this.#waiters.until(
       () => lines.find((l) => pattern.test(l)),
       timeoutMs,
-      () => `chatty ${this.args.join(' ')}: no ${from} line like ${pattern} in ${timeoutMs} ms.\nstdout: ${this.stdout.join('\n')}\nstderr: ${this.stderr.join('\n')}`,
+      () =>
+        `chatty ${this.args.join(' ')}: no ${from} line like ${pattern} in ${timeoutMs} ms.\nstdout: ${this.stdout.join('\n')}\nstderr: ${this.stderr.join('\n')}`,
     );
   }
 

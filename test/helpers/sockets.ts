@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 // Frames are whatever the server sent; tests read the fields they assert on.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a test reads whichever fields it asserts on
 export type AnyFrame = Record<string, any> & { type: string };
 
 export class RawSocket {
