@@ -2,7 +2,7 @@
 // terminal-client.ts and the node itself.
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { validateServerUrl } from '../shared/protocol.js';
+import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.js';
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
 import { browserUrl, startHost, untilSignal } from './host.js';
@@ -21,7 +21,7 @@ const USAGE = `Usage:
       e.g. --limit clientRate=50.
       --source-maps serves the browser bundle's source maps.
       Ctrl-C disconnects it (the other servers are told).
-  chatty client ws://HOST:PORT NAME
+  chatty client [ws://]HOST[:PORT] NAME
       Chat in this terminal. Type a line to send it; type "exit" to leave.
   chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app]
       Open the desktop app. Where Electron is not installed (or with --no-app): host a server
@@ -29,13 +29,11 @@ const USAGE = `Usage:
       this terminal.
   chatty help`;
 
-const DEFAULT_PORT = 4000;
-
-function parsePort(value: string | undefined): number {
+function portFlag(value: string | undefined): number {
   if (value === undefined) return DEFAULT_PORT;
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not "${value}"`);
-  return port;
+  const port = parsePort(value);
+  if (!port.ok) throw new UsageError(`--port: ${port.error.message}`);
+  return port.value;
 }
 
 function parseMs(flag: string, value: string | undefined): number | undefined {
@@ -44,11 +42,11 @@ function parseMs(flag: string, value: string | undefined): number | undefined {
   return Number(value);
 }
 
-function parseUrl(flag: string, value: string | undefined): string | undefined {
+function addressFlag(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const valid = validateServerUrl(value);
-  if (!valid.ok) throw new UsageError(`${flag}: ${valid.error.message}`);
-  return value;
+  const address = parseServerAddress(value);
+  if (!address.ok) throw new UsageError(`${flag}: ${address.error.message}`);
+  return address.value;
 }
 
 /** `--limit NAME=VALUE`, repeated: checked against the server's own list of limits. */
@@ -92,10 +90,10 @@ export async function main(argv: string[]): Promise<number> {
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const node = await startHost({
-        port: parsePort(values.port as string | undefined),
+        port: portFlag(values.port as string | undefined),
         bind: (values.bind as string | undefined) ?? '127.0.0.1',
-        join: parseUrl('--join', values.join as string | undefined),
-        advertise: parseUrl('--advertise', values.advertise as string | undefined),
+        join: addressFlag('--join', values.join as string | undefined),
+        advertise: addressFlag('--advertise', values.advertise as string | undefined),
         heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
         allowedOrigins: values['allow-origin'] as string[] | undefined,
         limits: parseLimits(values.limit as string[] | undefined),
@@ -106,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'client': {
       const { positionals } = parse(rest, {});
       const [url, name, extra] = positionals;
-      if (!url || !name) throw new UsageError('client needs a server address and a name: chatty client ws://HOST:PORT NAME');
+      if (!url || !name) throw new UsageError('client needs a server address and a name: chatty client HOST:PORT NAME');
       if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (quote a name with spaces)`);
       return runTerminalClient(url, name);
     }
@@ -115,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       const electron = values['no-app'] ? undefined : electronBinary();
       if (electron) return launchDesktopApp(electron);
       if (!values['no-app']) process.stdout.write('The desktop app needs Electron, which is not installed here: hosting Chatty for browsers instead.\n');
-      const node = await startHost({ port: parsePort(values.port as string | undefined), bind: (values.bind as string | undefined) ?? '0.0.0.0' });
+      const node = await startHost({ port: portFlag(values.port as string | undefined), bind: (values.bind as string | undefined) ?? '0.0.0.0' });
       process.stdout.write(`Open ${browserUrl(node).replace(/\/\/[^:/]+/, '//localhost')} here, or the address above from another machine.\n`);
       if (!process.stdin.isTTY) return untilSignal(node);
       const name = positionals[0] ?? userInfo().username;

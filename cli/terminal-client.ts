@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { ChatClient } from '../shared/chat-client.js';
 import { nodeSocket } from '../shared/node/node-socket.js';
 import { ErrorCode, type ChatError } from '../shared/errors.js';
-import { validateServerUrl } from '../shared/protocol.js';
+import { parseServerAddress } from '../shared/protocol.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
 import { CliError, UsageError } from './usage-error.js';
@@ -19,8 +19,9 @@ const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error:
 
 /** Join `url` as `name` and chat until the user leaves. Resolves with the exit code. */
 export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio): Promise<number> {
-  const valid = validateServerUrl(url);
-  if (!valid.ok) throw new UsageError(valid.error.message);
+  const address = parseServerAddress(url);
+  if (!address.ok) throw new UsageError(address.error.message);
+  url = address.value;
   let client: ChatClient;
   try {
     client = await ChatClient.connect(url, name, nodeSocket);

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Channel, type SessionEvent } from '../shared/bridge.js';
 import { ErrorCode, fail } from '../shared/errors.js';
+import { DEFAULT_PORT } from '../shared/protocol.js';
 import { Attention, type AttentionUpdate } from './attention.js';
 import { LanDiscovery } from './discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
@@ -45,7 +46,7 @@ const session = new ChatSession({
   logger,
   onNode(node) {
     if (!node) return discovery.stopAdvertising();
-    const advertise = () => discovery.advertise(session.client?.name ?? 'Chatty', node.port ?? 4000, node.buddies().length);
+    const advertise = () => discovery.advertise(session.client?.name ?? 'Chatty', node.port ?? DEFAULT_PORT, node.buddies().length);
     node.on('event', advertise);
     advertise();
   },

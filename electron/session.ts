@@ -4,11 +4,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
-import { normalizeAddress } from '../shared/bridge.js';
 import type { ChatClient, SocketFactory } from '../shared/chat-client.js';
 import { connectReporting } from '../shared/session-events.js';
 import { ErrorCode, fail, ok, type ChatError, type Result } from '../shared/errors.js';
-import { validateName } from '../shared/protocol.js';
+import { parseServerAddress, validateName } from '../shared/protocol.js';
 import { ChatNode, NodeStartError } from '../server/chat-node.js';
 
 export interface SessionOptions {
@@ -57,7 +56,7 @@ export class ChatSession {
    * host quitting) and talk to it; without, talk to `address` directly.
    */
   join(request: { name: string; address: string; replica: boolean }): Promise<Result<SessionInfo>> {
-    const address = normalizeAddress(request.address);
+    const address = parseServerAddress(request.address);
     if (!address.ok) return Promise.resolve(address);
     return this.#start(request.name, async () => {
       if (!request.replica) return { node: undefined, server: address.value };

@@ -4,12 +4,13 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import type { Settings } from '../shared/bridge.js';
+import { DEFAULT_PORT, Port } from '../shared/protocol.js';
 
-const defaultSettings: Settings = { name: '', port: 4000, address: '', replica: true };
+const defaultSettings: Settings = { name: '', port: DEFAULT_PORT, address: '', replica: true };
 
 const StoredSettings = v.object({
   name: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),
-  port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 4000),
+  port: v.optional(Port, DEFAULT_PORT),
   address: v.optional(v.pipe(v.string(), v.maxLength(2048)), ''),
   replica: v.optional(v.boolean(), true),
 });

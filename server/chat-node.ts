@@ -1,53 +1,30 @@
 // A Chatty node: the seminar's `server` and `server2` in one. Alone it is the single server; with
 // peers it is one of the replicated servers. Transport is plugged in: `handle(ws)` takes any
 // accepted WebSocket, and `ChatNode.start()` puts the usual listener (listener.ts) around it.
-// This file is the seminar's server loop: one dispatcher decides what each role may send.
+// This file is the seminar's server loop: one dispatcher decides what each role may send, then
+// the client requests and the events they publish. It runs past 300 lines because those belong
+// together; what peers bring in is in peer-relay.ts, the set of servers in mesh.ts, the listener
+// in listener.ts, options and limits in options.ts and limits.ts.
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
-import { decodeServerInbound, frame, Limits, type ChatEvent, type Roster as RosterFrame, type Welcome } from '../shared/protocol.js';
+import { decodeServerInbound, frame, type ChatEvent, type Welcome } from '../shared/protocol.js';
 import { advertisedUrl } from './address.js';
 import { Heartbeat } from './heartbeat.js';
-import { AddressLimits, resolveLimits, TokenBucket, type ServerLimits } from './limits.js';
+import { AddressLimits, TokenBucket, type ServerLimits } from './limits.js';
 import { Listener, NodeStartError } from './listener.js';
 import { LocalClients, type LocalClient } from './local-clients.js';
 import { Mesh, type PeerLink } from './mesh.js';
 import { OriginPolicy } from './origin.js';
-import { judgeClaim, judgePeerEvent } from './peer-events.js';
-import { Roster, type Holder } from './roster.js';
+import { type ChatNodeOptions, resolveOptions } from './options.js';
+import { PeerRelay } from './peer-relay.js';
+import { Roster } from './roster.js';
 import { closeWith, encode, sendFrame } from './wire.js';
 
 export { NodeStartError };
-
-export interface ChatNodeOptions {
-  /** TCP port to listen on; 0 picks a free one. Default 4000. */
-  port?: number;
-  /** Interface to bind: 127.0.0.1 (this machine only) or 0.0.0.0 (the LAN). Default 127.0.0.1. */
-  bind?: string;
-  /** The address other servers and clients reach this node at. Default: derived from bind and port. */
-  advertise?: string;
-  /** A member of an existing set to join as a replica (seminar: server2:start(BootServer)). */
-  join?: string;
-  /** Ping period; a socket that misses one ping is dropped. 0 turns it off. Default 10,000 ms. */
-  heartbeatMs?: number;
-  /** A connection must send its first frame within this. Default 10,000 ms. */
-  handshakeTimeoutMs?: number;
-  /** A client with more unsent bytes than this is dropped as too slow. Default 1 MiB. */
-  maxClientBufferedBytes?: number;
-  /** A peer server with more unsent bytes than this is dropped. Default 64 MiB. */
-  maxPeerBufferedBytes?: number;
-  /** Rates and counts per client, address and peer (limits.ts). Default: DEFAULT_LIMITS. */
-  limits?: Partial<ServerLimits>;
-  /** Web origins allowed besides this server's and its set's own pages; `*` allows any. Default none. */
-  allowedOrigins?: string[];
-  /** Serves plain HTTP requests on the same port (the browser UI). Default: a short notice. */
-  httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
-  /** pino logger. Default: silent. */
-  logger?: Logger;
-}
+export type { ChatNodeOptions };
 
 export interface ChatNodeEvents {
   /** The set of servers changed (seminar: `[SERVER UPDATE]`). */
@@ -74,9 +51,6 @@ interface Connection {
   refusedInARow: number;
 }
 
-/** Refused peer frames are logged this many times per link, then once every thousand. */
-const PEER_REFUSALS_LOGGED = 10;
-
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly url: string;
   readonly limits: Readonly<ServerLimits>;
@@ -90,64 +64,79 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #connections = new Map<WebSocket, Connection>();
   readonly #addresses: AddressLimits;
   readonly #handshakeTimeoutMs: number;
-  readonly #peerRefusals = new WeakMap<PeerLink, number>();
+  readonly #relay: PeerRelay;
   /** Slow clients waiting to be dropped; see #dropSlow. */
   readonly #slow: LocalClient[] = [];
   #droppingSlow = false;
   #listener: Listener | undefined;
   #stopping: Promise<void> | undefined;
 
-  /** A node with no listener: feed it sockets with handle(). Most callers want ChatNode.start(). */
+  /**
+   * A node with no listener: feed it sockets with handle(). Most callers want ChatNode.start().
+   * Throws a TypeError for options out of range or in contradiction (options.ts).
+   */
   constructor(url: string, options: ChatNodeOptions = {}) {
     super();
+    const opts = resolveOptions(options);
     this.url = url;
-    this.limits = resolveLimits(options.limits);
-    this.#log = options.logger ?? pino({ level: 'silent' });
-    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
-    this.#heartbeat = new Heartbeat(options.heartbeatMs ?? 10_000);
+    this.limits = opts.limits;
+    this.#log = opts.logger;
+    this.#handshakeTimeoutMs = opts.handshakeTimeoutMs;
+    this.#heartbeat = new Heartbeat(opts.heartbeatMs);
     this.#addresses = new AddressLimits(this.limits);
-    this.#clients = new LocalClients(options.maxClientBufferedBytes ?? 1024 * 1024, (c) => this.#dropSlow(c));
+    this.#clients = new LocalClients(opts.maxClientBufferedBytes, (c) => this.#dropSlow(c));
     this.#mesh = new Mesh({
       self: url,
       heartbeat: this.#heartbeat,
-      maxPeerBufferedBytes: options.maxPeerBufferedBytes ?? 64 * 1024 * 1024,
+      maxPeerBufferedBytes: opts.maxPeerBufferedBytes,
       dialTimeoutMs: 5_000,
       aliveCheckMs: 2_000,
       dialBurst: this.limits.dialBurst,
       dialRate: this.limits.dialRate,
       log: this.#log,
       handlers: {
-        onEvent: (link, event, raw) => this.#onPeerEvent(link, event, raw),
-        onRoster: (link, roster) => this.#onPeerRoster(link, roster),
-        onLinkUp: (link) => this.#sendRoster(link),
-        onLinkDown: (url) => this.#onPeerGone(url),
+        onEvent: (link, event, raw) => this.#relay.onEvent(link, event, raw),
+        onRoster: (link, roster) => this.#relay.onRoster(link, roster),
+        onLinkUp: (link) => this.#relay.onLinkUp(link),
+        onLinkDown: (url) => this.#relay.onLinkDown(url),
         onServersChanged: (servers) => this.#onServersChanged(servers),
       },
+    });
+    this.#relay = new PeerRelay({
+      self: url,
+      roster: this.#roster,
+      clients: this.#clients,
+      mesh: () => this.#mesh,
+      limits: this.limits,
+      log: this.#log,
+      makeEvent: (type, name, server) => this.#event(type, name, '', server),
+      onRelayed: (event) => this.emit('event', event),
+      evictLocal: (name) => this.#evict(name),
     });
     this.#heartbeat.start();
   }
 
   /** Listen on HTTP + WebSocket, and join `options.join` if given. */
   static async start(options: ChatNodeOptions = {}): Promise<ChatNode> {
-    const bind = options.bind ?? '127.0.0.1';
+    const opts = resolveOptions(options);
     let node: ChatNode | undefined;
     const listener = await Listener.listen({
-      port: options.port ?? 4000,
-      bind,
-      httpHandler: options.httpHandler ?? notAWebPage,
+      port: opts.port,
+      bind: opts.bind,
+      httpHandler: opts.httpHandler,
       origins: new OriginPolicy({
         port: () => node?.port,
         servers: () => node?.servers() ?? [],
-        allowed: options.allowedOrigins ?? [],
+        allowed: opts.allowedOrigins,
       }),
-      log: options.logger ?? pino({ level: 'silent' }),
+      log: opts.logger,
       onConnection: (ws, address) => (node ? node.handle(ws, address) : ws.terminate()),
     });
-    node = new ChatNode(options.advertise ?? advertisedUrl(bind, listener.port), options);
+    node = new ChatNode(opts.advertise ?? advertisedUrl(opts.bind, listener.port), opts);
     node.#listener = listener;
-    if (options.join) {
+    if (opts.join) {
       try {
-        await node.#mesh.join(options.join);
+        await node.#mesh.join(opts.join);
       } catch (err) {
         await node.disconnect();
         throw new NodeStartError('JOIN_FAILED', (err as Error).message);
@@ -400,7 +389,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.emit('event', event);
   }
 
-  // --- peers (seminar: server_join_req, update_servers, RelayMessage)
+  /** A client of this server lost its name to an earlier claim on another server. */
+  #evict(name: string): boolean {
+    const conn = [...this.#connections.values()].find((c) => c.role.kind === 'client' && c.role.name === name);
+    if (!conn) return false;
+    this.#sendError(conn, { code: ErrorCode.NAME_LOST, message: `"${name}" was taken on another server at the same instant; join again with another name` });
+    this.#kick(conn, ErrorCode.NAME_LOST, 'name taken elsewhere first');
+    return true;
+  }
+
+  // --- peers (seminar: server_join_req, update_servers; RelayMessage is in peer-relay.ts)
 
   async #serverJoin(conn: Connection, from: string): Promise<void> {
     clearTimeout(conn.handshakeTimer);
@@ -409,88 +407,6 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const link = await this.#mesh.accept(conn.ws, from);
     if (conn.role.kind !== 'linking') return; // closed meanwhile
     conn.role = link ? { kind: 'peer', link } : { kind: 'gone' };
-  }
-
-  /**
-   * Seminar: `RelayMessage` — what a peer forwards goes to this server's clients as it is, once it
-   * passes the peer rules (peer-events.ts). A `ts` far from this server's clock is replaced.
-   */
-  #onPeerEvent(link: PeerLink, event: ChatEvent, raw: Buffer): void {
-    const now = Date.now();
-    if (Math.abs(event.ts - now) > this.limits.maxClockSkewMs) {
-      event = { ...event, ts: now };
-      raw = encode(event);
-    }
-    const verdict = judgePeerEvent(event, { roster: this.#roster, peer: link.url, maxClients: this.limits.maxClients, now });
-    if (!verdict.ok) return this.#refusePeer(link, verdict.reason, event.type, event.name);
-    if (verdict.displaced) this.#displace(verdict.displaced);
-    if (event.type === 'join') this.#roster.add(link.url, event.name, event.ts);
-    if (event.type === 'leave') this.#roster.remove(link.url, event.name);
-    this.#clients.broadcast(raw);
-    this.emit('event', event);
-  }
-
-  /** Two servers gave one name away at the same instant, and the other claim came first. */
-  #displace(holder: Holder): void {
-    this.#log.info({ name: holder.name, server: holder.server }, 'name claimed first on another server');
-    if (holder.server === this.url) {
-      const conn = [...this.#connections.values()].find((c) => c.role.kind === 'client' && c.role.name === holder.name);
-      if (conn) {
-        this.#sendError(conn, {
-          code: ErrorCode.NAME_LOST,
-          message: `"${holder.name}" was taken on another server at the same instant; join again with another name`,
-        });
-        this.#kick(conn, ErrorCode.NAME_LOST, 'name taken elsewhere first');
-        return;
-      }
-    }
-    this.#roster.remove(holder.server, holder.name);
-    this.#emitLocalLeave(holder.name, holder.server);
-  }
-
-  #refusePeer(link: PeerLink, reason: string, type: string, name?: string): void {
-    const count = (this.#peerRefusals.get(link) ?? 0) + 1;
-    this.#peerRefusals.set(link, count);
-    if (count <= PEER_REFUSALS_LOGGED || count % 1000 === 0) {
-      this.#log.warn({ peer: link.url, type, name, reason, count }, 'refused a frame from a peer');
-    }
-  }
-
-  #sendRoster(link: PeerLink): void {
-    this.#roster.dropServer(link.url); // it is about to tell us afresh
-    const names = this.#clients.names();
-    for (let i = 0; i < names.length; i += Limits.ROSTER_CHUNK) {
-      this.#mesh.sendTo(link, encode(frame.roster(this.url, names.slice(i, i + Limits.ROSTER_CHUNK))));
-    }
-  }
-
-  /** A peer's own buddies; each name is judged like a join (and never displaces anyone). */
-  #onPeerRoster(link: PeerLink, roster: RosterFrame): void {
-    if (roster.server !== link.url) return this.#refusePeer(link, `roster under another server's address (${roster.server})`, 'roster');
-    const accepted: string[] = [];
-    const now = Date.now();
-    for (const name of roster.names) {
-      const verdict = judgeClaim(name, 0, { roster: this.#roster, peer: link.url, maxClients: this.limits.maxClients, now });
-      if (!verdict.ok) {
-        this.#refusePeer(link, verdict.reason, 'roster', name);
-        continue;
-      }
-      this.#roster.add(link.url, name);
-      accepted.push(name);
-    }
-    if (accepted.length) this.#clients.broadcast(encode(frame.roster(link.url, accepted)));
-  }
-
-  /** A peer left or failed: its buddies leave, as far as this server's clients can tell. */
-  #onPeerGone(url: string): void {
-    for (const name of this.#roster.dropServer(url)) this.#emitLocalLeave(name, url);
-  }
-
-  /** A `leave` this server's clients see for a buddy of another server (not sent to peers). */
-  #emitLocalLeave(name: string, server: string): void {
-    const event = this.#event('leave', name, '', server);
-    this.#clients.broadcast(encode(event));
-    this.emit('event', event);
   }
 
   #onServersChanged(servers: string[]): void {
@@ -504,8 +420,3 @@ const nameMismatch = (joined: string): ChatError => ({
   code: ErrorCode.NAME_MISMATCH,
   message: `this connection joined as "${joined}"`,
 });
-
-function notAWebPage(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
-  res.end('This is a Chatty server: connect with the Chatty app or `chatty client`.\n');
-}

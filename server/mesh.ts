@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../shared/errors.js';
 import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../shared/protocol.js';
 import type { Heartbeat } from './heartbeat.js';
-import { TokenBucket } from './limits.js';
+import { DialQueue } from './dial-queue.js';
 import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
 
 export interface PeerLink {
@@ -57,9 +57,6 @@ export interface MeshOptions {
   handlers: MeshHandlers;
 }
 
-/** An address a peer named that could not be dialed is not dialed again for this long. */
-const FAILED_DIAL_BACKOFF_MS = 30_000;
-
 /** Whether `ws` answers a ping within `ms` (a frozen or vanished peer does not). */
 function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
   if (ws.readyState !== WebSocket.OPEN) return Promise.resolve(false);
@@ -84,15 +81,17 @@ export class Mesh {
   readonly #pendingDials = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   #servers: string[];
   #stopped = false;
-  readonly #dialQueue: string[] = [];
-  readonly #dialBucket: TokenBucket;
-  #dialTimer: NodeJS.Timeout | undefined;
-  /** Addresses whose last dial failed, and until when they are left alone. */
-  readonly #failedUntil = new Map<string, number>();
+  readonly #dials: DialQueue;
 
   constructor(private readonly opts: MeshOptions) {
     this.#servers = [opts.self];
-    this.#dialBucket = new TokenBucket(opts.dialBurst, opts.dialRate);
+    this.#dials = new DialQueue({
+      burst: opts.dialBurst,
+      ratePerSecond: opts.dialRate,
+      dial: (url) => this.#dial(url),
+      wanted: (url) => url !== opts.self && !this.#links.has(url),
+      onFailure: (url, err) => opts.log.warn({ peer: url, err: err.message }, 'could not link to server'),
+    });
   }
 
   /** Sorted, so every server prints and compares the same list. */
@@ -156,7 +155,7 @@ export class Mesh {
     }
     const link: PeerLink = { url: from, ws, outbound: false, open: true };
     this.#links.set(from, link);
-    this.#failedUntil.delete(from);
+    this.#dials.linked(from);
     this.#watch(link);
     // If we were dialing it, this link is the one we wanted.
     this.#pendingDials.get(from)?.resolve();
@@ -220,8 +219,7 @@ export class Mesh {
     this.#links.clear();
     for (const pending of this.#pendingDials.values()) pending.reject(new Error('server disconnected'));
     this.#pendingDials.clear();
-    clearTimeout(this.#dialTimer);
-    this.#dialQueue.length = 0;
+    this.#dials.stop();
   }
 
   #onUpdateServers(link: PeerLink, servers: string[]): void {
@@ -240,32 +238,7 @@ export class Mesh {
       closeWith(link.ws, CloseCode.NORMAL, 'peer left');
       return;
     }
-    for (const url of servers) this.#queueDial(url);
-  }
-
-  /** Dial an address a peer named, when its turn comes (rate limit) and unless it failed lately. */
-  #queueDial(url: string): void {
-    if (url === this.opts.self || this.#links.has(url) || this.#dialQueue.includes(url)) return;
-    if ((this.#failedUntil.get(url) ?? 0) > Date.now()) return;
-    if (this.#dialQueue.length >= Limits.MAX_SERVERS) return;
-    this.#dialQueue.push(url);
-    this.#pumpDials();
-  }
-
-  #pumpDials(): void {
-    this.#dialTimer = undefined;
-    while (this.#dialQueue.length && !this.#stopped && this.#dialBucket.take()) {
-      const url = this.#dialQueue.shift()!;
-      if (this.#links.has(url)) continue;
-      this.#dial(url).catch((err: Error) => {
-        this.#failedUntil.set(url, Date.now() + FAILED_DIAL_BACKOFF_MS);
-        this.opts.log.warn({ peer: url, err: err.message }, 'could not link to server');
-      });
-    }
-    if (this.#dialQueue.length && !this.#stopped && !this.#dialTimer) {
-      this.#dialTimer = setTimeout(() => this.#pumpDials(), this.#dialBucket.wait());
-      this.#dialTimer.unref();
-    }
+    for (const url of servers) this.#dials.add(url);
   }
 
   #dial(url: string): Promise<void> {

@@ -3,7 +3,7 @@
 // payload schemas live here once; preload, main and renderer all import them.
 import * as v from 'valibot';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { isServerUrl, Limits, type ClientInbound } from './protocol.js';
+import { Limits, Port, type ClientInbound } from './protocol.js';
 
 /** Where the UI runs: the desktop app can host and replicate; a browser can only join its host. */
 export type BridgeMode = 'desktop' | 'browser';
@@ -72,7 +72,6 @@ export type InvokeChannel = Exclude<(typeof Channel)[keyof typeof Channel], type
 // --- payload schemas: IPC payloads are parsed, never cast
 
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
-const Port = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535));
 
 export const HostRequest = v.strictObject({ name: Name, port: Port });
 export const JoinRequest = v.strictObject({
@@ -95,22 +94,6 @@ export function parsePayload<S extends v.GenericSchema>(schema: S, payload: unkn
   const issue = r.issues[0];
   const where = issue.path?.map((p) => String(p.key)).join('.') ?? 'request';
   return fail(ErrorCode.BAD_FRAME, `invalid ${where}: ${issue.message}`);
-}
-
-/** What a user types in "Join server" → a server address. Accepts ws://HOST:PORT, HOST:PORT, HOST. */
-export function normalizeAddress(input: string, defaultPort = 4000): Result<string> {
-  const trimmed = input.trim();
-  const withScheme = /^wss?:\/\//i.test(trimmed) ? trimmed : `ws://${trimmed}`;
-  try {
-    const url = new URL(withScheme);
-    if (url.pathname !== '/' || url.search || url.hash) throw new Error('path');
-    if (!url.port) url.port = String(defaultPort);
-    const normalized = `${url.protocol}//${url.host}`;
-    if (isServerUrl(normalized)) return ok(normalized);
-  } catch {
-    // fall through to the error below
-  }
-  return fail(ErrorCode.PEER_INVALID, `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:4000)`);
 }
 
 /** Only web links leave the app, and only through the system browser. */

@@ -220,9 +220,45 @@ export function validateText(text: string): Result<string> {
   return r.success ? ok(r.output) : fail(ErrorCode.TEXT_INVALID, r.issues[0].message);
 }
 
-/** Check a server address typed by a user. */
-export function validateServerUrl(url: string): Result<string> {
-  return isServerUrl(url) ? ok(url) : fail(ErrorCode.PEER_INVALID, `"${url.slice(0, 80)}" is not a server address like ws://HOST:PORT`);
+/** The port a server listens on unless told otherwise (the app, `chatty host`, `chatty start`). */
+export const DEFAULT_PORT = 4000;
+
+/** A TCP port to listen on; 0 lets the system pick a free one (the server's address says which). */
+export const Port = v.pipe(
+  v.number('the port must be a number'),
+  v.integer('the port must be a whole number'),
+  v.minValue(0, 'the port must be from 0 to 65535 (0 picks a free one)'),
+  v.maxValue(65535, 'the port must be from 0 to 65535 (0 picks a free one)'),
+);
+
+/** A port as a person types it ("4000"), checked with the one port rule. */
+export function parsePort(input: string | number): Result<number> {
+  const value = typeof input === 'number' ? input : /^\s*\d+\s*$/.test(input) ? Number(input) : Number.NaN;
+  const r = v.safeParse(Port, value);
+  return r.success
+    ? ok(r.output)
+    : fail(ErrorCode.BAD_FRAME, Number.isNaN(value) ? `the port must be a number, not "${String(input).slice(0, 20)}"` : r.issues[0].message);
+}
+
+/**
+ * A server address as a person types it → the canonical `ws://HOST:PORT`. Accepts
+ * `ws://HOST:PORT`, `wss://HOST:PORT`, `HOST:PORT` and `HOST` (port 4000), with or without a
+ * trailing `/`; refuses paths, queries and anything else. The CLI, the app and the page all use it.
+ */
+export function parseServerAddress(input: string): Result<string> {
+  const trimmed = input.trim();
+  const withScheme = /^wss?:\/\//i.test(trimmed) ? trimmed : `ws://${trimmed}`;
+  try {
+    const url = new URL(withScheme);
+    if ((url.pathname === '/' || url.pathname === '') && !url.search && !url.hash) {
+      if (!url.port) url.port = String(DEFAULT_PORT);
+      const canonical = `${url.protocol}//${url.host}`;
+      if (isServerUrl(canonical)) return ok(canonical);
+    }
+  } catch {
+    // not a URL at all: the error below
+  }
+  return fail(ErrorCode.PEER_INVALID, `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:4000 or ws://192.168.1.20:4000)`);
 }
 
 /** Frames are built by these helpers so every sender writes the same shape. */

@@ -129,7 +129,12 @@ describe('chatty (command line)', () => {
   describe('errors: one clear line on stderr and a non-zero exit', () => {
     const cases: Array<[string, () => Promise<string[]>, RegExp, number]> = [
       ['server unreachable', async () => ['client', 'ws://127.0.0.1:1', 'John'], /^chatty: cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/, 1],
-      ['bad URL', async () => ['client', 'localhost:4000', 'John'], /^chatty: "localhost:4000" is not a server address like ws:\/\/HOST:PORT$/, 2],
+      [
+        'bad URL',
+        async () => ['client', 'localhost:4000/admin', 'John'],
+        /^chatty: "localhost:4000\/admin" is not a server address \(try 192\.168\.1\.20:4000 or ws:\/\/192\.168\.1\.20:4000\)$/,
+        2,
+      ],
       ['invalid name', async () => ['client', (await host())[1], 'x'.repeat(40)], /^chatty: name must be at most 32 characters$/, 1],
       [
         'name taken',
@@ -156,7 +161,7 @@ describe('chatty (command line)', () => {
         /^chatty: cannot link to ws:\/\/127\.0\.0\.1:1: ECONNREFUSED$/,
         1,
       ],
-      ['bad port', async () => ['host', '--port', 'eighty'], /^chatty: --port must be a number from 0 to 65535, not "eighty"$/, 2],
+      ['bad port', async () => ['host', '--port', 'eighty'], /^chatty: --port: the port must be a number, not "eighty"$/, 2],
       ['unknown command', async () => ['serve'], /^chatty: unknown command "serve"$/, 2],
     ];
     for (const [what, args, message, code] of cases) {

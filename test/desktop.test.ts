@@ -57,12 +57,15 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await win.page.getByText('Looking for servers on this network…').waitFor();
   });
 
-  it('refuses a port outside 1–65535 in the form', async () => {
+  it('refuses a port outside 0–65535 in the form, with the same rule as the CLI', async () => {
     const win = await openDesktopWindow(browser());
     await win.page.getByTestId('name').fill('Zoë');
-    await win.page.getByTestId('port').fill('0');
+    await win.page.getByTestId('port').fill('70000');
     await win.page.getByTestId('host').click();
-    expect(await win.page.getByTestId('start-error').textContent()).toBe('The port must be a number from 1 to 65535.');
+    expect(await win.page.getByTestId('start-error').textContent()).toBe('The port must be from 0 to 65535 (0 picks a free one).');
+    await win.page.getByTestId('port').fill('http');
+    await win.page.getByTestId('host').click();
+    expect(await win.page.getByTestId('start-error').textContent()).toBe('The port must be a number, not "http".');
     expect(win.session.node).toBeUndefined();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeClientInbound, decodeServerInbound, Limits, validateName, validateText } from '../shared/protocol.js';
+import { decodeClientInbound, decodeServerInbound, Limits, parsePort, parseServerAddress, validateName, validateText } from '../shared/protocol.js';
 
 const decode = (frame: unknown) => decodeServerInbound(typeof frame === 'string' ? frame : JSON.stringify(frame));
 const codeOf = (frame: unknown) => {
@@ -65,5 +65,27 @@ describe('protocol', () => {
       expect(decodeClientInbound('{"type":"error","code":"SOMETHING_NEW","message":"m"}').ok).toBe(true);
       expect(decodeClientInbound('{"type":"send","name":"a","text":"b"}')).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TYPE' } });
     });
+  });
+});
+
+describe('parseServerAddress', () => {
+  it('accepts what people type', () => {
+    expect(parseServerAddress('192.168.1.20')).toEqual({ ok: true, value: 'ws://192.168.1.20:4000' });
+    expect(parseServerAddress(' 192.168.1.20:4001 ')).toEqual({ ok: true, value: 'ws://192.168.1.20:4001' });
+    expect(parseServerAddress('ws://laptop.local:4000')).toEqual({ ok: true, value: 'ws://laptop.local:4000' });
+    expect(parseServerAddress('ws://laptop.local:4000/')).toEqual({ ok: true, value: 'ws://laptop.local:4000' });
+  });
+  it('refuses what is not a server address', () => {
+    for (const bad of ['', 'http://x:4000', 'ws://x:4000/path', 'x:99999', 'a b']) {
+      expect(parseServerAddress(bad).ok, bad).toBe(false);
+    }
+  });
+});
+
+describe('parsePort', () => {
+  it('is the one port rule: 0 (a free port) to 65535, typed or given', () => {
+    expect(parsePort('4000')).toEqual({ ok: true, value: 4000 });
+    expect(parsePort(0)).toEqual({ ok: true, value: 0 });
+    for (const bad of ['', '-1', '65536', '80.5', 'eighty', 70000]) expect(parsePort(bad).ok, String(bad)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeAddress, type SessionEvent } from '../shared/bridge.js';
+import type { SessionEvent } from '../shared/bridge.js';
 import { initialState, reduce, TIMELINE_LIMIT } from '../shared/chat-state.js';
 
 const S = 'ws://10.0.0.1:4000';
@@ -48,19 +48,5 @@ describe('chat state', () => {
     state = reduce(state, { kind: 'status', status: 'disconnected', detail: 'Lost the connection to the server' });
     expect(state.buddies).toEqual([]);
     expect(state.timeline.at(-1)).toMatchObject({ kind: 'notice', text: 'Lost the connection to the server' });
-  });
-});
-
-describe('normalizeAddress', () => {
-  it('accepts what people type', () => {
-    expect(normalizeAddress('192.168.1.20')).toEqual({ ok: true, value: 'ws://192.168.1.20:4000' });
-    expect(normalizeAddress(' 192.168.1.20:4001 ')).toEqual({ ok: true, value: 'ws://192.168.1.20:4001' });
-    expect(normalizeAddress('ws://laptop.local:4000')).toEqual({ ok: true, value: 'ws://laptop.local:4000' });
-    expect(normalizeAddress('ws://laptop.local:4000/')).toEqual({ ok: true, value: 'ws://laptop.local:4000' });
-  });
-  it('refuses what is not a server address', () => {
-    for (const bad of ['', 'http://x:4000', 'ws://x:4000/path', 'x:99999', 'a b']) {
-      expect(normalizeAddress(bad).ok, bad).toBe(false);
-    }
   });
 });

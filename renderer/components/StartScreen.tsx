@@ -2,12 +2,13 @@
 import { untracked, useSignal, useSignalEffect, type Signal } from '@preact/signals';
 import { useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
+import { DEFAULT_PORT, parsePort } from '../../shared/protocol.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
 
 export function StartScreen({ model }: { model: Model }) {
   const name = useSignal('');
-  const port = useSignal('4000');
+  const port = useSignal(String(DEFAULT_PORT));
   const address = useSignal('');
   const replica = useSignal(true);
   const error = useSignal('');
@@ -43,12 +44,12 @@ export function StartScreen({ model }: { model: Model }) {
 
   const host = (e: Event) => {
     e.preventDefault();
-    const p = Number(port.value);
-    if (!Number.isInteger(p) || p < 1 || p > 65535) {
-      error.value = 'The port must be a number from 1 to 65535.';
+    const p = parsePort(port.value);
+    if (!p.ok) {
+      error.value = `${sentence(p.error.message)}.`;
       return;
     }
-    void run(() => model.host(name.value.trim(), p));
+    void run(() => model.host(name.value.trim(), p.value));
   };
   const join = (e: Event) => {
     e.preventDefault();

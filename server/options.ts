@@ -1,0 +1,81 @@
+// A chat node's options: each with its default, merged once, and checked once. A value out of range
+// or two options that contradict each other throw a TypeError when the node is made (as `ws` does).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { DEFAULT_PORT, isServerUrl, parsePort } from '../shared/protocol.js';
+import { resolveLimits, type ServerLimits } from './limits.js';
+
+export interface ChatNodeOptions {
+  /** TCP port to listen on; 0 picks a free one. Default 4000. */
+  port?: number;
+  /** Interface to bind: 127.0.0.1 (this machine only) or 0.0.0.0 (the LAN). Default 127.0.0.1. */
+  bind?: string;
+  /** The address other servers and clients reach this node at (`ws://HOST:PORT`). Default: derived from bind and port. */
+  advertise?: string;
+  /** A member of an existing set to join as a replica (seminar: server2:start(BootServer)). Default: none. */
+  join?: string;
+  /** Ping period; a socket that misses one ping is dropped. 0 turns it off. Default 10,000 ms. */
+  heartbeatMs?: number;
+  /** A connection must send its first frame within this. Default 10,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A client with more unsent bytes than this is dropped as too slow. Default 1 MiB. */
+  maxClientBufferedBytes?: number;
+  /** A peer server with more unsent bytes than this is dropped. Default 64 MiB. */
+  maxPeerBufferedBytes?: number;
+  /** Rates and counts per client, address and peer (limits.ts). Default: DEFAULT_LIMITS. */
+  limits?: Partial<ServerLimits>;
+  /** Web origins allowed besides this server's and its set's own pages; `*` allows any. Default none. */
+  allowedOrigins?: string[];
+  /** Serves plain HTTP requests on the same port (the browser UI). Default: a short notice. */
+  httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** pino logger. Default: silent. */
+  logger?: Logger;
+}
+
+export interface ResolvedOptions extends Required<Omit<ChatNodeOptions, 'advertise' | 'join' | 'limits'>> {
+  advertise: string | undefined;
+  join: string | undefined;
+  limits: ServerLimits;
+}
+
+export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    port: DEFAULT_PORT,
+    bind: '127.0.0.1',
+    heartbeatMs: 10_000,
+    handshakeTimeoutMs: 10_000,
+    maxClientBufferedBytes: 1024 * 1024,
+    maxPeerBufferedBytes: 64 * 1024 * 1024,
+    allowedOrigins: [],
+    httpHandler: notAWebPage,
+    logger: pino({ level: 'silent' }),
+    ...definedOnly(options),
+    advertise: options.advertise,
+    join: options.join,
+    limits: resolveLimits(options.limits),
+  };
+  const port = parsePort(resolved.port);
+  if (!port.ok) throw new TypeError(`port: ${port.error.message}`);
+  if (!resolved.bind) throw new TypeError('bind must name an interface, like 127.0.0.1 or 0.0.0.0');
+  for (const key of ['advertise', 'join'] as const) {
+    const value = resolved[key];
+    if (value !== undefined && !isServerUrl(value)) throw new TypeError(`${key} must be a server address like ws://HOST:PORT, not "${value.slice(0, 80)}"`);
+  }
+  if (resolved.join !== undefined && resolved.join === resolved.advertise)
+    throw new TypeError('join and advertise are the same address: a server cannot join itself');
+  if (!(resolved.heartbeatMs >= 0)) throw new TypeError('heartbeatMs must be 0 (off) or more');
+  for (const key of ['handshakeTimeoutMs', 'maxClientBufferedBytes', 'maxPeerBufferedBytes'] as const) {
+    if (!(resolved[key] > 0)) throw new TypeError(`${key} must be more than 0`);
+  }
+  return resolved;
+}
+
+/** `{ port: undefined }` means "the default", as if the key were not there. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function notAWebPage(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' });
+  res.end('This is a Chatty server: connect with the Chatty app or `chatty client`.\n');
+}
