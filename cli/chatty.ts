@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limi
 import { electronBinary, launchDesktopApp } from './desktop.js';
 import { browserUrl, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
-import { CliError, UsageError } from './usage-error.js';
+import { CliError, UsageError } from './errors.js';
 
 const USAGE = `Usage:
   chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join ws://HOST:PORT] [--advertise ws://HOST:PORT]

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { ChatNode, NodeStartError, type ChatNodeOptions } from '../server/chat-node.js';
 import { staticFiles } from '../server/static-files.js';
 import { formatServers } from './seminar-format.js';
-import { CliError } from './usage-error.js';
+import { CliError } from './errors.js';
 
 export interface HostOptions extends ChatNodeOptions {
   /** Serve the browser bundle's source maps (for debugging the page). */

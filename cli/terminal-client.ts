@@ -3,11 +3,11 @@
 import { createInterface } from 'node:readline';
 import { ChatClient } from '../shared/chat-client.js';
 import { nodeSocket } from '../shared/node/node-socket.js';
-import { ErrorCode, type ChatError } from '../shared/errors.js';
+import { ErrorCode } from '../shared/errors.js';
 import { parseServerAddress } from '../shared/protocol.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
-import { CliError, UsageError } from './usage-error.js';
+import { CliError, UsageError } from './errors.js';
 
 export interface TerminalIO {
   input: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -22,12 +22,9 @@ export async function runTerminalClient(url: string, name: string, io: TerminalI
   const address = parseServerAddress(url);
   if (!address.ok) throw new UsageError(address.error.message);
   url = address.value;
-  let client: ChatClient;
-  try {
-    client = await ChatClient.connect(url, name, nodeSocket);
-  } catch (err) {
-    throw new CliError((err as ChatError).message);
-  }
+  const joined = await ChatClient.connect(url, name, nodeSocket);
+  if (!joined.ok) throw new CliError(joined.error.message);
+  const client = joined.value;
 
   // Prompts only on a terminal: piped output stays one event per line.
   const terminal = Boolean(io.input.isTTY && io.output.isTTY);

@@ -1,18 +1,12 @@
 // The main-process side of the bridge, without Electron: one handler per invoke channel, each
 // parsing its untrusted payload with the shared schema first. main.ts registers these with
 // ipcMain after checking the sender; tests call them directly.
-import { Channel, HostRequest, JoinRequest, OpenLinkRequest, parsePayload, safeExternalUrl, SendRequest, type InvokeChannel } from '../shared/bridge.js';
-import { ok, type Result } from '../shared/errors.js';
+import { Channel, HostRequest, type InvokeHandlers, JoinRequest, OpenLinkRequest, parsePayload, safeExternalUrl, SendRequest } from '../shared/bridge.js';
+import { ok } from '../shared/errors.js';
 import type { ChatSession } from './session.js';
 import type { SettingsStore } from './settings.js';
 
-export type InvokeHandler = (payload: unknown) => Promise<Result<unknown> | unknown>;
-
-export function invokeHandlers(deps: {
-  session: ChatSession;
-  settings: SettingsStore;
-  openExternal: (url: string) => Promise<void>;
-}): Record<InvokeChannel, InvokeHandler> {
+export function invokeHandlers(deps: { session: ChatSession; settings: SettingsStore; openExternal: (url: string) => Promise<void> }): InvokeHandlers {
   const { session, settings } = deps;
   return {
     [Channel.host]: async (payload) => {
@@ -42,7 +36,7 @@ export function invokeHandlers(deps: {
       await deps.openExternal(safe.value);
       return ok(undefined);
     },
-    [Channel.settings]: () => settings.load(),
+    [Channel.settings]: async () => ok(await settings.load()),
   };
 }
 

@@ -1,16 +1,22 @@
 // The preload: exposes the typed ChattyApi as `window.chatty` and nothing else (never
 // ipcRenderer itself). Bundled to one CommonJS file, as sandboxed preloads require.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { Channel, type ChattyApi, type SessionEvent } from '../shared/bridge.js';
+import { Channel, type ChattyApi, type InvokeMethod, type ResultOf, type SessionEvent } from '../shared/bridge.js';
+
+/** One typed call per method: its channel, its argument, its result (ipc.ts answers in kind). */
+const invoke =
+  <M extends InvokeMethod>(method: M) =>
+  (...request: Parameters<ChattyApi[M]>): Promise<ResultOf<M>> =>
+    ipcRenderer.invoke(Channel[method], ...request);
 
 const api: ChattyApi = {
   mode: 'desktop',
-  host: (request) => ipcRenderer.invoke(Channel.host, request),
-  join: (request) => ipcRenderer.invoke(Channel.join, request),
-  send: (text) => ipcRenderer.invoke(Channel.send, text),
-  leave: () => ipcRenderer.invoke(Channel.leave),
-  openLink: (url) => ipcRenderer.invoke(Channel.openLink, url),
-  settings: () => ipcRenderer.invoke(Channel.settings),
+  host: invoke('host'),
+  join: invoke('join'),
+  send: invoke('send'),
+  leave: invoke('leave'),
+  openLink: invoke('openLink'),
+  settings: invoke('settings'),
   subscribe(listener) {
     const forward = (_event: IpcRendererEvent, sessionEvent: SessionEvent) => listener(sessionEvent);
     ipcRenderer.on(Channel.event, forward);

@@ -5,10 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
 import type { ChatClient, SocketFactory } from '../shared/chat-client.js';
-import { connectReporting } from '../shared/session-events.js';
-import { ErrorCode, fail, ok, type ChatError, type Result } from '../shared/errors.js';
-import { parseServerAddress, validateName } from '../shared/protocol.js';
-import { ChatNode, NodeStartError } from '../server/chat-node.js';
+import { ClientSession } from '../shared/client-session.js';
+import { fail, ok, type Result } from '../shared/errors.js';
+import { parseServerAddress } from '../shared/protocol.js';
+import { ChatNode, type ChatNodeOptions, NodeStartError } from '../server/chat-node.js';
 
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */
@@ -25,30 +25,23 @@ export interface SessionOptions {
 
 export class ChatSession {
   #node: ChatNode | undefined;
-  #client: ChatClient | undefined;
-  #busy = false;
+  readonly #chat: ClientSession;
 
-  constructor(private readonly opts: SessionOptions) {}
+  constructor(private readonly opts: SessionOptions) {
+    this.#chat = new ClientSession(opts.createSocket, opts.emit);
+  }
 
   get node(): ChatNode | undefined {
     return this.#node;
   }
 
   get client(): ChatClient | undefined {
-    return this.#client;
+    return this.#chat.client;
   }
 
   /** "Host server": run a node on `port` and join it as `name`. */
   host(request: { name: string; port: number }): Promise<Result<SessionInfo>> {
-    return this.#start(request.name, async () => {
-      const node = await ChatNode.start({
-        port: request.port,
-        bind: this.opts.bind ?? '0.0.0.0',
-        httpHandler: this.opts.httpHandler,
-        logger: this.opts.logger,
-      });
-      return { node, server: node.url };
-    });
+    return this.#start(request.name, { port: request.port });
   }
 
   /**
@@ -58,40 +51,22 @@ export class ChatSession {
   join(request: { name: string; address: string; replica: boolean }): Promise<Result<SessionInfo>> {
     const address = parseServerAddress(request.address);
     if (!address.ok) return Promise.resolve(address);
-    return this.#start(request.name, async () => {
-      if (!request.replica) return { node: undefined, server: address.value };
-      const node = await ChatNode.start({
-        port: 0,
-        bind: this.opts.bind ?? '0.0.0.0',
-        join: address.value,
-        httpHandler: this.opts.httpHandler,
-        logger: this.opts.logger,
-      });
-      return { node, server: node.url };
-    });
+    return this.#start(request.name, request.replica ? { port: 0, join: address.value } : address.value);
   }
 
   async send(text: string): Promise<Result<void>> {
-    if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
-    return this.#client.send(text);
+    return this.#chat.send(text);
   }
 
   /** Leave the chat; a node this app runs disconnects too (it tells the other servers). */
-  async leave(): Promise<Result<void>> {
-    const client = this.#client;
+  leave(): Promise<Result<void>> {
     const node = this.#node;
-    this.#client = undefined;
     this.#node = undefined;
-    if (client) {
-      this.opts.emit({ kind: 'status', status: 'leaving' });
-      await client.leave();
-    }
-    if (node) {
+    return this.#chat.leave(async () => {
+      if (!node) return;
       await node.disconnect();
       this.opts.onNode?.(undefined);
-    }
-    this.opts.emit({ kind: 'status', status: 'idle' });
-    return ok(undefined);
+    });
   }
 
   /** Quitting the app is the seminar's `disconnect`. */
@@ -99,39 +74,28 @@ export class ChatSession {
     return this.leave();
   }
 
-  async #start(name: string, startNode: () => Promise<{ node: ChatNode | undefined; server: string }>): Promise<Result<SessionInfo>> {
-    const validName = validateName(name);
-    if (!validName.ok) return validName;
-    if (this.#client || this.#busy) return fail(ErrorCode.ALREADY_CONNECTED, 'already in a chat: leave it first');
-    this.#busy = true;
-    this.opts.emit({ kind: 'status', status: 'connecting' });
-    let node: ChatNode | undefined;
-    try {
-      const started = await startNode();
-      node = started.node;
-      const client = await connectReporting(started.server, name, this.opts.createSocket, this.opts.emit);
-      this.#node = node;
-      this.#client = client;
-      client.onClose(() => {
-        if (this.#client === client) this.#client = undefined;
-      });
-      if (node) this.opts.onNode?.(node);
-      return ok({ name, server: started.server, runsNode: node !== undefined, ...(node ? { nodeUrl: node.url } : {}) });
-    } catch (err) {
-      await node?.disconnect();
-      const error = toChatError(err);
-      this.opts.emit({ kind: 'status', status: 'idle', detail: error.message });
-      return { ok: false, error };
-    } finally {
-      this.#busy = false;
-    }
+  /** Join `target` as `name`: a server's address, or a node to run here first (host, replica). */
+  async #start(name: string, target: string | ChatNodeOptions): Promise<Result<SessionInfo>> {
+    const joined = await this.#chat.join(
+      name,
+      async (): Promise<Result<SessionInfo>> => {
+        if (typeof target === 'string') return ok({ name, server: target, runsNode: false });
+        try {
+          const { bind = '0.0.0.0', httpHandler, logger } = this.opts;
+          const node = await ChatNode.start({ bind, httpHandler, logger, ...target });
+          this.#node = node;
+          return ok({ name, server: node.url, runsNode: true, nodeUrl: node.url });
+        } catch (err) {
+          if (err instanceof NodeStartError) return fail(err.code, err.message);
+          throw err;
+        }
+      },
+      async () => {
+        await this.#node?.disconnect();
+        this.#node = undefined;
+      },
+    );
+    if (joined.ok && this.#node) this.opts.onNode?.(this.#node);
+    return joined;
   }
-}
-
-function toChatError(err: unknown): ChatError {
-  if (err instanceof NodeStartError) {
-    return { code: err.code === 'PORT_IN_USE' ? ErrorCode.PORT_IN_USE : ErrorCode.UNREACHABLE, message: err.message };
-  }
-  if (err && typeof err === 'object' && 'code' in err && 'message' in err) return err as ChatError;
-  return { code: ErrorCode.UNREACHABLE, message: String(err) };
 }

@@ -2,9 +2,8 @@
 // joins the server it was served from, over the browser's own WebSocket. It cannot host.
 import type { ChattyApi, SessionEvent, Settings } from '../shared/bridge.js';
 import { safeExternalUrl } from '../shared/bridge.js';
-import type { ChatClient } from '../shared/chat-client.js';
-import { ErrorCode, fail, ok, type ChatError } from '../shared/errors.js';
-import { connectReporting } from '../shared/session-events.js';
+import { ClientSession } from '../shared/client-session.js';
+import { ErrorCode, fail, ok } from '../shared/errors.js';
 
 const NAME_KEY = 'chatty.name';
 
@@ -14,40 +13,24 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     for (const listener of listeners) listener(event);
   };
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
-  let client: ChatClient | undefined;
+  const chat = new ClientSession((url) => new WebSocket(url), emit);
 
   return {
     mode: 'browser',
     host: async () => fail(ErrorCode.UNSUPPORTED, 'A browser cannot host a server: install the Chatty app for that.'),
     async join({ name }) {
-      if (client?.connected) return fail(ErrorCode.ALREADY_CONNECTED, 'already in a chat: leave it first');
-      emit({ kind: 'status', status: 'connecting' });
-      try {
-        client = await connectReporting(server, name, (url) => new WebSocket(url), emit);
-      } catch (err) {
-        emit({ kind: 'status', status: 'idle' });
-        return { ok: false, error: err as ChatError };
-      }
-      storage.setItem(NAME_KEY, name);
-      return ok({ name, server, runsNode: false });
+      const joined = await chat.join(name, async () => ok({ name, server, runsNode: false }));
+      if (joined.ok) storage.setItem(NAME_KEY, name);
+      return joined;
     },
-    send: async (text) => (client ? client.send(text) : fail(ErrorCode.NOT_JOINED, 'not in a chat')),
-    async leave() {
-      const leaving = client;
-      client = undefined;
-      if (leaving) {
-        emit({ kind: 'status', status: 'leaving' });
-        await leaving.leave();
-      }
-      emit({ kind: 'status', status: 'idle' });
-      return ok(undefined);
-    },
+    send: async (text) => chat.send(text),
+    leave: () => chat.leave(),
     async openLink(url) {
       const safe = safeExternalUrl(url);
       if (safe.ok) window.open(safe.value, '_blank', 'noopener,noreferrer');
       return safe.ok ? ok(undefined) : safe;
     },
-    settings: async (): Promise<Settings> => ({ name: storage.getItem(NAME_KEY) ?? '', port: Number(location.port) || 80, address: server, replica: false }),
+    settings: async () => ok<Settings>({ name: storage.getItem(NAME_KEY) ?? '', port: Number(location.port) || 80, address: server, replica: false }),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

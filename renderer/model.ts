@@ -15,7 +15,7 @@ export function createModel(api: ChattyApi) {
     state.value = reduce(state.value, event);
   });
   void api.settings().then((s) => {
-    settings.value = s;
+    if (s.ok) settings.value = s.value;
   });
 
   return {

@@ -139,7 +139,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         await node.#mesh.join(opts.join);
       } catch (err) {
         await node.disconnect();
-        throw new NodeStartError('JOIN_FAILED', (err as Error).message);
+        throw new NodeStartError(ErrorCode.JOIN_FAILED, (err as Error).message);
       }
     }
     return node;

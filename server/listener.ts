@@ -5,13 +5,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
+import { ErrorCode } from '../shared/errors.js';
 import { Limits } from '../shared/protocol.js';
 import type { OriginPolicy } from './origin.js';
 
-/** Thrown by ChatNode.start() with a code a CLI or UI can explain in one line. */
+/** Thrown by ChatNode.start() with a code from the catalogue that a CLI or UI explains in one line. */
 export class NodeStartError extends Error {
   constructor(
-    readonly code: 'PORT_IN_USE' | 'BIND_FAILED' | 'JOIN_FAILED',
+    readonly code: typeof ErrorCode.PORT_IN_USE | typeof ErrorCode.BIND_FAILED | typeof ErrorCode.JOIN_FAILED,
     message: string,
   ) {
     super(message);
@@ -39,8 +40,8 @@ export class Listener {
       http.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new NodeStartError('PORT_IN_USE', `port ${opts.port} is already in use on ${opts.bind}`)
-            : new NodeStartError('BIND_FAILED', `cannot listen on ${opts.bind}:${opts.port}: ${err.code ?? err.message}`),
+            ? new NodeStartError(ErrorCode.PORT_IN_USE, `port ${opts.port} is already in use on ${opts.bind}`)
+            : new NodeStartError(ErrorCode.BIND_FAILED, `cannot listen on ${opts.bind}:${opts.port}: ${err.code ?? err.message}`),
         );
       });
       http.listen(opts.port, opts.bind, () => resolve());

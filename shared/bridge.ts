@@ -51,11 +51,15 @@ export interface ChattyApi {
   leave(): Promise<Result<void>>;
   /** Links in messages open only through here, after validation. */
   openLink(url: string): Promise<Result<void>>;
-  settings(): Promise<Settings>;
+  /** The remembered name, port, address and replica choice (defaults the first time). */
+  settings(): Promise<Result<Settings>>;
   subscribe(listener: (event: SessionEvent) => void): () => void;
 }
 
-/** IPC channel names: one constant each, checked by main before anything else. */
+/** The ChattyApi methods that cross IPC as request → result calls. */
+export type InvokeMethod = Exclude<keyof ChattyApi, 'mode' | 'subscribe'>;
+
+/** IPC channel names: one constant per invoke method, and one for events; main checks them first. */
 export const Channel = {
   host: 'chatty:host',
   join: 'chatty:join',
@@ -65,9 +69,18 @@ export const Channel = {
   settings: 'chatty:settings',
   /** main → renderer: SessionEvent */
   event: 'chatty:event',
-} as const;
+} as const satisfies Record<InvokeMethod | 'event', string>;
 
-export type InvokeChannel = Exclude<(typeof Channel)[keyof typeof Channel], typeof Channel.event>;
+export type InvokeChannel = (typeof Channel)[InvokeMethod];
+
+/** What an invoke method answers: always a Result. */
+export type ResultOf<M extends InvokeMethod> = Awaited<ReturnType<ChattyApi[M]>>;
+
+/**
+ * Main's side of the contract, derived from ChattyApi: one handler per channel, taking the
+ * untrusted payload (parsed before use) and answering exactly what the API method promises.
+ */
+export type InvokeHandlers = { [M in InvokeMethod as (typeof Channel)[M]]: (payload: unknown) => Promise<ResultOf<M>> };
 
 // --- payload schemas: IPC payloads are parsed, never cast
 

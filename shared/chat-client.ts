@@ -2,7 +2,7 @@
 // every validated frame from the server to its listeners. It runs over any WebSocket that has the
 // browser's API — the browser's own, or `ws` in Node — so the CLI, the Electron main process and
 // the renderer in a browser share it.
-import { ErrorCode, fail, ok, type ChatError, type Result } from './errors.js';
+import { ErrorCode, fail, ok, type Result } from './errors.js';
 import { decodeClientInbound, frame, validateName, validateText, type ClientInbound, type Welcome } from './protocol.js';
 
 /** The part of the WebSocket API the client uses (browser WebSocket and `ws` both have it). */
@@ -44,21 +44,23 @@ export class ChatClient {
 
   /**
    * Connect to a server and join as `name` (seminar: client:start(ServerPid, MyName)). Resolves
-   * once the server's `welcome` arrives; rejects with a ChatError (name taken, unreachable, …).
-   * Frames that arrive before the caller subscribes are queued and delivered on subscribe.
+   * once the server's `welcome` arrives, or with the error that stopped it (name taken,
+   * unreachable, …); never rejects. Frames that arrive before the caller subscribes are queued
+   * and delivered on subscribe.
    */
-  static connect(url: string, name: string, createSocket: SocketFactory): Promise<ChatClient> {
+  static connect(url: string, name: string, createSocket: SocketFactory): Promise<Result<ChatClient>> {
     const valid = validateName(name);
-    if (!valid.ok) return Promise.reject(valid.error);
-    return new Promise((resolve, reject) => {
+    if (!valid.ok) return Promise.resolve(valid);
+    return new Promise((resolve) => {
       let socket: SocketLike;
       try {
         socket = createSocket(url);
       } catch (err) {
-        reject({ code: ErrorCode.UNREACHABLE, message: `cannot connect to ${url}: ${(err as Error).message}` } satisfies ChatError);
+        resolve(fail(ErrorCode.UNREACHABLE, `cannot connect to ${url}: ${(err as Error).message}`));
         return;
       }
       let client: ChatClient | undefined;
+      let refused: Result<never> | undefined;
       const early: ClientInbound[] = [];
       let socketError = '';
       socket.addEventListener('open', () => socket.send(JSON.stringify(frame.clientJoinReq(name))));
@@ -74,9 +76,11 @@ export class ChatClient {
         if (msg.type === 'welcome') {
           client = new ChatClient(socket, msg);
           client.#pending = early;
-          resolve(client);
+          resolve(ok(client));
         } else if (msg.type === 'error') {
-          reject({ code: msg.code as ErrorCode, message: msg.message } satisfies ChatError); // codes from a newer server pass through
+          // Codes from a newer server pass through as they are.
+          refused = { ok: false, error: { code: msg.code as ErrorCode, message: msg.message } };
+          resolve(refused);
           socket.close(1000, 'join refused');
         } else {
           early.push(msg);
@@ -84,8 +88,9 @@ export class ChatClient {
       });
       socket.addEventListener('close', ({ code, reason }) => {
         if (client) return client.#onClose(code, reason);
+        if (refused) return;
         const why = reason || socketError || `connection closed (${code})`;
-        reject({ code: ErrorCode.UNREACHABLE, message: `cannot reach ${url}: ${why}` } satisfies ChatError);
+        resolve(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: ${why}`));
       });
     });
   }
@@ -144,11 +149,6 @@ export class ChatClient {
       this.#socket.send(JSON.stringify(frame.clientLeaveReq(this.name)));
     });
     return this.#leaving;
-  }
-
-  /** Drop the connection without a leave request (the server treats it as a leave). */
-  close(): void {
-    this.#socket.close(1000, 'closed');
   }
 
   #deliver(msg: ClientInbound): void {

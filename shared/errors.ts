@@ -42,8 +42,12 @@ export const ErrorCode = {
   SERVER_STOPPING: 'SERVER_STOPPING',
   /** Raised by clients, never sent: the server could not be reached. */
   UNREACHABLE: 'UNREACHABLE',
-  /** Raised by the app, never sent: the port to host on is taken. */
+  /** Raised by a starting server, never sent: the port to host on is taken. */
   PORT_IN_USE: 'PORT_IN_USE',
+  /** Raised by a starting server, never sent: it cannot listen on that interface and port. */
+  BIND_FAILED: 'BIND_FAILED',
+  /** Raised by a starting replica, never sent: the server it was to join could not be linked. */
+  JOIN_FAILED: 'JOIN_FAILED',
   /** Raised by the app, never sent: host/join while already in a chat. */
   ALREADY_CONNECTED: 'ALREADY_CONNECTED',
   /** Raised by the app, never sent: this UI cannot do that (a browser cannot host). */
@@ -59,7 +63,6 @@ export const CloseCode = {
   POLICY: 1008,
   /** The server is full: try again later (RFC 6455 "Try Again Later"). */
   TRY_AGAIN_LATER: 1013,
-  TOO_LARGE: 1009,
   /** A second link between the same two servers; the other one is kept. */
   DUPLICATE_LINK: 4009,
 } as const;

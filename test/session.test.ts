@@ -111,7 +111,7 @@ describe('ChatSession', () => {
         ok: false,
         error: { code: 'UNREACHABLE', message: expect.stringContaining('ECONNREFUSED') },
       });
-      expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: true })).toMatchObject({ ok: false, error: { code: 'UNREACHABLE' } });
+      expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: true })).toMatchObject({ ok: false, error: { code: 'JOIN_FAILED', message: expect.stringContaining('ECONNREFUSED') } });
       expect(session.node).toBeUndefined();
       expect(await session.join({ name: 'Bob', address: 'http://x/y', replica: false })).toMatchObject({ ok: false, error: { code: 'PEER_INVALID' } });
       const node = await startNode();
@@ -156,7 +156,7 @@ describe('IPC handlers', () => {
     const { table, settings } = handlers();
     expect(await table[Channel.host]({ name: 'Ann', port: 0 })).toMatchObject({ ok: true });
     expect(await settings.load()).toMatchObject({ name: 'Ann', port: 0 });
-    expect(await table[Channel.settings](undefined)).toMatchObject({ name: 'Ann' });
+    expect(await table[Channel.settings](undefined)).toMatchObject({ ok: true, value: { name: 'Ann' } });
   });
 
   it('opens only http(s) links, through the system browser', async () => {

@@ -99,7 +99,9 @@ describe('ChatNode (single server)', () => {
   describe('ChatClient (the shared client)', () => {
     it('joins, sends, receives and leaves', async () => {
       const node = await startNode();
-      const ann = await ChatClient.connect(node.url, 'Ann', nodeSocket);
+      const joined = await ChatClient.connect(node.url, 'Ann', nodeSocket);
+      if (!joined.ok) throw new Error(joined.error.message);
+      const ann = joined.value;
       const seen: string[] = [];
       ann.onFrame((f) => seen.push(f.type));
       expect(ann.send('hello').ok).toBe(true);
@@ -109,13 +111,16 @@ describe('ChatNode (single server)', () => {
       expect(seen).toEqual(['join', 'message', 'leave', 'exit']);
     });
 
-    it('rejects a taken name and an unreachable server with a clear error', async () => {
+    it('answers a taken name and an unreachable server with a clear error result', async () => {
       const node = await startNode();
       await ChatClient.connect(node.url, 'Ann', nodeSocket);
-      await expect(ChatClient.connect(node.url, 'Ann', nodeSocket)).rejects.toMatchObject({ code: 'NAME_TAKEN' });
-      await expect(ChatClient.connect('ws://127.0.0.1:1', 'Ann', nodeSocket)).rejects.toMatchObject({
-        code: 'UNREACHABLE',
-        message: expect.stringContaining('ECONNREFUSED'),
+      expect(await ChatClient.connect(node.url, 'Ann', nodeSocket)).toMatchObject({ ok: false, error: { code: 'NAME_TAKEN' } });
+      expect(await ChatClient.connect('ws://127.0.0.1:1', 'Ann', nodeSocket)).toMatchObject({
+        ok: false,
+        error: {
+          code: 'UNREACHABLE',
+          message: expect.stringContaining('ECONNREFUSED'),
+        },
       });
     });
   });
