@@ -61,8 +61,19 @@ export function sendFrame(ws: WebSocket, frame: object): boolean {
   return sendEncoded(ws, encode(frame));
 }
 
-/** Close reasons are limited to 123 bytes by RFC 6455. */
+/** RFC 6455 allows a close reason of at most 123 UTF-8 bytes. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Close with a reason, shortened to fit (by whole characters: half a character would not fit). */
 export function closeWith(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
-  ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+  let fitted = reason;
+  if (Buffer.byteLength(fitted) > MAX_CLOSE_REASON_BYTES) {
+    fitted = '';
+    for (const ch of reason) {
+      if (Buffer.byteLength(fitted + ch) > MAX_CLOSE_REASON_BYTES) break;
+      fitted += ch;
+    }
+  }
+  ws.close(code, fitted);
 }

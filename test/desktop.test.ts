@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { hasChromium, chromiumForFile, say, screenshot } from './helpers/browser.js';
 import { openDesktopWindow } from './helpers/desktop.js';
 import { startNode } from './helpers/nodes.js';
+import { freePort } from './helpers/ports.js';
 
 describe.skipIf(!hasChromium)('desktop window (real preload and main-process logic)', () => {
   const browser = chromiumForFile();
@@ -116,13 +117,3 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await screenshot(win.page, 'desktop-error');
   });
 });
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

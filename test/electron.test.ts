@@ -1,7 +1,6 @@
 // The desktop app itself, for real: two Electron apps, one clicks Host, the other Join (as a
 // replica), and they chat. Runs where an Electron binary is installed; elsewhere says SKIP.
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { _electron as electron, type ElectronApplication } from 'playwright-core
 import { afterEach, describe, expect, it } from 'vitest';
 import { electronBinary } from '../cli/desktop.js';
 import { screenshot } from './helpers/browser.js';
+import { freePort } from './helpers/ports.js';
 
 const binary = electronBinary();
 const needsDisplay = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
@@ -26,15 +26,6 @@ async function launch(): Promise<ElectronApplication> {
   const app = await electron.launch({ executablePath: binary, args: [main, `--user-data-dir=${userData}`, '--no-sandbox'] });
   apps.push(app);
   return app;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe.skipIf(Boolean(skip))('Electron app', () => {

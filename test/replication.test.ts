@@ -1,7 +1,8 @@
 // The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
 import { describe, expect, it } from 'vitest';
 import type { ChatNode } from '../server/chat-node.js';
-import { eventually, startNode } from './helpers/nodes.js';
+import { startNode } from './helpers/nodes.js';
+import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const sorted = (urls: string[]) => [...urls].sort();

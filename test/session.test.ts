@@ -1,30 +1,9 @@
 // The desktop app's main-process logic, without Electron: real nodes on 127.0.0.1.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Channel, type SessionEvent } from '../shared/bridge.js';
-import { initialState, reduce } from '../shared/chat-state.js';
-import { invokeHandlers, isTrustedSender } from '../electron/ipc.js';
-import { nodeSocket } from '../shared/node/node-socket.js';
-import { ChatSession } from '../electron/session.js';
-import { SettingsStore } from '../electron/settings.js';
-import { eventually, startNode } from './helpers/nodes.js';
+import { describe, expect, it } from 'vitest';
+import { startNode } from './helpers/nodes.js';
+import { newSession } from './helpers/sessions.js';
 import { RawSocket } from './helpers/sockets.js';
-
-const sessions: ChatSession[] = [];
-afterEach(async () => {
-  await Promise.all(sessions.splice(0).map((s) => s.quit()));
-});
-
-/** A session as the app has it, recording what it would send to the window. */
-function newSession() {
-  const events: SessionEvent[] = [];
-  const session = new ChatSession({ emit: (e) => events.push(e), createSocket: nodeSocket, bind: '127.0.0.1' });
-  sessions.push(session);
-  const state = () => events.reduce(reduce, initialState);
-  return { session, events, state };
-}
+import { eventually } from './helpers/waiters.js';
 
 describe('ChatSession', () => {
   describe('#host', () => {
@@ -111,7 +90,10 @@ describe('ChatSession', () => {
         ok: false,
         error: { code: 'UNREACHABLE', message: expect.stringContaining('ECONNREFUSED') },
       });
-      expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: true })).toMatchObject({ ok: false, error: { code: 'JOIN_FAILED', message: expect.stringContaining('ECONNREFUSED') } });
+      expect(await session.join({ name: 'Bob', address: '127.0.0.1:1', replica: true })).toMatchObject({
+        ok: false,
+        error: { code: 'JOIN_FAILED', message: expect.stringContaining('ECONNREFUSED') },
+      });
       expect(session.node).toBeUndefined();
       expect(await session.join({ name: 'Bob', address: 'http://x/y', replica: false })).toMatchObject({ ok: false, error: { code: 'PEER_INVALID' } });
       const node = await startNode();
@@ -129,63 +111,5 @@ describe('ChatSession', () => {
     expect(state()).toMatchObject({ status: 'idle', me: undefined });
     await expect(RawSocket.open(url)).rejects.toThrow();
     expect(await session.host({ name: 'Ann', port: 0 })).toMatchObject({ ok: true });
-  });
-});
-
-describe('IPC handlers', () => {
-  function handlers() {
-    const { session } = newSession();
-    const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
-    const settings = new SettingsStore(dir);
-    const opened: string[] = [];
-    const table = invokeHandlers({ session, settings, openExternal: async (url) => void opened.push(url) });
-    return { table, settings, opened, session };
-  }
-
-  it('parses every payload with the shared schema: bad ones get an error result', async () => {
-    const { table, session } = handlers();
-    for (const bad of [undefined, null, 'Ann', { name: 1, port: 4000 }, { name: 'Ann', port: -1 }, { name: 'Ann', port: 4000, admin: true }]) {
-      expect(await table[Channel.host](bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
-    }
-    expect(await table[Channel.join]({ name: 'Ann', address: 'x' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('replica') } });
-    expect(await table[Channel.send]({ text: 'hi' })).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
-    expect(session.node).toBeUndefined();
-  });
-
-  it('remembers the name, port and address of the last successful host or join', async () => {
-    const { table, settings } = handlers();
-    expect(await table[Channel.host]({ name: 'Ann', port: 0 })).toMatchObject({ ok: true });
-    expect(await settings.load()).toMatchObject({ name: 'Ann', port: 0 });
-    expect(await table[Channel.settings](undefined)).toMatchObject({ ok: true, value: { name: 'Ann' } });
-  });
-
-  it('opens only http(s) links, through the system browser', async () => {
-    const { table, opened } = handlers();
-    for (const bad of ['javascript:alert(1)', 'file:///etc/passwd', 'https://user:pw@example.com/', 'not a url', 42]) {
-      expect(await table[Channel.openLink](bad), String(bad)).toMatchObject({ ok: false });
-    }
-    expect(await table[Channel.openLink]('https://example.com/a?b=1')).toEqual({ ok: true, value: undefined });
-    expect(opened).toEqual(['https://example.com/a?b=1']);
-  });
-
-  it('answers only our own page', () => {
-    const index = 'file:///opt/Chatty/resources/app/dist/renderer/index.html';
-    expect(isTrustedSender(index, index)).toBe(true);
-    expect(isTrustedSender(`${index}#x`, index)).toBe(true);
-    expect(isTrustedSender('https://evil.example/index.html', index)).toBe(false);
-    expect(isTrustedSender('file:///tmp/evil.html', index)).toBe(false);
-    expect(isTrustedSender(undefined, index)).toBe(false);
-  });
-});
-
-describe('SettingsStore', () => {
-  it('falls back to defaults on a missing or damaged file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
-    const store = new SettingsStore(dir);
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true });
-    writeFileSync(store.file, '{"name": 12, "port": "x"');
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true });
-    await store.update({ name: 'Zoë', address: '10.0.0.2:4000' });
-    expect(await new SettingsStore(dir).load()).toEqual({ name: 'Zoë', port: 4000, address: '10.0.0.2:4000', replica: true });
   });
 });

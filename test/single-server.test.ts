@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../shared/chat-client.js';
 import { nodeSocket } from '../shared/node/node-socket.js';
-import { eventually, NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
+import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
+import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
 
 describe('ChatNode (single server)', () => {

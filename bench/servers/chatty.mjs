@@ -1,5 +1,6 @@
 // Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl]. Prints {"url"} once listening.
 import { ChatNode } from '../../dist/server/chat-node.js';
+import { reportMemoryOnSignal } from './memory-report.mjs';
 
 // The bench measures fan-out, not abuse limits: its generator sends hundreds of messages a second
 // per client and joins thousands of clients from one address.
@@ -24,9 +25,4 @@ const reportServers = () => console.log(JSON.stringify({ servers: node.servers()
 reportServers();
 node.on('servers', reportServers);
 process.on('SIGTERM', () => node.disconnect().then(() => process.exit(0)));
-// Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
-process.on('SIGUSR2', () => {
-  globalThis.gc?.();
-  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
-  console.log(JSON.stringify({ memory: { rss, heapTotal, heapUsed, external } }));
-});
+reportMemoryOnSignal();

@@ -1,6 +1,7 @@
 // Reference "raw ws": a bare ws server that broadcasts every frame it receives, serialized once
 // (the received bytes are sent as they are): what a ws server does with no work of its own.
 import { WebSocketServer } from 'ws';
+import { reportMemoryOnSignal } from './memory-report.mjs';
 
 const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => {
   console.log(JSON.stringify({ url: `ws://127.0.0.1:${wss.address().port}` }));
@@ -11,9 +12,4 @@ wss.on('connection', (ws) => {
   });
 });
 process.on('SIGTERM', () => process.exit(0));
-// Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
-process.on('SIGUSR2', () => {
-  globalThis.gc?.();
-  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
-  console.log(JSON.stringify({ memory: { rss, heapTotal, heapUsed, external } }));
-});
+reportMemoryOnSignal();

@@ -1,6 +1,7 @@
 // Reference "socket.io": the socket.io chat example's pattern, io.emit to everyone.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import { reportMemoryOnSignal } from './memory-report.mjs';
 
 const http = createServer();
 const io = new Server(http, { transports: ['websocket'] });
@@ -9,9 +10,4 @@ io.on('connection', (socket) => {
 });
 http.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ url: `ws://127.0.0.1:${http.address().port}` })));
 process.on('SIGTERM', () => process.exit(0));
-// Settled memory readings: on SIGUSR2, a full GC, then what the process holds.
-process.on('SIGUSR2', () => {
-  globalThis.gc?.();
-  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
-  console.log(JSON.stringify({ memory: { rss, heapTotal, heapUsed, external } }));
-});
+reportMemoryOnSignal();

@@ -18,17 +18,3 @@ export async function startNode(options: ChatNodeOptions = {}): Promise<ChatNode
   started.add(node);
   return node;
 }
-
-/** Poll until `check` passes (for state that settles over several messages). */
-export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}

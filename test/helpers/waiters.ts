@@ -1,5 +1,6 @@
-// Waiting for something a socket or a process will produce: a probe is re-checked whenever new
-// input arrives (wake), and fails with a description after a timeout.
+// Waiting in tests, in one place: for something a socket or a process will produce (Waiters: a
+// probe re-checked whenever new input arrives, failing with a description after a timeout), or
+// for state that settles over several messages (eventually: polling).
 export class Waiters {
   readonly #checks = new Set<() => boolean>();
 
@@ -23,5 +24,19 @@ export class Waiters {
       }, timeoutMs);
       if (!check()) this.#checks.add(check);
     });
+  }
+}
+
+/** Poll until `check` passes (for state that settles over several messages). */
+export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 }

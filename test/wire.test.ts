@@ -1,0 +1,50 @@
+// server/wire.ts: sending frames on real sockets.
+import { describe, expect, it } from 'vitest';
+import { closeWith, encode, sendBatched, sendEncoded } from '../server/wire.js';
+import { startNode } from './helpers/nodes.js';
+import { RawSocket } from './helpers/sockets.js';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
+
+/** A bare ws server on 127.0.0.1 and one client of it; resolves with the server's side. */
+async function pair(): Promise<{ server: WebSocket; client: RawSocket; close: () => void }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((r) => wss.once('listening', r));
+  const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
+  const client = await RawSocket.open(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+  return { server: await accepted, client, close: () => wss.close() };
+}
+
+describe('wire', () => {
+  it('sendBatched: frames sent in one turn arrive whole and in order', async () => {
+    const { server, client, close } = await pair();
+    for (let i = 0; i < 500; i++) sendBatched(server, encode({ type: 'n', i }));
+    await client.until(() => (client.frames.length === 500 ? true : undefined), 5_000, '500 frames');
+    expect(client.frames.map((f) => f.i)).toEqual([...Array(500).keys()]);
+    close();
+  });
+
+  it('sending on a closed socket is a no-op that says so, not a throw', async () => {
+    const { server, client, close } = await pair();
+    client.ws.close();
+    await new Promise((r) => server.once('close', r));
+    expect(sendEncoded(server, encode({ type: 'late' }))).toBe(false);
+    expect(sendBatched(server, encode({ type: 'late' }))).toBe(false);
+    close();
+  });
+
+  it('closeWith shortens a long reason to 123 bytes by whole characters', async () => {
+    const { server, client, close } = await pair();
+    closeWith(server, 1008, `${'é'.repeat(100)} and more`); // 2-byte characters: a byte cut would break one
+    const closed = await client.waitClosed();
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+    expect(closed.reason).toBe('é'.repeat(61));
+    close();
+  });
+
+  it('a node closes with its reason, as a client sees it', async () => {
+    const node = await startNode({ handshakeTimeoutMs: 50 });
+    const s = await RawSocket.open(node.url);
+    expect(await s.waitClosed()).toEqual({ code: 1008, reason: 'HANDSHAKE_TIMEOUT' });
+  });
+});
