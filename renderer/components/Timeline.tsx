@@ -52,15 +52,6 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
   const at = <time class="at">{formatTime(entry.ts)}</time>;
   switch (entry.kind) {
     case 'join':
-      return (
-        <div class="event" data-testid="event">
-          {at}{' '}
-          <strong>
-            <bdi>{entry.name}</bdi>
-          </strong>{' '}
-          joined the chat
-        </div>
-      );
     case 'leave':
       return (
         <div class="event" data-testid="event">
@@ -68,7 +59,7 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
           <strong>
             <bdi>{entry.name}</bdi>
           </strong>{' '}
-          left the chat
+          {entry.kind === 'join' ? 'joined the chat' : 'left the chat'}
         </div>
       );
     case 'notice':
