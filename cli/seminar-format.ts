@@ -10,6 +10,10 @@ export function formatEvent(event: ChatEvent): string {
       return `[LEAVE] ${neutralize(event.name)} left the chat`;
     case 'message':
       return indentLines(`[${neutralize(event.name)}] `, event.text);
+    case 'away':
+      return `[AWAY] ${neutralize(event.name)} lost the connection (reconnecting)`;
+    case 'back':
+      return `[BACK] ${neutralize(event.name)} is back`;
   }
 }
 

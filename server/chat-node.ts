@@ -6,24 +6,27 @@
 // together; what peers bring in is in peer-relay.ts, the set of servers in mesh.ts, the listener
 // in listener.ts, options and limits in options.ts and limits.ts.
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
-import { decodeServerInbound, frame, type ChatEvent, type Welcome } from '../shared/protocol.js';
+import { type ClientJoinReq, decodeServerInbound, frame, Limits, type ChatEvent, type Welcome } from '../shared/protocol.js';
 import { advertisedUrl } from './address.js';
+import { Grace } from './grace.js';
 import { Heartbeat } from './heartbeat.js';
+import { History } from './history.js';
 import { AddressLimits, TokenBucket, type ServerLimits } from './limits.js';
 import { Listener, NodeStartError } from './listener.js';
 import { LocalClients, type LocalClient } from './local-clients.js';
 import { Mesh, type PeerLink } from './mesh.js';
 import { OriginPolicy } from './origin.js';
-import { type ChatNodeOptions, resolveOptions } from './options.js';
+import { type ChatNodeOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
+import { SqliteStore, StoreError } from './store.js';
 import { closeWith, encode, sendFrame } from './wire.js';
 
-export { NodeStartError };
+export { NodeStartError, StoreError };
 export type { ChatNodeOptions };
 
 export interface ChatNodeEvents {
@@ -55,8 +58,14 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly url: string;
   readonly limits: Readonly<ServerLimits>;
   readonly #log: Logger;
-  readonly #nodeId = randomBytes(4).toString('hex');
-  #seq = 0;
+  /** This server's id as an origin of events (kept with its data folder across restarts). */
+  readonly origin: string;
+  #seq: number;
+  /** Lamport clock: one more than the largest clock this server has published or seen. */
+  #clock: number;
+  readonly #store: SqliteStore | undefined;
+  readonly #history: History;
+  readonly #grace: Grace;
   readonly #heartbeat: Heartbeat;
   readonly #clients: LocalClients;
   readonly #roster = new Roster();
@@ -79,6 +88,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     super();
     const opts = resolveOptions(options);
     this.url = url;
+    this.#store = opts.data === MEMORY ? undefined : new SqliteStore(opts.data);
+    const identity = this.#store?.identity();
+    this.origin = identity?.origin ?? randomBytes(8).toString('hex');
+    this.#seq = identity?.seq ?? 0;
+    this.#clock = identity?.clock ?? 0;
+    this.#history = new History({ maxEvents: opts.historyMaxEvents, maxBytes: opts.historyMaxBytes, ...(this.#store ? { store: this.#store } : {}) });
+    this.#grace = new Grace(opts.graceMs);
     this.limits = opts.limits;
     this.#log = opts.logger;
     this.#handshakeTimeoutMs = opts.handshakeTimeoutMs;
@@ -97,6 +113,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       handlers: {
         onEvent: (link, event, raw) => this.#relay.onEvent(link, event, raw),
         onRoster: (link, roster) => this.#relay.onRoster(link, roster),
+        onSync: (link, sync) => this.#relay.onSync(link, sync),
+        onBackfill: (link, backfill) => this.#relay.onBackfill(link, backfill.events),
         onLinkUp: (link) => this.#relay.onLinkUp(link),
         onLinkDown: (url) => this.#relay.onLinkDown(url),
         onServersChanged: (servers) => this.#onServersChanged(servers),
@@ -105,11 +123,16 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#relay = new PeerRelay({
       self: url,
       roster: this.#roster,
+      history: this.#history,
+      grace: this.#grace,
       clients: this.#clients,
       mesh: () => this.#mesh,
       limits: this.limits,
       log: this.#log,
-      makeEvent: (type, name, server) => this.#event(type, name, '', server),
+      observeClock: (clock) => {
+        this.#clock = Math.max(this.#clock, clock);
+      },
+      notice: (type, name, server) => this.#notice(type, name, server),
       onRelayed: (event) => this.emit('event', event),
       evictLocal: (name) => this.#evict(name),
     });
@@ -132,7 +155,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       log: opts.logger,
       onConnection: (ws, address) => (node ? node.handle(ws, address) : ws.terminate()),
     });
-    node = new ChatNode(opts.advertise ?? advertisedUrl(opts.bind, listener.port), opts);
+    try {
+      node = new ChatNode(opts.advertise ?? advertisedUrl(opts.bind, listener.port), opts);
+    } catch (err) {
+      await listener.close([]);
+      throw err;
+    }
     node.#listener = listener;
     if (opts.join) {
       try {
@@ -157,6 +185,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Everyone connected to any server of the set. */
   buddies(): Welcome['buddies'] {
     return this.#roster.buddies();
+  }
+
+  /** The set's history as this server has it, in order (the newest `limit`). */
+  history(limit = Limits.HISTORY_PAGE): ChatEvent[] {
+    return this.#history.page(limit).events;
   }
 
   /** Names of the clients connected to this server (seminar: `Clients`). */
@@ -213,9 +246,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       closeWith(conn.ws, CloseCode.GOING_AWAY, 'server disconnect');
     }
     this.#heartbeat.stop();
+    this.#grace.stop();
     const sockets = [...this.#connections.keys()];
     if (this.#listener) await this.#listener.close(sockets);
     else for (const ws of sockets) ws.terminate();
+    this.#store?.close();
     this.emit('disconnect');
   }
 
@@ -241,14 +276,22 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     switch (msg.type) {
       case 'client_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: `already joined as "${role.name}"` });
-        return this.#clientJoin(conn, msg.name);
+        return msg.resume ? this.#clientResume(conn, msg) : this.#clientJoin(conn, msg.name);
       case 'client_leave_req':
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         return this.#clientLeave(conn, role.name, msg.name);
       case 'send':
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         if (msg.name !== role.name) return this.#sendError(conn, nameMismatch(role.name));
-        this.#publish(this.#event('message', role.name, msg.text));
+        return this.#clientSend(conn, role.name, msg.text, msg.cid);
+      case 'history_req': {
+        if (role.kind !== 'client') return this.#sendError(conn, notJoined);
+        const page = this.#history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before);
+        sendFrame(conn.ws, frame.history(page.events, page.more, true));
+        return;
+      }
+      case 'ping':
+        sendFrame(conn.ws, frame.pong());
         return;
       case 'server_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
@@ -256,9 +299,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         return;
       case 'update_servers':
       case 'roster':
+      case 'sync':
+      case 'backfill':
       case 'join':
       case 'leave':
       case 'message':
+      case 'away':
+      case 'back':
         return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
     }
   }
@@ -286,8 +333,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#notPending(conn);
     const { role } = conn;
     conn.role = { kind: 'gone' };
-    // A client that vanished without client_leave_req has left all the same.
-    if (role.kind === 'client' && !this.#stopping) this.#removeClient(role.name);
+    // A client that vanished without client_leave_req may be back soon (a network blip, a laptop
+    // lid): its name is kept for the grace period, then it has left all the same.
+    if (role.kind === 'client' && !this.#stopping) this.#clientAway(role.name);
   }
 
   #notPending(conn: Connection): void {
@@ -314,22 +362,97 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       this.#sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken${like}` });
       return;
     }
+    if (!this.#admit(conn)) return;
+    const token = randomBytes(16).toString('hex');
+    const key = sha256(token);
+    const join = this.#event('join', name, { key });
+    this.#welcome(conn, name, join, key, token, undefined);
+    this.#publish(join);
+  }
+
+  /**
+   * A client that lost its connection comes back — here or to any server of the set — with the
+   * token its welcome gave it: it keeps its name, gets exactly the events it missed, and everyone
+   * sees it `back` rather than a leave and a join. A token that does not match is NAME_TAKEN; a
+   * name nobody holds any more (the grace period ended) is simply joined again.
+   */
+  #clientResume(conn: Connection, msg: ClientJoinReq): void {
+    const { name, resume } = msg;
+    const holder = this.#roster.holder(name);
+    if (!holder) return this.#clientJoin(conn, name);
+    if (holder.name !== name || !holder.key || holder.key !== sha256(resume!.token)) {
+      this.#sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken` });
+      return;
+    }
+    if (!this.#admit(conn)) return;
+    // Its old connection here may not know yet that it is dead (a frozen client): it goes quietly.
+    const old = this.#clientConnection(name);
+    if (old && old !== conn) {
+      old.role = { kind: 'gone' };
+      old.ws.terminate();
+    }
+    this.#grace.cancel(name);
+    const back = this.#event('back', name, { key: holder.key });
+    this.#welcome(conn, name, back, holder.key, resume!.token, resume!.after ?? '');
+    this.#publish(back);
+  }
+
+  /** Checks before a join: room on this server and the address's join rate. */
+  #admit(conn: Connection): boolean {
     if (this.#clients.size >= this.limits.maxClients) {
       this.#sendError(conn, { code: ErrorCode.SERVER_FULL, message: `this server has its ${this.limits.maxClients} clients; try another server of the set` });
-      return;
+      return false;
     }
     if (!this.#addresses.takeJoin(conn.address)) {
       this.#sendError(conn, { code: ErrorCode.RATE_LIMITED, message: 'too many joins from your address; try again in a few seconds' });
-      return;
+      return false;
     }
+    return true;
+  }
+
+  /**
+   * The client is in: `welcome` (with its resume token), then history — the latest page, or on a
+   * resume exactly what came after the last event it had — then, by the caller, its own join/back.
+   */
+  #welcome(conn: Connection, name: string, claim: ChatEvent, key: string, token: string, after: string | undefined): void {
     clearTimeout(conn.handshakeTimer);
     this.#notPending(conn);
     conn.role = { kind: 'client', name };
-    const join = this.#event('join', name);
     this.#clients.add({ name, ws: conn.ws });
-    this.#roster.add(this.url, name, join.ts);
-    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies()));
-    this.#publish(join);
+    this.#roster.add(this.url, name, { since: claim.ts, clock: claim.clock, origin: claim.origin, key });
+    const missed = after === undefined ? undefined : this.#history.after(after);
+    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, missed !== undefined));
+    const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE);
+    sendFrame(conn.ws, frame.history(page.events, page.more));
+  }
+
+  /** Seminar: {send, Name, Text}. With a `cid` it is acked, and a resend is acked, not published again. */
+  #clientSend(conn: Connection, name: string, text: string, cid: string | undefined): void {
+    const already = cid === undefined ? undefined : this.#history.published(name, cid);
+    if (already) {
+      sendFrame(conn.ws, frame.ack(cid!, already));
+      return;
+    }
+    const message = this.#event('message', name, { text, ...(cid ? { cid } : {}) });
+    this.#publish(message);
+    if (cid) sendFrame(conn.ws, frame.ack(cid, message.id));
+  }
+
+  #clientConnection(name: string): Connection | undefined {
+    return [...this.#connections.values()].find((c) => c.role.kind === 'client' && c.role.name === name);
+  }
+
+  /** The client's connection dropped: `away` now, `leave` when the grace period ends without it. */
+  #clientAway(name: string): void {
+    this.#clients.remove(name);
+    const holder = this.#roster.holder(name);
+    if (!holder || holder.server !== this.url || holder.name !== name) return;
+    holder.away = true;
+    this.#publish(this.#event('away', name));
+    this.#grace.start(name, () => {
+      const now = this.#roster.holder(name);
+      if (now?.server === this.url && now.away) this.#removeClient(name);
+    });
   }
 
   #clientLeave(conn: Connection, joined: string, named: string): void {
@@ -376,13 +499,30 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   // --- events: each is serialized once and goes to this server's clients and every peer
 
-  /** A new event; `server` is where the buddy is (this server unless a peer vanished). */
-  #event(type: ChatEvent['type'], name: string, text = '', server = this.url): ChatEvent {
-    const meta = { id: `${this.#nodeId}-${++this.#seq}`, server, ts: Date.now() };
-    return type === 'message' ? { type, name, text, ...meta } : { type, name, ...meta };
+  /** A new event of this server's: the next seq of its origin, and the next tick of its clock. */
+  #event(type: 'join' | 'back', name: string, extra: { key: string }): ChatEvent;
+  #event(type: 'message', name: string, extra: { text: string; cid?: string }): ChatEvent;
+  #event(type: 'leave' | 'away', name: string): ChatEvent;
+  #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string } = {}): ChatEvent {
+    const seq = ++this.#seq;
+    const meta = { id: `${this.origin}-${seq}`, origin: this.origin, seq, clock: ++this.#clock, server: this.url, ts: Date.now() };
+    this.#store?.saveIdentity({ origin: this.origin, seq, clock: this.#clock });
+    return { type, name, ...extra, ...meta } as ChatEvent;
+  }
+
+  /**
+   * A notice for this server's clients only, not part of the set's history: a buddy of another
+   * server is away, back or gone because that server is unreachable from here.
+   */
+  #notice(type: 'away' | 'back' | 'leave', name: string, server: string): void {
+    const meta = { origin: this.origin, seq: Math.max(1, this.#seq), clock: this.#clock, server, ts: Date.now() };
+    const event = { type, name, id: `${this.origin}-${meta.seq}.${randomBytes(4).toString('hex')}`, ...meta } as ChatEvent;
+    this.#clients.broadcast(encode(event));
+    this.emit('event', event);
   }
 
   #publish(event: ChatEvent): void {
+    this.#history.add(event);
     const data = encode(event);
     this.#clients.broadcast(data);
     this.#mesh.broadcast(data);
@@ -391,10 +531,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   /** A client of this server lost its name to an earlier claim on another server. */
   #evict(name: string): boolean {
-    const conn = [...this.#connections.values()].find((c) => c.role.kind === 'client' && c.role.name === name);
+    const conn = this.#clientConnection(name);
     if (!conn) return false;
-    this.#sendError(conn, { code: ErrorCode.NAME_LOST, message: `"${name}" was taken on another server at the same instant; join again with another name` });
-    this.#kick(conn, ErrorCode.NAME_LOST, 'name taken elsewhere first');
+    this.#sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `"${name}" was taken on another server at the same instant; join again with another name` });
+    this.#kick(conn, ErrorCode.NAME_TAKEN, 'name taken elsewhere first');
     return true;
   }
 
@@ -420,3 +560,6 @@ const nameMismatch = (joined: string): ChatError => ({
   code: ErrorCode.NAME_MISMATCH,
   message: `this connection joined as "${joined}"`,
 });
+
+/** What servers keep of a resume token: enough to check it, not to use it. */
+const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -17,7 +17,7 @@
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../shared/errors.js';
-import { decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster } from '../shared/protocol.js';
+import { type Backfill, decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster, type Sync } from '../shared/protocol.js';
 import type { Heartbeat } from './heartbeat.js';
 import { DialQueue } from './dial-queue.js';
 import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
@@ -35,6 +35,10 @@ export interface MeshHandlers {
   /** A join/leave/message from a peer, with the bytes it came in; the node judges it. */
   onEvent(link: PeerLink, event: ChatEvent, raw: Buffer): void;
   onRoster(link: PeerLink, roster: Roster): void;
+  /** The peer says how far it has seen each origin (answer with what it lacks). */
+  onSync(link: PeerLink, sync: Sync): void;
+  /** Events the peer had and this server may lack. */
+  onBackfill(link: PeerLink, backfill: Backfill): void;
   /** A link finished its handshake: time to tell the peer who is here. */
   onLinkUp(link: PeerLink): void;
   /** A peer left or failed; its buddies are gone with it. */
@@ -182,7 +186,7 @@ export class Mesh {
       return;
     }
     const msg = decoded.value;
-    if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send') {
+    if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send' || msg.type === 'history_req' || msg.type === 'ping') {
       this.opts.log.warn({ peer: link.url, type: msg.type }, 'client request on a server link');
       return;
     }
@@ -198,9 +202,17 @@ export class Mesh {
       case 'roster':
         if (link.open) this.opts.handlers.onRoster(link, msg);
         return;
+      case 'sync':
+        if (link.open) this.opts.handlers.onSync(link, msg);
+        return;
+      case 'backfill':
+        if (link.open) this.opts.handlers.onBackfill(link, msg);
+        return;
       case 'join':
       case 'leave':
       case 'message':
+      case 'away':
+      case 'back':
         if (link.open) this.opts.handlers.onEvent(link, msg, raw);
         return;
       case 'server_join_req':

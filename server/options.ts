@@ -5,6 +5,9 @@ import { pino, type Logger } from 'pino';
 import { DEFAULT_PORT, isServerUrl, parsePort } from '../shared/protocol.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 
+/** The `data` value that keeps nothing on disk. */
+export const MEMORY = ':memory:';
+
 export interface ChatNodeOptions {
   /** TCP port to listen on; 0 picks a free one. Default 4000. */
   port?: number;
@@ -22,6 +25,17 @@ export interface ChatNodeOptions {
   maxClientBufferedBytes?: number;
   /** A peer server with more unsent bytes than this is dropped. Default 64 MiB. */
   maxPeerBufferedBytes?: number;
+  /**
+   * Folder for the set's history, this server's identity and its known peers (store.ts), so a
+   * restarted server has them back; ':memory:' keeps nothing. Default ':memory:'.
+   */
+  data?: string;
+  /** Events of history kept (oldest go first). Default 10,000. */
+  historyMaxEvents?: number;
+  /** Bytes of history kept. Default 16 MiB. */
+  historyMaxBytes?: number;
+  /** How long a buddy whose connection dropped keeps its name while it reconnects. Default 20,000 ms. */
+  graceMs?: number;
   /** Rates and counts per client, address and peer (limits.ts). Default: DEFAULT_LIMITS. */
   limits?: Partial<ServerLimits>;
   /** Web origins allowed besides this server's and its set's own pages; `*` allows any. Default none. */
@@ -46,6 +60,10 @@ export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
     handshakeTimeoutMs: 10_000,
     maxClientBufferedBytes: 1024 * 1024,
     maxPeerBufferedBytes: 64 * 1024 * 1024,
+    data: MEMORY,
+    historyMaxEvents: 10_000,
+    historyMaxBytes: 16 * 1024 * 1024,
+    graceMs: 20_000,
     allowedOrigins: [],
     httpHandler: notAWebPage,
     logger: pino({ level: 'silent' }),
@@ -64,7 +82,8 @@ export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
   if (resolved.join !== undefined && resolved.join === resolved.advertise)
     throw new TypeError('join and advertise are the same address: a server cannot join itself');
   if (!(resolved.heartbeatMs >= 0)) throw new TypeError('heartbeatMs must be 0 (off) or more');
-  for (const key of ['handshakeTimeoutMs', 'maxClientBufferedBytes', 'maxPeerBufferedBytes'] as const) {
+  if (!resolved.data) throw new TypeError(`data must be a folder, or ${MEMORY} for none`);
+  for (const key of ['handshakeTimeoutMs', 'maxClientBufferedBytes', 'maxPeerBufferedBytes', 'historyMaxEvents', 'historyMaxBytes', 'graceMs'] as const) {
     if (!(resolved[key] > 0)) throw new TypeError(`${key} must be more than 0`);
   }
   return resolved;

@@ -1,27 +1,36 @@
-// What peers bring in (seminar: `RelayMessage`): events and rosters from the other servers of the
-// set, judged by the peer rules (peer-events.ts), applied to the roster and relayed to this
-// server's clients — and this server's own roster, sent when a link opens.
+// What peers bring in (seminar: `RelayMessage`): live events and rosters from the other servers of
+// the set, judged by the peer rules (peer-events.ts), applied to the roster and relayed to this
+// server's clients; and, when a link opens, the two servers' histories compared (`sync`) and what
+// either lacks sent over (`backfill`), so a restarted server or a healed split converges.
 import type { Logger } from 'pino';
-import { type ChatEvent, frame, Limits, type Roster as RosterFrame } from '../shared/protocol.js';
+import { type ChatEvent, frame, Limits, type Roster as RosterFrame, type Sync } from '../shared/protocol.js';
+import type { Grace } from './grace.js';
+import { compareEvents, type History } from './history.js';
 import type { ServerLimits } from './limits.js';
 import type { LocalClients } from './local-clients.js';
 import type { Mesh, PeerLink } from './mesh.js';
-import { judgeClaim, judgePeerEvent } from './peer-events.js';
+import { judgeClaim, judgePeerEvent, type PeerContext } from './peer-events.js';
 import type { Holder, Roster } from './roster.js';
 import { encode } from './wire.js';
 
 /** Refused peer frames are logged this many times per link, then once every thousand. */
 const REFUSALS_LOGGED = 10;
+/** A backfill frame stays well under the 64 KiB a server accepts. */
+const BACKFILL_BYTES = 48 * 1024;
 
 export interface PeerRelayDeps {
   self: string;
   roster: Roster;
+  history: History;
+  grace: Grace;
   clients: LocalClients;
   mesh: () => Mesh;
   limits: Readonly<ServerLimits>;
   log: Logger;
-  /** A new event of this server's (a `leave` seen here for a buddy of a vanished server). */
-  makeEvent: (type: 'leave', name: string, server: string) => ChatEvent;
+  /** This server saw a peer's Lamport clock (so its next event comes after). */
+  observeClock: (clock: number) => void;
+  /** A notice for this server's clients only (not history): a buddy of another server is away, back or gone. */
+  notice: (type: 'away' | 'back' | 'leave', name: string, server: string) => void;
   /** An event reached this server's clients. */
   onRelayed: (event: ChatEvent) => void;
   /** This server's own client `name` lost its name to an earlier claim elsewhere: close it. */
@@ -33,19 +42,39 @@ export class PeerRelay {
 
   constructor(private readonly deps: PeerRelayDeps) {}
 
-  /** A join, leave or message from a peer; a `ts` far from this server's clock is replaced. */
+  /** A live event from a peer; a `ts` far from this server's clock is replaced. */
   onEvent(link: PeerLink, event: ChatEvent, raw: Buffer): void {
-    const { roster, limits } = this.deps;
+    const { roster, limits, history } = this.deps;
+    if (history.has(event.id)) return; // it came by backfill already
     const now = Date.now();
     if (Math.abs(event.ts - now) > limits.maxClockSkewMs) {
       event = { ...event, ts: now };
       raw = encode(event);
     }
-    const verdict = judgePeerEvent(event, { roster, peer: link.url, maxClients: limits.maxClients, now });
+    const verdict = judgePeerEvent(event, this.#context(link, now));
     if (!verdict.ok) return this.#refuse(link, verdict.reason, event.type, event.name);
     if (verdict.displaced) this.#displace(verdict.displaced);
-    if (event.type === 'join') roster.add(link.url, event.name, event.ts);
-    if (event.type === 'leave') roster.remove(link.url, event.name);
+    this.deps.observeClock(event.clock);
+    switch (event.type) {
+      case 'join':
+      case 'back': {
+        const previous = roster.holder(event.name);
+        const key = event.key ?? previous?.key;
+        roster.add(link.url, event.name, { since: event.ts, clock: event.clock, origin: event.origin, ...(key ? { key } : {}) });
+        this.deps.grace.cancel(event.name);
+        break;
+      }
+      case 'leave':
+        roster.remove(link.url, event.name);
+        this.deps.grace.cancel(event.name);
+        break;
+      case 'away':
+        roster.holder(event.name)!.away = true; // its server keeps the grace period and says how it ends
+        break;
+      case 'message':
+        break;
+    }
+    history.add(event);
     this.deps.clients.broadcast(raw);
     this.deps.onRelayed(event);
   }
@@ -54,11 +83,21 @@ export class PeerRelay {
   onRoster(link: PeerLink, roster: RosterFrame): void {
     if (roster.server !== link.url) return this.#refuse(link, `roster under another server's address (${roster.server})`, 'roster');
     const accepted: string[] = [];
-    const now = Date.now();
+    const context = this.#context(link, Date.now());
     for (const name of roster.names) {
-      const verdict = judgeClaim(name, 0, { roster: this.deps.roster, peer: link.url, maxClients: this.deps.limits.maxClients, now });
+      const verdict = judgeClaim(name, context);
       if (!verdict.ok) {
         this.#refuse(link, verdict.reason, 'roster', name);
+        continue;
+      }
+      const known = this.deps.roster.holder(name);
+      if (known?.server === link.url) {
+        // Still there after a lost link (a healed split, a restart within the grace period).
+        this.deps.grace.cancel(name);
+        if (known.away) {
+          known.away = false;
+          this.deps.notice('back', name, link.url);
+        }
         continue;
       }
       this.deps.roster.add(link.url, name);
@@ -67,18 +106,66 @@ export class PeerRelay {
     if (accepted.length) this.deps.clients.broadcast(encode(frame.roster(link.url, accepted)));
   }
 
-  /** A link opened: tell the peer who is here, in chunks that stay under the frame limit. */
+  /** A link opened: tell the peer who is here, and how far this server has seen the set's history. */
   onLinkUp(link: PeerLink): void {
-    this.deps.roster.dropServer(link.url); // it is about to tell us afresh
+    const mesh = this.deps.mesh();
     const names = this.deps.clients.names();
     for (let i = 0; i < names.length; i += Limits.ROSTER_CHUNK) {
-      this.deps.mesh().sendTo(link, encode(frame.roster(this.deps.self, names.slice(i, i + Limits.ROSTER_CHUNK))));
+      mesh.sendTo(link, encode(frame.roster(this.deps.self, names.slice(i, i + Limits.ROSTER_CHUNK))));
+    }
+    mesh.sendTo(link, encode(frame.sync(this.deps.history.seen())));
+  }
+
+  /** The peer's view of the history: send it what it lacks, oldest first, in frames that fit. */
+  onSync(link: PeerLink, sync: Sync): void {
+    let chunk: ChatEvent[] = [];
+    let bytes = 0;
+    const flush = () => {
+      if (chunk.length) this.deps.mesh().sendTo(link, encode(frame.backfill(chunk)));
+      chunk = [];
+      bytes = 0;
+    };
+    for (const event of this.deps.history.missing(sync.seen)) {
+      const size = JSON.stringify(event).length;
+      if (chunk.length >= Limits.BACKFILL_CHUNK || bytes + size > BACKFILL_BYTES) flush();
+      chunk.push(event);
+      bytes += size;
+    }
+    flush();
+  }
+
+  /**
+   * Events a peer had that this server may lack (its own, or relayed by it from others while this
+   * server was away): each new one joins the history and reaches this server's clients, who place
+   * it in the set's order. They are history, not news: the roster is not changed by them.
+   */
+  onBackfill(link: PeerLink, events: ChatEvent[]): void {
+    for (const event of [...events].sort(compareEvents)) {
+      if (event.id !== `${event.origin}-${event.seq}`) {
+        this.#refuse(link, `backfilled event id "${event.id}" is not its origin-seq`, event.type, event.name);
+        continue;
+      }
+      if (!this.deps.history.add(event)) continue;
+      this.deps.observeClock(event.clock);
+      this.deps.clients.broadcast(encode(event));
+      this.deps.onRelayed(event);
     }
   }
 
-  /** A peer left or failed: its buddies leave, as far as this server's clients can tell. */
+  /** A peer left or failed: its buddies are away; those that do not resume somewhere leave. */
   onLinkDown(url: string): void {
-    for (const name of this.deps.roster.dropServer(url)) this.#localLeave(name, url);
+    for (const holder of this.deps.roster.on(url)) {
+      if (!holder.away) this.deps.notice('away', holder.name, url);
+      holder.away = true;
+      this.deps.grace.start(holder.name, () => {
+        if (this.deps.roster.remove(url, holder.name)) this.deps.notice('leave', holder.name, url);
+      });
+    }
+  }
+
+  #context(link: PeerLink, now: number): PeerContext {
+    const mesh = this.deps.mesh();
+    return { roster: this.deps.roster, peer: link.url, linked: (url) => mesh.servers().includes(url), maxClients: this.deps.limits.maxClients, now };
   }
 
   /** Two servers gave one name away at the same instant, and the other claim came first. */
@@ -86,14 +173,7 @@ export class PeerRelay {
     this.deps.log.info({ name: holder.name, server: holder.server }, 'name claimed first on another server');
     if (holder.server === this.deps.self && this.deps.evictLocal(holder.name)) return;
     this.deps.roster.remove(holder.server, holder.name);
-    this.#localLeave(holder.name, holder.server);
-  }
-
-  /** A `leave` this server's clients see for a buddy of another server (not sent to peers). */
-  #localLeave(name: string, server: string): void {
-    const event = this.deps.makeEvent('leave', name, server);
-    this.deps.clients.broadcast(encode(event));
-    this.deps.onRelayed(event);
+    this.deps.notice('leave', holder.name, holder.server);
   }
 
   #refuse(link: PeerLink, reason: string, type: string, name?: string): void {

@@ -1,15 +1,27 @@
 // Who is connected where, across the whole set of servers. A server keeps its own clients' names
-// and what peers told it (`roster` frames, then `join`/`leave` events). Names are held by key
-// (names.ts): one holder per key across the set, so look-alikes cannot be present together.
+// and what peers told it (`roster` frames, then `join`/`leave`/`away`/`back` events). Names are held
+// by key (names.ts): one holder per key across the set, so look-alikes cannot be present together.
 import type { Buddy } from '../shared/protocol.js';
 import { nameKey } from './names.js';
 
-export interface Holder {
+/** How a name was claimed: by a join event (its place in the set's order), or by a roster (all 0). */
+export interface Claim {
+  /** Wall time of the join on its origin's clock (0: held before this server knew). */
+  since: number;
+  clock: number;
+  origin: string;
+  /** SHA-256 of the buddy's resume token: who may come back as this buddy. */
+  key?: string;
+}
+
+export interface Holder extends Claim {
   readonly name: string;
   readonly server: string;
-  /** The `ts` of the join that claimed the name; 0 when it came in a roster (held before we knew). */
-  readonly since: number;
+  /** The buddy's connection dropped; its name is kept for it until the grace period ends. */
+  away: boolean;
 }
+
+const NO_CLAIM: Claim = { since: 0, clock: 0, origin: '' };
 
 export class Roster {
   readonly #byKey = new Map<string, Holder>();
@@ -27,14 +39,16 @@ export class Roster {
   }
 
   /** Claim `name` for a buddy on `server`; whoever held its key before is replaced. */
-  add(server: string, name: string, since = 0): void {
+  add(server: string, name: string, claim: Claim = NO_CLAIM): Holder {
     const key = nameKey(name);
     const previous = this.#byKey.get(key);
     if (previous) this.#byServer.get(previous.server)?.delete(key);
-    this.#byKey.set(key, { name, server, since });
+    const holder: Holder = { ...claim, name, server, away: false };
+    this.#byKey.set(key, holder);
     const keys = this.#byServer.get(server) ?? new Set<string>();
     this.#byServer.set(server, keys);
     keys.add(key);
+    return holder;
   }
 
   /** Forget `name` if a buddy on `server` holds it; returns whether one did. */
@@ -51,16 +65,9 @@ export class Roster {
     return this.#byServer.get(server)?.size ?? 0;
   }
 
-  /** Forget a server's buddies (it left or failed) and return who they were. */
-  dropServer(server: string): string[] {
-    const keys = this.#byServer.get(server);
-    this.#byServer.delete(server);
-    const names: string[] = [];
-    for (const key of keys ?? []) {
-      names.push(this.#byKey.get(key)!.name);
-      this.#byKey.delete(key);
-    }
-    return names;
+  /** The buddies on `server`. */
+  on(server: string): Holder[] {
+    return [...(this.#byServer.get(server) ?? [])].map((key) => this.#byKey.get(key)!);
   }
 
   buddies(): Buddy[] {

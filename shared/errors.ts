@@ -32,8 +32,6 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** The server has as many clients, or unjoined sockets, as it takes (close 1013). */
   SERVER_FULL: 'SERVER_FULL',
-  /** The name was claimed on another server at the same instant, and that claim came first (close 1008). */
-  NAME_LOST: 'NAME_LOST',
   /** The client reads too slowly: its outgoing buffer passed the limit and it was dropped. */
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   /** No first frame arrived in time. */

@@ -23,6 +23,14 @@ export const Limits = {
   NAME_MAX_MARK_RUN: 3,
   /** Largest `ts` a frame may carry: the last millisecond a JavaScript Date can show. */
   MAX_TS: 8.64e15,
+  /** Events sent after `welcome` (the latest of the history), and the default page of `history_req`. */
+  HISTORY_PAGE: 200,
+  /** Most events one `history_req` may ask for. */
+  HISTORY_MAX_PAGE: 500,
+  /** Most events per `backfill` frame between servers (a frame also stays under MAX_FRAME_BYTES). */
+  BACKFILL_CHUNK: 100,
+  /** Longest client-chosen id of a `send`, and of a resume token. */
+  CID_MAX_CHARS: 64,
   /** Names per `roster` frame between servers, so a roster never passes MAX_FRAME_BYTES. */
   ROSTER_CHUNK: 400,
 } as const;
@@ -77,22 +85,57 @@ const ServerUrl = v.pipe(v.string('server address must be a string'), v.check(is
 
 const ServerList = v.pipe(v.array(ServerUrl), v.maxLength(Limits.MAX_SERVERS));
 
-/** Fields every relayed event carries: a unique id, the server the client is on, its clock. */
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+/** A server's stable id: the origin of the events it publishes (kept across restarts with its data). */
+const Origin = v.pipe(v.string(), v.regex(/^[0-9a-f]{8,32}$/, 'origin must be 8–32 hex digits'));
+const EventId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+const ClientId = v.pipe(v.string(), v.minLength(1), v.maxLength(Limits.CID_MAX_CHARS));
+
+/**
+ * Fields every event carries. `origin` and `seq` (1, 2, 3… per origin) name it across the set, and
+ * `id` is `origin-seq`; `clock` is the origin's Lamport clock when it published the event: every
+ * server and client orders events by (clock, origin). `server` is where the buddy is; `ts` is the
+ * wall time on the origin's clock (for people, never for order).
+ */
 const eventMeta = {
-  id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  id: EventId,
+  origin: Origin,
+  seq: v.pipe(Count, v.minValue(1)),
+  clock: Count,
   server: ServerUrl,
   ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
 };
 
 // --- client → server (seminar: {client_join_req, Name, From}, {client_leave_req, Name, From}, {send, Name, Text})
-export const ClientJoinReq = v.strictObject({ type: v.literal('client_join_req'), name: Name });
+/** `resume`: a client that lost its connection comes back (to any server of the set) as itself. */
+export const ClientJoinReq = v.strictObject({
+  type: v.literal('client_join_req'),
+  name: Name,
+  resume: v.optional(v.strictObject({ token: ClientId, after: v.optional(EventId) })),
+});
 export const ClientLeaveReq = v.strictObject({ type: v.literal('client_leave_req'), name: Name });
-export const SendReq = v.strictObject({ type: v.literal('send'), name: Name, text: Text });
+/** `cid`: the client's id for this send; the server acks it, and a resend with the same cid is not published twice. */
+export const SendReq = v.strictObject({ type: v.literal('send'), name: Name, text: Text, cid: v.optional(ClientId) });
+/** Older events than `before` (an event id; default: the newest), at most `limit`. */
+export const HistoryReq = v.strictObject({
+  type: v.literal('history_req'),
+  before: v.optional(EventId),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Limits.HISTORY_MAX_PAGE))),
+});
+/** Application-level liveness: browsers cannot send WebSocket pings. The server answers `pong`. */
+export const Ping = v.strictObject({ type: v.literal('ping') });
 
 // --- events, server → client and server → server (seminar: {join, Name}, {leave, Name}, {message, Name, Text})
-export const JoinEvent = v.strictObject({ type: v.literal('join'), name: Name, ...eventMeta });
+/** SHA-256 (hex) of a buddy's resume token: a server that sees it can tell the buddy when it comes back. */
+const ResumeKey = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'key must be 64 hex digits'));
+export const JoinEvent = v.strictObject({ type: v.literal('join'), name: Name, key: v.optional(ResumeKey), ...eventMeta });
 export const LeaveEvent = v.strictObject({ type: v.literal('leave'), name: Name, ...eventMeta });
-export const MessageEvent = v.strictObject({ type: v.literal('message'), name: Name, text: Text, ...eventMeta });
+export const MessageEvent = v.strictObject({ type: v.literal('message'), name: Name, text: Text, cid: v.optional(ClientId), ...eventMeta });
+/** Beyond the seminar: the buddy's connection dropped; its name is kept for it a short while. */
+export const AwayEvent = v.strictObject({ type: v.literal('away'), name: Name, ...eventMeta });
+/** Beyond the seminar: the buddy resumed after `away` (or after its server failed), now on `server`. */
+export const BackEvent = v.strictObject({ type: v.literal('back'), name: Name, key: v.optional(ResumeKey), ...eventMeta });
+export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent]);
 
 // --- server → client only
 /** Beyond the seminar: confirms a join and tells the newcomer who is already here. */
@@ -102,7 +145,23 @@ export const Welcome = v.strictObject({
   server: ServerUrl,
   servers: ServerList,
   buddies: v.array(v.strictObject({ name: Name, server: ServerUrl })),
+  /** Present it in `client_join_req.resume` to come back as this buddy after a lost connection. */
+  token: v.optional(ClientId),
+  /** This join resumed a session: `history` holds exactly the events missed since `resume.after`. */
+  resumed: v.optional(v.boolean()),
 });
+/** Events of the set's history in order (oldest first): after `welcome`, or the answer to `history_req`. */
+export const History = v.strictObject({
+  type: v.literal('history'),
+  events: v.array(AnyEvent),
+  /** Older events exist than the first one here. */
+  more: v.boolean(),
+  /** Answers a `history_req` (older page), rather than following `welcome`. */
+  page: v.optional(v.boolean()),
+});
+/** The server published the client's `send` with this `cid` as event `id` (also when it was a resend). */
+export const Ack = v.strictObject({ type: v.literal('ack'), cid: ClientId, id: EventId });
+export const Pong = v.strictObject({ type: v.literal('pong') });
 /** Seminar: `exit` ends the client's background task (the reply to its leave request). */
 export const Exit = v.strictObject({ type: v.literal('exit') });
 export const ErrorFrame = v.strictObject({
@@ -114,6 +173,13 @@ export const ErrorFrame = v.strictObject({
 
 // --- server ↔ server (seminar: {server_join_req, From}, {update_servers, NewServers})
 export const ServerJoinReq = v.strictObject({ type: v.literal('server_join_req'), from: ServerUrl });
+/** When a link opens, each side says how far it has seen each origin's events (origin → last seq). */
+export const Sync = v.strictObject({ type: v.literal('sync'), seen: v.pipe(v.record(Origin, Count), v.check((r) => Object.keys(r).length <= 1024, 'too many origins')) });
+/** Events the other side had not seen (answer to `sync`), in chunks. */
+export const Backfill = v.strictObject({
+  type: v.literal('backfill'),
+  events: v.pipe(v.array(AnyEvent), v.maxLength(Limits.BACKFILL_CHUNK)),
+});
 /** Sent between servers, and to clients so they can show the set of servers. */
 export const UpdateServers = v.strictObject({ type: v.literal('update_servers'), servers: ServerList });
 /**
@@ -138,33 +204,45 @@ export type ErrorFrame = v.InferOutput<typeof ErrorFrame>;
 export type ServerJoinReq = v.InferOutput<typeof ServerJoinReq>;
 export type UpdateServers = v.InferOutput<typeof UpdateServers>;
 export type Roster = v.InferOutput<typeof Roster>;
+export type AwayEvent = v.InferOutput<typeof AwayEvent>;
+export type BackEvent = v.InferOutput<typeof BackEvent>;
+export type HistoryReq = v.InferOutput<typeof HistoryReq>;
+export type History = v.InferOutput<typeof History>;
+export type Ack = v.InferOutput<typeof Ack>;
+export type Sync = v.InferOutput<typeof Sync>;
+export type Backfill = v.InferOutput<typeof Backfill>;
 export type Buddy = Welcome['buddies'][number];
 
-export type ClientRequest = ClientJoinReq | ClientLeaveReq | SendReq;
-export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent;
-export type PeerFrame = ServerJoinReq | UpdateServers | Roster | ChatEvent;
+export type ClientRequest = ClientJoinReq | ClientLeaveReq | SendReq | HistoryReq | v.InferOutput<typeof Ping>;
+export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent;
+export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent;
 /** Everything a server may receive. */
 export type ServerInbound = ClientRequest | PeerFrame;
 /** Everything a client may receive. */
-export type ClientInbound = ChatEvent | Welcome | UpdateServers | Roster | Exit | ErrorFrame;
+export type ClientInbound = ChatEvent | Welcome | History | Ack | v.InferOutput<typeof Pong> | UpdateServers | Roster | Exit | ErrorFrame;
+
+const events = { join: JoinEvent, leave: LeaveEvent, message: MessageEvent, away: AwayEvent, back: BackEvent } as const;
 
 const serverInbound = {
   client_join_req: ClientJoinReq,
   client_leave_req: ClientLeaveReq,
   send: SendReq,
+  history_req: HistoryReq,
+  ping: Ping,
   server_join_req: ServerJoinReq,
   update_servers: UpdateServers,
   roster: Roster,
-  join: JoinEvent,
-  leave: LeaveEvent,
-  message: MessageEvent,
+  sync: Sync,
+  backfill: Backfill,
+  ...events,
 } as const;
 
 const clientInbound = {
-  join: JoinEvent,
-  leave: LeaveEvent,
-  message: MessageEvent,
+  ...events,
   welcome: Welcome,
+  history: History,
+  ack: Ack,
+  pong: Pong,
   update_servers: UpdateServers,
   roster: Roster,
   exit: Exit,
@@ -263,12 +341,27 @@ export function parseServerAddress(input: string): Result<string> {
 
 /** Frames are built by these helpers so every sender writes the same shape. */
 export const frame = {
-  clientJoinReq: (name: string): ClientJoinReq => ({ type: 'client_join_req', name }),
+  clientJoinReq: (name: string, resume?: { token: string; after?: string }): ClientJoinReq => ({ type: 'client_join_req', name, ...(resume ? { resume } : {}) }),
   clientLeaveReq: (name: string): ClientLeaveReq => ({ type: 'client_leave_req', name }),
-  send: (name: string, text: string): SendReq => ({ type: 'send', name, text }),
+  send: (name: string, text: string, cid?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}) }),
+  historyReq: (before?: string, limit?: number): HistoryReq => ({ type: 'history_req', ...(before ? { before } : {}), ...(limit ? { limit } : {}) }),
+  ping: () => ({ type: 'ping' }) as const,
+  pong: () => ({ type: 'pong' }) as const,
+  ack: (cid: string, id: string): Ack => ({ type: 'ack', cid, id }),
+  history: (events: ChatEvent[], more: boolean, page = false): History => ({ type: 'history', events, more, ...(page ? { page } : {}) }),
+  sync: (seen: Record<string, number>): Sync => ({ type: 'sync', seen }),
+  backfill: (events: ChatEvent[]): Backfill => ({ type: 'backfill', events }),
   serverJoinReq: (from: string): ServerJoinReq => ({ type: 'server_join_req', from }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
-  welcome: (name: string, server: string, servers: string[], buddies: Buddy[]): Welcome => ({ type: 'welcome', name, server, servers, buddies }),
+  welcome: (name: string, server: string, servers: string[], buddies: Buddy[], token?: string, resumed?: boolean): Welcome => ({
+    type: 'welcome',
+    name,
+    server,
+    servers,
+    buddies,
+    ...(token ? { token } : {}),
+    ...(resumed ? { resumed } : {}),
+  }),
   roster: (server: string, names: string[]): Roster => ({ type: 'roster', server, names }),
   exit: (): Exit => ({ type: 'exit' }),
   error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),

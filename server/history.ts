@@ -1,0 +1,110 @@
+// The set's history as this server knows it: every event it published or received, in the set's
+// order — by (clock, origin), the Lamport order every server and client agrees on — bounded by a
+// count and a size (the oldest go first), and kept in an EventStore when the server has a data
+// folder (store.ts). It answers what a joining client, a resuming client and a peer need.
+import type { ChatEvent } from '../shared/protocol.js';
+import type { EventStore } from './store.js';
+
+export interface HistoryOptions {
+  /** Most events kept. */
+  maxEvents: number;
+  /** Most bytes of serialized events kept. */
+  maxBytes: number;
+  store?: EventStore;
+}
+
+/** The set's order: Lamport clock, then origin id. */
+export function compareEvents(a: Pick<ChatEvent, 'clock' | 'origin'>, b: Pick<ChatEvent, 'clock' | 'origin'>): number {
+  return a.clock - b.clock || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
+}
+
+const cidKey = (name: string, cid: string) => `${name}\n${cid}`;
+
+export class History {
+  readonly #events: ChatEvent[] = [];
+  readonly #sizes = new Map<string, number>();
+  readonly #byCid = new Map<string, string>();
+  /** Per origin, the highest seq seen (what a peer's `sync` is answered from). */
+  readonly #seen = new Map<string, number>();
+  #bytes = 0;
+  #sinceStoreTrim = 0;
+
+  constructor(private readonly opts: HistoryOptions) {
+    for (const event of opts.store?.load(opts.maxEvents) ?? []) this.#insert(event, JSON.stringify(event).length);
+  }
+
+  get size(): number {
+    return this.#events.length;
+  }
+
+  has(id: string): boolean {
+    return this.#sizes.has(id);
+  }
+
+  /** Add an event; false when it was here already (so it is not relayed twice). */
+  add(event: ChatEvent): boolean {
+    if (this.#sizes.has(event.id)) return false;
+    const bytes = JSON.stringify(event).length;
+    this.#insert(event, bytes);
+    this.opts.store?.append(event);
+    this.#trim();
+    // The file is trimmed now and then, not on every event: the DELETE scans the table.
+    if (this.opts.store && ++this.#sinceStoreTrim >= 1000) {
+      this.#sinceStoreTrim = 0;
+      this.opts.store.trim(this.opts.maxEvents);
+    }
+    return true;
+  }
+
+  /** The id a send with this `cid` from `name` was published as, if it was. */
+  published(name: string, cid: string): string | undefined {
+    return this.#byCid.get(cidKey(name, cid));
+  }
+
+  /** The newest `limit` events before the event `before` (or the newest of all), oldest first. */
+  page(limit: number, before?: string): { events: ChatEvent[]; more: boolean } {
+    let end = this.#events.length;
+    if (before !== undefined) {
+      const at = this.#events.findIndex((e) => e.id === before);
+      end = at === -1 ? 0 : at;
+    }
+    const start = Math.max(0, end - limit);
+    return { events: this.#events.slice(start, end), more: start > 0 };
+  }
+
+  /** Every event after `id` in the set's order; undefined when `id` is not (or no longer) here. */
+  after(id: string): ChatEvent[] | undefined {
+    const at = this.#events.findIndex((e) => e.id === id);
+    return at === -1 ? undefined : this.#events.slice(at + 1);
+  }
+
+  /** Per origin, the highest seq seen. */
+  seen(): Record<string, number> {
+    return Object.fromEntries(this.#seen);
+  }
+
+  /** The events a peer that has seen `seen` lacks, in order. */
+  missing(seen: Record<string, number>): ChatEvent[] {
+    return this.#events.filter((e) => e.seq > (seen[e.origin] ?? 0));
+  }
+
+  #insert(event: ChatEvent, bytes: number): void {
+    // Almost every event is the newest: search from the end.
+    let at = this.#events.length;
+    while (at > 0 && compareEvents(this.#events[at - 1]!, event) > 0) at--;
+    this.#events.splice(at, 0, event);
+    this.#sizes.set(event.id, bytes);
+    this.#bytes += bytes;
+    if (event.type === 'message' && event.cid) this.#byCid.set(cidKey(event.name, event.cid), event.id);
+    if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
+  }
+
+  #trim(): void {
+    while (this.#events.length > this.opts.maxEvents || (this.#bytes > this.opts.maxBytes && this.#events.length > 1)) {
+      const oldest = this.#events.shift()!;
+      this.#bytes -= this.#sizes.get(oldest.id) ?? 0;
+      this.#sizes.delete(oldest.id);
+      if (oldest.type === 'message' && oldest.cid) this.#byCid.delete(cidKey(oldest.name, oldest.cid));
+    }
+  }
+}
