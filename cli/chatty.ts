@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.js';
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
+import { defaultDataFolder } from './data-folder.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
 import { browserUrl, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
@@ -11,18 +12,22 @@ import { CliError, UsageError } from './errors.js';
 
 const USAGE = `Usage:
   chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join ws://HOST:PORT] [--advertise ws://HOST:PORT]
-              [--heartbeat 10000] [--allow-origin ORIGIN]... [--limit NAME=VALUE]... [--source-maps]
+              [--heartbeat 10000] [--data DIR|:memory:] [--allow-origin ORIGIN]... [--limit NAME=VALUE]... [--source-maps]
       Run a chat server. With --join it becomes a replica of the server at that address.
       --advertise is the address others reach it at (default: from --bind and --port).
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
+      --data is where the chat's history is kept, so a restarted server has it back (default: a
+      folder per port in your user data folder; :memory: keeps nothing; with --port 0, nothing).
       --allow-origin lets web pages from ORIGIN (like http://intranet:8080, or * for any) connect;
       by default only the pages this server and its set serve may.
       --limit changes a rate or count limit (${Object.keys(DEFAULT_LIMITS).join(', ')}),
       e.g. --limit clientRate=50.
       --source-maps serves the browser bundle's source maps.
       Ctrl-C disconnects it (the other servers are told).
-  chatty client [ws://]HOST[:PORT] NAME
-      Chat in this terminal. Type a line to send it; type "exit" to leave.
+  chatty client [ws://]HOST[:PORT] NAME [--give-up 120]
+      Chat in this terminal. Type a line to send it; type "exit" to leave. If the server goes
+      away, the client moves to another server of the set (or waits for one) and goes on; it
+      exits after --give-up seconds with none.
   chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app]
       Open the desktop app. Where Electron is not installed (or with --no-app): host a server
       on the LAN, serve the chat to browsers at http://localhost:4000/, and chat on it from
@@ -84,17 +89,21 @@ export async function main(argv: string[]): Promise<number> {
         join: { type: 'string' },
         advertise: { type: 'string' },
         heartbeat: { type: 'string' },
+        data: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
         limit: { type: 'string', multiple: true },
         'source-maps': { type: 'boolean' },
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      const port = portFlag(values.port as string | undefined);
+      const bind = (values.bind as string | undefined) ?? '127.0.0.1';
       const node = await startHost({
-        port: portFlag(values.port as string | undefined),
-        bind: (values.bind as string | undefined) ?? '127.0.0.1',
+        port,
+        bind,
         join: addressFlag('--join', values.join as string | undefined),
         advertise: addressFlag('--advertise', values.advertise as string | undefined),
         heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
+        data: (values.data as string | undefined) ?? defaultDataFolder(bind, port),
         allowedOrigins: values['allow-origin'] as string[] | undefined,
         limits: parseLimits(values.limit as string[] | undefined),
         sourceMaps: values['source-maps'] === true,
@@ -102,18 +111,22 @@ export async function main(argv: string[]): Promise<number> {
       return untilSignal(node);
     }
     case 'client': {
-      const { positionals } = parse(rest, {});
+      const { values, positionals } = parse(rest, { 'give-up': { type: 'string' } });
       const [url, name, extra] = positionals;
       if (!url || !name) throw new UsageError('client needs a server address and a name: chatty client HOST:PORT NAME');
       if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (quote a name with spaces)`);
-      return runTerminalClient(url, name);
+      const giveUp = values['give-up'] as string | undefined;
+      if (giveUp !== undefined && !/^\d+$/.test(giveUp)) throw new UsageError(`--give-up must be a number of seconds, not "${giveUp}"`);
+      return runTerminalClient(url, name, undefined, giveUp === undefined ? {} : { giveUpMs: Number(giveUp) * 1000 });
     }
     case 'start': {
       const { values, positionals } = parse(rest, { port: { type: 'string' }, bind: { type: 'string' }, 'no-app': { type: 'boolean' } });
       const electron = values['no-app'] ? undefined : electronBinary();
       if (electron) return launchDesktopApp(electron);
       if (!values['no-app']) process.stdout.write('The desktop app needs Electron, which is not installed here: hosting Chatty for browsers instead.\n');
-      const node = await startHost({ port: portFlag(values.port as string | undefined), bind: (values.bind as string | undefined) ?? '0.0.0.0' });
+      const port = portFlag(values.port as string | undefined);
+      const bind = (values.bind as string | undefined) ?? '0.0.0.0';
+      const node = await startHost({ port, bind, data: defaultDataFolder(bind, port) });
       process.stdout.write(`Open ${browserUrl(node).replace(/\/\/[^:/]+/, '//localhost')} here, or the address above from another machine.\n`);
       if (!process.stdin.isTTY) return untilSignal(node);
       const name = positionals[0] ?? userInfo().username;

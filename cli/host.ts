@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { ChatNode, NodeStartError, type ChatNodeOptions } from '../server/chat-node.js';
+import { ChatNode, NodeStartError, StoreError, type ChatNodeOptions } from '../server/chat-node.js';
 import { staticFiles } from '../server/static-files.js';
 import { formatServers } from './seminar-format.js';
 import { CliError } from './errors.js';
@@ -14,13 +14,15 @@ export interface HostOptions extends ChatNodeOptions {
 
 export async function startHost(options: HostOptions, out: NodeJS.WritableStream = process.stdout): Promise<ChatNode> {
   const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  let node: ChatNode;
+  let node: ChatNode | undefined;
+  const ui = browserUi(options.sourceMaps, () => node?.servers() ?? []);
   try {
-    node = await ChatNode.start({ ...options, logger, httpHandler: browserUi(options.sourceMaps) });
+    node = await ChatNode.start({ ...options, logger, httpHandler: ui });
   } catch (err) {
     if (err instanceof NodeStartError) {
       throw new CliError(err.code === 'PORT_IN_USE' ? `${err.message} (choose another with --port)` : err.message);
     }
+    if (err instanceof StoreError) throw new CliError(err.message);
     throw err;
   }
   const everywhere = options.bind === '0.0.0.0' || options.bind === '::' ? ' (all interfaces)' : '';
@@ -39,8 +41,8 @@ export const rendererDir =
   ['../renderer/', '../dist/renderer/'].map((relative) => fileURLToPath(new URL(relative, import.meta.url))).find((dir) => existsSync(`${dir}/app.js`)) ??
   fileURLToPath(new URL('../renderer/', import.meta.url));
 
-function browserUi(sourceMaps = false) {
-  return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir, { sourceMaps }) : undefined;
+function browserUi(sourceMaps: boolean | undefined, connectTo: () => string[]) {
+  return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir, { sourceMaps: sourceMaps === true, connectTo }) : undefined;
 }
 
 /** http://… where a browser opens the chat of a node. */

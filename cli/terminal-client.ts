@@ -1,9 +1,10 @@
 // The seminar's terminal client: a background task prints what the server relays, the main task
 // reads lines and sends them; the line `exit` (or end of input, or Ctrl-C) leaves the chat.
 import { createInterface } from 'node:readline';
-import { ChatClient } from '../shared/chat-client.js';
+import { ChatClient, type ClientOptions } from '../shared/chat-client.js';
 import { nodeSocket } from '../shared/node/node-socket.js';
 import { ErrorCode } from '../shared/errors.js';
+import type { ChatEvent } from '../shared/protocol.js';
 import { parseServerAddress } from '../shared/protocol.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
@@ -18,11 +19,11 @@ export interface TerminalIO {
 const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
 
 /** Join `url` as `name` and chat until the user leaves. Resolves with the exit code. */
-export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio): Promise<number> {
+export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio, options: ClientOptions = {}): Promise<number> {
   const address = parseServerAddress(url);
   if (!address.ok) throw new UsageError(address.error.message);
   url = address.value;
-  const joined = await ChatClient.connect(url, name, nodeSocket);
+  const joined = await ChatClient.connect(url, name, nodeSocket, options);
   if (!joined.ok) throw new CliError(joined.error.message);
   const client = joined.value;
 
@@ -54,12 +55,28 @@ export async function runTerminalClient(url: string, name: string, io: TerminalI
       );
     };
 
+    // A terminal cannot reorder what it printed: events are printed as they come, each once
+    // (by id, and a message also by its sender's client id: a resend is the same message).
+    const printed = new Set<string>();
+    const show = (event: ChatEvent) => {
+      const keys = [event.id, ...(event.type === 'message' && event.cid ? [`${event.name}\n${event.cid}`] : [])];
+      if (keys.some((k) => printed.has(k))) return;
+      for (const k of keys) printed.add(k);
+      print(formatEvent(event));
+    };
+
     client.onFrame((msg) => {
       switch (msg.type) {
         case 'join':
         case 'leave':
         case 'message':
-          print(formatEvent(msg));
+        case 'away':
+        case 'back':
+          show(msg);
+          return;
+        case 'history':
+          // The latest of the chat before this join (or what was missed while reconnecting).
+          for (const event of msg.events) show(event);
           return;
         case 'error':
           // A stopping server also closes the socket; that close is the one line we print.
@@ -71,13 +88,25 @@ export async function runTerminalClient(url: string, name: string, io: TerminalI
         case 'welcome':
         case 'update_servers':
         case 'roster':
+        case 'ack':
+        case 'pong':
           return; // the seminar's client shows only joins, leaves and messages
       }
+    });
+    let reconnecting = false;
+    client.onLinkState((state) => {
+      if (state.kind === 'reconnecting') {
+        if (!reconnecting) io.error.write('chatty: lost the connection; reconnecting to the chat…\n');
+        reconnecting = true;
+        return;
+      }
+      reconnecting = false;
+      io.error.write(`chatty: ${state.kind === 'resumed' ? 'reconnected' : 'joined again'} on ${state.server}\n`);
     });
     client.onClose((info) => {
       if (info.expected) return finish(0);
       const why = info.reason ? ` (${info.reason})` : '';
-      io.error.write(`chatty: connection to ${url} lost${why}\n`);
+      io.error.write(`chatty: connection to the chat lost${why}\n`);
       finish(1);
     });
 

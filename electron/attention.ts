@@ -15,11 +15,11 @@ const NOTIFICATION_BODY_MAX = 200;
 export class Attention {
   #unread = 0;
 
-  /** @param me the user's name and server, to leave out their own messages */
-  onEvent(event: SessionEvent, focused: boolean, me: { name: string; server: string } | undefined): AttentionUpdate | undefined {
+  /** @param me the user, to leave out their own messages (names are unique across the set, whatever server one is on) */
+  onEvent(event: SessionEvent, focused: boolean, me: { name: string } | undefined): AttentionUpdate | undefined {
     if (event.kind !== 'frame' || event.frame.type !== 'message' || focused) return undefined;
-    const { name, server, text } = event.frame;
-    if (me && name === me.name && server === me.server) return undefined;
+    const { name, text } = event.frame;
+    if (me && name === me.name) return undefined;
     this.#unread++;
     return {
       ...this.#counts(),

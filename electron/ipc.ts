@@ -1,7 +1,17 @@
 // The main-process side of the bridge, without Electron: one handler per invoke channel, each
 // parsing its untrusted payload with the shared schema first. main.ts registers these with
 // ipcMain after checking the sender; tests call them directly.
-import { Channel, HostRequest, type InvokeHandlers, JoinRequest, OpenLinkRequest, parsePayload, safeExternalUrl, SendRequest } from '../shared/bridge.js';
+import {
+  Channel,
+  HostRequest,
+  type InvokeHandlers,
+  JoinRequest,
+  LoadOlderRequest,
+  OpenLinkRequest,
+  parsePayload,
+  safeExternalUrl,
+  SendRequest,
+} from '../shared/bridge.js';
 import { ok } from '../shared/errors.js';
 import type { ChatSession } from './session.js';
 import type { SettingsStore } from './settings.js';
@@ -26,6 +36,10 @@ export function invokeHandlers(deps: { session: ChatSession; settings: SettingsS
     [Channel.send]: async (payload) => {
       const text = parsePayload(SendRequest, payload);
       return text.ok ? session.send(text.value) : text;
+    },
+    [Channel.loadOlder]: async (payload) => {
+      const before = parsePayload(LoadOlderRequest, payload);
+      return before.ok ? session.loadOlder(before.value) : before;
     },
     [Channel.leave]: () => session.leave(),
     [Channel.openLink]: async (payload) => {

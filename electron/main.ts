@@ -39,10 +39,11 @@ function emit(event: SessionEvent): void {
   applyAttention(attention.onEvent(event, window?.isFocused() ?? false, me));
 }
 
-const session = new ChatSession({
+const session: ChatSession = new ChatSession({
   emit,
   createSocket: nodeSocket,
-  httpHandler: staticFiles(rendererDir),
+  httpHandler: staticFiles(rendererDir, { connectTo: (): string[] => session.node?.servers() ?? [] }),
+  dataDir: join(app.getPath('userData'), 'servers'),
   logger,
   onNode(node) {
     if (!node) return discovery.stopAdvertising();

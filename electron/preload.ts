@@ -14,6 +14,7 @@ const api: ChattyApi = {
   host: invoke('host'),
   join: invoke('join'),
   send: invoke('send'),
+  loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
   openLink: invoke('openLink'),
   settings: invoke('settings'),

@@ -6,9 +6,11 @@ import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
 import type { ChatClient, SocketFactory } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
-import { fail, ok, type Result } from '../shared/errors.js';
+import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
 import { parseServerAddress } from '../shared/protocol.js';
-import { ChatNode, type ChatNodeOptions, NodeStartError } from '../server/chat-node.js';
+import { join } from 'node:path';
+import { ChatNode, type ChatNodeOptions, NodeStartError, StoreError } from '../server/chat-node.js';
+import { MEMORY } from '../server/options.js';
 
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */
@@ -20,6 +22,8 @@ export interface SessionOptions {
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Called when this app starts or stops running a node (LAN discovery advertises it). */
   onNode?: (node: ChatNode | undefined) => void;
+  /** Where the nodes this app runs keep their data (one folder per hosted port or joined set). Default: nothing kept. */
+  dataDir?: string;
   logger?: Logger;
 }
 
@@ -41,7 +45,7 @@ export class ChatSession {
 
   /** "Host server": run a node on `port` and join it as `name`. */
   host(request: { name: string; port: number }): Promise<Result<SessionInfo>> {
-    return this.#start(request.name, { port: request.port });
+    return this.#start(request.name, { port: request.port, data: this.#dataFolder(request.port ? `host-${request.port}` : undefined) });
   }
 
   /**
@@ -51,11 +55,16 @@ export class ChatSession {
   join(request: { name: string; address: string; replica: boolean }): Promise<Result<SessionInfo>> {
     const address = parseServerAddress(request.address);
     if (!address.ok) return Promise.resolve(address);
-    return this.#start(request.name, request.replica ? { port: 0, join: address.value } : address.value);
+    const folder = `replica-${address.value.replace(/^wss?:\/\//, '').replace(/[^\w.-]/g, '_')}`;
+    return this.#start(request.name, request.replica ? { port: 0, join: address.value, data: this.#dataFolder(folder) } : address.value);
   }
 
-  async send(text: string): Promise<Result<void>> {
+  async send(text: string): Promise<Result<string>> {
     return this.#chat.send(text);
+  }
+
+  async loadOlder(before: string): Promise<Result<void>> {
+    return this.#chat.loadOlder(before);
   }
 
   /** Leave the chat; a node this app runs disconnects too (it tells the other servers). */
@@ -67,6 +76,10 @@ export class ChatSession {
       await node.disconnect();
       this.opts.onNode?.(undefined);
     });
+  }
+
+  #dataFolder(name: string | undefined): string {
+    return this.opts.dataDir && name ? join(this.opts.dataDir, name) : MEMORY;
   }
 
   /** Quitting the app is the seminar's `disconnect`. */
@@ -87,6 +100,7 @@ export class ChatSession {
           return ok({ name, server: node.url, runsNode: true, nodeUrl: node.url });
         } catch (err) {
           if (err instanceof NodeStartError) return fail(err.code, err.message);
+          if (err instanceof StoreError) return fail(ErrorCode.DATA_UNUSABLE, err.message);
           throw err;
         }
       },

@@ -24,6 +24,7 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
       return joined;
     },
     send: async (text) => chat.send(text),
+    loadOlder: async (before) => chat.loadOlder(before),
     leave: () => chat.leave(),
     async openLink(url) {
       const safe = safeExternalUrl(url);

@@ -25,10 +25,15 @@ export function createModel(api: ChattyApi) {
     host: (name: string, port: number) => api.host({ name, port }),
     join: (name: string, address: string, replica: boolean) => api.join({ name, address, replica }),
     /** Checks the text with the protocol's rule first, so an empty text never leaves the composer. */
-    async send(text: string): Promise<Result<void>> {
+    async send(text: string): Promise<Result<string>> {
       const valid = validateText(text);
       if (!valid.ok) return valid;
       return api.send(text);
+    },
+    /** The page of history before the oldest entry shown. */
+    loadOlder: () => {
+      const oldest = state.value.timeline.find((e) => e.kind !== 'notice' && !e.id.startsWith('pending-'));
+      return oldest ? api.loadOlder(oldest.id) : Promise.resolve({ ok: true as const, value: undefined });
     },
     leave: () => api.leave(),
     openLink: (url: string) => api.openLink(url),

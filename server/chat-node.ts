@@ -52,6 +52,8 @@ interface Connection {
   bucket: TokenBucket;
   /** Frames refused in a row for going over the rate. */
   refusedInARow: number;
+  /** It broke the protocol (an oversized or malformed frame): its close is no network accident. */
+  broke?: boolean;
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
@@ -149,7 +151,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       httpHandler: opts.httpHandler,
       origins: new OriginPolicy({
         port: () => node?.port,
-        servers: () => node?.servers() ?? [],
+        // Pages of servers this one lost may connect too: their people fail over to it.
+        servers: () => (node ? [...node.servers(), ...node.#mesh.knownPeers()] : []),
         allowed: opts.allowedOrigins,
       }),
       log: opts.logger,
@@ -162,6 +165,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       throw err;
     }
     node.#listener = listener;
+    // A restarted server finds its set again: the peers it knew are re-dialed until they answer.
+    node.#mesh.rejoin((node.#store?.peers() ?? []).filter((url) => url !== opts.join));
     if (opts.join) {
       try {
         await node.#mesh.join(opts.join);
@@ -222,9 +227,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }, this.#handshakeTimeoutMs);
     conn.handshakeTimer.unref();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(conn, data, isBinary));
-    ws.on('close', () => this.#onClose(conn));
+    ws.on('close', (code: number) => this.#onClose(conn, code));
     // ws reports protocol errors (oversized or malformed frames) here and closes the socket itself.
-    ws.on('error', (err) => this.#log.debug({ err: err.message }, 'socket error'));
+    ws.on('error', (err) => {
+      conn.broke = true;
+      this.#log.debug({ err: err.message }, 'socket error');
+    });
   }
 
   /**
@@ -327,15 +335,18 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     sendFrame(conn.ws, frame.error(error.code, error.message));
   }
 
-  #onClose(conn: Connection): void {
+  #onClose(conn: Connection, code: number): void {
     clearTimeout(conn.handshakeTimer);
     this.#connections.delete(conn.ws);
     this.#notPending(conn);
     const { role } = conn;
     conn.role = { kind: 'gone' };
-    // A client that vanished without client_leave_req may be back soon (a network blip, a laptop
-    // lid): its name is kept for the grace period, then it has left all the same.
-    if (role.kind === 'client' && !this.#stopping) this.#clientAway(role.name);
+    if (role.kind !== 'client' || this.#stopping) return;
+    // A client that vanished — no close frame (a network blip, a laptop lid, a killed process), or
+    // one that gave up on a silent server (4000) — may be back soon: its name is kept for the
+    // grace period. One that closed on purpose without client_leave_req has left all the same.
+    if ((code === 1006 || code === 4000) && !conn.broke) this.#clientAway(role.name);
+    else this.#removeClient(role.name);
   }
 
   #notPending(conn: Connection): void {
@@ -550,6 +561,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   #onServersChanged(servers: string[]): void {
+    this.#store?.setPeers(this.#mesh.knownPeers());
     this.#clients.broadcast(encode(frame.updateServers(servers)));
     this.emit('servers', servers);
   }

@@ -238,6 +238,7 @@ export class Mesh {
     const { log } = this.opts;
     if (!link.open) {
       link.open = true;
+      this.#dials.linked(link.url);
       this.#pendingDials.get(link.url)?.resolve();
       this.#pendingDials.delete(link.url);
       this.#recompute();
@@ -246,7 +247,7 @@ export class Mesh {
     if (!servers.includes(link.url)) {
       // The peer sent a list without itself: it is disconnecting (seminar).
       log.info({ peer: link.url }, 'peer disconnected');
-      this.#drop(link);
+      this.#drop(link, true);
       closeWith(link.ws, CloseCode.NORMAL, 'peer left');
       return;
     }
@@ -289,11 +290,26 @@ export class Mesh {
     });
   }
 
-  #drop(link: PeerLink): void {
+  /** A link closed; a peer that did not leave on purpose is re-dialed until it is back. */
+  #drop(link: PeerLink, left = false): void {
     const wasOpen = link.open;
     this.#forget(link);
-    if (wasOpen && !this.#stopped) this.opts.handlers.onLinkDown(link.url);
+    if (wasOpen && !this.#stopped) {
+      if (left) this.#dials.forget(link.url);
+      else this.#dials.retry(link.url);
+      this.opts.handlers.onLinkDown(link.url);
+    }
     this.#recompute();
+  }
+
+  /** Re-dial servers known from before (a restart with a data folder), until they answer. */
+  rejoin(urls: string[]): void {
+    for (const url of urls) if (url !== this.opts.self) this.#dials.retry(url, true);
+  }
+
+  /** Every server this one is linked to or trying to get back: what it remembers across restarts. */
+  knownPeers(): string[] {
+    return [...new Set([...this.openLinks().map((l) => l.url), ...this.#dials.retrying()])].sort();
   }
 
   #forget(link: PeerLink): void {

@@ -17,7 +17,10 @@ const TYPES: Record<string, string> = {
  * The request handler; `directory` is read once, so later changes on disk are not served. Source
  * maps (the app's sources, comments and all) are served only with `sourceMaps`.
  */
-export function staticFiles(directory: string, { sourceMaps = false } = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function staticFiles(
+  directory: string,
+  { sourceMaps = false, connectTo = () => [] }: { sourceMaps?: boolean; connectTo?: () => string[] } = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
   const files = new Map<string, { body: Buffer; type: string }>();
   for (const name of readdirSync(directory)) {
     if (extname(name) === '.map' && !sourceMaps) continue;
@@ -32,15 +35,17 @@ export function staticFiles(directory: string, { sourceMaps = false } = {}): (re
       res.end('Not found\n');
       return;
     }
-    // The page may talk only to the server it came from; nothing inline, nothing remote.
+    // The page may talk only to the server it came from and the servers of its set (it fails over
+    // to them); nothing inline, nothing remote.
     const host = /^[\w.[\]:-]+$/.test(req.headers.host ?? '') ? req.headers.host : 'localhost';
+    const servers = connectTo().filter((url) => /^wss?:\/\/[\w.[\]:-]+$/.test(url));
     res.writeHead(200, {
       'content-type': file.type,
       'content-length': file.body.length,
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
-      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ws://${host} wss://${host}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ws://${host} wss://${host}${servers.map((s) => ` ${s}`).join('')}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     });
     res.end(req.method === 'HEAD' ? undefined : file.body);
   };

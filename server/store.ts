@@ -4,9 +4,10 @@
 // loads in Node (CLI, tests) and inside Electron with no native build per runtime (docs/history.md
 // says why). Writes are batched: what arrives in one event-loop turn is written in one transaction.
 // A file that is damaged or belongs to another program is refused with a clear StoreError.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Database } from 'node-sqlite3-wasm';
+import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the default export
+
 import * as v from 'valibot';
 import { AnyEvent, type ChatEvent } from '../shared/protocol.js';
 
@@ -40,7 +41,8 @@ export interface EventStore {
 
 export class SqliteStore implements EventStore {
   readonly file: string;
-  readonly #db: Database;
+  readonly #db: InstanceType<typeof sqlite.Database>;
+  readonly #lock: string;
   #pending: ChatEvent[] = [];
   #identity: Identity | undefined;
   #flushScheduled = false;
@@ -50,16 +52,24 @@ export class SqliteStore implements EventStore {
   /** Open (or create) the data file in `directory`; throws StoreError when it is not usable. */
   constructor(directory: string) {
     this.file = join(directory, 'chatty.db');
+    this.#lock = join(directory, 'chatty.lock');
     try {
       mkdirSync(directory, { recursive: true });
-      this.#db = new Database(this.file);
     } catch (err) {
+      throw new StoreError(`cannot create the data folder ${directory}: ${(err as Error).message}`);
+    }
+    takeLock(this.#lock, directory);
+    try {
+      this.#db = new sqlite.Database(this.file);
+    } catch (err) {
+      rmSync(this.#lock, { force: true });
       throw new StoreError(`cannot open the chat history at ${this.file}: ${(err as Error).message}`);
     }
     try {
       this.#migrate();
     } catch (err) {
       this.#db.close();
+      rmSync(this.#lock, { force: true });
       throw err instanceof StoreError ? err : new StoreError(`cannot read the chat history at ${this.file}: ${(err as Error).message}`);
     }
   }
@@ -83,7 +93,9 @@ export class SqliteStore implements EventStore {
   }
 
   load(limit: number): ChatEvent[] {
-    const rows = this.#db.all('SELECT body FROM (SELECT body, clock, origin FROM events ORDER BY clock DESC, origin DESC LIMIT ?) ORDER BY clock, origin', [limit]);
+    const rows = this.#db.all('SELECT body FROM (SELECT body, clock, origin FROM events ORDER BY clock DESC, origin DESC LIMIT ?) ORDER BY clock, origin', [
+      limit,
+    ]);
     const events: ChatEvent[] = [];
     for (const row of rows) {
       try {
@@ -138,7 +150,8 @@ export class SqliteStore implements EventStore {
     this.#pending = [];
     this.#identity = undefined;
     this.#transaction(() => {
-      for (const e of events) this.#db.run('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)', [e.id, e.clock, e.origin, JSON.stringify(e)]);
+      for (const e of events)
+        this.#db.run('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)', [e.id, e.clock, e.origin, JSON.stringify(e)]);
       if (identity) this.#db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)", [JSON.stringify(identity)]);
     });
   }
@@ -152,6 +165,7 @@ export class SqliteStore implements EventStore {
     if (!this.#db.isOpen) return;
     this.flush();
     this.#db.close();
+    rmSync(this.#lock, { force: true });
   }
 
   #schedule(): void {
@@ -169,5 +183,37 @@ export class SqliteStore implements EventStore {
       this.#db.exec('ROLLBACK');
       throw err;
     }
+  }
+}
+
+/**
+ * One server per data folder: two would publish under one origin id and spoil the set's history.
+ * The lock file holds the owner's pid; one left by a process that is gone is taken over.
+ */
+function takeLock(lock: string, directory: string): void {
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`cannot lock the data folder ${directory}: ${(err as Error).message}`);
+    }
+    const owner = Number(readFileSync(lock, 'utf8'));
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      throw new StoreError(`the data folder ${directory} is in use by another Chatty server (pid ${owner}): give this one its own --data`);
+    }
+    rmSync(lock, { force: true }); // left by a process that died
+  }
+  throw new StoreError(`cannot lock the data folder ${directory}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -8,7 +8,7 @@ import { Limits, Port, type ClientInbound } from './protocol.js';
 /** Where the UI runs: the desktop app can host and replicate; a browser can only join its host. */
 export type BridgeMode = 'desktop' | 'browser';
 
-export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'leaving' | 'disconnected';
+export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'leaving' | 'disconnected';
 
 /** What the user is connected as, once host() or join() succeeded. */
 export interface SessionInfo {
@@ -40,6 +40,10 @@ export interface Settings {
 export type SessionEvent =
   | { kind: 'frame'; frame: ClientInbound }
   | { kind: 'status'; status: ConnectionStatus; detail?: string }
+  /** The user sent `text`; it shows as pending until the server's event with this `cid` arrives. */
+  | { kind: 'pending'; cid: string; text: string }
+  /** These sends never reached a server (the chat was lost for good). */
+  | { kind: 'failed'; cids: string[] }
   | { kind: 'hosts'; hosts: DiscoveredHost[] };
 
 /** The API the preload exposes as `window.chatty` (and the browser bridge implements). */
@@ -47,7 +51,10 @@ export interface ChattyApi {
   readonly mode: BridgeMode;
   host(request: HostRequest): Promise<Result<SessionInfo>>;
   join(request: JoinRequest): Promise<Result<SessionInfo>>;
-  send(text: string): Promise<Result<void>>;
+  /** Resolves with the send's client id (the timeline shows it pending until the server has it). */
+  send(text: string): Promise<Result<string>>;
+  /** Ask for the page of history before the event `before`; it arrives as a `history` frame. */
+  loadOlder(before: string): Promise<Result<void>>;
   leave(): Promise<Result<void>>;
   /** Links in messages open only through here, after validation. */
   openLink(url: string): Promise<Result<void>>;
@@ -64,6 +71,7 @@ export const Channel = {
   host: 'chatty:host',
   join: 'chatty:join',
   send: 'chatty:send',
+  loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
   openLink: 'chatty:open-link',
   settings: 'chatty:settings',
@@ -95,6 +103,7 @@ export const JoinRequest = v.strictObject({
   replica: v.boolean(),
 });
 export const SendRequest = v.pipe(v.string(), v.maxLength(Limits.TEXT_MAX_CHARS * 2));
+export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
 
 export type HostRequest = v.InferOutput<typeof HostRequest>;

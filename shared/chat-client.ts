@@ -2,8 +2,13 @@
 // every validated frame from the server to its listeners. It runs over any WebSocket that has the
 // browser's API — the browser's own, or `ws` in Node — so the CLI, the Electron main process and
 // the renderer in a browser share it.
+//
+// Beyond the seminar it keeps the conversation going when a server fails: it notices a dead or
+// frozen server (an application-level ping), reconnects with backoff to any server of the set,
+// resumes as itself (token + last event id: exactly the missed events come back), and re-sends
+// what the server had not acknowledged (the server drops a resend it has already published).
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { decodeClientInbound, frame, validateName, validateText, type ClientInbound, type Welcome } from './protocol.js';
+import { type ChatEvent, type ClientInbound, decodeClientInbound, frame, validateName, validateText, type Welcome } from './protocol.js';
 
 /** The part of the WebSocket API the client uses (browser WebSocket and `ws` both have it). */
 export interface SocketLike {
@@ -27,19 +32,75 @@ export interface CloseInfo {
   expected: boolean;
 }
 
+/** Where the client is between a lost connection and a resumed one. */
+export type LinkState = { kind: 'reconnecting'; trying: string; attempt: number } | { kind: 'resumed'; server: string } | { kind: 'rejoined'; server: string };
+
+export interface ClientOptions {
+  /** Send a ping this often while connected. Default 3,000 ms. */
+  pingMs?: number;
+  /** No frame for this long means the server is gone (or frozen). Default 9,000 ms. */
+  deadMs?: number;
+  /** Stop trying to reconnect after this long. Default 120,000 ms; 0 never reconnects. */
+  giveUpMs?: number;
+  /** First wait between attempts; it doubles (with jitter) up to 5 s. Default 250 ms. */
+  backoffMs?: number;
+}
+
+const DEFAULTS: Required<ClientOptions> = { pingMs: 3_000, deadMs: 9_000, giveUpMs: 120_000, backoffMs: 250 };
+const MAX_BACKOFF_MS = 5_000;
+
+interface Outgoing {
+  cid: string;
+  text: string;
+}
+
+/** One socket's join: its welcome, and the frames that followed it before the client took over. */
+interface Attempt {
+  socket: SocketLike;
+  welcome: Welcome;
+  /** The frames so far; collecting stops (the client listens itself from then on). */
+  takeEarly(): ClientInbound[];
+}
+
 export class ChatClient {
   readonly name: string;
+  /** The first welcome (the one connect() resolved with). */
   readonly welcome: Welcome;
-  readonly #socket: SocketLike;
+  #socket: SocketLike;
+  #server: string;
+  #servers: string[];
+  readonly #token: string | undefined;
+  readonly #createSocket: SocketFactory;
+  readonly #opts: Required<ClientOptions>;
   readonly #frameListeners = new Set<(frame: ClientInbound) => void>();
   readonly #closeListeners = new Set<(info: CloseInfo) => void>();
+  readonly #stateListeners = new Set<(state: LinkState) => void>();
+  /** Sent (or to send) and not acknowledged yet, in order. */
+  readonly #unacked = new Map<string, Outgoing>();
+  /** The newest event of the set's history this client has (what a resume continues from). */
+  #last: ChatEvent | undefined;
   #leaving: Promise<void> | undefined;
   #closed: CloseInfo | undefined;
+  #reconnecting = false;
+  #lastHeard = Date.now();
+  #pinger: ReturnType<typeof setInterval> | undefined;
+  #cidSeq = 0;
+  /** Frames that came between welcome and the first subscription. */
+  #pending: ClientInbound[] | undefined;
 
-  private constructor(socket: SocketLike, welcome: Welcome) {
-    this.#socket = socket;
-    this.welcome = welcome;
-    this.name = welcome.name;
+  private constructor(attempt: Attempt, createSocket: SocketFactory, opts: Required<ClientOptions>) {
+    const early = attempt.takeEarly();
+    this.welcome = attempt.welcome;
+    this.name = attempt.welcome.name;
+    this.#token = attempt.welcome.token;
+    this.#createSocket = createSocket;
+    this.#opts = opts;
+    this.#socket = attempt.socket;
+    this.#server = attempt.welcome.server;
+    this.#servers = attempt.welcome.servers;
+    this.#pending = early;
+    for (const f of early) this.#note(f);
+    this.#adopt(attempt.socket);
   }
 
   /**
@@ -48,57 +109,16 @@ export class ChatClient {
    * unreachable, …); never rejects. Frames that arrive before the caller subscribes are queued
    * and delivered on subscribe.
    */
-  static connect(url: string, name: string, createSocket: SocketFactory): Promise<Result<ChatClient>> {
+  static async connect(url: string, name: string, createSocket: SocketFactory, options: ClientOptions = {}): Promise<Result<ChatClient>> {
     const valid = validateName(name);
-    if (!valid.ok) return Promise.resolve(valid);
-    return new Promise((resolve) => {
-      let socket: SocketLike;
-      try {
-        socket = createSocket(url);
-      } catch (err) {
-        resolve(fail(ErrorCode.UNREACHABLE, `cannot connect to ${url}: ${(err as Error).message}`));
-        return;
-      }
-      let client: ChatClient | undefined;
-      let refused: Result<never> | undefined;
-      const early: ClientInbound[] = [];
-      let socketError = '';
-      socket.addEventListener('open', () => socket.send(JSON.stringify(frame.clientJoinReq(name))));
-      socket.addEventListener('error', (event) => {
-        socketError = describeSocketError(event);
-      });
-      socket.addEventListener('message', ({ data }) => {
-        if (typeof data !== 'string') return;
-        const decoded = decodeClientInbound(data);
-        if (!decoded.ok) return; // a newer server's frame we do not know: ignore, as the protocol asks
-        const msg = decoded.value;
-        if (client) return client.#deliver(msg);
-        if (msg.type === 'welcome') {
-          client = new ChatClient(socket, msg);
-          client.#pending = early;
-          resolve(ok(client));
-        } else if (msg.type === 'error') {
-          // Codes from a newer server pass through as they are.
-          refused = { ok: false, error: { code: msg.code as ErrorCode, message: msg.message } };
-          resolve(refused);
-          socket.close(1000, 'join refused');
-        } else {
-          early.push(msg);
-        }
-      });
-      socket.addEventListener('close', ({ code, reason }) => {
-        if (client) return client.#onClose(code, reason);
-        if (refused) return;
-        const why = reason || socketError || `connection closed (${code})`;
-        resolve(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: ${why}`));
-      });
-    });
+    if (!valid.ok) return valid;
+    const opts = { ...DEFAULTS, ...options };
+    const joined = await join(url, frame.clientJoinReq(name), createSocket, opts.deadMs);
+    if (!joined.ok) return joined;
+    return ok(new ChatClient(joined.value, createSocket, opts));
   }
 
-  /** Frames that came between welcome and the first subscription. */
-  #pending: ClientInbound[] | undefined;
-
-  /** Every frame from the server after `welcome`: events, server list, rosters, errors, exit. */
+  /** Every frame from the server after `welcome`: events, history, acks, server list, rosters, errors, exit. */
   onFrame(listener: (frame: ClientInbound) => void): () => void {
     this.#frameListeners.add(listener);
     const pending = this.#pending;
@@ -107,7 +127,7 @@ export class ChatClient {
     return () => this.#frameListeners.delete(listener);
   }
 
-  /** The connection ended; `expected` tells a clean leave from a lost server. */
+  /** The connection ended for good; `expected` tells a clean leave from a lost chat. */
   onClose(listener: (info: CloseInfo) => void): () => void {
     if (this.#closed) {
       listener(this.#closed);
@@ -117,23 +137,52 @@ export class ChatClient {
     return () => this.#closeListeners.delete(listener);
   }
 
-  get connected(): boolean {
-    return !this.#closed && this.#socket.readyState === OPEN;
+  /** Reconnecting, resumed, or rejoined (the grace period had ended: a fresh join). */
+  onLinkState(listener: (state: LinkState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
-  /** Seminar: ServerPid ! {send, MyName, Text}. The text is checked here with the server's rule. */
-  send(text: string): Result<void> {
+  /** In the chat: connected now, or reconnecting (sends wait and go out on resume). */
+  get connected(): boolean {
+    return !this.#closed && (this.#reconnecting || this.#socket.readyState === OPEN);
+  }
+
+  get server(): string {
+    return this.#server;
+  }
+
+  /**
+   * Seminar: ServerPid ! {send, MyName, Text}. The text is checked here with the server's rule.
+   * Returns the send's client id: the server acks it, and until then it is re-sent on resume.
+   */
+  send(text: string): Result<string> {
     const valid = validateText(text);
     if (!valid.ok) return valid;
     if (!this.connected || this.#leaving) return fail(ErrorCode.NOT_JOINED, 'not connected to a server');
-    this.#socket.send(JSON.stringify(frame.send(this.name, text)));
-    return ok(undefined);
+    const cid = `${Date.now().toString(36)}-${(++this.#cidSeq).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    this.#unacked.set(cid, { cid, text });
+    if (!this.#reconnecting) this.#socket.send(JSON.stringify(frame.send(this.name, text, cid)));
+    return ok(cid);
+  }
+
+  /** Sends not acknowledged yet (shown as pending by a UI). */
+  unacked(): string[] {
+    return [...this.#unacked.keys()];
+  }
+
+  /** Ask for the page of history before the event `before` (the answer is a `history` frame). */
+  requestHistory(before: string, limit?: number): void {
+    if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.historyReq(before, limit)));
   }
 
   /** Seminar: ServerPid ! {client_leave_req, MyName, self()}; resolves when `exit` (or the close) arrives. */
   leave(timeoutMs = 5_000): Promise<void> {
     this.#leaving ??= new Promise<void>((resolve) => {
-      if (!this.connected) return resolve();
+      if (this.#reconnecting || this.#socket.readyState !== OPEN) {
+        this.#finish(1000, 'left');
+        return resolve();
+      }
       const timer = setTimeout(() => {
         this.#socket.close(1000, 'left');
         resolve();
@@ -151,7 +200,40 @@ export class ChatClient {
     return this.#leaving;
   }
 
+  // --- one socket at a time
+
+  #adopt(socket: SocketLike): void {
+    this.#socket = socket;
+    this.#lastHeard = Date.now();
+    socket.addEventListener('message', ({ data }) => {
+      if (socket !== this.#socket || typeof data !== 'string') return;
+      this.#lastHeard = Date.now();
+      const decoded = decodeClientInbound(data);
+      if (decoded.ok) this.#deliver(decoded.value); // a newer server's frame we do not know: ignored, as the protocol asks
+    });
+    socket.addEventListener('close', ({ code, reason }) => {
+      if (socket === this.#socket) this.#onLost(code, reason);
+    });
+    clearInterval(this.#pinger);
+    if (this.#opts.pingMs > 0) {
+      this.#pinger = setInterval(() => this.#ping(socket), this.#opts.pingMs);
+      (this.#pinger as { unref?: () => void }).unref?.();
+    }
+  }
+
+  #ping(socket: SocketLike): void {
+    if (socket !== this.#socket || socket.readyState !== OPEN) return;
+    if (Date.now() - this.#lastHeard > this.#opts.deadMs) {
+      // A frozen server keeps its TCP connections open: only silence tells. Give up on it.
+      this.#onLost(4000, 'the server stopped answering');
+      socket.close(4000, 'no answer');
+      return;
+    }
+    socket.send(JSON.stringify(frame.ping()));
+  }
+
   #deliver(msg: ClientInbound): void {
+    this.#note(msg);
     if (this.#pending) {
       this.#pending.push(msg);
       return;
@@ -159,11 +241,160 @@ export class ChatClient {
     for (const listener of [...this.#frameListeners]) listener(msg);
   }
 
-  #onClose(code: number, reason: string): void {
+  /** What the client itself needs to know of a frame: acks, the server list, the newest event. */
+  #note(msg: ClientInbound): void {
+    switch (msg.type) {
+      case 'ack':
+        this.#unacked.delete(msg.cid);
+        return;
+      case 'update_servers':
+        this.#servers = msg.servers;
+        return;
+      case 'history':
+        for (const event of msg.events) this.#seen(event);
+        return;
+      case 'join':
+      case 'leave':
+      case 'message':
+      case 'away':
+      case 'back':
+        this.#seen(msg);
+        if (msg.type === 'message' && msg.cid && msg.name === this.name) this.#unacked.delete(msg.cid);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #seen(event: ChatEvent): void {
+    if (event.id.includes('.')) return; // a server's local notice: not in the set's history
+    if (!this.#last || event.clock > this.#last.clock || (event.clock === this.#last.clock && event.origin > this.#last.origin)) this.#last = event;
+  }
+
+  #onLost(code: number, reason: string): void {
+    if (this.#closed || this.#reconnecting) return;
+    if (this.#leaving || this.#opts.giveUpMs === 0 || !this.#token || isFinal(reason)) return this.#finish(code, reason);
+    void this.#reconnect(code, reason);
+  }
+
+  /** Try every server of the set, the one we lost last, with backoff and jitter, until one resumes us. */
+  async #reconnect(code: number, reason: string): Promise<void> {
+    this.#reconnecting = true;
+    clearInterval(this.#pinger);
+    const deadline = Date.now() + this.#opts.giveUpMs;
+    const lost = this.#server;
+    const order = [...this.#servers.filter((s) => s !== lost), lost];
+    let wait = this.#opts.backoffMs;
+    for (let attempt = 1; Date.now() < deadline && !this.#leaving; attempt++) {
+      const url = order[(attempt - 1) % order.length]!;
+      this.#tell({ kind: 'reconnecting', trying: url, attempt });
+      const resume = { token: this.#token!, ...(this.#last ? { after: this.#last.id } : {}) };
+      const joined = await join(url, frame.clientJoinReq(this.name, resume), this.#createSocket, this.#opts.deadMs);
+      if (this.#leaving) {
+        if (joined.ok) joined.value.socket.close(1000, 'left');
+        break;
+      }
+      if (joined.ok) {
+        this.#reconnecting = false;
+        this.#server = joined.value.welcome.server;
+        this.#servers = joined.value.welcome.servers;
+        const early = joined.value.takeEarly();
+        this.#adopt(joined.value.socket);
+        this.#deliver(joined.value.welcome);
+        for (const f of early) this.#deliver(f);
+        // What the server had not acked goes again; one it had published is acked, not repeated.
+        for (const out of this.#unacked.values()) this.#socket.send(JSON.stringify(frame.send(this.name, out.text, out.cid)));
+        this.#tell({ kind: joined.value.welcome.resumed ? 'resumed' : 'rejoined', server: this.#server });
+        return;
+      }
+      if (joined.error.code === ErrorCode.NAME_TAKEN) return this.#finish(4001, joined.error.message);
+      if (attempt % order.length === 0) {
+        await sleep(Math.min(wait, Math.max(0, deadline - Date.now())) * (0.5 + Math.random() / 2));
+        wait = Math.min(wait * 2, MAX_BACKOFF_MS);
+      }
+    }
+    this.#finish(code, reason || 'could not reach any server of the chat');
+  }
+
+  #tell(state: LinkState): void {
+    for (const listener of [...this.#stateListeners]) listener(state);
+  }
+
+  #finish(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#reconnecting = false;
+    clearInterval(this.#pinger);
     this.#closed = { code, reason, expected: this.#leaving !== undefined };
     for (const listener of [...this.#closeListeners]) listener(this.#closed);
     this.#closeListeners.clear();
   }
+}
+
+/** Closes after which reconnecting would not help: the user is out, or was refused for cause. */
+function isFinal(reason: string): boolean {
+  return /^(SLOW_CONSUMER|RATE_LIMITED|NAME_TAKEN|left)/.test(reason);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Open a socket to `url` and send `request`; resolves with the welcome, or with the reason it
+ * failed — also when nothing answers within `timeoutMs` (a frozen server still accepts TCP).
+ */
+function join(url: string, request: object, createSocket: SocketFactory, timeoutMs: number): Promise<Result<Attempt>> {
+  return new Promise((resolve) => {
+    const early: ClientInbound[] = [];
+    let collecting = true;
+    let socket: SocketLike;
+    try {
+      socket = createSocket(url);
+    } catch (err) {
+      resolve(fail(ErrorCode.UNREACHABLE, `cannot connect to ${url}: ${(err as Error).message}`));
+      return;
+    }
+    let settled = false;
+    let socketError = '';
+    const settle = (result: Result<Attempt>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      settle(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: no answer`));
+      socket.close(4000, 'no answer');
+    }, timeoutMs);
+    socket.addEventListener('open', () => socket.send(JSON.stringify(request)));
+    socket.addEventListener('error', (event) => {
+      socketError = describeSocketError(event);
+    });
+    socket.addEventListener('message', ({ data }) => {
+      if (settled || typeof data !== 'string') return;
+      const decoded = decodeClientInbound(data);
+      if (!decoded.ok) return;
+      const msg = decoded.value;
+      if (msg.type === 'welcome') {
+        const takeEarly = () => {
+          collecting = false;
+          return early;
+        };
+        settle(ok({ socket, welcome: msg, takeEarly }));
+      } else if (msg.type === 'error') {
+        // Codes from a newer server pass through as they are.
+        settle({ ok: false, error: { code: msg.code as ErrorCode, message: msg.message } });
+        socket.close(1000, 'join refused');
+      }
+    });
+    // Frames after the welcome and before the client adopts the socket (its history) are kept.
+    socket.addEventListener('message', ({ data }) => {
+      if (!settled || !collecting || typeof data !== 'string') return;
+      const decoded = decodeClientInbound(data);
+      if (decoded.ok && decoded.value.type !== 'welcome') early.push(decoded.value);
+    });
+    socket.addEventListener('close', ({ code, reason }) => {
+      settle(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: ${reason || socketError || `connection closed (${code})`}`));
+    });
+  });
 }
 
 function describeSocketError(event: unknown): string {

@@ -1,14 +1,32 @@
 // The chat as a user sees it — buddies, servers, the timeline, the connection — computed from the
 // stream of SessionEvents. A pure reducer: the renderer keeps it in a signal, tests call it
 // directly, and it runs anywhere (no DOM, no Node).
+//
+// The timeline is in the set's order — (clock, origin), the order every server agrees on — so
+// events that arrive late (backfilled after a split, a page of older history) take their place,
+// and every client shows the same conversation. An event is shown once: by id, and a message
+// also by its sender's client id (a resend through another server is the same message).
 import type { ConnectionStatus, DiscoveredHost, SessionEvent } from './bridge.js';
-import { missingCase, type ChatError } from './errors.js';
-import type { Buddy } from './protocol.js';
+import { type ChatError, missingCase } from './errors.js';
+import type { Buddy, ChatEvent } from './protocol.js';
 
-export type TimelineEntry =
-  | { kind: 'join' | 'leave'; id: string; name: string; server: string; ts: number }
-  | { kind: 'message'; id: string; name: string; server: string; ts: number; text: string; mine: boolean }
-  | { kind: 'notice'; id: string; ts: number; text: string };
+/** Where an entry stands in the set's order. Client-side entries (notices, pending sends) go last. */
+interface Order {
+  clock: number;
+  origin: string;
+}
+
+export type TimelineEntry = Order &
+  (
+    | { kind: 'join' | 'leave' | 'away' | 'back'; id: string; name: string; server: string; ts: number }
+    | { kind: 'message'; id: string; name: string; server: string; ts: number; text: string; mine: boolean; cid?: string; pending?: 'sending' | 'failed' }
+    | { kind: 'notice'; id: string; ts: number; text: string }
+  );
+
+export interface BuddyView extends Buddy {
+  /** Its connection dropped; it may be back soon. */
+  away?: boolean;
+}
 
 export interface ChatState {
   status: ConnectionStatus;
@@ -17,13 +35,15 @@ export interface ChatState {
   server: string | undefined;
   servers: readonly string[];
   /** Sorted by name. */
-  buddies: readonly Buddy[];
+  buddies: readonly BuddyView[];
   timeline: readonly TimelineEntry[];
+  /** Older history exists on the server than the first entry (the UI offers to load it). */
+  hasOlder: boolean;
   hosts: readonly DiscoveredHost[];
   lastError: ChatError | undefined;
 }
 
-/** The timeline keeps this many entries; older ones scroll away for good. */
+/** The timeline keeps this many entries; older ones scroll away (and can be loaded again). */
 export const TIMELINE_LIMIT = 5_000;
 
 export const initialState: ChatState = {
@@ -34,25 +54,72 @@ export const initialState: ChatState = {
   servers: [],
   buddies: [],
   timeline: [],
+  hasOlder: false,
   hosts: [],
   lastError: undefined,
 };
 
 const byName = (a: Buddy, b: Buddy) => a.name.localeCompare(b.name) || a.server.localeCompare(b.server);
 
-function withBuddy(buddies: readonly Buddy[], buddy: Buddy): readonly Buddy[] {
-  if (buddies.some((b) => b.name === buddy.name && b.server === buddy.server)) return buddies;
-  return [...buddies, buddy].sort(byName);
+function withBuddy(buddies: readonly BuddyView[], buddy: BuddyView): readonly BuddyView[] {
+  return [...buddies.filter((b) => b.name !== buddy.name), buddy].sort(byName);
 }
 
-function append(timeline: readonly TimelineEntry[], entry: TimelineEntry): readonly TimelineEntry[] {
-  const next = timeline.length >= TIMELINE_LIMIT ? timeline.slice(timeline.length - TIMELINE_LIMIT + 1) : timeline.slice();
-  next.push(entry);
+/** Client-side entries sort after every event the client has (they happened "now"). */
+const LOCAL_ORIGIN = '\uffff';
+
+const compare = (a: Order, b: Order) => a.clock - b.clock || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
+
+function entryOf(event: ChatEvent, state: ChatState): TimelineEntry {
+  const base = { id: event.id, name: event.name, server: event.server, ts: event.ts, clock: event.clock, origin: event.origin };
+  if (event.type !== 'message') return { kind: event.type, ...base };
+  return { kind: 'message', ...base, text: event.text, mine: event.name === state.me, ...(event.cid ? { cid: event.cid } : {}) };
+}
+
+/** Put events in their place: in order, once each; a message's confirmed copy replaces its pending one. */
+function place(timeline: readonly TimelineEntry[], entries: TimelineEntry[]): readonly TimelineEntry[] {
+  let next = timeline.slice();
+  for (const entry of entries) {
+    if (next.some((e) => e.id === entry.id)) continue;
+    if (entry.kind === 'message' && entry.cid) {
+      const twin = next.findIndex((e) => e.kind === 'message' && e.cid === entry.cid && e.name === entry.name);
+      if (twin !== -1) {
+        const other = next[twin]!;
+        // Pending (client-side) or later in the set's order: this copy takes its place.
+        if (other.kind === 'message' && !other.pending && compare(other, entry) < 0) continue;
+        next.splice(twin, 1);
+      }
+    }
+    let at = next.length;
+    while (at > 0 && compare(next[at - 1]!, entry) > 0) at--;
+    next.splice(at, 0, entry);
+  }
+  if (next.length > TIMELINE_LIMIT) next = next.slice(next.length - TIMELINE_LIMIT);
   return next;
 }
 
-let noticeSeq = 0;
-const notice = (text: string): TimelineEntry => ({ kind: 'notice', id: `notice-${++noticeSeq}`, ts: Date.now(), text });
+/** The newest clock in the timeline: client-side entries are placed after it. */
+const lastClock = (timeline: readonly TimelineEntry[]) => timeline.reduce((max, e) => (e.origin.startsWith(LOCAL_ORIGIN) ? max : Math.max(max, e.clock)), 0);
+
+let localSeq = 0;
+function local(state: ChatState, entry: { kind: 'notice'; text: string } | { kind: 'pending'; cid: string; text: string }): TimelineEntry {
+  const order = { clock: lastClock(state.timeline), origin: `${LOCAL_ORIGIN}${String(++localSeq).padStart(10, '0')}` };
+  if (entry.kind === 'notice') return { kind: 'notice', id: `notice-${localSeq}`, ts: Date.now(), text: entry.text, ...order };
+  return {
+    kind: 'message',
+    id: `pending-${entry.cid}`,
+    cid: entry.cid,
+    name: state.me ?? '',
+    server: state.server ?? '',
+    ts: Date.now(),
+    text: entry.text,
+    mine: true,
+    pending: 'sending',
+    // Not confirmed yet, it has no place in the set's order: it stays last until its event comes.
+    clock: Number.POSITIVE_INFINITY,
+    origin: order.origin,
+  };
+}
 
 export function reduce(state: ChatState, event: SessionEvent): ChatState {
   switch (event.kind) {
@@ -60,12 +127,23 @@ export function reduce(state: ChatState, event: SessionEvent): ChatState {
       return { ...state, hosts: event.hosts };
     case 'status': {
       const next: ChatState = { ...state, status: event.status, statusDetail: event.detail };
-      if (event.status === 'disconnected' && state.status === 'connected') {
-        return { ...next, buddies: [], timeline: append(state.timeline, notice(event.detail ?? 'Disconnected from the server')) };
+      if (event.status === 'disconnected' && state.status !== 'disconnected' && state.me !== undefined) {
+        return {
+          ...next,
+          buddies: [],
+          timeline: place(state.timeline, [local(state, { kind: 'notice', text: event.detail ?? 'Disconnected from the server' })]),
+        };
       }
       if (event.status === 'connecting') return { ...next, lastError: undefined };
       return next;
     }
+    case 'pending':
+      return { ...state, timeline: place(state.timeline, [local(state, { kind: 'pending', cid: event.cid, text: event.text })]) };
+    case 'failed':
+      return {
+        ...state,
+        timeline: state.timeline.map((e) => (e.kind === 'message' && e.pending && e.cid && event.cids.includes(e.cid) ? { ...e, pending: 'failed' } : e)),
+      };
     case 'frame':
       return reduceFrame(state, event.frame);
   }
@@ -73,42 +151,50 @@ export function reduce(state: ChatState, event: SessionEvent): ChatState {
 
 function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'frame' }>['frame']): ChatState {
   switch (frame.type) {
-    case 'welcome':
-      return {
+    case 'welcome': {
+      const common = {
         ...state,
-        status: 'connected',
+        status: 'connected' as const,
+        statusDetail: undefined,
         me: frame.name,
         server: frame.server,
         servers: frame.servers,
         buddies: [...frame.buddies].sort(byName),
-        timeline: [],
         lastError: undefined,
       };
+      // A resumed session goes on where it was; a new one starts from the history that follows.
+      return frame.resumed ? common : { ...common, timeline: state.timeline.filter((e) => e.kind === 'message' && e.pending), hasOlder: false };
+    }
+    case 'history':
+      return {
+        ...state,
+        timeline: place(
+          state.timeline,
+          frame.events.map((e) => entryOf(e, state)),
+        ),
+        hasOlder: frame.page || state.timeline.length === 0 ? frame.more : state.hasOlder,
+      };
     case 'join':
+    case 'back':
       return {
         ...state,
         buddies: withBuddy(state.buddies, { name: frame.name, server: frame.server }),
-        timeline: append(state.timeline, { kind: 'join', id: frame.id, name: frame.name, server: frame.server, ts: frame.ts }),
+        timeline: place(state.timeline, [entryOf(frame, state)]),
+      };
+    case 'away':
+      return {
+        ...state,
+        buddies: state.buddies.map((b) => (b.name === frame.name ? { ...b, away: true } : b)),
+        timeline: place(state.timeline, [entryOf(frame, state)]),
       };
     case 'leave':
       return {
         ...state,
         buddies: state.buddies.filter((b) => !(b.name === frame.name && b.server === frame.server)),
-        timeline: append(state.timeline, { kind: 'leave', id: frame.id, name: frame.name, server: frame.server, ts: frame.ts }),
+        timeline: place(state.timeline, [entryOf(frame, state)]),
       };
     case 'message':
-      return {
-        ...state,
-        timeline: append(state.timeline, {
-          kind: 'message',
-          id: frame.id,
-          name: frame.name,
-          server: frame.server,
-          ts: frame.ts,
-          text: frame.text,
-          mine: frame.name === state.me && frame.server === state.server,
-        }),
-      };
+      return { ...state, timeline: place(state.timeline, [entryOf(frame, state)]) };
     case 'roster':
       return { ...state, buddies: frame.names.reduce((acc, name) => withBuddy(acc, { name, server: frame.server }), state.buddies) };
     case 'update_servers':
@@ -117,6 +203,9 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       return { ...state, status: 'idle', me: undefined, buddies: [], servers: [] };
     case 'error':
       return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
+    case 'ack':
+    case 'pong':
+      return state;
     default:
       return missingCase(frame);
   }

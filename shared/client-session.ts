@@ -1,7 +1,7 @@
 // The client half of a chat session, shared by the desktop app's main process (ChatSession) and
 // the page in a browser (browser-bridge.ts): join through a ChatClient, report everything it hears
 // as SessionEvents in the order the UI's reducer expects, send, and leave. The status sequence
-// is written once, here: connecting → connected (→ disconnected) → leaving → idle.
+// is written once, here: connecting → connected (⇄ reconnecting; → disconnected) → leaving → idle.
 import type { SessionEvent } from './bridge.js';
 import { ChatClient, type SocketFactory } from './chat-client.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
@@ -49,8 +49,18 @@ export class ClientSession {
     }
   }
 
-  send(text: string): Result<void> {
-    return this.#client ? this.#client.send(text) : fail(ErrorCode.NOT_JOINED, 'not in a chat');
+  /** Send `text`; the UI shows it pending until the server's copy arrives. */
+  send(text: string): Result<string> {
+    if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
+    const sent = this.#client.send(text);
+    if (sent.ok) this.emit({ kind: 'pending', cid: sent.value, text });
+    return sent;
+  }
+
+  loadOlder(before: string): Result<void> {
+    if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
+    this.#client.requestHistory(before);
+    return ok(undefined);
   }
 
   /** Leave the chat (if in one); the UI hears `leaving`, then whatever `after` does, then `idle`. */
@@ -75,11 +85,27 @@ export class ClientSession {
     this.#client = client;
     this.emit({ kind: 'frame', frame: client.welcome });
     client.onFrame((frame) => this.emit({ kind: 'frame', frame }));
+    client.onLinkState((state) => {
+      if (state.kind === 'reconnecting') {
+        this.emit({ kind: 'status', status: 'reconnecting', detail: `Reconnecting to the chat… trying ${hostOf(state.trying)}` });
+      } else {
+        this.emit({
+          kind: 'status',
+          status: 'connected',
+          detail: `${state.kind === 'resumed' ? 'Back in the chat' : 'Joined the chat again'} on ${hostOf(state.server)}`,
+        });
+      }
+    });
     client.onClose((info) => {
       if (this.#client === client) this.#client = undefined;
+      const unsent = client.unacked();
+      if (unsent.length) this.emit({ kind: 'failed', cids: unsent });
       if (info.expected) return;
-      this.emit({ kind: 'status', status: 'disconnected', detail: `Lost the connection to the server${info.reason ? ` (${info.reason})` : ''}` });
+      this.emit({ kind: 'status', status: 'disconnected', detail: `Lost the connection to the chat${info.reason ? ` (${info.reason})` : ''}` });
     });
     this.emit({ kind: 'status', status: 'connected' });
   }
 }
+
+/** ws://192.168.1.20:4000 → 192.168.1.20:4000 */
+export const hostOf = (url: string) => url.replace(/^wss?:\/\//, '');

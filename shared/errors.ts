@@ -46,6 +46,8 @@ export const ErrorCode = {
   BIND_FAILED: 'BIND_FAILED',
   /** Raised by a starting replica, never sent: the server it was to join could not be linked. */
   JOIN_FAILED: 'JOIN_FAILED',
+  /** Raised by a starting server, never sent: its data folder is damaged, foreign, or in use. */
+  DATA_UNUSABLE: 'DATA_UNUSABLE',
   /** Raised by the app, never sent: host/join while already in a chat. */
   ALREADY_CONNECTED: 'ALREADY_CONNECTED',
   /** Raised by the app, never sent: this UI cannot do that (a browser cannot host). */

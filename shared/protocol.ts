@@ -174,7 +174,13 @@ export const ErrorFrame = v.strictObject({
 // --- server ↔ server (seminar: {server_join_req, From}, {update_servers, NewServers})
 export const ServerJoinReq = v.strictObject({ type: v.literal('server_join_req'), from: ServerUrl });
 /** When a link opens, each side says how far it has seen each origin's events (origin → last seq). */
-export const Sync = v.strictObject({ type: v.literal('sync'), seen: v.pipe(v.record(Origin, Count), v.check((r) => Object.keys(r).length <= 1024, 'too many origins')) });
+export const Sync = v.strictObject({
+  type: v.literal('sync'),
+  seen: v.pipe(
+    v.record(Origin, Count),
+    v.check((r) => Object.keys(r).length <= 1024, 'too many origins'),
+  ),
+});
 /** Events the other side had not seen (answer to `sync`), in chunks. */
 export const Backfill = v.strictObject({
   type: v.literal('backfill'),
@@ -341,7 +347,11 @@ export function parseServerAddress(input: string): Result<string> {
 
 /** Frames are built by these helpers so every sender writes the same shape. */
 export const frame = {
-  clientJoinReq: (name: string, resume?: { token: string; after?: string }): ClientJoinReq => ({ type: 'client_join_req', name, ...(resume ? { resume } : {}) }),
+  clientJoinReq: (name: string, resume?: { token: string; after?: string }): ClientJoinReq => ({
+    type: 'client_join_req',
+    name,
+    ...(resume ? { resume } : {}),
+  }),
   clientLeaveReq: (name: string): ClientLeaveReq => ({ type: 'client_leave_req', name }),
   send: (name: string, text: string, cid?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}) }),
   historyReq: (before?: string, limit?: number): HistoryReq => ({ type: 'history_req', ...(before ? { before } : {}), ...(limit ? { limit } : {}) }),

@@ -5,7 +5,7 @@ import { Attention } from '../electron/attention.js';
 const S = 'ws://10.0.0.1:4000';
 const message = (name: string, text: string, server = S): SessionEvent => ({
   kind: 'frame',
-  frame: { type: 'message', name, text, id: `${name}-${text}`, server, ts: 1 },
+  frame: { type: 'message', name, text, id: `0123456789abcdef-${text.length}`, origin: '0123456789abcdef', seq: text.length, clock: 1, server, ts: 1 },
 });
 const me = { name: 'Ann', server: S };
 
@@ -21,9 +21,15 @@ describe('Attention', () => {
     const attention = new Attention();
     expect(attention.onEvent(message('Bob', 'hi'), true, me)).toBeUndefined();
     expect(attention.onEvent(message('Ann', 'mine'), false, me)).toBeUndefined();
-    expect(attention.onEvent({ kind: 'frame', frame: { type: 'join', name: 'Cid', id: 'j', server: S, ts: 1 } }, false, me)).toBeUndefined();
-    // Same name on another server is someone else.
-    expect(attention.onEvent(message('Ann', 'other Ann', 'ws://10.0.0.2:4000'), false, me)).toMatchObject({ unread: 1 });
+    expect(
+      attention.onEvent(
+        { kind: 'frame', frame: { type: 'join', name: 'Cid', id: '0123456789abcdef-9', origin: '0123456789abcdef', seq: 9, clock: 1, server: S, ts: 1 } },
+        false,
+        me,
+      ),
+    ).toBeUndefined();
+    // Names are unique across the set: the user's own message is still theirs after moving to another server.
+    expect(attention.onEvent(message('Ann', 'sent after a failover', 'ws://10.0.0.2:4000'), false, me)).toBeUndefined();
   });
 
   it('shortens long texts in the notification', () => {

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatNode } from '../server/chat-node.js';
 import { startNode } from './helpers/nodes.js';
-import { RawSocket } from './helpers/sockets.js';
+import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 describe('ChatNode (bad input)', () => {
   let node: ChatNode;
@@ -34,7 +34,7 @@ describe('ChatNode (bad input)', () => {
     ['leave before join', { type: 'client_leave_req', name: 'Eve' }, 'NOT_JOINED'],
     ['a taken name', { type: 'client_join_req', name: 'Bystander' }, 'NAME_TAKEN'],
     ['update_servers without server_join_req', { type: 'update_servers', servers: ['ws://127.0.0.1:9'] }, 'NOT_A_SERVER'],
-    ['a forged join event', { type: 'join', name: 'Ghost', id: 'x', server: 'ws://127.0.0.1:9', ts: 1 }, 'NOT_A_SERVER'],
+    ['a forged join event', peerEvent({ type: 'join', name: 'Ghost', server: 'ws://127.0.0.1:9' }), 'NOT_A_SERVER'],
     ['a forged roster', { type: 'roster', server: 'ws://127.0.0.1:9', names: ['Ghost'] }, 'NOT_A_SERVER'],
     ['server_join_req with a bad address', { type: 'server_join_req', from: 'not a url' }, 'BAD_FRAME'],
   ];

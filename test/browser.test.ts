@@ -7,7 +7,7 @@ import { staticFiles } from '../server/static-files.js';
 import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
 import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';
-import { RawSocket } from './helpers/sockets.js';
+import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 const httpOf = (wsUrl: string) => `${wsUrl.replace(/^ws/, 'http')}/`;
 const hostWithUi = (options: ChatNodeOptions = {}) => startNode({ ...options, httpHandler: staticFiles(rendererDir) });
@@ -95,9 +95,9 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     const fake = 'ws://127.0.0.1:9';
     const peer = await RawSocket.peer(node.url, fake);
     const far = 8.6e15; // a valid number, a year in the 274,000s: the node replaces it
-    peer.send({ type: 'join', name: 'Timey', id: 't1', server: fake, ts: far });
-    peer.send({ type: 'message', name: 'Timey', text: '\u202E!nimda ma I', id: 't2', server: fake, ts: far });
-    peer.send({ type: 'message', name: 'Timey', text: 'next line', id: 't3', server: fake, ts: Date.now() });
+    peer.send(peerEvent({ type: 'join', name: 'Timey', server: fake, ts: far }));
+    peer.send(peerEvent({ type: 'message', name: 'Timey', text: '\u202E!nimda ma I', server: fake, ts: far }));
+    peer.send(peerEvent({ type: 'message', name: 'Timey', text: 'next line', server: fake }));
     const spoof = page.getByTestId('message').filter({ hasText: 'nimda' });
     const next = page.getByTestId('message').filter({ hasText: 'next line' });
     await next.waitFor();
@@ -130,15 +130,42 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     await screenshot(page, 'long-history');
   });
 
-  it('tells the user when the server goes away', async () => {
+  it('tells the user when the server goes away, and keeps what they type for when it is back', async () => {
     const node = await hostWithUi();
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Lou');
     await node.disconnect();
-    await expect.poll(() => page.getByTestId('status').textContent()).toBe('Disconnected');
-    await page.getByTestId('event').filter({ hasText: 'Lost the connection' }).waitFor();
-    expect(await page.getByTestId('composer').isDisabled()).toBe(true);
-    await screenshot(page, 'disconnected');
+    await expect.poll(() => page.getByTestId('status').textContent()).toMatch(/^Reconnecting… — trying 127\.0\.0\.1:\d+$/);
+    await say(page, 'are you there?');
+    await page.getByTestId('message').filter({ hasText: 'are you there?' }).getByTestId('delivery').filter({ hasText: 'Sending…' }).waitFor();
+    await screenshot(page, 'reconnecting');
     await page.getByTestId('leave').click();
     await page.getByTestId('join').waitFor();
+  });
+
+  it('the page of host A goes on through host B when A is killed: missed messages shown, its pending message delivered once', async () => {
+    const a = new Chatty(['host', '--port', '0']);
+    const aUrl = await a.url();
+    const b = new Chatty(['host', '--port', '0', '--join', aUrl]);
+    const bUrl = await b.url();
+    await a.waitFor(/\[SERVER UPDATE\] \[ws:\/\/[^,]+,ws:\/\//);
+    const page = await joinInBrowser(browser(), httpOf(aUrl), 'Pia');
+    const bob = await RawSocket.join(bUrl, 'Bob');
+    bob.send({ type: 'send', name: 'Bob', text: 'before the crash' });
+    await page.getByTestId('message').filter({ hasText: 'before the crash' }).waitFor();
+    await a.kill('SIGKILL');
+    // While the page looks for a server, Bob talks and Pia types.
+    bob.send({ type: 'send', name: 'Bob', text: 'while you were away' });
+    await say(page, 'I am still here');
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toContain(`Connected to ${bUrl.replace('ws://', '')}`);
+    await page.getByTestId('message').filter({ hasText: 'while you were away' }).waitFor();
+    await bob.next((f) => f.type === 'message' && f.text === 'I am still here', 10_000);
+    await page
+      .getByTestId('message')
+      .filter({ hasText: 'I am still here' })
+      .filter({ hasNot: page.getByTestId('delivery') })
+      .waitFor();
+    expect(await page.getByTestId('message').filter({ hasText: 'I am still here' }).count()).toBe(1);
+    expect(bob.frames.filter((f) => f.type === 'message' && f.text === 'I am still here')).toHaveLength(1);
+    await screenshot(page, 'failover');
   });
 });

@@ -19,7 +19,7 @@ const valid = [
   { type: 'client_leave_req', name: 'Fuzz' },
   { type: 'update_servers', servers: ['ws://127.0.0.1:9'] },
   { type: 'roster', server: 'ws://127.0.0.1:9', names: ['A'] },
-  { type: 'message', name: 'A', text: 't', id: '1', server: 'ws://127.0.0.1:9', ts: 1 },
+  { type: 'message', name: 'A', text: 't', id: '0123456789abcdef-1', origin: '0123456789abcdef', seq: 1, clock: 1, server: 'ws://127.0.0.1:9', ts: 1 },
 ];
 const weird: unknown[] = [
   null,
@@ -93,7 +93,8 @@ describe('ChatNode (fuzz)', () => {
     );
     // Every answer an attacker got was a well-formed error (or a join's normal replies).
     for (const a of attackers) {
-      for (const f of a.frames) expect(['error', 'welcome', 'join', 'leave', 'message', 'exit', 'update_servers', 'roster']).toContain(f.type);
+      for (const f of a.frames)
+        expect(['error', 'welcome', 'history', 'ack', 'pong', 'join', 'leave', 'away', 'message', 'exit', 'update_servers', 'roster']).toContain(f.type);
     }
     expect(node.localClients()).toContain('Bystander');
     // The fuzz reached the validator: many frames were answered with errors. (How many varies: an

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CONCURRENT_CLAIM_MS } from '../server/peer-events.js';
 import { formatTime } from '../renderer/components/format.js';
 import { Chatty } from './helpers/processes.js';
-import { RawSocket } from './helpers/sockets.js';
+import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 /** A `chatty host` on a free port; resolves with the process and its ws:// address. */
 async function host(...args: string[]): Promise<[Chatty, string]> {
@@ -15,8 +15,8 @@ async function host(...args: string[]): Promise<[Chatty, string]> {
 
 const FAKE = 'ws://127.0.0.1:9'; // the address a fake peer claims: nothing listens there
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const message = (name: string, text: string, server: string, ts = Date.now()) => ({ type: 'message', name, text, id: `${name}-${text}`, server, ts });
-const join = (name: string, server: string, ts = Date.now()) => ({ type: 'join', name, id: `j-${name}-${ts}`, server, ts });
+const message = (name: string, text: string, server: string, ts = Date.now()) => peerEvent({ type: 'message', name, text, server, ts });
+const join = (name: string, server: string, ts = Date.now()) => peerEvent({ type: 'join', name, server, ts });
 
 /** A round trip of one message through the server, in ms. */
 async function roundTrip(s: RawSocket, name: string, text: string): Promise<number> {
@@ -82,8 +82,8 @@ describe('hardening: a host stays up and honest under attack', () => {
     peer.send(message('Victim', 'I owe you nothing', url));
     peer.send(message('Ghost', 'boo', FAKE));
     // A forged leave for Victim, naming Victim's own server, then naming the peer.
-    peer.send({ type: 'leave', name: 'Victim', id: 'l1', server: url, ts: Date.now() });
-    peer.send({ type: 'leave', name: 'Victim', id: 'l2', server: FAKE, ts: Date.now() });
+    peer.send(peerEvent({ type: 'leave', name: 'Victim', server: url }));
+    peer.send(peerEvent({ type: 'leave', name: 'Victim', server: FAKE }));
     // A join under the host's address, and a join of a look-alike of Victim.
     peer.send(join('Mallory', url));
     peer.send(join('victim', FAKE));

@@ -36,7 +36,7 @@ async function member(): Promise<Member> {
     dialBurst: 8,
     dialRate: 2,
     log: pino({ level: 'silent' }),
-    handlers: { onEvent() {}, onRoster() {}, onLinkUp() {}, onLinkDown: (peer) => down.push(peer), onServersChanged() {} },
+    handlers: { onEvent() {}, onRoster() {}, onSync() {}, onBackfill() {}, onLinkUp() {}, onLinkDown: (peer) => down.push(peer), onServersChanged() {} },
   });
   wss.on('connection', (ws: WebSocket) => {
     let link: PeerLink | undefined;

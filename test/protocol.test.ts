@@ -15,7 +15,20 @@ describe('protocol', () => {
       expect(codeOf({ type: 'send', name: 'John', text: 'hi!\nsecond line' })).toBe('ok');
       expect(codeOf({ type: 'server_join_req', from: 'ws://10.0.0.2:4000' })).toBe('ok');
       expect(codeOf({ type: 'update_servers', servers: ['ws://10.0.0.2:4000'] })).toBe('ok');
-      expect(codeOf({ type: 'join', name: 'A', id: 'x-1', server: 'ws://h:1', ts: 1 })).toBe('ok');
+      const meta = { id: '0123456789abcdef-1', origin: '0123456789abcdef', seq: 1, clock: 1, server: 'ws://h:1', ts: 1 };
+      expect(codeOf({ type: 'join', name: 'A', ...meta })).toBe('ok');
+      // Without its place in the set's order, an event is not one.
+      expect(codeOf({ type: 'join', name: 'A', id: 'x-1', server: 'ws://h:1', ts: 1 })).toBe('BAD_FRAME');
+    });
+
+    it('accepts what keeps a conversation going: acked sends, resume, history pages, pings', () => {
+      expect(codeOf({ type: 'send', name: 'John', text: 'hi', cid: 'c-1' })).toBe('ok');
+      expect(codeOf({ type: 'client_join_req', name: 'John', resume: { token: 'abc', after: '0123456789abcdef-7' } })).toBe('ok');
+      expect(codeOf({ type: 'history_req', before: '0123456789abcdef-7', limit: 50 })).toBe('ok');
+      expect(codeOf({ type: 'history_req', limit: 501 })).toBe('BAD_FRAME');
+      expect(codeOf({ type: 'ping' })).toBe('ok');
+      expect(codeOf({ type: 'sync', seen: { '0123456789abcdef': 7 } })).toBe('ok');
+      expect(codeOf({ type: 'sync', seen: { 'not-hex': 7 } })).toBe('BAD_FRAME');
     });
 
     it('names what is wrong with a frame', () => {

@@ -1,16 +1,16 @@
 // The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
 import { describe, expect, it } from 'vitest';
-import type { ChatNode } from '../server/chat-node.js';
+import type { ChatNode, ChatNodeOptions } from '../server/chat-node.js';
 import { startNode } from './helpers/nodes.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const sorted = (urls: string[]) => [...urls].sort();
 
-async function cluster(size: number): Promise<ChatNode[]> {
-  const boot = await startNode();
+async function cluster(size: number, options: ChatNodeOptions = {}): Promise<ChatNode[]> {
+  const boot = await startNode(options);
   const nodes = [boot];
-  for (let i = 1; i < size; i++) nodes.push(await startNode({ join: boot.url }));
+  for (let i = 1; i < size; i++) nodes.push(await startNode({ ...options, join: boot.url }));
   const all = sorted(nodes.map((n) => n.url));
   await eventually(() => {
     for (const n of nodes) expect(n.servers()).toEqual(all);
@@ -72,8 +72,8 @@ describe('ChatNode (replicated servers)', () => {
     await eventually(() => expect(late.buddies()).toEqual([{ name: 'Ann', server: boot.url }]));
   });
 
-  it('a server that disconnects tells the others; its clients leave', async () => {
-    const [a, b, c] = await cluster(3);
+  it('a server that disconnects tells the others; its clients are away, then leave if they do not come back', async () => {
+    const [a, b, c] = await cluster(3, { graceMs: 300 });
     const ann = await RawSocket.join(a!.url, 'Ann');
     await RawSocket.join(c!.url, 'Cid');
     await ann.next((f) => f.type === 'join' && f.name === 'Cid');
@@ -82,6 +82,7 @@ describe('ChatNode (replicated servers)', () => {
       expect(a!.servers()).toEqual(sorted([a!.url, b!.url]));
       expect(b!.servers()).toEqual(sorted([a!.url, b!.url]));
     });
+    await ann.next((f) => f.type === 'away' && f.name === 'Cid');
     await ann.next((f) => f.type === 'leave' && f.name === 'Cid');
     await ann.next((f) => f.type === 'update_servers' && f.servers.length === 2);
     expect(a!.buddies()).toEqual([{ name: 'Ann', server: a!.url }]);

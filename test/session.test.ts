@@ -68,7 +68,7 @@ describe('ChatSession', () => {
       expect(guest.state().status).toBe('connected');
     });
 
-    it('as a client only: talks to the host directly, and sees the host go away', async () => {
+    it('as a client only: talks to the host directly, and keeps trying when the host goes away', async () => {
       const host = newSession();
       await host.session.host({ name: 'Ann', port: 0 });
       const guest = newSession();
@@ -80,8 +80,12 @@ describe('ChatSession', () => {
       await host.session.send('hi Bob');
       await eventually(() => expect(guest.state().timeline.some((e) => e.kind === 'message' && e.text === 'hi Bob')).toBe(true));
       await host.session.quit();
-      await eventually(() => expect(guest.state().status).toBe('disconnected'));
-      expect(guest.state().timeline.at(-1)).toMatchObject({ kind: 'notice', text: expect.stringContaining('Lost the connection') });
+      // The only server is gone: the window says so, and what Bob types waits for a server.
+      await eventually(() => expect(guest.state()).toMatchObject({ status: 'reconnecting', statusDetail: expect.stringContaining('trying') }));
+      expect(await guest.session.send('anyone?')).toMatchObject({ ok: true });
+      expect(guest.state().timeline.at(-1)).toMatchObject({ kind: 'message', text: 'anyone?', pending: 'sending' });
+      await guest.session.quit();
+      expect(guest.state().timeline.at(-1)).toMatchObject({ kind: 'message', text: 'anyone?', pending: 'failed' });
     });
 
     it('explains an unreachable host, a bad address and a taken name', async () => {

@@ -61,13 +61,26 @@ describe('ChatNode (single server)', () => {
     await RawSocket.join(node.url, 'Bob');
   });
 
-  it('treats a client whose socket closes without client_leave_req as having left', async () => {
+  it('treats a client that closes without client_leave_req as having left', async () => {
     const node = await startNode();
     const ann = await RawSocket.join(node.url, 'Ann');
     const bob = await RawSocket.join(node.url, 'Bob');
-    bob.ws.terminate();
+    bob.ws.close();
     await ann.next((f) => f.type === 'leave' && f.name === 'Bob');
     await eventually(() => expect(node.localClients()).toEqual(['Ann']));
+  });
+
+  it('keeps the name of a client that vanished (no close frame) for the grace period, then it leaves', async () => {
+    const node = await startNode({ graceMs: 300 });
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const bob = await RawSocket.join(node.url, 'Bob');
+    bob.ws.terminate();
+    await ann.next((f) => f.type === 'away' && f.name === 'Bob');
+    const taker = await RawSocket.open(node.url);
+    taker.send({ type: 'client_join_req', name: 'Bob' });
+    await taker.nextError('NAME_TAKEN'); // reserved while Bob may come back
+    await ann.next((f) => f.type === 'leave' && f.name === 'Bob');
+    expect(ann.events()).toEqual(['join:Ann', 'join:Bob', 'away:Bob', 'leave:Bob']);
   });
 
   it('disconnect stops the server and tells its clients', async () => {
@@ -109,7 +122,7 @@ describe('ChatNode (single server)', () => {
       expect(ann.send('   ')).toMatchObject({ ok: false, error: { code: 'TEXT_INVALID' } });
       await eventually(() => expect(seen).toContain('message'));
       await ann.leave();
-      expect(seen).toEqual(['join', 'message', 'leave', 'exit']);
+      expect(seen).toEqual(['history', 'join', 'message', 'ack', 'leave', 'exit']);
     });
 
     it('answers a taken name and an unreachable server with a clear error result', async () => {

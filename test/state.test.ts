@@ -5,7 +5,8 @@ import { initialState, reduce, TIMELINE_LIMIT } from '../shared/chat-state.js';
 const S = 'ws://10.0.0.1:4000';
 const T = 'ws://10.0.0.2:4000';
 const frame = (f: object): SessionEvent => ({ kind: 'frame', frame: f as never });
-const meta = (n: number, server = S) => ({ id: `x-${n}`, server, ts: n });
+const ORIGIN = 'aaaaaaaaaaaaaaaa';
+const meta = (n: number, server = S, origin = ORIGIN) => ({ id: `${origin}-${n}`, origin, seq: n, clock: n, server, ts: n });
 
 describe('chat state', () => {
   it('builds buddies and the timeline from welcome, join, leave, roster and messages', () => {
@@ -23,7 +24,7 @@ describe('chat state', () => {
       frame({ type: 'join', name: 'Ann', ...meta(1) }),
       frame({ type: 'roster', server: T, names: ['Bob'] }),
       frame({ type: 'message', name: 'Ann', text: 'mine', ...meta(2) }),
-      frame({ type: 'message', name: 'Ann', text: 'same name, other server', ...meta(3, T) }),
+      frame({ type: 'message', name: 'Bob', text: 'from Bob', ...meta(3, T) }),
       frame({ type: 'leave', name: 'Zed', ...meta(4, T) }),
     ].reduce(reduce, initialState);
     expect(state.me).toBe('Ann');
@@ -48,5 +49,49 @@ describe('chat state', () => {
     state = reduce(state, { kind: 'status', status: 'disconnected', detail: 'Lost the connection to the server' });
     expect(state.buddies).toEqual([]);
     expect(state.timeline.at(-1)).toMatchObject({ kind: 'notice', text: 'Lost the connection to the server' });
+  });
+
+  it('places late events in the set order, shows each once, and a resend through another server once', () => {
+    const B = 'bbbbbbbbbbbbbbbb';
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S, T], buddies: [] }));
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'third', ...meta(3) }));
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'first', ...meta(1) })); // backfilled after a split
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'first', ...meta(1) })); // and again, live
+    state = reduce(state, frame({ type: 'history', events: [{ type: 'message', name: 'Cid', text: 'second', ...meta(2, T, B) }], more: false }));
+    // Bob's resend (same cid) was published by two servers: the one earlier in the set's order stays, wherever it arrives.
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'once', cid: 'c1', ...meta(5, T, B) }));
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'once', cid: 'c1', ...meta(4) }));
+    expect(state.timeline.map((e) => e.kind === 'message' && e.text)).toEqual(['first', 'second', 'third', 'once']);
+    expect(state.timeline.at(-1)).toMatchObject({ id: `${ORIGIN}-4` });
+  });
+
+  it('shows a send as pending until its event arrives, and failed when the chat is lost', () => {
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }));
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'hi', ...meta(7) }));
+    state = reduce(state, { kind: 'pending', cid: 'c1', text: 'hello' });
+    state = reduce(state, { kind: 'pending', cid: 'c2', text: 'are you there?' });
+    expect(state.timeline.map((e) => e.kind === 'message' && [e.text, e.pending])).toEqual([
+      ['hi', undefined],
+      ['hello', 'sending'],
+      ['are you there?', 'sending'],
+    ]);
+    state = reduce(state, frame({ type: 'message', name: 'Ann', text: 'hello', cid: 'c1', ...meta(8) }));
+    state = reduce(state, { kind: 'failed', cids: ['c2'] });
+    expect(state.timeline.map((e) => e.kind === 'message' && [e.text, e.pending])).toEqual([
+      ['hi', undefined],
+      ['hello', undefined],
+      ['are you there?', 'failed'],
+    ]);
+  });
+
+  it('a resumed welcome keeps the timeline; a new one starts from the history that follows', () => {
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }));
+    state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'before', ...meta(1) }));
+    state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], buddies: [], resumed: true }));
+    state = reduce(state, frame({ type: 'history', events: [{ type: 'message', name: 'Bob', text: 'missed', ...meta(2) }], more: false }));
+    expect(state.timeline.map((e) => e.kind === 'message' && e.text)).toEqual(['before', 'missed']);
+    expect(state.server).toBe(T);
+    state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], buddies: [] }));
+    expect(state.timeline).toEqual([]);
   });
 });

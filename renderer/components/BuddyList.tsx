@@ -12,6 +12,7 @@ export function BuddyList({ model }: { model: Model }) {
           <li key={`${b.server} ${b.name}`} data-testid="buddy">
             <bdi class="buddy-name">{b.name}</bdi>
             {b.name === me && b.server === server && <span class="muted"> (you)</span>}
+            {b.away && <span class="muted"> (reconnecting)</span>}
             {several && <span class="server-tag">{hostOf(b.server)}</span>}
           </li>
         ))}

@@ -6,7 +6,8 @@ import { sentence } from './format.js';
 export function Composer({ model }: { model: Model }) {
   const text = useSignal('');
   const error = useSignal('');
-  const connected = model.state.value.status === 'connected';
+  // While reconnecting, what is typed waits and goes out on resume.
+  const connected = model.state.value.status === 'connected' || model.state.value.status === 'reconnecting';
 
   async function send() {
     const result = await model.send(text.value);

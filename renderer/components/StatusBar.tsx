@@ -1,7 +1,14 @@
 import type { Model } from '../model.js';
 import { hostOf } from './format.js';
 
-const label = { idle: 'Not connected', connecting: 'Connecting…', connected: 'Connected', leaving: 'Leaving…', disconnected: 'Disconnected' } as const;
+const label = {
+  idle: 'Not connected',
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  leaving: 'Leaving…',
+  disconnected: 'Disconnected',
+} as const;
 
 export function StatusBar({ model }: { model: Model }) {
   const { status, statusDetail, server, servers, me } = model.state.value;
@@ -10,6 +17,7 @@ export function StatusBar({ model }: { model: Model }) {
       <strong class="brand">Chatty</strong>
       <span class={`badge ${status}`} data-testid="status" title={statusDetail}>
         {label[status]}
+        {status === 'reconnecting' && statusDetail ? ` — ${statusDetail.replace(/^Reconnecting to the chat… /, '')}` : ''}
         {status === 'connected' && server ? (
           <>
             {' '}

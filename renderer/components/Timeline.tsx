@@ -1,5 +1,6 @@
 // The events timeline. Long histories stay smooth: only the newest entries are in the DOM, and
-// "Show earlier" adds more on request.
+// "Show earlier" adds more on request — from memory first, then older pages from the server (also
+// when the user scrolls to the top).
 import { useSignal } from '@preact/signals';
 import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { TimelineEntry } from '../../shared/chat-state.js';
@@ -9,8 +10,10 @@ import { MessageText } from './MessageText.js';
 
 const PAGE = 200;
 
+const presence = { join: 'joined the chat', leave: 'left the chat', away: 'lost the connection — reconnecting…', back: 'is back' } as const;
+
 export function Timeline({ model }: { model: Model }) {
-  const { timeline } = model.state.value;
+  const { timeline, hasOlder } = model.state.value;
   const shown = useSignal(PAGE);
   const box = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
@@ -31,14 +34,23 @@ export function Timeline({ model }: { model: Model }) {
         onScroll={(e) => {
           const el = e.currentTarget;
           stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+          if (el.scrollTop === 0 && timeline.length <= visible.length && hasOlder) void model.loadOlder();
         }}
       >
-        {timeline.length > visible.length && (
+        {timeline.length > visible.length ? (
           <div class="more">
             <button type="button" class="link" onClick={() => (shown.value += PAGE * 5)}>
               Show earlier ({timeline.length - visible.length} more)
             </button>
           </div>
+        ) : (
+          hasOlder && (
+            <div class="more">
+              <button type="button" class="link" data-testid="load-older" onClick={() => void model.loadOlder()}>
+                Show earlier messages
+              </button>
+            </div>
+          )
         )}
         {visible.map((entry) => (
           <Entry key={entry.id} entry={entry} openLink={model.openLink} />
@@ -53,13 +65,15 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
   switch (entry.kind) {
     case 'join':
     case 'leave':
+    case 'away':
+    case 'back':
       return (
         <div class="event" data-testid="event">
           {at}{' '}
           <strong>
             <bdi>{entry.name}</bdi>
           </strong>{' '}
-          {entry.kind === 'join' ? 'joined the chat' : 'left the chat'}
+          {presence[entry.kind]}
         </div>
       );
     case 'notice':
@@ -70,7 +84,7 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
       );
     case 'message':
       return (
-        <div class={entry.mine ? 'message mine' : 'message'} data-testid="message">
+        <div class={`message${entry.mine ? ' mine' : ''}${entry.pending ? ` ${entry.pending}` : ''}`} data-testid="message" data-pending={entry.pending}>
           {at}{' '}
           <strong class="who">
             <bdi>{entry.name}</bdi>
@@ -81,6 +95,11 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
               <MessageText text={entry.text} openLink={openLink} />
             </bdi>
           </div>
+          {entry.pending && (
+            <div class="delivery" data-testid="delivery">
+              {entry.pending === 'sending' ? 'Sending…' : 'Not sent: the chat could not be reached'}
+            </div>
+          )}
         </div>
       );
   }

@@ -6,8 +6,7 @@ export const formatTime = (ts: number) => {
   return Number.isNaN(date.getTime()) ? '--:--' : time.format(date);
 };
 
-/** ws://192.168.1.20:4000 → 192.168.1.20:4000 */
-export const hostOf = (url: string) => url.replace(/^wss?:\/\//, '');
+export { hostOf } from '../../shared/client-session.js';
 
 /** Error messages from the protocol are lower-case clauses; the UI shows them as sentences. */
 export const sentence = (message: string) => (message ? message[0]!.toUpperCase() + message.slice(1) : message);

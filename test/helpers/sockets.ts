@@ -82,7 +82,7 @@ export class RawSocket {
   /** Chat events only, as compact strings: "join:Ann", "message:Ann:hi". */
   events(): string[] {
     return this.frames
-      .filter((f) => f.type === 'join' || f.type === 'leave' || f.type === 'message')
+      .filter((f) => ['join', 'leave', 'message', 'away', 'back'].includes(f.type))
       .map((f) => [f.type, f.name, ...(f.type === 'message' ? [f.text] : [])].join(':'));
   }
 
@@ -93,4 +93,11 @@ export class RawSocket {
   #wake(): void {
     this.#waiters.wake();
   }
+}
+
+let fakeSeq = 0;
+/** A well-formed event as a (fake) peer server would relay it: origin, seq, clock and id filled in. */
+export function peerEvent<T extends { type: string; name: string; server: string }>(fields: T & { ts?: number; text?: string; cid?: string }): AnyFrame {
+  const seq = ++fakeSeq;
+  return { ts: Date.now(), ...fields, origin: 'f0f0f0f0f0f0f0f0', seq, clock: seq, id: `f0f0f0f0f0f0f0f0-${seq}` };
 }
