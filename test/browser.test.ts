@@ -115,6 +115,35 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     await screenshot(page, 'bidi-and-clock');
   });
 
+  it('a late joiner sees the latest messages, and scrolling to the top loads older ones', async () => {
+    const node = await hostWithUi(NO_RATE_LIMITS);
+    const writer = await RawSocket.join(node.url, 'Writer');
+    for (let i = 1; i <= 260; i++) writer.send({ type: 'send', name: 'Writer', text: `old ${i}` });
+    await writer.next((f) => f.type === 'message' && f.text === 'old 260');
+    const page = await joinInBrowser(browser(), httpOf(node.url), 'Late');
+    await page
+      .getByTestId('message')
+      .filter({ hasText: /old 260$/ })
+      .waitFor();
+    expect(
+      await page
+        .getByTestId('message')
+        .filter({ hasText: /old 1$/ })
+        .count(),
+    ).toBe(0);
+    // The user scrolls to the top, and again: what is in memory first, then an older page.
+    const oldest = page.getByTestId('message').filter({ hasText: /old 1$/ });
+    for (let i = 0; i < 5 && (await oldest.count()) === 0; i++) {
+      await page.getByTestId('timeline').evaluate((el) => {
+        el.scrollTop = 0;
+        el.dispatchEvent(new Event('scroll'));
+      });
+      await page.waitForTimeout(200);
+    }
+    await oldest.waitFor();
+    expect(await page.getByTestId('message').count()).toBe(260);
+  });
+
   it('keeps a long history smooth: only the newest entries are in the page', async () => {
     const node = await hostWithUi(NO_RATE_LIMITS);
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');

@@ -34,7 +34,10 @@ export function Timeline({ model }: { model: Model }) {
         onScroll={(e) => {
           const el = e.currentTarget;
           stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-          if (el.scrollTop === 0 && timeline.length <= visible.length && hasOlder) void model.loadOlder();
+          if (el.scrollTop > 0) return;
+          // At the top: first what is in memory, then older pages from the server.
+          if (timeline.length > visible.length) shown.value += PAGE * 5;
+          else if (hasOlder) void model.loadOlder();
         }}
       >
         {timeline.length > visible.length ? (
