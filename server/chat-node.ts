@@ -431,8 +431,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     conn.role = { kind: 'client', name };
     this.#clients.add({ name, ws: conn.ws });
     this.#roster.add(this.url, name, { since: claim.ts, clock: claim.clock, origin: claim.origin, key });
-    const missed = after === undefined ? undefined : this.#history.after(after);
-    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, missed !== undefined));
+    // On a resume, what came after the client's last event; if this server does not have that one
+    // (it was cut off from the server the client was on), its latest page: the client keeps what
+    // it has and places these among them, and what this server lacks comes later by backfill.
+    const missed = after ? this.#history.after(after) : undefined;
+    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, after !== undefined));
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE);
     sendFrame(conn.ws, frame.history(page.events, page.more));
   }
