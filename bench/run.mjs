@@ -3,7 +3,9 @@
 // machine. Each server runs in its own process(es); the load generator (bench/load.mjs) in another.
 // Prints figures; asserts nothing. See the README's "Benchmark" section for the options.
 import { spawn } from 'node:child_process';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { plotSweep } from './plot.mjs';
@@ -14,7 +16,8 @@ const { values: opts } = parseArgs({
     senders: { type: 'string', default: '10' },
     rate: { type: 'string', default: '100' },
     duration: { type: 'string', default: '5' },
-    servers: { type: 'string', default: 'chatty,chatty3,raw,socketio' },
+    servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,socketio' },
+    failover: { type: 'string', default: '50' },
     sweep: { type: 'boolean', default: false },
     'sweep-duration': { type: 'string', default: '3' },
     'sweep-max-p99': { type: 'string', default: '50' },
@@ -30,6 +33,7 @@ const CLK_TCK = 100; // getconf CLK_TCK on Linux
 
 const SERVERS = {
   chatty: { label: 'Chatty, 1 node', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 1 },
+  chattydisk: { label: 'Chatty, 1 node, history in SQLite', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 1, disk: true },
   chatty3: { label: 'Chatty, 3 replicated nodes', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 3 },
   raw: { label: 'raw ws', kind: 'raw', script: 'bench/servers/raw-ws.mjs', nodes: 1 },
   socketio: { label: 'socket.io', kind: 'socketio', script: 'bench/servers/socketio.mjs', nodes: 1 },
@@ -39,8 +43,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 
 /** A child process whose stdout is JSON lines. */
-function jsonProcess(args, nodeFlags = []) {
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+function jsonProcess(args, nodeFlags = [], env = {}) {
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const queue = [];
   const waiting = [];
   const proc = {
@@ -51,7 +55,7 @@ function jsonProcess(args, nodeFlags = []) {
     send: (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`),
     stop: () =>
       new Promise((r) => {
-        if (child.exitCode !== null) return r();
+        if (child.exitCode !== null || child.signalCode !== null) return r();
         child.once('exit', r);
         child.kill('SIGTERM');
       }),
@@ -99,7 +103,8 @@ async function startServers(def) {
   const procs = [];
   let boot;
   for (let i = 0; i < def.nodes; i++) {
-    const p = jsonProcess([def.script, ...(boot ? [boot] : [])], ['--expose-gc']);
+    const env = def.disk ? { CHATTY_BENCH_DATA: mkdtempSync(join(tmpdir(), 'chatty-bench-data-')) } : {};
+    const p = jsonProcess([def.script, ...(boot ? [boot] : [])], ['--expose-gc'], env);
     procs.push(p);
     const { url } = await p.next();
     boot ??= url;
@@ -211,6 +216,12 @@ function ratios(rows) {
     pair('chatty', ref, 'idle RSS per client', (r) => r.idleKiBPerClient);
     pair('chatty', ref, 'idle heap per client', (r) => r.idleHeapKiBPerClient);
   }
+  if (by.chatty && by.chattydisk && !opts.idle) {
+    // The cost of keeping history on disk: server CPU per delivered message, and (with --sweep) throughput.
+    const cpuPer = (r) => r.serverCpuPct / r.deliveriesPerSec;
+    out.push(`history in SQLite / in memory, server CPU per delivery at ${R} msg/s: ${(cpuPer(by.chattydisk) / cpuPer(by.chatty)).toFixed(2)}×`);
+  }
+  if (opts.sweep) pair('chattydisk', 'chatty', 'deliveries/s at saturation', (r) => r.sweep.saturationDeliveriesPerSec);
   if (by.chatty && by.chatty3 && !opts.idle)
     out.push(`3 replicated nodes vs 1: extra p50 ${(by.chatty3.p50Ms - by.chatty.p50Ms).toFixed(2)} ms, lost ${by.chatty3.lost} of ${by.chatty3.expected}`);
   return out;
@@ -237,6 +248,10 @@ function targets(rows) {
       by.chatty.idleKiBPerClient <= 20,
     );
   if (by.chatty && opts.idle && N >= 10_000) add('10,000 idle clients held by one node', `${N} joined in ${(by.chatty.joinMs / 1000).toFixed(1)} s`, true);
+  if (opts.sweep && by.chatty && by.chattydisk) {
+    const ratio = by.chattydisk.sweep.saturationDeliveriesPerSec / by.chatty.sweep.saturationDeliveriesPerSec;
+    add('history in SQLite ≥ 0.8× in memory (deliveries/s at saturation)', `${ratio.toFixed(2)}×`, ratio >= 0.8);
+  }
   if (by.chatty && by.chatty3 && !opts.idle) {
     const extra = by.chatty3.p50Ms - by.chatty.p50Ms;
     add('3 replicated nodes: no loss, ≤ 1 ms extra p50', `lost ${by.chatty3.lost}, +${extra.toFixed(2)} ms`, by.chatty3.lost === 0 && extra <= 1);
@@ -253,6 +268,60 @@ for (const name of names) {
   rows.push(await measure(name));
 }
 
+/**
+ * Failover: K clients on node A of a pair, a sender on B sending every 20 ms; A is SIGKILLed. How
+ * long each client takes to resume on B (from noticing the loss), and whether every message the
+ * sender got acked reached every client once.
+ */
+async function failover(k) {
+  const [a, b] = await startServers({ label: 'failover pair', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 2 });
+  const { ChatClient } = await import('../dist/shared/chat-client.js');
+  const { nodeSocket } = await import('../dist/shared/node/node-socket.js');
+  const options = { pingMs: 1_000, deadMs: 3_000, backoffMs: 100 };
+  const clients = [];
+  for (let i = 0; i < k; i++) {
+    const joined = await ChatClient.connect(a.url, `f${i}`, nodeSocket, options);
+    if (!joined.ok) throw new Error(joined.error.message);
+    const c = { client: joined.value, seen: new Map(), resumeMs: undefined, lostAt: undefined };
+    c.client.onFrame((f) => {
+      const events = f.type === 'history' ? f.events : [f];
+      for (const e of events) if (e.type === 'message' && e.id && !e.id.includes('.')) c.seen.set(`${e.name} ${e.cid}`, (c.seen.get(`${e.name} ${e.cid}`) ?? new Set()).add(e.id));
+    });
+    c.client.onLinkState((s) => {
+      if (s.kind === 'reconnecting') c.lostAt ??= Date.now();
+      else if (c.lostAt !== undefined) c.resumeMs = Date.now() - c.lostAt;
+    });
+    clients.push(c);
+  }
+  const sender = (await ChatClient.connect(b.url, 'sender', nodeSocket, options)).value;
+  const sent = [];
+  const timer = setInterval(() => {
+    const r = sender.send(`tick ${sent.length}`);
+    if (r.ok) sent.push(r.value);
+  }, 20);
+  await sleep(500);
+  a.child.kill('SIGKILL');
+  for (const deadline = Date.now() + 30_000; clients.some((c) => c.resumeMs === undefined) && Date.now() < deadline; ) await sleep(50);
+  await sleep(1_000);
+  clearInterval(timer);
+  await sleep(1_500);
+  const acked = sent.filter((cid) => !sender.unacked().includes(cid));
+  const lost = clients.reduce((n, c) => n + acked.filter((cid) => !c.seen.has(`sender ${cid}`)).length, 0);
+  const doubled = clients.reduce((n, c) => n + [...c.seen.values()].filter((ids) => ids.size > 1).length, 0);
+  const resumes = clients.map((c) => c.resumeMs).filter((ms) => ms !== undefined).sort((x, y) => x - y);
+  const pct = (p) => resumes[Math.min(resumes.length - 1, Math.floor((p / 100) * resumes.length))];
+  for (const c of [...clients.map((x) => x.client), sender]) await c.leave(500);
+  await b.stop();
+  await a.stop();
+  return { clients: k, resumed: resumes.length, p50Ms: pct(50), p99Ms: pct(99), acked: acked.length, lost, doubled };
+}
+
+let fail;
+if (Number(opts.failover) > 0 && !opts.idle) {
+  log(`- failover: ${opts.failover} clients, their server SIGKILLed`);
+  fail = await failover(Number(opts.failover));
+}
+
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const report = [
   `## Chatty bench, ${new Date().toISOString()}`,
@@ -266,11 +335,17 @@ const report = [
   '| target | measured | met |',
   '|---|---|---|',
   ...targets(rows).map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+  ...(fail
+    ? [
+        '',
+        `Failover: ${fail.clients} clients of a SIGKILLed server resumed on the other (${fail.resumed} of ${fail.clients}), time to resume after noticing p50 ${fail.p50Ms} ms, p99 ${fail.p99Ms} ms; ${fail.acked} messages acked during it, lost ${fail.lost}, doubled ${fail.doubled}.`,
+      ]
+    : []),
 ].join('\n');
 console.log(report);
 
 mkdirSync(opts.out, { recursive: true });
-writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows }, null, 2));
+writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows, failover: fail }, null, 2));
 writeFileSync(`${opts.out}/summary-${stamp}.md`, `${report}\n`);
 if (opts.sweep) {
   const png = `${opts.out}/latency-vs-load-${stamp}.png`;

@@ -2,7 +2,7 @@
 // sequence number and Lamport clock) and the peers it has known, in one SQLite file. SQLite is
 // node-sqlite3-wasm — SQLite compiled to WebAssembly with real file access — so the same module
 // loads in Node (CLI, tests) and inside Electron with no native build per runtime (docs/history.md
-// says why). Writes are batched: what arrives in one event-loop turn is written in one transaction.
+// says why). Writes are batched: what arrives within FLUSH_MS is written in one transaction.
 // A file that is damaged or belongs to another program is refused with a clear StoreError.
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +10,14 @@ import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the defaul
 
 import * as v from 'valibot';
 import { AnyEvent, type ChatEvent } from '../shared/protocol.js';
+
+/**
+ * Pending writes go to disk at most this long after they happen, in one transaction: a commit
+ * costs a millisecond or two, and a chat server must not spend that per event. A server killed
+ * meanwhile loses at most this much of its own history — its peers have those events and
+ * backfill them when it comes back.
+ */
+const FLUSH_MS = 50;
 
 /** Stamped into every Chatty data file (PRAGMA application_id), so a foreign SQLite file is recognised. */
 const APPLICATION_ID = 0x43687479; // "Chty"
@@ -66,6 +74,8 @@ export class SqliteStore implements EventStore {
       throw new StoreError(`cannot open the chat history at ${this.file}: ${(err as Error).message}`);
     }
     try {
+      // No fsync on every commit (this file outlives a crash of the process, not always of the OS).
+      this.#db.exec('PRAGMA synchronous = NORMAL');
       this.#migrate();
     } catch (err) {
       this.#db.close();
@@ -171,7 +181,7 @@ export class SqliteStore implements EventStore {
   #schedule(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(() => this.flush());
+    setTimeout(() => this.flush(), FLUSH_MS).unref();
   }
 
   #transaction(work: () => void): void {

@@ -9,6 +9,8 @@ const node = await ChatNode.start({
   port: 0,
   bind: '127.0.0.1',
   join: process.argv[2],
+  // The bench's "history in SQLite" row gives a data folder; the others keep history in memory.
+  data: process.env.CHATTY_BENCH_DATA ?? ':memory:',
   limits: {
     clientBurst: unlimited,
     clientRate: unlimited,
