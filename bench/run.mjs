@@ -285,7 +285,8 @@ async function failover(k) {
     const c = { client: joined.value, seen: new Map(), resumeMs: undefined, lostAt: undefined };
     c.client.onFrame((f) => {
       const events = f.type === 'history' ? f.events : [f];
-      for (const e of events) if (e.type === 'message' && e.id && !e.id.includes('.')) c.seen.set(`${e.name} ${e.cid}`, (c.seen.get(`${e.name} ${e.cid}`) ?? new Set()).add(e.id));
+      for (const e of events)
+        if (e.type === 'message' && e.id && !e.id.includes('.')) c.seen.set(`${e.name} ${e.cid}`, (c.seen.get(`${e.name} ${e.cid}`) ?? new Set()).add(e.id));
     });
     c.client.onLinkState((s) => {
       if (s.kind === 'reconnecting') c.lostAt ??= Date.now();
@@ -308,7 +309,10 @@ async function failover(k) {
   const acked = sent.filter((cid) => !sender.unacked().includes(cid));
   const lost = clients.reduce((n, c) => n + acked.filter((cid) => !c.seen.has(`sender ${cid}`)).length, 0);
   const doubled = clients.reduce((n, c) => n + [...c.seen.values()].filter((ids) => ids.size > 1).length, 0);
-  const resumes = clients.map((c) => c.resumeMs).filter((ms) => ms !== undefined).sort((x, y) => x - y);
+  const resumes = clients
+    .map((c) => c.resumeMs)
+    .filter((ms) => ms !== undefined)
+    .sort((x, y) => x - y);
   const pct = (p) => resumes[Math.min(resumes.length - 1, Math.floor((p / 100) * resumes.length))];
   for (const c of [...clients.map((x) => x.client), sender]) await c.leave(500);
   await b.stop();

@@ -536,8 +536,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   #publish(event: ChatEvent): void {
-    this.#history.add(event);
     const data = encode(event);
+    this.#history.add(event, data.length);
     this.#clients.broadcast(data);
     this.#mesh.broadcast(data);
     this.emit('event', event);

@@ -41,10 +41,12 @@ export class History {
     return this.#sizes.has(id);
   }
 
-  /** Add an event; false when it was here already (so it is not relayed twice). */
-  add(event: ChatEvent): boolean {
+  /**
+   * Add an event; false when it was here already (so it is not relayed twice). `bytes`: its size
+   * serialized, when the caller has it (a broadcast serializes once; no need to do it again).
+   */
+  add(event: ChatEvent, bytes = JSON.stringify(event).length): boolean {
     if (this.#sizes.has(event.id)) return false;
-    const bytes = JSON.stringify(event).length;
     this.#insert(event, bytes);
     this.opts.store?.append(event);
     this.#trim();

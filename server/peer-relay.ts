@@ -74,7 +74,7 @@ export class PeerRelay {
       case 'message':
         break;
     }
-    history.add(event);
+    history.add(event, raw.length);
     this.deps.clients.broadcast(raw);
     this.deps.onRelayed(event);
   }
@@ -84,7 +84,9 @@ export class PeerRelay {
     if (roster.server !== link.url) return this.#refuse(link, `roster under another server's address (${roster.server})`, 'roster');
     const accepted: string[] = [];
     const context = this.#context(link, Date.now());
-    for (const name of roster.names) {
+    if (roster.keys && roster.keys.length !== roster.names.length) return this.#refuse(link, 'roster keys do not match its names', 'roster');
+    for (const [i, name] of roster.names.entries()) {
+      const key = roster.keys?.[i] || undefined;
       const verdict = judgeClaim(name, context);
       if (!verdict.ok) {
         this.#refuse(link, verdict.reason, 'roster', name);
@@ -93,6 +95,7 @@ export class PeerRelay {
       const known = this.deps.roster.holder(name);
       if (known?.server === link.url) {
         // Still there after a lost link (a healed split, a restart within the grace period).
+        if (key) known.key = key;
         this.deps.grace.cancel(name);
         if (known.away) {
           known.away = false;
@@ -100,7 +103,7 @@ export class PeerRelay {
         }
         continue;
       }
-      this.deps.roster.add(link.url, name);
+      this.deps.roster.add(link.url, name, { since: 0, clock: 0, origin: '', ...(key ? { key } : {}) });
       accepted.push(name);
     }
     if (accepted.length) this.deps.clients.broadcast(encode(frame.roster(link.url, accepted)));
@@ -111,7 +114,9 @@ export class PeerRelay {
     const mesh = this.deps.mesh();
     const names = this.deps.clients.names();
     for (let i = 0; i < names.length; i += Limits.ROSTER_CHUNK) {
-      mesh.sendTo(link, encode(frame.roster(this.deps.self, names.slice(i, i + Limits.ROSTER_CHUNK))));
+      const chunk = names.slice(i, i + Limits.ROSTER_CHUNK);
+      const keys = chunk.map((name) => this.deps.roster.holder(name)?.key ?? '');
+      mesh.sendTo(link, encode(frame.roster(this.deps.self, chunk, keys)));
     }
     mesh.sendTo(link, encode(frame.sync(this.deps.history.seen())));
   }

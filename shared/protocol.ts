@@ -31,8 +31,8 @@ export const Limits = {
   BACKFILL_CHUNK: 100,
   /** Longest client-chosen id of a `send`, and of a resume token. */
   CID_MAX_CHARS: 64,
-  /** Names per `roster` frame between servers, so a roster never passes MAX_FRAME_BYTES. */
-  ROSTER_CHUNK: 400,
+  /** Names (and keys) per `roster` frame between servers, so a roster never passes MAX_FRAME_BYTES. */
+  ROSTER_CHUNK: 250,
 } as const;
 
 // C0/C1 controls, line/paragraph separators and bidi controls would let a name spoof others'
@@ -196,6 +196,8 @@ export const Roster = v.strictObject({
   type: v.literal('roster'),
   server: ServerUrl,
   names: v.pipe(v.array(Name), v.maxLength(Limits.ROSTER_CHUNK)),
+  /** Between servers: each buddy's resume key ('' if unknown), so any server can let it resume. */
+  keys: v.optional(v.pipe(v.array(v.union([ResumeKey, v.literal('')])), v.maxLength(Limits.ROSTER_CHUNK))),
 });
 
 export type ClientJoinReq = v.InferOutput<typeof ClientJoinReq>;
@@ -372,7 +374,7 @@ export const frame = {
     ...(token ? { token } : {}),
     ...(resumed ? { resumed } : {}),
   }),
-  roster: (server: string, names: string[]): Roster => ({ type: 'roster', server, names }),
+  roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
   exit: (): Exit => ({ type: 'exit' }),
   error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
 };

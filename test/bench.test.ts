@@ -9,10 +9,14 @@ import { describe, expect, it } from 'vitest';
 describe('npm run bench', () => {
   it('prints Chatty side by side with raw ws and socket.io, with ratios, and writes results', () => {
     const out = mkdtempSync(join(tmpdir(), 'chatty-bench-'));
-    const run = spawnSync(process.execPath, ['bench/run.mjs', '--clients', '20', '--senders', '4', '--rate', '20', '--duration', '1', '--failover', '10', '--out', out], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['bench/run.mjs', '--clients', '20', '--senders', '4', '--rate', '20', '--duration', '1', '--failover', '10', '--out', out],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(run.status, run.stderr).toBe(0);
     for (const label of ['Chatty, 1 node', 'Chatty, 1 node, history in SQLite', 'Chatty, 3 replicated nodes', 'raw ws', 'socket.io']) {
       expect(run.stdout).toMatch(new RegExp(`^\\| ${label.replace(/[()]/g, '\\$&')} \\|`, 'm'));
@@ -20,7 +24,9 @@ describe('npm run bench', () => {
     expect(run.stdout).toContain('Chatty, 1 node / raw ws, deliveries/s at 20 msg/s:');
     expect(run.stdout).toContain('Chatty, 1 node / socket.io, deliveries/s at 20 msg/s:');
     expect(run.stdout).toContain('history in SQLite / in memory, server CPU per delivery at 20 msg/s:');
-    expect(run.stdout).toMatch(/^Failover: 10 clients of a SIGKILLed server resumed on the other \(10 of 10\), time to resume after noticing p50 \d+ ms, p99 \d+ ms; \d+ messages acked during it, lost 0, doubled 0\.$/m);
+    expect(run.stdout).toMatch(
+      /^Failover: 10 clients of a SIGKILLed server resumed on the other \(10 of 10\), time to resume after noticing p50 \d+ ms, p99 \d+ ms; \d+ messages acked during it, lost 0, doubled 0\.$/m,
+    );
     const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
     const { rows } = JSON.parse(readFileSync(join(out, json), 'utf8')) as { rows: Array<{ server: string; lost: number; sent: number }> };
     expect(rows.map((r) => r.server)).toEqual(['chatty', 'chattydisk', 'chatty3', 'raw', 'socketio']);

@@ -129,11 +129,39 @@ describe('continuity under faults (real processes)', () => {
     }, 30_000);
     clearInterval(acker);
     const messages = (x: Buddy) => x.state.timeline.flatMap((e) => (e.kind === 'message' && !e.pending ? [`${e.name} ${e.cid}`] : []));
+    const diagnose = setTimeout(() => {
+      for (const x of buddies) {
+        const n = messages(x).length;
+        if (n < acked.size)
+          console.log(
+            'LAGGING',
+            x.name,
+            n,
+            'server',
+            x.client.server,
+            'connected',
+            x.client.connected,
+            'status',
+            x.state.status,
+            'lostAt',
+            x.lostAt,
+            'resumes',
+            x.resumeMs,
+          );
+      }
+      for (const [name, p] of [
+        ['A', a],
+        ['B', b],
+        ['C', c],
+      ] as const)
+        console.log(name, p.stdout.slice(-3).join(' | '), p.stderr.slice(-5).join(' | '));
+    }, 40_000);
     await eventually(() => {
       const reference = messages(buddies[0]!);
       for (const x of buddies) expect(messages(x), x.name).toEqual(reference);
       for (const key of acked.keys()) expect(reference).toContain(key);
     }, 45_000);
+    clearTimeout(diagnose);
 
     const timelines = buddies.map(messages);
     const lost = [...acked.keys()].filter((k) => timelines.some((t) => !t.includes(k))).length;
