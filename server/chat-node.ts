@@ -2,9 +2,11 @@
 // peers it is one of the replicated servers. Transport is plugged in: `handle(ws)` takes any
 // accepted WebSocket, and `ChatNode.start()` puts the usual listener (listener.ts) around it.
 // This file is the seminar's server loop: one dispatcher decides what each role may send, then
-// the client requests and the events they publish. It runs past 300 lines because those belong
-// together; what peers bring in is in peer-relay.ts, the set of servers in mesh.ts, the listener
-// in listener.ts, options and limits in options.ts and limits.ts.
+// the client requests (join, resume, send, leave, and what a vanished client leaves behind) and
+// the events they publish. It runs past 300 lines because a client's life here is one story —
+// admission, welcome with history, grace, resume, drop — told against one set of state; the parts
+// that stand alone live beside it: peer-relay.ts (what peers bring in), mesh.ts (the set of
+// servers), listener.ts, history.ts and store.ts, event-clock.ts, grace.ts, options.ts, limits.ts.
 import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
@@ -12,6 +14,7 @@ import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
 import { type ClientJoinReq, decodeServerInbound, frame, Limits, type ChatEvent, type Welcome } from '../shared/protocol.js';
 import { advertisedUrl } from './address.js';
+import { EventClock } from './event-clock.js';
 import { Grace } from './grace.js';
 import { Heartbeat } from './heartbeat.js';
 import { History } from './history.js';
@@ -60,11 +63,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly url: string;
   readonly limits: Readonly<ServerLimits>;
   readonly #log: Logger;
-  /** This server's id as an origin of events (kept with its data folder across restarts). */
-  readonly origin: string;
-  #seq: number;
-  /** Lamport clock: one more than the largest clock this server has published or seen. */
-  #clock: number;
+  readonly #events: EventClock;
   readonly #store: SqliteStore | undefined;
   readonly #history: History;
   readonly #grace: Grace;
@@ -91,10 +90,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const opts = resolveOptions(options);
     this.url = url;
     this.#store = opts.data === MEMORY ? undefined : new SqliteStore(opts.data);
-    const identity = this.#store?.identity();
-    this.origin = identity?.origin ?? randomBytes(8).toString('hex');
-    this.#seq = identity?.seq ?? 0;
-    this.#clock = identity?.clock ?? 0;
+    const store = this.#store;
+    this.#events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
     this.#history = new History({ maxEvents: opts.historyMaxEvents, maxBytes: opts.historyMaxBytes, ...(this.#store ? { store: this.#store } : {}) });
     this.#grace = new Grace(opts.graceMs);
     this.limits = opts.limits;
@@ -131,9 +128,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       mesh: () => this.#mesh,
       limits: this.limits,
       log: this.#log,
-      observeClock: (clock) => {
-        this.#clock = Math.max(this.#clock, clock);
-      },
+      observeClock: (clock) => this.#events.observe(clock),
       notice: (type, name, server) => this.#notice(type, name, server),
       onRelayed: (event) => this.emit('event', event),
       evictLocal: (name) => this.#evict(name),
@@ -513,15 +508,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   // --- events: each is serialized once and goes to this server's clients and every peer
 
-  /** A new event of this server's: the next seq of its origin, and the next tick of its clock. */
+  /** A new event of this server's, about one of its clients (event-clock.ts gives its place in the order). */
   #event(type: 'join' | 'back', name: string, extra: { key: string }): ChatEvent;
   #event(type: 'message', name: string, extra: { text: string; cid?: string }): ChatEvent;
   #event(type: 'leave' | 'away', name: string): ChatEvent;
   #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string } = {}): ChatEvent {
-    const seq = ++this.#seq;
-    const meta = { id: `${this.origin}-${seq}`, origin: this.origin, seq, clock: ++this.#clock, server: this.url, ts: Date.now() };
-    this.#store?.saveIdentity({ origin: this.origin, seq, clock: this.#clock });
-    return { type, name, ...extra, ...meta } as ChatEvent;
+    return this.#events.next(type, name, this.url, extra);
   }
 
   /**
@@ -529,8 +521,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
    * server is away, back or gone because that server is unreachable from here.
    */
   #notice(type: 'away' | 'back' | 'leave', name: string, server: string): void {
-    const meta = { origin: this.origin, seq: Math.max(1, this.#seq), clock: this.#clock, server, ts: Date.now() };
-    const event = { type, name, id: `${this.origin}-${meta.seq}.${randomBytes(4).toString('hex')}`, ...meta } as ChatEvent;
+    const event = this.#events.notice(type, name, server);
     this.#clients.broadcast(encode(event));
     this.emit('event', event);
   }

@@ -14,6 +14,7 @@
 // - a server leaves by sending `update_servers` without itself (seminar's `disconnect`) and
 //   closing; a link that closes or stops answering pings removes that server too.
 // A server's list is always itself plus the peers it has an open link with.
+// (A little past 300 lines: linking, the handshake and the tie-breaks share the link table.)
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../shared/errors.js';

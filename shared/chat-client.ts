@@ -7,6 +7,8 @@
 // frozen server (an application-level ping), reconnects with backoff to any server of the set,
 // resumes as itself (token + last event id: exactly the missed events come back), and re-sends
 // what the server had not acknowledged (the server drops a resend it has already published).
+// It runs past 300 lines because joining, sending, liveness and resuming share one socket's
+// state and must hand it over together; the UI-side session is client-session.ts.
 import { ErrorCode, fail, ok, type Result } from './errors.js';
 import { type ChatEvent, type ClientInbound, decodeClientInbound, frame, validateName, validateText, type Welcome } from './protocol.js';
 

@@ -1,5 +1,6 @@
 // The Chatty wire protocol: the seminar's Erlang messages as JSON text frames over WebSocket.
 // This module is the only definition of the frames; server, CLI, Electron main and renderer import it.
+// It runs past 300 lines on purpose: one home for every frame, value rule and limit of the wire.
 // docs/protocol.md is the prose version of the same thing. Runs in Node and in the browser
 // (no `node:` imports, no DOM).
 import * as v from 'valibot';
