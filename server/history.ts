@@ -80,6 +80,15 @@ export class History {
     return at === -1 ? undefined : this.#events.slice(at + 1);
   }
 
+  /** The newest join (or back) of `name` on `server`: where that buddy's claim stands. */
+  lastClaim(name: string, server: string): ChatEvent | undefined {
+    for (let i = this.#events.length - 1; i >= 0; i--) {
+      const e = this.#events[i]!;
+      if ((e.type === 'join' || e.type === 'back') && e.name === name && e.server === server) return e;
+    }
+    return undefined;
+  }
+
   /** Per origin, the highest seq seen. */
   seen(): Record<string, number> {
     return Object.fromEntries(this.#seen);

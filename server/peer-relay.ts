@@ -39,6 +39,12 @@ export interface PeerRelayDeps {
 
 export class PeerRelay {
   readonly #refusals = new WeakMap<PeerLink, number>();
+  /**
+   * Names a peer's roster claimed that a buddy elsewhere holds — after a split, both sides gave the
+   * name away. Settled when the peer's join for it arrives by backfill: the earlier claim in the
+   * set's order keeps the name, on both sides alike.
+   */
+  readonly #clashes = new Map<string, Map<string, string | undefined>>();
 
   constructor(private readonly deps: PeerRelayDeps) {}
 
@@ -60,7 +66,10 @@ export class PeerRelay {
       case 'back': {
         const previous = roster.holder(event.name);
         const key = event.key ?? previous?.key;
-        roster.add(link.url, event.name, { since: event.ts, clock: event.clock, origin: event.origin, ...(key ? { key } : {}) });
+        // A buddy that comes back keeps the place of its first claim (what a name clash compares).
+        const first = event.type === 'back' && previous?.name === event.name && previous.clock > 0 ? previous : undefined;
+        const claim = first ?? { since: event.ts, clock: event.clock, origin: event.origin };
+        roster.add(link.url, event.name, { since: claim.since, clock: claim.clock, origin: claim.origin, ...(key ? { key } : {}) });
         this.deps.grace.cancel(event.name);
         break;
       }
@@ -89,6 +98,11 @@ export class PeerRelay {
       const key = roster.keys?.[i] || undefined;
       const verdict = judgeClaim(name, context);
       if (!verdict.ok) {
+        const holder = this.deps.roster.holder(name);
+        if (holder && holder.name === name && holder.server !== link.url) {
+          const clashes = this.#clashes.get(link.url) ?? new Map<string, string | undefined>();
+          this.#clashes.set(link.url, clashes.set(name, key));
+        }
         this.#refuse(link, verdict.reason, 'roster', name);
         continue;
       }
@@ -155,10 +169,37 @@ export class PeerRelay {
       this.deps.clients.broadcast(encode(event));
       this.deps.onRelayed(event);
     }
+    this.#settleClashes(events);
+  }
+
+  /** A split revealed one name given away on both sides: the claim earlier in the set's order keeps it. */
+  #settleClashes(events: ChatEvent[]): void {
+    for (const [peer, names] of this.#clashes) {
+      for (const [name, key] of names) {
+        const claim = [...events].reverse().find((e) => (e.type === 'join' || e.type === 'back') && e.name === name && e.server === peer);
+        if (!claim) continue;
+        names.delete(name);
+        const holder = this.deps.roster.holder(name);
+        if (!holder || holder.server === peer) continue;
+        const held = this.#claimOf(holder);
+        if (!held || compareEvents(claim, held) > 0) continue; // ours came first: the peer yields
+        this.#displace(holder);
+        this.deps.roster.add(peer, name, { since: claim.ts, clock: claim.clock, origin: claim.origin, ...(key ? { key } : {}) });
+        this.deps.clients.broadcast(encode(frame.roster(peer, [name])));
+      }
+      if (names.size === 0) this.#clashes.delete(peer);
+    }
+  }
+
+  /** Where a holder's claim stands in the set's order; from the history when it came in a roster. */
+  #claimOf(holder: Holder): { clock: number; origin: string } | undefined {
+    if (holder.clock > 0) return holder;
+    return this.deps.history.lastClaim(holder.name, holder.server);
   }
 
   /** A peer left or failed: its buddies are away; those that do not resume somewhere leave. */
   onLinkDown(url: string): void {
+    this.#clashes.delete(url);
     for (const holder of this.deps.roster.on(url)) {
       if (!holder.away) this.deps.notice('away', holder.name, url);
       holder.away = true;

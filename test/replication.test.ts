@@ -4,6 +4,8 @@ import type { ChatNode, ChatNodeOptions } from '../server/chat-node.js';
 import { startNode } from './helpers/nodes.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
+import { freePort } from './helpers/ports.js';
+import { TcpProxy } from './helpers/proxy.js';
 
 const sorted = (urls: string[]) => [...urls].sort();
 
@@ -126,5 +128,33 @@ describe('ChatNode (replicated servers)', () => {
       code: 'JOIN_FAILED',
       message: expect.stringContaining('ECONNREFUSED'),
     });
+  });
+});
+
+describe('a split that heals', () => {
+  it('one name given away on both sides: after the heal, the earlier claim keeps it everywhere, the other is told', async () => {
+    const aPort = await freePort();
+    const proxy = await TcpProxy.start(aPort);
+    try {
+      const a = await startNode({ port: aPort, advertise: `ws://127.0.0.1:${proxy.port}` });
+      const b = await startNode({ join: a.url });
+      await eventually(() => expect(a.servers()).toHaveLength(2));
+      proxy.cut();
+      await eventually(() => expect(b.servers()).toEqual([b.url]));
+      const onA = await RawSocket.join(`ws://127.0.0.1:${aPort}`, 'Zed');
+      const onB = await RawSocket.join(b.url, 'Zed');
+      proxy.heal();
+      await eventually(() => {
+        expect(a.servers()).toHaveLength(2);
+        const holders = [onA, onB].filter((s) => !s.closed);
+        expect(holders).toHaveLength(1);
+      }, 15_000);
+      const [loser, winner, winnerServer] = onA.closed ? [onA, onB, b.url] : [onB, onA, a.url];
+      expect((await loser.nextError('NAME_TAKEN')).message).toMatch(/was taken on another server/);
+      for (const node of [a, b]) expect(node.buddies().filter((x) => x.name === 'Zed')).toEqual([{ name: 'Zed', server: winnerServer }]);
+      expect(winner.closed).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
   });
 });
