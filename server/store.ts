@@ -51,6 +51,9 @@ export class SqliteStore implements EventStore {
   readonly file: string;
   readonly #db: InstanceType<typeof sqlite.Database>;
   readonly #lock: string;
+  /** Compiled once: compiling SQL on every write would cost more than the write. */
+  #insertEvent: sqlite.Statement | undefined;
+  #saveMeta: sqlite.Statement | undefined;
   #pending: ChatEvent[] = [];
   #identity: Identity | undefined;
   #flushScheduled = false;
@@ -74,9 +77,12 @@ export class SqliteStore implements EventStore {
       throw new StoreError(`cannot open the chat history at ${this.file}: ${(err as Error).message}`);
     }
     try {
-      // No fsync on every commit (this file outlives a crash of the process, not always of the OS).
-      this.#db.exec('PRAGMA synchronous = NORMAL');
+      // No fsync on every commit (this file outlives a crash of the process, not always of the OS),
+      // and the journal file is kept between commits rather than created and deleted each time.
+      this.#db.exec('PRAGMA synchronous = NORMAL; PRAGMA journal_mode = PERSIST');
       this.#migrate();
+      this.#insertEvent = this.#db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)');
+      this.#saveMeta = this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)");
     } catch (err) {
       this.#db.close();
       rmSync(this.#lock, { force: true });
@@ -160,9 +166,8 @@ export class SqliteStore implements EventStore {
     this.#pending = [];
     this.#identity = undefined;
     this.#transaction(() => {
-      for (const e of events)
-        this.#db.run('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)', [e.id, e.clock, e.origin, JSON.stringify(e)]);
-      if (identity) this.#db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)", [JSON.stringify(identity)]);
+      for (const e of events) this.#insertEvent!.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
+      if (identity) this.#saveMeta!.run([JSON.stringify(identity)]);
     });
   }
 
@@ -174,6 +179,8 @@ export class SqliteStore implements EventStore {
   close(): void {
     if (!this.#db.isOpen) return;
     this.flush();
+    this.#insertEvent?.finalize();
+    this.#saveMeta?.finalize();
     this.#db.close();
     rmSync(this.#lock, { force: true });
   }
