@@ -425,10 +425,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#notPending(conn);
     conn.role = { kind: 'client', name };
     this.#clients.add({ name, ws: conn.ws });
-    // A resumed buddy keeps the place of its first claim (what a name clash after a split compares).
-    const held = this.#roster.holder(name);
-    const first = claim.type === 'back' && held?.name === name && held.clock > 0 ? held : { since: claim.ts, clock: claim.clock, origin: claim.origin };
-    this.#roster.add(this.url, name, { since: first.since, clock: first.clock, origin: first.origin, key });
+    this.#roster.claimBy(this.url, name, claim, key);
     // On a resume, what came after the client's last event; if this server does not have that one
     // (it was cut off from the server the client was on), its latest page: the client keeps what
     // it has and places these among them, and what this server lacks comes later by backfill.

@@ -63,16 +63,10 @@ export class PeerRelay {
     this.deps.observeClock(event.clock);
     switch (event.type) {
       case 'join':
-      case 'back': {
-        const previous = roster.holder(event.name);
-        const key = event.key ?? previous?.key;
-        // A buddy that comes back keeps the place of its first claim (what a name clash compares).
-        const first = event.type === 'back' && previous?.name === event.name && previous.clock > 0 ? previous : undefined;
-        const claim = first ?? { since: event.ts, clock: event.clock, origin: event.origin };
-        roster.add(link.url, event.name, { since: claim.since, clock: claim.clock, origin: claim.origin, ...(key ? { key } : {}) });
+      case 'back':
+        roster.claimBy(link.url, event.name, event, event.key);
         this.deps.grace.cancel(event.name);
         break;
-      }
       case 'leave':
         roster.remove(link.url, event.name);
         this.deps.grace.cancel(event.name);
@@ -184,7 +178,7 @@ export class PeerRelay {
         const held = this.#claimOf(holder);
         if (!held || compareEvents(claim, held) > 0) continue; // ours came first: the peer yields
         this.#displace(holder);
-        this.deps.roster.add(peer, name, { since: claim.ts, clock: claim.clock, origin: claim.origin, ...(key ? { key } : {}) });
+        this.deps.roster.claimBy(peer, name, claim, key);
         this.deps.clients.broadcast(encode(frame.roster(peer, [name])));
       }
       if (names.size === 0) this.#clashes.delete(peer);

@@ -1,7 +1,7 @@
 // Who is connected where, across the whole set of servers. A server keeps its own clients' names
 // and what peers told it (`roster` frames, then `join`/`leave`/`away`/`back` events). Names are held
 // by key (names.ts): one holder per key across the set, so look-alikes cannot be present together.
-import type { Buddy } from '../shared/protocol.js';
+import type { Buddy, ChatEvent } from '../shared/protocol.js';
 import { nameKey } from './names.js';
 
 /** How a name was claimed: by a join event (its place in the set's order), or by a roster (all 0). */
@@ -49,6 +49,23 @@ export class Roster {
     this.#byServer.set(server, keys);
     keys.add(key);
     return holder;
+  }
+
+  /**
+   * `name` is on `server` by `event` — a join, or a `back` after a lost connection. A buddy that
+   * comes back keeps the place of its first claim: that is what a name clash after a split compares.
+   * `key` (the resume key) defaults to the one held before.
+   */
+  claimBy(server: string, name: string, event: Pick<ChatEvent, 'type' | 'ts' | 'clock' | 'origin'>, key?: string): Holder {
+    const previous = this.holder(name);
+    const first = event.type === 'back' && previous?.name === name && previous.clock > 0 ? previous : undefined;
+    const kept = key ?? previous?.key;
+    return this.add(server, name, {
+      since: first?.since ?? event.ts,
+      clock: first?.clock ?? event.clock,
+      origin: first?.origin ?? event.origin,
+      ...(kept ? { key: kept } : {}),
+    });
   }
 
   /** Forget `name` if a buddy on `server` holds it; returns whether one did. */
