@@ -93,6 +93,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const store = this.#store;
     this.#events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
     this.#history = new History({ maxEvents: opts.historyMaxEvents, maxBytes: opts.historyMaxBytes, ...(this.#store ? { store: this.#store } : {}) });
+    if (this.#store?.damaged) {
+      opts.logger.warn({ file: this.#store.file, damaged: this.#store.damaged }, 'some events of the history could not be read back and were left out');
+    }
     this.#grace = new Grace(opts.graceMs);
     this.limits = opts.limits;
     this.#log = opts.logger;
