@@ -80,6 +80,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #droppingSlow = false;
   #listener: Listener | undefined;
   #stopping: Promise<void> | undefined;
+  /** The peers the data folder remembers, read with the rest of it when the node is made. */
+  readonly #rememberedPeers: string[];
 
   /**
    * A node with no listener: feed it sockets with handle(). Most callers want ChatNode.start().
@@ -89,8 +91,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     super();
     const opts = resolveOptions(options);
     this.url = url;
-    this.#store = opts.data === MEMORY ? undefined : new SqliteStore(opts.data);
+    this.#store =
+      opts.data === MEMORY
+        ? undefined
+        : new SqliteStore(opts.data, { onWriteFailed: (message) => opts.logger.error({ message }, 'could not write the chat history') });
     const store = this.#store;
+    this.#rememberedPeers = store?.peers() ?? [];
     this.#events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
     this.#history = new History({ maxEvents: opts.historyMaxEvents, maxBytes: opts.historyMaxBytes, ...(this.#store ? { store: this.#store } : {}) });
     if (this.#store?.damaged) {
@@ -164,7 +170,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     node.#listener = listener;
     // A restarted server finds its set again: the peers it knew are re-dialed until they answer.
-    node.#mesh.rejoin((node.#store?.peers() ?? []).filter((url) => url !== opts.join));
+    node.#mesh.rejoin(node.#rememberedPeers.filter((url) => url !== opts.join));
     if (opts.join) {
       try {
         await node.#mesh.join(opts.join);
@@ -256,7 +262,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const sockets = [...this.#connections.keys()];
     if (this.#listener) await this.#listener.close(sockets);
     else for (const ws of sockets) ws.terminate();
-    this.#store?.close();
+    await this.#store?.close();
     this.emit('disconnect');
   }
 

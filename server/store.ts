@@ -2,22 +2,26 @@
 // sequence number and Lamport clock) and the peers it has known, in one SQLite file. SQLite is
 // node-sqlite3-wasm — SQLite compiled to WebAssembly with real file access — so the same module
 // loads in Node (CLI, tests) and inside Electron with no native build per runtime (docs/history.md
-// says why). Writes are batched: what arrives within FLUSH_MS is written in one transaction.
+// says why). The file is read on this thread when the server starts; from the first write on, a
+// worker thread (store-writer.ts) owns it, so commits never hold up the server's deliveries.
 // A file that is damaged or belongs to another program is refused with a clear StoreError.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the default export
 
 import * as v from 'valibot';
 import { AnyEvent, type ChatEvent } from '../shared/protocol.js';
+import type { WriterData, WriterReport, WriterRequest } from './store-writer.js';
 
 /**
- * Pending writes go to disk at most this long after they happen, in one transaction: a commit
- * costs a millisecond or two, and a chat server must not spend that per event. A server killed
- * meanwhile loses at most this much of its own history — its peers have those events and
+ * What the server publishes or receives is handed to the writer at most this long after, in one
+ * message, and the writer commits each hand-over in one transaction: a commit costs the writer a
+ * millisecond or two of a core the server shares, so not one per event, nor one per turn. A server
+ * killed meanwhile loses at most this much of its own file — its peers have those events and
  * backfill them when it comes back.
  */
-const FLUSH_MS = 50;
+const HAND_OVER_MS = 20;
 
 /** Stamped into every Chatty data file (PRAGMA application_id), so a foreign SQLite file is recognised. */
 const APPLICATION_ID = 0x43687479; // "Chty"
@@ -47,53 +51,67 @@ export interface EventStore {
   trim(maxEvents: number): void;
 }
 
+export interface StoreOptions {
+  /** A write that failed (a full disk, say): the events stay in memory, and are lost on restart. */
+  onWriteFailed?: (message: string) => void;
+}
+
+/**
+ * The writer is compiled JavaScript: beside this module when Chatty runs from dist/; when the
+ * tests run the TypeScript sources, from dist/ too (the test command builds it first).
+ */
+function writerScript(): URL {
+  const beside = new URL('./store-writer.js', import.meta.url);
+  return existsSync(beside) ? beside : new URL('../dist/server/store-writer.js', import.meta.url);
+}
+
 export class SqliteStore implements EventStore {
   readonly file: string;
-  readonly #db: InstanceType<typeof sqlite.Database>;
   readonly #lock: string;
-  /** Compiled once: compiling SQL on every write would cost more than the write. */
-  #insertEvent: sqlite.Statement | undefined;
-  #saveMeta: sqlite.Statement | undefined;
+  readonly #options: StoreOptions;
+  /** The reading connection, open until the first write hands the file to the writer. */
+  #db: InstanceType<typeof sqlite.Database> | undefined;
+  #writer: Worker | undefined;
+  #writerExited: Promise<void> | undefined;
   #pending: ChatEvent[] = [];
   #identity: Identity | undefined;
-  #flushScheduled = false;
+  #postScheduled = false;
+  #closed = false;
   /** Rows that could not be read back (a damaged file); reported by whoever opened the store. */
   damaged = 0;
 
   /** Open (or create) the data file in `directory`; throws StoreError when it is not usable. */
-  constructor(directory: string) {
+  constructor(directory: string, options: StoreOptions = {}) {
     this.file = join(directory, 'chatty.db');
     this.#lock = join(directory, 'chatty.lock');
+    this.#options = options;
     try {
       mkdirSync(directory, { recursive: true });
     } catch (err) {
       throw new StoreError(`cannot create the data folder ${directory}: ${(err as Error).message}`);
     }
     takeLock(this.#lock, directory);
+    let db: InstanceType<typeof sqlite.Database>;
     try {
-      this.#db = new sqlite.Database(this.file);
+      db = new sqlite.Database(this.file);
     } catch (err) {
       rmSync(this.#lock, { force: true });
       throw new StoreError(`cannot open the chat history at ${this.file}: ${(err as Error).message}`);
     }
     try {
-      // No fsync on every commit (this file outlives a crash of the process, not always of the OS),
-      // and the journal file is kept between commits rather than created and deleted each time.
-      this.#db.exec('PRAGMA synchronous = NORMAL; PRAGMA journal_mode = PERSIST');
-      this.#migrate();
-      this.#insertEvent = this.#db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)');
-      this.#saveMeta = this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)");
+      this.#migrate(db);
     } catch (err) {
-      this.#db.close();
+      db.close();
       rmSync(this.#lock, { force: true });
       throw err instanceof StoreError ? err : new StoreError(`cannot read the chat history at ${this.file}: ${(err as Error).message}`);
     }
+    this.#db = db;
   }
 
-  #migrate(): void {
-    const appId = Number(this.#db.get('PRAGMA application_id')?.application_id ?? 0);
-    const version = Number(this.#db.get('PRAGMA user_version')?.user_version ?? 0);
-    const tables = Number(this.#db.get("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")?.n ?? 0);
+  #migrate(db: InstanceType<typeof sqlite.Database>): void {
+    const appId = Number(db.get('PRAGMA application_id')?.application_id ?? 0);
+    const version = Number(db.get('PRAGMA user_version')?.user_version ?? 0);
+    const tables = Number(db.get("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")?.n ?? 0);
     if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
       throw new StoreError(`${this.file} is an SQLite file of another program, not Chatty's history: move it away or choose another --data folder`);
     }
@@ -101,17 +119,25 @@ export class SqliteStore implements EventStore {
       throw new StoreError(`${this.file} was written by a newer Chatty (schema ${version}; this one knows ${MIGRATIONS.length}): update Chatty`);
     }
     for (let next = version + 1; next <= MIGRATIONS.length; next++) {
-      this.#transaction(() => {
-        this.#db.exec(MIGRATIONS[next - 1]!);
-        this.#db.exec(`PRAGMA application_id = ${APPLICATION_ID}; PRAGMA user_version = ${next}`);
-      });
+      db.exec('BEGIN');
+      try {
+        db.exec(MIGRATIONS[next - 1]!);
+        db.exec(`PRAGMA application_id = ${APPLICATION_ID}; PRAGMA user_version = ${next}`);
+        db.exec('COMMIT');
+      } catch (err) {
+        db.exec('ROLLBACK');
+        throw err;
+      }
     }
   }
 
+  // --- reads: when the server starts, before its first write
+
   load(limit: number): ChatEvent[] {
-    const rows = this.#db.all('SELECT body FROM (SELECT body, clock, origin FROM events ORDER BY clock DESC, origin DESC LIMIT ?) ORDER BY clock, origin', [
-      limit,
-    ]);
+    const rows = this.#reader().all(
+      'SELECT body FROM (SELECT body, clock, origin FROM events ORDER BY clock DESC, origin DESC LIMIT ?) ORDER BY clock, origin',
+      [limit],
+    );
     const events: ChatEvent[] = [];
     for (const row of rows) {
       try {
@@ -123,14 +149,9 @@ export class SqliteStore implements EventStore {
     return events;
   }
 
-  append(event: ChatEvent): void {
-    this.#pending.push(event);
-    this.#schedule();
-  }
-
   /** This server's origin id, last seq and clock, or undefined on a new data folder. */
   identity(): Identity | undefined {
-    const row = this.#db.get("SELECT value FROM meta WHERE key = 'identity'");
+    const row = this.#reader().get("SELECT value FROM meta WHERE key = 'identity'");
     if (!row) return undefined;
     try {
       const parsed = JSON.parse(String(row.value)) as Identity;
@@ -140,66 +161,85 @@ export class SqliteStore implements EventStore {
     }
   }
 
+  peers(): string[] {
+    return this.#reader()
+      .all('SELECT url FROM peers')
+      .map((row) => String(row.url));
+  }
+
+  #reader(): InstanceType<typeof sqlite.Database> {
+    if (!this.#db) throw new Error('SqliteStore: the file is read when the server starts, before its first write');
+    return this.#db;
+  }
+
+  // --- writes: handed to the worker every HAND_OVER_MS
+
+  append(event: ChatEvent): void {
+    this.#pending.push(event);
+    this.#schedule();
+  }
+
   /** Remembered with the next write (every published event moves it). */
   saveIdentity(identity: Identity): void {
     this.#identity = { ...identity };
     this.#schedule();
   }
 
-  peers(): string[] {
-    return this.#db.all('SELECT url FROM peers').map((row) => String(row.url));
-  }
-
   setPeers(urls: string[]): void {
-    this.#transaction(() => {
-      this.#db.run('DELETE FROM peers');
-      for (const url of urls) this.#db.run('INSERT INTO peers (url) VALUES (?)', [url]);
-    });
-  }
-
-  /** Write what is pending now (also called on close). */
-  flush(): void {
-    this.#flushScheduled = false;
-    if (!this.#db.isOpen || (this.#pending.length === 0 && !this.#identity)) return;
-    const events = this.#pending;
-    const identity = this.#identity;
-    this.#pending = [];
-    this.#identity = undefined;
-    this.#transaction(() => {
-      for (const e of events) this.#insertEvent!.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
-      if (identity) this.#saveMeta!.run([JSON.stringify(identity)]);
-    });
+    this.#post({ kind: 'peers', urls });
   }
 
   /** Keep the newest `maxEvents` rows. */
   trim(maxEvents: number): void {
-    this.#db.run('DELETE FROM events WHERE id NOT IN (SELECT id FROM events ORDER BY clock DESC, origin DESC LIMIT ?)', [maxEvents]);
+    this.#post({ kind: 'trim', maxEvents });
   }
 
-  close(): void {
-    if (!this.#db.isOpen) return;
-    this.flush();
-    this.#insertEvent?.finalize();
-    this.#saveMeta?.finalize();
-    this.#db.close();
+  /** Write what is pending, then let go of the file and the data folder's lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#postPending(); // may start the writer, for a server that stops before its first hand-over
+    this.#closed = true;
+    if (this.#writer) {
+      this.#writer.postMessage({ kind: 'close' } satisfies WriterRequest);
+      await this.#writerExited;
+    } else {
+      this.#db?.close();
+    }
+    this.#db = undefined;
     rmSync(this.#lock, { force: true });
   }
 
   #schedule(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setTimeout(() => this.flush(), FLUSH_MS).unref();
+    if (this.#postScheduled) return;
+    this.#postScheduled = true;
+    setTimeout(() => this.#postPending(), HAND_OVER_MS).unref();
   }
 
-  #transaction(work: () => void): void {
-    this.#db.exec('BEGIN');
-    try {
-      work();
-      this.#db.exec('COMMIT');
-    } catch (err) {
-      this.#db.exec('ROLLBACK');
-      throw err;
-    }
+  #postPending(): void {
+    this.#postScheduled = false;
+    if (this.#pending.length > 0) this.#post({ kind: 'append', events: this.#pending });
+    if (this.#identity) this.#post({ kind: 'identity', identity: this.#identity });
+    this.#pending = [];
+    this.#identity = undefined;
+  }
+
+  #post(request: WriterRequest): void {
+    if (this.#closed) return; // what comes after close() is not kept
+    (this.#writer ?? this.#startWriter()).postMessage(request);
+  }
+
+  /** The reading connection closes first: one connection to the file at a time. */
+  #startWriter(): Worker {
+    this.#db?.close();
+    this.#db = undefined;
+    const writer = new Worker(writerScript(), { workerData: { file: this.file } satisfies WriterData });
+    // A server may exit without close() (a signal); what is pending then is what a crash loses.
+    writer.unref();
+    this.#writerExited = new Promise((resolve) => writer.once('exit', () => resolve()));
+    writer.on('message', (report: WriterReport) => this.#options.onWriteFailed?.(report.message));
+    writer.on('error', (err) => this.#options.onWriteFailed?.(`the history writer stopped: ${err.message}`));
+    this.#writer = writer;
+    return writer;
   }
 }
 

@@ -1,0 +1,103 @@
+// The store's writer, run in a worker thread (store.ts starts it): an SQLite commit takes a
+// millisecond or two, and outliers of 10 ms and more, which on the server's own thread would hold
+// up every delivery behind it. Here it holds up nothing. The server hands events over in batches
+// (store.ts, HAND_OVER_MS); whatever arrives while a commit runs goes into the next one.
+import { parentPort, workerData } from 'node:worker_threads';
+import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the default export
+
+import type { ChatEvent } from '../shared/protocol.js';
+import type { Identity } from './store.js';
+
+/** What store.ts asks of its writer. */
+export type WriterRequest =
+  | { kind: 'append'; events: ChatEvent[] }
+  | { kind: 'identity'; identity: Identity }
+  | { kind: 'peers'; urls: string[] }
+  | { kind: 'trim'; maxEvents: number }
+  | { kind: 'close' };
+
+/** What the writer tells store.ts: a write that failed (the events stay in the server's memory). */
+export type WriterReport = { kind: 'failed'; message: string };
+
+export interface WriterData {
+  file: string;
+}
+
+const port = parentPort;
+if (port) {
+  const { file } = workerData as WriterData;
+  const db = new sqlite.Database(file);
+  // No fsync on every commit (this file outlives a crash of the process, not always of the OS),
+  // and the journal file is kept between commits rather than created and deleted each time.
+  db.exec('PRAGMA synchronous = NORMAL; PRAGMA journal_mode = PERSIST');
+  const insertEvent = db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)');
+  const saveIdentity = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)");
+
+  let events: ChatEvent[] = [];
+  let identity: Identity | undefined;
+  let peers: string[] | undefined;
+  let trimTo: number | undefined;
+  let scheduled = false;
+
+  const transaction = (work: () => void): void => {
+    db.exec('BEGIN');
+    try {
+      work();
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  };
+
+  const flush = (): void => {
+    scheduled = false;
+    const batch = { events, identity, peers, trimTo };
+    events = [];
+    identity = peers = trimTo = undefined;
+    try {
+      transaction(() => {
+        for (const e of batch.events) insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
+        if (batch.identity) saveIdentity.run([JSON.stringify(batch.identity)]);
+        if (batch.peers) {
+          db.run('DELETE FROM peers');
+          for (const url of batch.peers) db.run('INSERT INTO peers (url) VALUES (?)', [url]);
+        }
+      });
+      // The DELETE scans the table: outside the transaction that carries new events.
+      if (batch.trimTo !== undefined)
+        db.run('DELETE FROM events WHERE id NOT IN (SELECT id FROM events ORDER BY clock DESC, origin DESC LIMIT ?)', [batch.trimTo]);
+    } catch (err) {
+      port.postMessage({ kind: 'failed', message: (err as Error).message } satisfies WriterReport);
+    }
+  };
+
+  port.on('message', (request: WriterRequest) => {
+    switch (request.kind) {
+      case 'append':
+        for (const e of request.events) events.push(e);
+        break;
+      case 'identity':
+        identity = request.identity;
+        break;
+      case 'peers':
+        peers = request.urls;
+        break;
+      case 'trim':
+        trimTo = request.maxEvents;
+        break;
+      case 'close':
+        flush();
+        insertEvent.finalize();
+        saveIdentity.finalize();
+        db.close();
+        port.close();
+        return;
+    }
+    // Everything that arrived during this turn (or during the last commit) goes in one transaction.
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  });
+}
