@@ -104,10 +104,10 @@ async function startServers(def) {
   let boot;
   for (let i = 0; i < def.nodes; i++) {
     const env = def.disk ? { CHATTY_BENCH_DATA: mkdtempSync(join(tmpdir(), 'chatty-bench-data-')) } : {};
-    const p = jsonProcess([def.script, ...(boot ? [boot] : [])], ['--expose-gc'], env);
+    const p = jsonProcess([def.script, ...(boot ? [boot.url, boot.invite] : [])], ['--expose-gc'], env);
     procs.push(p);
-    const { url } = await p.next();
-    boot ??= url;
+    const { url, invite } = await p.next();
+    boot ??= { url, invite };
     p.url = url;
   }
   // A replicated set is ready when every node sees all of them (no sleeping on a guess).
@@ -295,7 +295,8 @@ for (const name of names) {
 async function failover(k) {
   const [a, b] = await startServers({ label: 'failover pair', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 2 });
   const { ChatClient } = await import('../dist/shared/chat-client.js');
-  const { nodeSocket } = await import('../dist/shared/node/node-socket.js');
+  const { nodeSockets } = await import('../dist/shared/node/node-socket.js');
+  const nodeSocket = nodeSockets();
   const options = { pingMs: 1_000, deadMs: 3_000, backoffMs: 100 };
   const clients = [];
   for (let i = 0; i < k; i++) {

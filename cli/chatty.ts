@@ -2,6 +2,8 @@
 // terminal-client.ts and the node itself.
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { passphraseWeakness } from '../shared/auth.js';
+import { parseInvite } from '../shared/invite.js';
 import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.js';
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { defaultDataFolder } from './data-folder.js';
@@ -11,9 +13,16 @@ import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './errors.js';
 
 const USAGE = `Usage:
-  chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join ws://HOST:PORT] [--advertise ws://HOST:PORT]
+  chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join INVITE] [--advertise wss://HOST:PORT]
+              [--private] [--passphrase] [--new-invite] [--no-replicas] [--insecure]
               [--heartbeat 10000] [--data DIR|:memory:] [--allow-origin ORIGIN]... [--limit NAME=VALUE]... [--source-maps]
-      Run a chat server. With --join it becomes a replica of the server at that address.
+      Run a chat server; it prints its invite (chatty://HOST:PORT/#invite=…&fp=…). With --join it
+      becomes a replica of the server the invite is from (a plain address works once this data
+      folder belongs to that set).
+      --private: people need the invite (or the passphrase) to join; --passphrase takes one from
+      the CHATTY_PASSPHRASE variable. --new-invite replaces the invite (the old one stops working).
+      --no-replicas: the invite lets people in, not servers.
+      --insecure serves plain http:// and ws:// (anyone on the network can read the chat).
       --advertise is the address others reach it at (default: from --bind and --port).
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
       --data is where the chat's history is kept, so a restarted server has it back (default: a
@@ -24,8 +33,9 @@ const USAGE = `Usage:
       e.g. --limit clientRate=50.
       --source-maps serves the browser bundle's source maps.
       Ctrl-C disconnects it (the other servers are told).
-  chatty client [ws://]HOST[:PORT] NAME [--give-up 120]
-      Chat in this terminal. Type a line to send it; type "exit" to leave. If the server goes
+  chatty client INVITE|HOST[:PORT] NAME [--give-up 120]
+      Chat in this terminal. An invite link pins the chat's certificate; with a plain address the
+      first certificate seen is trusted and shown. A private chat's passphrase: CHATTY_PASSPHRASE. Type a line to send it; type "exit" to leave. If the server goes
       away, the client moves to another server of the set (or waits for one) and goes on; it
       exits after --give-up seconds with none.
   chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app]
@@ -45,6 +55,24 @@ function parseMs(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 50) throw new UsageError(`${flag} must be a number of milliseconds (50 or more), not "${value}"`);
   return Number(value);
+}
+
+/** `--join INVITE`: the server to join, and the invite code (if the link has one). */
+function joinFlag(value: string | undefined): { join?: string; joinInvite?: string } {
+  if (value === undefined) return {};
+  const invite = parseInvite(value);
+  if (!invite.ok) throw new UsageError(`--join: ${invite.error.message}`);
+  return { join: invite.value.server, ...(invite.value.code ? { joinInvite: invite.value.code } : {}) };
+}
+
+/** `--passphrase`: read from the environment (an argument would show in every user's process list). */
+function passphraseFlag(wanted: boolean, env = process.env): string | undefined {
+  if (!wanted) return undefined;
+  const passphrase = env.CHATTY_PASSPHRASE;
+  if (!passphrase) throw new UsageError('--passphrase takes the passphrase from the CHATTY_PASSPHRASE variable, which is not set');
+  const weakness = passphraseWeakness(passphrase);
+  if (weakness) process.stderr.write(`chatty: warning: that passphrase is easy to guess (${weakness}); anyone on the network may try it\n`);
+  return passphrase;
 }
 
 function addressFlag(flag: string, value: string | undefined): string | undefined {
@@ -93,6 +121,11 @@ export async function main(argv: string[]): Promise<number> {
         'allow-origin': { type: 'string', multiple: true },
         limit: { type: 'string', multiple: true },
         'source-maps': { type: 'boolean' },
+        private: { type: 'boolean' },
+        passphrase: { type: 'boolean' },
+        'new-invite': { type: 'boolean' },
+        'no-replicas': { type: 'boolean' },
+        insecure: { type: 'boolean' },
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const port = portFlag(values.port as string | undefined);
@@ -100,8 +133,13 @@ export async function main(argv: string[]): Promise<number> {
       const node = await startHost({
         port,
         bind,
-        join: addressFlag('--join', values.join as string | undefined),
+        ...joinFlag(values.join as string | undefined),
         advertise: addressFlag('--advertise', values.advertise as string | undefined),
+        insecure: values.insecure === true,
+        ...(values.private ? { private: true } : {}),
+        passphrase: passphraseFlag(values.passphrase === true),
+        newInvite: values['new-invite'] === true,
+        invitedReplicas: values['no-replicas'] !== true,
         heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
         data: (values.data as string | undefined) ?? defaultDataFolder(bind, port),
         allowedOrigins: values['allow-origin'] as string[] | undefined,

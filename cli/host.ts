@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ChatNode, NodeStartError, StoreError, type ChatNodeOptions } from '../server/chat-node.js';
 import { staticFiles } from '../server/static-files.js';
+import { fingerprintForPeople } from '../shared/auth.js';
+import { browserInviteLink, formatInvite } from '../shared/invite.js';
 import { formatServers } from './seminar-format.js';
 import { CliError } from './errors.js';
 
@@ -27,9 +29,14 @@ export async function startHost(options: HostOptions, out: NodeJS.WritableStream
   }
   const everywhere = options.bind === '0.0.0.0' || options.bind === '::' ? ' (all interfaces)' : '';
   out.write(`Chatty server listening on ${node.url}${everywhere}\n`);
+  printInvite(node, out);
   if (existsSync(`${rendererDir}/app.js`)) out.write(`Chat in a browser: ${browserUrl(node)}\n`);
   out.write(`${formatServers(node.servers())}\n`);
   node.on('servers', (servers) => out.write(`${formatServers(servers)}\n`));
+  node.on('keys', () => {
+    out.write("The chat's invite changed (this server joined the set, or one of its servers made a new invite).\n");
+    printInvite(node!, out);
+  });
   return node;
 }
 
@@ -45,9 +52,20 @@ function browserUi(sourceMaps: boolean | undefined, connectTo: () => string[]) {
   return existsSync(`${rendererDir}/app.js`) ? staticFiles(rendererDir, { sourceMaps: sourceMaps === true, connectTo }) : undefined;
 }
 
-/** http://… where a browser opens the chat of a node. */
+/** http(s)://… where a browser opens the chat of a node. */
 export function browserUrl(node: ChatNode): string {
   return `${node.url.replace(/^ws/, 'http')}/`;
+}
+
+/** What people (and replicas) join with, and what to compare the certificate with. */
+export function printInvite(node: ChatNode, out: NodeJS.WritableStream): void {
+  const invite = node.invite();
+  out.write(`Invite (${invite.private ? 'needed to join: this chat is private' : 'for replicas; people may join without it'}):\n`);
+  out.write(`  ${formatInvite(invite)}\n`);
+  out.write(`  in a browser: ${browserInviteLink(invite)}\n`);
+  out.write(`  code: ${invite.code}\n`);
+  if (invite.fingerprint) out.write(`Certificate fingerprint (SHA-256): ${fingerprintForPeople(invite.fingerprint)}\n`);
+  else out.write('Not encrypted (--insecure): anyone on the network can read this chat.\n');
 }
 
 /** Disconnect cleanly on SIGINT/SIGTERM, then resolve with the exit code. */

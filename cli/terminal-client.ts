@@ -2,10 +2,11 @@
 // reads lines and sends them; the line `exit` (or end of input, or Ctrl-C) leaves the chat.
 import { createInterface } from 'node:readline';
 import { ChatClient, type ClientOptions } from '../shared/chat-client.js';
-import { nodeSocket } from '../shared/node/node-socket.js';
+import { fingerprintForPeople } from '../shared/auth.js';
+import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
 import { ErrorCode } from '../shared/errors.js';
+import { parseInvite } from '../shared/invite.js';
 import type { ChatEvent } from '../shared/protocol.js';
-import { parseServerAddress } from '../shared/protocol.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
 import { CliError, UsageError } from './errors.js';
@@ -18,12 +19,22 @@ export interface TerminalIO {
 
 const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
 
-/** Join `url` as `name` and chat until the user leaves. Resolves with the exit code. */
-export async function runTerminalClient(url: string, name: string, io: TerminalIO = stdio, options: ClientOptions = {}): Promise<number> {
-  const address = parseServerAddress(url);
-  if (!address.ok) throw new UsageError(address.error.message);
-  url = address.value;
-  const joined = await ChatClient.connect(url, name, nodeSocket, options);
+/**
+ * Join the chat an invite (or a plain address) points at as `name`, and chat until the user
+ * leaves. The invite's fingerprint is pinned; without one, the first certificate seen is, and
+ * shown. A passphrase comes from CHATTY_PASSPHRASE. Resolves with the exit code.
+ */
+export async function runTerminalClient(target: string, name: string, io: TerminalIO = stdio, options: ClientOptions = {}, env = process.env): Promise<number> {
+  const invite = parseInvite(target);
+  if (!invite.ok) throw new UsageError(invite.error.message);
+  const { server, code, fingerprint } = invite.value;
+  const pin = new CertificatePin(fingerprint, (seen) =>
+    io.error.write(`chatty: ${server} presents the certificate ${fingerprintForPeople(seen)}
+        (first use: compare it with the one the host shows, or join with its invite link)
+`),
+  );
+  const credentials = { ...(code ? { invite: code } : {}), ...(env.CHATTY_PASSPHRASE ? { passphrase: env.CHATTY_PASSPHRASE } : {}) };
+  const joined = await ChatClient.connect(server, name, nodeSockets(pin), { credentials, ...options });
   if (!joined.ok) throw new CliError(joined.error.message);
   const client = joined.value;
 
@@ -90,6 +101,8 @@ export async function runTerminalClient(url: string, name: string, io: TerminalI
         case 'roster':
         case 'ack':
         case 'pong':
+        case 'hello':
+        case 'auth_ok':
           return; // the seminar's client shows only joins, leaves and messages
       }
     });

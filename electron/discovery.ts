@@ -11,7 +11,7 @@ export class LanDiscovery {
   readonly #bonjour: Bonjour;
   #browser: Browser | undefined;
   #published: Service | undefined;
-  #advert: { name: string; port: number; buddies: number } | undefined;
+  #advert: { name: string; port: number; buddies: number; secure: boolean; private: boolean } | undefined;
   #republishTimer: NodeJS.Timeout | undefined;
 
   /** @param networkInterface the interface to multicast on (tests pin 127.0.0.1); default: all */
@@ -32,10 +32,14 @@ export class LanDiscovery {
     this.#browser = browser;
   }
 
-  /** Advertise a hosted node (name shown in the list, its port, how many buddies are on it). */
-  advertise(name: string, port: number, buddies: number): void {
-    const next = { name: `${name} on ${hostname()}`.slice(0, 63), port, buddies };
-    if (this.#advert && this.#advert.name === next.name && this.#advert.port === port && this.#advert.buddies === buddies) return;
+  /**
+   * Advertise a hosted node: the name shown in the list, its port, how many buddies are on it,
+   * whether it serves TLS and whether people need an invite (never the invite itself).
+   */
+  advertise(name: string, port: number, buddies: number, access: { secure: boolean; private: boolean }): void {
+    const next = { name: `${name} on ${hostname()}`.slice(0, 63), port, buddies, ...access };
+    const same = this.#advert && (['name', 'port', 'buddies', 'secure', 'private'] as const).every((k) => this.#advert![k] === next[k]);
+    if (same) return;
     const first = !this.#advert;
     this.#advert = next;
     // mDNS records are re-announced at most every few seconds: buddy counts change often.
@@ -67,7 +71,7 @@ export class LanDiscovery {
         name: advert.name,
         type: SERVICE_TYPE,
         port: advert.port,
-        txt: { v: '1', buddies: String(advert.buddies) },
+        txt: { v: '1', buddies: String(advert.buddies), tls: advert.secure ? '1' : '0', invite: advert.private ? 'required' : 'open' },
         disableIPv6: true,
       });
     };
@@ -79,6 +83,14 @@ export class LanDiscovery {
 function toHost(service: Service): DiscoveredHost | undefined {
   const address = service.referer?.address ?? service.addresses?.find((a) => !a.includes(':'));
   if (!address) return undefined;
-  const buddies = Number((service.txt as Record<string, string> | undefined)?.buddies ?? 0);
-  return { name: service.name, url: `ws://${address}:${service.port}`, buddies: Number.isFinite(buddies) ? buddies : 0 };
+  const txt = (service.txt as Record<string, string> | undefined) ?? {};
+  const buddies = Number(txt.buddies ?? 0);
+  // Hosts from before TLS say nothing of it: they are plain ws://.
+  const scheme = txt.tls === '1' ? 'wss' : 'ws';
+  return {
+    name: service.name,
+    url: `${scheme}://${address}:${service.port}`,
+    buddies: Number.isFinite(buddies) ? buddies : 0,
+    needsInvite: txt.invite === 'required',
+  };
 }

@@ -1,6 +1,6 @@
 // The Electron main process: window, lifecycle and IPC wiring only. The chat itself is
 // session.ts (and the node behind it), which runs and is tested without Electron.
-import { app, BrowserWindow, ipcMain, Notification, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, Notification, safeStorage, shell } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -10,7 +10,7 @@ import { DEFAULT_PORT } from '../shared/protocol.js';
 import { Attention, type AttentionUpdate } from './attention.js';
 import { LanDiscovery } from './discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
-import { nodeSocket } from '../shared/node/node-socket.js';
+import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
 import { staticFiles } from '../server/static-files.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
@@ -41,13 +41,25 @@ function emit(event: SessionEvent): void {
 
 const session: ChatSession = new ChatSession({
   emit,
-  createSocket: nodeSocket,
+  sockets: (fingerprint) => nodeSockets(new CertificatePin(fingerprint)),
   httpHandler: staticFiles(rendererDir, { connectTo: (): string[] => session.node?.servers() ?? [] }),
   dataDir: join(app.getPath('userData'), 'servers'),
+  // The chat's keys sealed with the OS keychain where there is one (not on a Linux without a secret service).
+  secretsCodec: {
+    available: () => safeStorage.isEncryptionAvailable(),
+    seal: (text) => safeStorage.encryptString(text),
+    open: (sealed) => safeStorage.decryptString(sealed),
+  },
   logger,
   onNode(node) {
     if (!node) return discovery.stopAdvertising();
-    const advertise = () => discovery.advertise(session.client?.name ?? 'Chatty', node.port ?? DEFAULT_PORT, node.buddies().length);
+    const advertise = () => {
+      const invite = node.invite();
+      discovery.advertise(session.client?.name ?? 'Chatty', node.port ?? DEFAULT_PORT, node.buddies().length, {
+        secure: invite.fingerprint !== undefined,
+        private: invite.private,
+      });
+    };
     node.on('event', advertise);
     advertise();
   },

@@ -4,18 +4,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
-import type { ChatClient, SocketFactory } from '../shared/chat-client.js';
+import type { ChatClient, Credentials, SocketFactory } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
-import { parseServerAddress } from '../shared/protocol.js';
+import { fingerprintForPeople } from '../shared/auth.js';
+import { formatInvite, parseInvite } from '../shared/invite.js';
 import { join } from 'node:path';
 import { ChatNode, type ChatNodeOptions, NodeStartError, StoreError } from '../server/chat-node.js';
 import { MEMORY } from '../server/options.js';
+import type { SecretsCodec } from '../server/set-keys.js';
 
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */
   emit: (event: SessionEvent) => void;
-  createSocket: SocketFactory;
+  /** Sockets that pin the chat's certificate (`fingerprint`; undefined: trust the first one seen). */
+  sockets: (fingerprint: string | undefined) => SocketFactory;
   /** Interface a hosted or replica node binds. Default 0.0.0.0: buddies on the LAN can reach it. */
   bind?: string;
   /** Serves the browser UI from the node's port, so a buddy can join with only a browser. */
@@ -24,6 +27,8 @@ export interface SessionOptions {
   onNode?: (node: ChatNode | undefined) => void;
   /** Where the nodes this app runs keep their data (one folder per hosted port or joined set). Default: nothing kept. */
   dataDir?: string;
+  /** Seals the chat's keys in those folders (Electron's safeStorage). Default: files only the user can read. */
+  secretsCodec?: SecretsCodec;
   logger?: Logger;
 }
 
@@ -32,7 +37,7 @@ export class ChatSession {
   readonly #chat: ClientSession;
 
   constructor(private readonly opts: SessionOptions) {
-    this.#chat = new ClientSession(opts.createSocket, opts.emit);
+    this.#chat = new ClientSession(opts.sockets, opts.emit);
   }
 
   get node(): ChatNode | undefined {
@@ -49,14 +54,18 @@ export class ChatSession {
   }
 
   /**
-   * "Join server": with `replica`, run a local node that joins `address` (so the chat survives the
-   * host quitting) and talk to it; without, talk to `address` directly.
+   * "Join server": `address` is an invite link (or a plain address, for an open chat). With
+   * `replica`, run a local node that joins the set with the invite (so the chat survives the host
+   * quitting) and talk to it; without, talk to the server directly.
    */
-  join(request: { name: string; address: string; replica: boolean }): Promise<Result<SessionInfo>> {
-    const address = parseServerAddress(request.address);
-    if (!address.ok) return Promise.resolve(address);
-    const folder = `replica-${address.value.replace(/^wss?:\/\//, '').replace(/[^\w.-]/g, '_')}`;
-    return this.#start(request.name, request.replica ? { port: 0, join: address.value, data: this.#dataFolder(folder) } : address.value);
+  join(request: { name: string; address: string; replica: boolean; passphrase?: string }): Promise<Result<SessionInfo>> {
+    const invite = parseInvite(request.address);
+    if (!invite.ok) return Promise.resolve(invite);
+    const { server, code, fingerprint } = invite.value;
+    const credentials = { ...(code ? { invite: code } : {}), ...(request.passphrase ? { passphrase: request.passphrase } : {}) };
+    if (!request.replica) return this.#start(request.name, { server, pin: fingerprint, credentials });
+    const folder = `replica-${server.replace(/^wss?:\/\//, '').replace(/[^\w.-]/g, '_')}`;
+    return this.#start(request.name, { port: 0, join: server, ...(code ? { joinInvite: code } : {}), data: this.#dataFolder(folder) }, credentials);
   }
 
   async send(text: string): Promise<Result<string>> {
@@ -87,17 +96,33 @@ export class ChatSession {
     return this.leave();
   }
 
-  /** Join `target` as `name`: a server's address, or a node to run here first (host, replica). */
-  async #start(name: string, target: string | ChatNodeOptions): Promise<Result<SessionInfo>> {
+  /** Join as `name`: a server (with its pin and credentials), or a node to run here first (host, replica). */
+  async #start(
+    name: string,
+    target: { server: string; pin: string | undefined; credentials: Credentials } | ChatNodeOptions,
+    credentials: Credentials = {},
+  ): Promise<Result<SessionInfo>> {
     const joined = await this.#chat.join(
       name,
-      async (): Promise<Result<SessionInfo>> => {
-        if (typeof target === 'string') return ok({ name, server: target, runsNode: false });
+      async (): Promise<Result<SessionInfo & { pin?: string; credentials?: Credentials }>> => {
+        if ('server' in target && target.server) {
+          return ok({ name, server: target.server, runsNode: false, pin: target.pin, credentials: target.credentials });
+        }
         try {
-          const { bind = '0.0.0.0', httpHandler, logger } = this.opts;
-          const node = await ChatNode.start({ bind, httpHandler, logger, ...target });
+          const { bind = '0.0.0.0', httpHandler, logger, secretsCodec } = this.opts;
+          const node = await ChatNode.start({ bind, httpHandler, logger, secretsCodec, ...(target as ChatNodeOptions) });
           this.#node = node;
-          return ok({ name, server: node.url, runsNode: true, nodeUrl: node.url });
+          // This app's own node: its certificate (the set's, once joined) and its invite are known.
+          const invite = node.invite();
+          return ok({
+            name,
+            server: node.url,
+            runsNode: true,
+            nodeUrl: node.url,
+            invite: formatInvite(invite),
+            ...(invite.fingerprint ? { fingerprint: fingerprintForPeople(invite.fingerprint), pin: invite.fingerprint } : {}),
+            credentials: { invite: invite.code, ...credentials },
+          });
         } catch (err) {
           if (err instanceof NodeStartError) return fail(err.code, err.message);
           if (err instanceof StoreError) return fail(ErrorCode.DATA_UNUSABLE, err.message);
@@ -109,7 +134,10 @@ export class ChatSession {
         this.#node = undefined;
       },
     );
-    if (joined.ok && this.#node) this.opts.onNode?.(this.#node);
-    return joined;
+    if (!joined.ok) return joined;
+    if (this.#node) this.opts.onNode?.(this.#node);
+    // The pin and the credentials stay here: the window gets what it shows.
+    const { pin: _pin, credentials: _credentials, ...info } = joined.value;
+    return ok(info);
   }
 }

@@ -2,6 +2,7 @@
 // joins the server it was served from, over the browser's own WebSocket. It cannot host.
 import type { ChattyApi, SessionEvent, Settings } from '../shared/bridge.js';
 import { safeExternalUrl } from '../shared/bridge.js';
+import { normalizeInviteCode } from '../shared/auth.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok } from '../shared/errors.js';
 
@@ -13,13 +14,17 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     for (const listener of listeners) listener(event);
   };
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
-  const chat = new ClientSession((url) => new WebSocket(url), emit);
+  // The browser trusts certificates itself (the person accepted this host's once): no pin here.
+  const chat = new ClientSession(() => (url) => new WebSocket(url), emit);
 
   return {
     mode: 'browser',
     host: async () => fail(ErrorCode.UNSUPPORTED, 'A browser cannot host a server: install the Chatty app for that.'),
-    async join({ name }) {
-      const joined = await chat.join(name, async () => ok({ name, server, runsNode: false }));
+    async join({ name, passphrase }) {
+      // An invite link opens this page with the invite in its fragment, which never reaches a server.
+      const code = normalizeInviteCode(new URLSearchParams(location.hash.slice(1)).get('invite') ?? '');
+      const credentials = { ...(code ? { invite: code } : {}), ...(passphrase ? { passphrase } : {}) };
+      const joined = await chat.join(name, async () => ok({ name, server, runsNode: false, credentials }));
       if (joined.ok) storage.setItem(NAME_KEY, name);
       return joined;
     },

@@ -1,7 +1,7 @@
 // The UI's business model: the chat state in one signal, fed by the bridge's single subscription,
 // and the actions the views call. Views stay dumb: they read signals and call these.
 import { signal } from '@preact/signals';
-import type { ChattyApi, Settings } from '../shared/bridge.js';
+import type { ChattyApi, SessionInfo, Settings } from '../shared/bridge.js';
 import { initialState, reduce, type ChatState } from '../shared/chat-state.js';
 import { validateText } from '../shared/protocol.js';
 import type { Result } from '../shared/errors.js';
@@ -11,6 +11,12 @@ export type Model = ReturnType<typeof createModel>;
 export function createModel(api: ChattyApi) {
   const state = signal<ChatState>(initialState);
   const settings = signal<Settings | undefined>(undefined);
+  /** What host/join answered: where this app is, and (when it runs a node) the invite to give people. */
+  const session = signal<SessionInfo | undefined>(undefined);
+  const remember = (result: Result<SessionInfo>) => {
+    if (result.ok) session.value = result.value;
+    return result;
+  };
   api.subscribe((event) => {
     state.value = reduce(state.value, event);
   });
@@ -22,8 +28,10 @@ export function createModel(api: ChattyApi) {
     mode: api.mode,
     state,
     settings,
-    host: (name: string, port: number) => api.host({ name, port }),
-    join: (name: string, address: string, replica: boolean) => api.join({ name, address, replica }),
+    session,
+    host: async (name: string, port: number) => remember(await api.host({ name, port })),
+    join: async (name: string, address: string, replica: boolean, passphrase?: string) =>
+      remember(await api.join({ name, address, replica, ...(passphrase ? { passphrase } : {}) })),
     /** Checks the text with the protocol's rule first, so an empty text never leaves the composer. */
     async send(text: string): Promise<Result<string>> {
       const valid = validateText(text);

@@ -10,7 +10,7 @@ function lanAddress(): string {
 }
 
 /** The URL a node advertises: its bind address, or its LAN address when bound to every interface. */
-export function advertisedUrl(bind: string, port: number): string {
+export function advertisedUrl(bind: string, port: number, secure: boolean): string {
   const host = bind === '0.0.0.0' || bind === '::' ? lanAddress() : bind;
-  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `${secure ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

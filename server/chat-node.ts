@@ -13,6 +13,7 @@ import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
 import { type ClientJoinReq, decodeServerInbound, frame, Limits, type ChatEvent, type Welcome } from '../shared/protocol.js';
+import { Access, type AccessVerdict, type Challenge } from './access.js';
 import { advertisedUrl } from './address.js';
 import { EventClock } from './event-clock.js';
 import { Grace } from './grace.js';
@@ -26,6 +27,7 @@ import { OriginPolicy } from './origin.js';
 import { type ChatNodeOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
+import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
 import { SqliteStore, StoreError } from './store.js';
 import { closeWith, encode, sendFrame } from './wire.js';
 
@@ -37,6 +39,8 @@ export interface ChatNodeEvents {
   servers: [servers: string[]];
   /** A join, leave or message was relayed to this node's clients. */
   event: [event: ChatEvent];
+  /** The set's keys changed: a new invite (made here or on another server), or this server joined a set. */
+  keys: [];
   /** The node stopped (operator's disconnect, or its listener failed). */
   disconnect: [];
 }
@@ -57,6 +61,8 @@ interface Connection {
   refusedInARow: number;
   /** It broke the protocol (an oversized or malformed frame): its close is no network accident. */
   broke?: boolean;
+  /** What its `hello` said: proofs are made over it. */
+  challenge: Challenge;
 }
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
@@ -75,6 +81,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #addresses: AddressLimits;
   readonly #handshakeTimeoutMs: number;
   readonly #relay: PeerRelay;
+  readonly #access: Access;
+  readonly #data: string;
+  readonly #secretsCodec: ChatNodeOptions['secretsCodec'];
   /** Slow clients waiting to be dropped; see #dropSlow. */
   readonly #slow: LocalClient[] = [];
   #droppingSlow = false;
@@ -97,6 +106,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         : new SqliteStore(opts.data, { onWriteFailed: (message) => opts.logger.error({ message }, 'could not write the chat history') });
     const store = this.#store;
     this.#rememberedPeers = store?.peers() ?? [];
+    this.#data = opts.data;
+    this.#secretsCodec = opts.secretsCodec;
+    const keys = opts.keys ?? newSetKeysWithoutTls();
+    this.#access = new Access({ keys, invitedReplicas: opts.invitedReplicas, joinInvite: opts.joinInvite, onKeysChanged: (k) => this.#onKeysChanged(k) });
+    this.#saveKeys(keys, () => void store?.close());
     this.#events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
     this.#history = new History({ maxEvents: opts.historyMaxEvents, maxBytes: opts.historyMaxBytes, ...(this.#store ? { store: this.#store } : {}) });
     if (this.#store?.damaged) {
@@ -118,12 +132,18 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       dialBurst: this.limits.dialBurst,
       dialRate: this.limits.dialRate,
       log: this.#log,
+      access: this.#access,
       handlers: {
+        onSetKeys: (_link, keys) => this.#access.adopt(withoutType(keys)),
         onEvent: (link, event, raw) => this.#relay.onEvent(link, event, raw),
         onRoster: (link, roster) => this.#relay.onRoster(link, roster),
         onSync: (link, sync) => this.#relay.onSync(link, sync),
         onBackfill: (link, backfill) => this.#relay.onBackfill(link, backfill.events),
-        onLinkUp: (link) => this.#relay.onLinkUp(link),
+        onLinkUp: (link) => {
+          // The accepting side sent its keys before the link opened; the dialing side's may be newer.
+          if (link.outbound) this.#mesh.sendTo(link, encode(frame.setKeys(this.#access.keys)));
+          this.#relay.onLinkUp(link);
+        },
         onLinkDown: (url) => this.#relay.onLinkDown(url),
         onServersChanged: (servers) => this.#onServersChanged(servers),
       },
@@ -149,7 +169,20 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   static async start(options: ChatNodeOptions = {}): Promise<ChatNode> {
     const opts = resolveOptions(options);
     let node: ChatNode | undefined;
+    const keys = await prepareSetKeys({
+      data: opts.data === MEMORY ? undefined : opts.data,
+      insecure: opts.insecure,
+      private: opts.private,
+      passphrase: opts.passphrase,
+      newInvite: opts.newInvite,
+      codec: opts.secretsCodec,
+    });
+    const tls = !opts.insecure && keys.cert && keys.key ? { cert: keys.cert, key: keys.key } : undefined;
+    if (opts.advertise && opts.advertise.startsWith('wss:') !== (tls !== undefined)) {
+      throw new TypeError(`advertise must be a ${tls ? 'wss' : 'ws'}:// address: this server ${tls ? 'serves TLS' : 'runs --insecure'}`);
+    }
     const listener = await Listener.listen({
+      tls,
       port: opts.port,
       bind: opts.bind,
       httpHandler: opts.httpHandler,
@@ -160,10 +193,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         allowed: opts.allowedOrigins,
       }),
       log: opts.logger,
-      onConnection: (ws, address) => (node ? node.handle(ws, address) : ws.terminate()),
+      onConnection: (ws, address, binding) => (node ? node.handle(ws, address, binding) : ws.terminate()),
     });
     try {
-      node = new ChatNode(opts.advertise ?? advertisedUrl(opts.bind, listener.port), opts);
+      node = new ChatNode(opts.advertise ?? advertisedUrl(opts.bind, listener.port, tls !== undefined), { ...opts, keys });
     } catch (err) {
       await listener.close([]);
       throw err;
@@ -206,8 +239,22 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return this.#clients.names();
   }
 
-  /** Take over an accepted WebSocket; its first frame says whether it is a client or a server. */
-  handle(ws: WebSocket, address = 'unknown'): void {
+  /** The invite people (and replicas) join this chat with: where, the code, and the certificate to pin. */
+  invite(): { server: string; code: string; fingerprint?: string; private: boolean } {
+    const { fingerprint } = this.#access;
+    return { server: this.url, code: this.#access.keys.invite, ...(fingerprint ? { fingerprint } : {}), private: this.#access.keys.private };
+  }
+
+  /** Replace the invite on every server of the set: the old one lets nobody new in (those in the chat stay). */
+  newInvite(): void {
+    this.#access.adopt(withNewInvite(this.#access.keys));
+  }
+
+  /**
+   * Take over an accepted WebSocket: it gets `hello`, and its first frame says whether it is a
+   * client or a server. `binding`: the TLS channel binding proofs on it are made over.
+   */
+  handle(ws: WebSocket, address = 'unknown', binding?: Uint8Array): void {
     if (!this.#addresses.openPending(address)) {
       sendFrame(ws, frame.error(ErrorCode.SERVER_FULL, 'too many connections that have not joined yet; try again later'));
       closeWith(ws, CloseCode.TRY_AGAIN_LATER, ErrorCode.SERVER_FULL);
@@ -221,8 +268,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       handshakeTimer: undefined,
       bucket: new TokenBucket(this.limits.clientBurst, this.limits.clientRate),
       refusedInARow: 0,
+      challenge: Access.challenge(binding),
     };
     this.#connections.set(ws, conn);
+    sendFrame(ws, this.#access.hello(conn.challenge));
     this.#heartbeat.track(ws);
     conn.handshakeTimer = setTimeout(() => {
       if (conn.role.kind !== 'new') return;
@@ -288,6 +337,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     switch (msg.type) {
       case 'client_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: `already joined as "${role.name}"` });
+        if (!this.#authorize(conn, this.#access.checkClient(msg.auth, conn.challenge))) return;
         return msg.resume ? this.#clientResume(conn, msg) : this.#clientJoin(conn, msg.name);
       case 'client_leave_req':
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
@@ -307,8 +357,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         return;
       case 'server_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
+        if (!this.#authorize(conn, this.#access.checkLink(msg.auth, conn.challenge), msg.from)) return;
+        sendFrame(conn.ws, frame.setKeys(this.#access.keys));
         void this.#serverJoin(conn, msg.from);
         return;
+      case 'hello':
+      case 'auth_ok':
+      case 'set_keys':
       case 'update_servers':
       case 'roster':
       case 'sync':
@@ -320,6 +375,40 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'back':
         return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
     }
+  }
+
+  /**
+   * A proof's verdict (undefined: none needed). Right: `auth_ok` proves the key back. Wrong or
+   * missing: the error, and the connection closes; wrong ones count against the address, and an
+   * address over its rate is refused before its proof is even looked at.
+   */
+  #authorize(conn: Connection, verdict: AccessVerdict | undefined, server?: string): boolean {
+    if (!verdict) return true;
+    if (!this.#addresses.mayTryAuth(conn.address)) {
+      this.#log.warn({ from: conn.address, server }, 'refused a proof: too many wrong ones from this address');
+      this.#refuse(conn, { code: ErrorCode.RATE_LIMITED, message: 'too many wrong tries from your address: wait a minute' }, server !== undefined);
+      return false;
+    }
+    if (!verdict.ok) {
+      if (verdict.code === ErrorCode.AUTH_FAILED) this.#addresses.authFailed(conn.address);
+      this.#log.warn(
+        { from: conn.address, server, code: verdict.code },
+        server ? "refused a server that did not prove the set's secret" : 'refused a client without a valid invite',
+      );
+      this.#refuse(conn, { code: verdict.code, message: verdict.message }, server !== undefined);
+      return false;
+    }
+    clearTimeout(conn.handshakeTimer);
+    sendFrame(conn.ws, frame.authOk(verdict.proof));
+    return true;
+  }
+
+  /** An error frame (to clients: servers read the close reason), then the close, whose reason carries the code. */
+  #refuse(conn: Connection, error: ChatError, toServer = false): void {
+    if (!toServer) this.#sendError(conn, error);
+    conn.role = { kind: 'gone' };
+    closeWith(conn.ws, CloseCode.POLICY, `${error.code}: ${error.message}`);
+    setTimeout(() => conn.ws.terminate(), 1_000).unref();
   }
 
   /** A frame over the rate: refused (told once per run), and a client that keeps on is cut off. */
@@ -563,6 +652,24 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     conn.role = link ? { kind: 'peer', link } : { kind: 'gone' };
   }
 
+  /** New keys for the set (adopted from a peer, or a new invite here): kept, served, and passed on. */
+  #onKeysChanged(keys: SetKeys): void {
+    this.#saveKeys(keys);
+    if (keys.cert && keys.key) this.#listener?.setCertificate({ cert: keys.cert, key: keys.key });
+    this.#mesh.broadcast(encode(frame.setKeys(keys)));
+    this.emit('keys');
+  }
+
+  #saveKeys(keys: SetKeys, onError?: () => void): void {
+    if (this.#data === MEMORY) return;
+    try {
+      saveSetKeys(this.#data, keys, this.#secretsCodec);
+    } catch (err) {
+      onError?.();
+      throw new StoreError(`cannot keep the chat's keys in ${this.#data}: ${(err as Error).message}`);
+    }
+  }
+
   #onServersChanged(servers: string[]): void {
     this.#store?.setPeers(this.#mesh.knownPeers());
     this.#clients.broadcast(encode(frame.updateServers(servers)));
@@ -575,6 +682,8 @@ const nameMismatch = (joined: string): ChatError => ({
   code: ErrorCode.NAME_MISMATCH,
   message: `this connection joined as "${joined}"`,
 });
+
+const withoutType = ({ type: _type, ...keys }: { type: 'set_keys' } & SetKeys): SetKeys => keys;
 
 /** What servers keep of a resume token: enough to check it, not to use it. */
 const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -24,6 +24,10 @@ export interface ServerLimits {
   dialBurst: number;
   /** Server links dialed per second, steadily. Default 2. */
   dialRate: number;
+  /** Wrong invites, passphrases or secrets one IP address may try at once. Default 5. */
+  authFailBurst: number;
+  /** Wrong tries per second from one IP address, steadily, after the burst. Default 0.2 (one every 5 s). */
+  authFailRate: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -38,6 +42,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxClockSkewMs: 5 * 60_000,
   dialBurst: 8,
   dialRate: 2,
+  authFailBurst: 5,
+  authFailRate: 0.2,
 });
 
 /** Defaults merged with `overrides`; a name that is no limit, or a value that is not a positive number, throws. */
@@ -90,11 +96,15 @@ export class TokenBucket {
  * filled up again are forgotten, so the map stays as small as the set of recent addresses.
  */
 export class AddressLimits {
-  readonly #joins = new Map<string, TokenBucket>();
+  readonly #joins: BucketsByAddress;
+  readonly #authFailures: BucketsByAddress;
   readonly #pending = new Map<string, number>();
   #pendingTotal = 0;
 
-  constructor(private readonly limits: ServerLimits) {}
+  constructor(private readonly limits: ServerLimits) {
+    this.#joins = new BucketsByAddress(limits.joinBurstPerAddress, limits.joinRatePerAddress);
+    this.#authFailures = new BucketsByAddress(limits.authFailBurst, limits.authFailRate);
+  }
 
   /** A new socket from `address`; false when too many unjoined sockets are open. */
   openPending(address: string): boolean {
@@ -116,12 +126,36 @@ export class AddressLimits {
 
   /** A join from `address`: false when it is over its rate. */
   takeJoin(address: string): boolean {
-    let bucket = this.#joins.get(address);
+    return this.#joins.get(address).take();
+  }
+
+  /** Whether `address` may try a proof now: not while it is over its rate of wrong ones. */
+  mayTryAuth(address: string): boolean {
+    return this.#authFailures.get(address).wait() === 0;
+  }
+
+  /** A wrong proof from `address`. */
+  authFailed(address: string): void {
+    this.#authFailures.get(address).take();
+  }
+}
+
+/** One token bucket per address; buckets that have filled up again are forgotten now and then. */
+class BucketsByAddress {
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly burst: number,
+    private readonly ratePerSecond: number,
+  ) {}
+
+  get(address: string): TokenBucket {
+    let bucket = this.#buckets.get(address);
     if (!bucket) {
-      if (this.#joins.size > 10_000) for (const [a, b] of this.#joins) if (b.full()) this.#joins.delete(a);
-      bucket = new TokenBucket(this.limits.joinBurstPerAddress, this.limits.joinRatePerAddress);
-      this.#joins.set(address, bucket);
+      if (this.#buckets.size > 10_000) for (const [a, b] of this.#buckets) if (b.full()) this.#buckets.delete(a);
+      bucket = new TokenBucket(this.burst, this.ratePerSecond);
+      this.#buckets.set(address, bucket);
     }
-    return bucket.take();
+    return bucket;
   }
 }

@@ -1,11 +1,14 @@
-// The HTTP + WebSocket listener around a chat node: binds the port, serves plain HTTP requests
-// (the browser UI), checks each upgrade's Origin, and hands every accepted WebSocket, with the
-// address it came from, to the node. Transport only: what the sockets say is the node's business.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The HTTPS (or, with --insecure, HTTP) + WebSocket listener around a chat node: binds the port,
+// serves plain HTTP requests (the browser UI), checks each upgrade's Origin, and hands every
+// accepted WebSocket, with the address it came from and its TLS channel binding, to the node.
+// Transport only: what the sockets say is the node's business.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ErrorCode } from '../shared/errors.js';
+import { channelBinding } from '../shared/node/channel-binding.js';
 import { Limits } from '../shared/protocol.js';
 import type { OriginPolicy } from './origin.js';
 
@@ -25,17 +28,29 @@ export interface ListenOptions {
   httpHandler: (req: IncomingMessage, res: ServerResponse) => void;
   origins: OriginPolicy;
   log: Logger;
-  onConnection: (ws: WebSocket, remoteAddress: string) => void;
+  /** The set's certificate and key: serve https and wss. Without, plain http and ws. */
+  tls: TlsIdentity | undefined;
+  onConnection: (ws: WebSocket, remoteAddress: string, binding: Uint8Array | undefined) => void;
+}
+
+export interface TlsIdentity {
+  cert: string;
+  key: string;
 }
 
 export class Listener {
   private constructor(
-    readonly http: Server,
+    readonly http: Server | HttpsServer,
     readonly wss: WebSocketServer,
+    readonly secure: boolean,
   ) {}
 
   static async listen(opts: ListenOptions): Promise<Listener> {
-    const http = createServer(opts.httpHandler);
+    const http = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, opts.httpHandler) : createHttpServer(opts.httpHandler);
+    // A stranger that opens TLS and says nothing, or speaks something else, is no error of ours.
+    http.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) =>
+      opts.log.debug({ err: err.message, from: socket.remoteAddress }, 'TLS handshake failed'),
+    );
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) => {
         reject(
@@ -56,9 +71,14 @@ export class Listener {
         accept(allowed, 403, 'Forbidden: this page may not connect to this Chatty server');
       },
     });
-    wss.on('connection', (ws, req) => opts.onConnection(ws, req.socket.remoteAddress ?? 'unknown'));
+    wss.on('connection', (ws, req) => opts.onConnection(ws, req.socket.remoteAddress ?? 'unknown', channelBinding(req.socket)));
     wss.on('error', (err) => opts.log.error({ err: err.message }, 'listener error'));
-    return new Listener(http, wss);
+    return new Listener(http, wss, opts.tls !== undefined);
+  }
+
+  /** The set's certificate changed (this server joined a set): new connections get the new one. */
+  setCertificate(tls: TlsIdentity): void {
+    if ('setSecureContext' in this.http) this.http.setSecureContext({ cert: tls.cert, key: tls.key });
   }
 
   get port(): number {

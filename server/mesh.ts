@@ -13,12 +13,29 @@
 //   left alone for a while, so a peer's list cannot turn this server into a port scanner;
 // - a server leaves by sending `update_servers` without itself (seminar's `disconnect`) and
 //   closing; a link that closes or stops answering pings removes that server too.
+// - every link is authenticated (access.ts): the dialer waits for the accepting server's `hello`,
+//   proves the set's secret in its `server_join_req`, and takes nothing from the link until the
+//   other side's `auth_ok` proves the same; the set's keys (`set_keys`) come only over such links.
 // A server's list is always itself plus the peers it has an open link with.
 // (A little past 300 lines: linking, the handshake and the tie-breaks share the link table.)
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../shared/errors.js';
-import { type Backfill, decodeServerInbound, frame, Limits, type ChatEvent, type PeerFrame, type Roster, type Sync } from '../shared/protocol.js';
+import { channelBinding } from '../shared/node/channel-binding.js';
+import {
+  type Backfill,
+  decodeServerInbound,
+  frame,
+  Limits,
+  type ChatEvent,
+  type Hello,
+  type LinkAuth,
+  type PeerFrame,
+  type Roster,
+  type SetKeysFrame,
+  type Sync,
+} from '../shared/protocol.js';
+import { sameProof } from '../shared/auth.js';
 import type { Heartbeat } from './heartbeat.js';
 import { DialQueue } from './dial-queue.js';
 import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
@@ -30,6 +47,13 @@ export interface PeerLink {
   readonly outbound: boolean;
   /** Handshake done: `update_servers` was sent (inbound) or received (outbound). */
   open: boolean;
+  /** The other side proved the set's key (inbound: before it became a link; outbound: its `auth_ok`). */
+  authenticated: boolean;
+}
+
+/** What the mesh needs of access.ts to dial. */
+export interface DialAccess {
+  dial(hello: Hello, binding: Uint8Array | undefined): { auth: LinkAuth; expect: string };
 }
 
 export interface MeshHandlers {
@@ -45,6 +69,8 @@ export interface MeshHandlers {
   /** A peer left or failed; its buddies are gone with it. */
   onLinkDown(url: string): void;
   onServersChanged(servers: string[]): void;
+  /** The set's keys, from a peer that proved it knows them. */
+  onSetKeys(link: PeerLink, keys: SetKeysFrame): void;
 }
 
 export interface MeshOptions {
@@ -59,6 +85,7 @@ export interface MeshOptions {
   dialBurst: number;
   dialRate: number;
   log: Logger;
+  access: DialAccess;
   handlers: MeshHandlers;
 }
 
@@ -158,7 +185,7 @@ export class Mesh {
       // A restarted server's old buddies are gone; the new link brings its new roster.
       if (wasOpen) this.opts.handlers.onLinkDown(from);
     }
-    const link: PeerLink = { url: from, ws, outbound: false, open: true };
+    const link: PeerLink = { url: from, ws, outbound: false, open: true, authenticated: true };
     this.#links.set(from, link);
     this.#dials.linked(from);
     this.#watch(link);
@@ -196,6 +223,7 @@ export class Mesh {
 
   #handleFrame(link: PeerLink, msg: PeerFrame, raw: Buffer): void {
     if (this.#links.get(link.url) !== link) return; // a replaced link's last words
+    if (!link.authenticated) return this.#authenticate(link, msg);
     switch (msg.type) {
       case 'update_servers':
         this.#onUpdateServers(link, msg.servers);
@@ -216,8 +244,29 @@ export class Mesh {
       case 'back':
         if (link.open) this.opts.handlers.onEvent(link, msg, raw);
         return;
+      case 'set_keys':
+        this.opts.handlers.onSetKeys(link, msg);
+        return;
       case 'server_join_req':
+      case 'hello':
+      case 'auth_ok':
         return; // already linked
+    }
+  }
+
+  /** A dialed link before the other side proved itself: only `hello` and `auth_ok` count. */
+  #authenticate(link: PeerLink & { expect?: string; binding?: Uint8Array }, msg: PeerFrame): void {
+    if (msg.type === 'hello' && link.expect === undefined) {
+      const { auth, expect } = this.opts.access.dial(msg, link.binding);
+      link.expect = expect;
+      sendFrame(link.ws, frame.serverJoinReq(this.opts.self, auth));
+    } else if (msg.type === 'auth_ok' && link.expect !== undefined) {
+      if (sameProof(msg.proof, link.expect)) {
+        link.authenticated = true;
+        return;
+      }
+      this.opts.log.warn({ peer: link.url }, "a server did not prove it knows the set's secret; not linking");
+      closeWith(link.ws, CloseCode.POLICY, `${ErrorCode.AUTH_FAILED}: that server could not prove it belongs to this set`);
     }
   }
 
@@ -257,20 +306,22 @@ export class Mesh {
 
   #dial(url: string): Promise<void> {
     if (this.#stopped) return Promise.reject(new Error('server disconnected'));
-    const { self } = this.opts;
     return new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: Limits.MAX_FRAME_BYTES * 4, handshakeTimeout: this.opts.dialTimeoutMs });
-      const link: PeerLink = { url, ws, outbound: true, open: false };
+      // The set's certificate is self-signed: what proves the other side is its auth_ok, made over
+      // this very TLS channel (its binding), which no man in the middle can produce.
+      const ws = new WebSocket(url, { maxPayload: Limits.MAX_FRAME_BYTES * 4, handshakeTimeout: this.opts.dialTimeoutMs, rejectUnauthorized: false });
+      const link: PeerLink & { binding?: Uint8Array } = { url, ws, outbound: true, open: false, authenticated: false };
+      ws.on('upgrade', (res) => {
+        const binding = channelBinding(res.socket);
+        if (binding) link.binding = binding;
+      });
       this.#links.set(url, link);
       this.#pendingDials.set(url, { resolve, reject });
       let failure = '';
       ws.on('error', (err: NodeJS.ErrnoException) => {
         failure = err.code ?? err.message;
       });
-      ws.on('open', () => {
-        this.opts.heartbeat.track(ws);
-        sendFrame(ws, frame.serverJoinReq(self));
-      });
+      ws.on('open', () => this.opts.heartbeat.track(ws)); // then the other side's hello
       ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(link, data, isBinary));
       ws.on('close', (code: number, reason: Buffer) => {
         const pending = this.#pendingDials.get(url);

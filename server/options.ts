@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_PORT, isServerUrl, parsePort } from '../shared/protocol.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
+import type { SecretsCodec, SetKeys } from './set-keys.js';
 
 /** The `data` value that keeps nothing on disk. */
 export const MEMORY = ':memory:';
@@ -44,12 +45,34 @@ export interface ChatNodeOptions {
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** pino logger. Default: silent. */
   logger?: Logger;
+  /** Plain http:// and ws:// instead of the set's certificate (anyone on the LAN can read the chat). Default false. */
+  insecure?: boolean;
+  /** People need the invite (or the passphrase) to join. Default: as the data folder says; a new set is open. */
+  private?: boolean;
+  /** A passphrase people may join a private chat with (instead of the invite). Default: as the data folder says. */
+  passphrase?: string;
+  /** Replace the invite: the old one stops working, on every server of the set. Default false. */
+  newInvite?: boolean;
+  /** Let servers that show the invite (not the set's secret) join as replicas. Default true. */
+  invitedReplicas?: boolean;
+  /** The invite code `join` is made with, for a server not yet in that set. Default: the set's secret. */
+  joinInvite?: string;
+  /** Seals the data folder's key file (the app: Electron's safeStorage). Default: a file only the user can read. */
+  secretsCodec?: SecretsCodec;
+  /** The set's keys (ChatNode.start reads or makes them). Default for a bare node: new ones, without TLS. */
+  keys?: SetKeys;
 }
 
-export interface ResolvedOptions extends Required<Omit<ChatNodeOptions, 'advertise' | 'join' | 'limits'>> {
+export interface ResolvedOptions
+  extends Required<Omit<ChatNodeOptions, 'advertise' | 'join' | 'limits' | 'private' | 'passphrase' | 'joinInvite' | 'secretsCodec' | 'keys'>> {
   advertise: string | undefined;
   join: string | undefined;
   limits: ServerLimits;
+  private: boolean | undefined;
+  passphrase: string | undefined;
+  joinInvite: string | undefined;
+  secretsCodec: SecretsCodec | undefined;
+  keys: SetKeys | undefined;
 }
 
 export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
@@ -67,10 +90,18 @@ export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
     allowedOrigins: [],
     httpHandler: notAWebPage,
     logger: pino({ level: 'silent' }),
+    insecure: false,
+    newInvite: false,
+    invitedReplicas: true,
     ...definedOnly(options),
     advertise: options.advertise,
     join: options.join,
     limits: resolveLimits(options.limits),
+    private: options.private,
+    passphrase: options.passphrase,
+    joinInvite: options.joinInvite,
+    secretsCodec: options.secretsCodec,
+    keys: options.keys,
   };
   const port = parsePort(resolved.port);
   if (!port.ok) throw new TypeError(`port: ${port.error.message}`);
@@ -81,6 +112,8 @@ export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
   }
   if (resolved.join !== undefined && resolved.join === resolved.advertise)
     throw new TypeError('join and advertise are the same address: a server cannot join itself');
+  if (resolved.joinInvite !== undefined && resolved.join === undefined) throw new TypeError('joinInvite needs join: the server to join with it');
+  if (resolved.passphrase !== undefined && resolved.passphrase.length === 0) throw new TypeError('passphrase must not be empty');
   if (!(resolved.heartbeatMs >= 0)) throw new TypeError('heartbeatMs must be 0 (off) or more');
   if (!resolved.data) throw new TypeError(`data must be a folder, or ${MEMORY} for none`);
   for (const key of ['handshakeTimeoutMs', 'maxClientBufferedBytes', 'maxPeerBufferedBytes', 'historyMaxEvents', 'historyMaxBytes', 'graceMs'] as const) {

@@ -19,6 +19,10 @@ export interface SessionInfo {
   runsNode: boolean;
   /** When this app runs a node, the address the LAN reaches it at. */
   nodeUrl?: string;
+  /** When this app runs a node: the invite link to give people (chatty://…). */
+  invite?: string;
+  /** The chat's certificate fingerprint, as people compare it (hex pairs); absent without TLS. */
+  fingerprint?: string;
 }
 
 /** A host seen on the LAN (mDNS/DNS-SD `_chatty._tcp`). */
@@ -27,6 +31,8 @@ export interface DiscoveredHost {
   name: string;
   url: string;
   buddies: number;
+  /** The chat is private: joining needs the host's invite (or passphrase). */
+  needsInvite: boolean;
 }
 
 export interface Settings {
@@ -97,8 +103,10 @@ const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 export const HostRequest = v.strictObject({ name: Name, port: Port });
 export const JoinRequest = v.strictObject({
   name: Name,
-  /** ws://HOST:PORT, HOST:PORT or HOST (port 4000). */
+  /** An invite link (chatty://HOST:PORT/#invite=…&fp=…), or wss://HOST:PORT, HOST:PORT or HOST (port 4000). */
   address: v.pipe(v.string(), v.minLength(1), v.maxLength(Limits.URL_MAX_CHARS)),
+  /** A private chat's passphrase, for people who have that rather than an invite. */
+  passphrase: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   /** Run a local replica that joins the address (the chat survives the host quitting). */
   replica: v.boolean(),
 });

@@ -9,8 +9,20 @@
 // what the server had not acknowledged (the server drops a resend it has already published).
 // It runs past 300 lines because joining, sending, liveness and resuming share one socket's
 // state and must hand it over together; the UI-side session is client-session.ts.
+import { answerHello, inviteKey, passphraseKey, sameProof } from './auth.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { type ChatEvent, type ClientInbound, decodeClientInbound, frame, validateName, validateText, type Welcome } from './protocol.js';
+import {
+  type ChatEvent,
+  type ClientAuth,
+  type ClientInbound,
+  type ClientJoinReq,
+  decodeClientInbound,
+  frame,
+  type Hello,
+  validateName,
+  validateText,
+  type Welcome,
+} from './protocol.js';
 
 /** The part of the WebSocket API the client uses (browser WebSocket and `ws` both have it). */
 export interface SocketLike {
@@ -21,6 +33,14 @@ export interface SocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
+  /** The TLS channel binding, where the socket can read it (Node; not browsers). */
+  channelBinding?(): Uint8Array | undefined;
+}
+
+/** What lets a person into a private chat: its invite code, or the passphrase the host chose. */
+export interface Credentials {
+  invite?: string;
+  passphrase?: string;
 }
 
 export type SocketFactory = (url: string) => SocketLike;
@@ -46,9 +66,11 @@ export interface ClientOptions {
   giveUpMs?: number;
   /** First wait between attempts; it doubles (with jitter) up to 5 s. Default 250 ms. */
   backoffMs?: number;
+  /** For a private chat. Default: none (an open chat). */
+  credentials?: Credentials;
 }
 
-const DEFAULTS: Required<ClientOptions> = { pingMs: 3_000, deadMs: 9_000, giveUpMs: 120_000, backoffMs: 250 };
+const DEFAULTS: Required<ClientOptions> = { pingMs: 3_000, deadMs: 9_000, giveUpMs: 120_000, backoffMs: 250, credentials: {} };
 const MAX_BACKOFF_MS = 5_000;
 
 interface Outgoing {
@@ -74,6 +96,7 @@ export class ChatClient {
   readonly #token: string | undefined;
   readonly #createSocket: SocketFactory;
   readonly #opts: Required<ClientOptions>;
+  readonly #prover: Prover;
   readonly #frameListeners = new Set<(frame: ClientInbound) => void>();
   readonly #closeListeners = new Set<(info: CloseInfo) => void>();
   readonly #stateListeners = new Set<(state: LinkState) => void>();
@@ -97,6 +120,7 @@ export class ChatClient {
     this.#token = attempt.welcome.token;
     this.#createSocket = createSocket;
     this.#opts = opts;
+    this.#prover = new Prover(opts.credentials);
     this.#socket = attempt.socket;
     this.#server = attempt.welcome.server;
     this.#servers = attempt.welcome.servers;
@@ -115,7 +139,7 @@ export class ChatClient {
     const valid = validateName(name);
     if (!valid.ok) return valid;
     const opts = { ...DEFAULTS, ...options };
-    const joined = await join(url, frame.clientJoinReq(name), createSocket, opts.deadMs);
+    const joined = await join(url, (auth) => frame.clientJoinReq(name, undefined, auth), createSocket, opts.deadMs, new Prover(opts.credentials));
     if (!joined.ok) return joined;
     return ok(new ChatClient(joined.value, createSocket, opts));
   }
@@ -291,7 +315,7 @@ export class ChatClient {
       const url = order[(attempt - 1) % order.length]!;
       this.#tell({ kind: 'reconnecting', trying: url, attempt });
       const resume = { token: this.#token!, ...(this.#last ? { after: this.#last.id } : {}) };
-      const joined = await join(url, frame.clientJoinReq(this.name, resume), this.#createSocket, this.#opts.deadMs);
+      const joined = await join(url, (auth) => frame.clientJoinReq(this.name, resume, auth), this.#createSocket, this.#opts.deadMs, this.#prover);
       if (this.#leaving) {
         if (joined.ok) joined.value.socket.close(1000, 'left');
         break;
@@ -334,16 +358,44 @@ export class ChatClient {
 
 /** Closes after which reconnecting would not help: the user is out, or was refused for cause. */
 function isFinal(reason: string): boolean {
-  return /^(SLOW_CONSUMER|RATE_LIMITED|NAME_TAKEN|left)/.test(reason);
+  return /^(SLOW_CONSUMER|RATE_LIMITED|NAME_TAKEN|AUTH_REQUIRED|AUTH_FAILED|left)/.test(reason);
+}
+
+/** Answers a private chat's `hello` with the person's credentials (the passphrase's key is made once per salt). */
+class Prover {
+  #passphraseKey: { salt: string; key: Uint8Array } | undefined;
+
+  constructor(private readonly credentials: Credentials) {}
+
+  answer(hello: Hello, binding: Uint8Array | undefined): { auth: ClientAuth; expect: string } | undefined {
+    if (!hello.private) return undefined;
+    const { invite, passphrase } = this.credentials;
+    let key: Uint8Array;
+    if (invite) key = inviteKey(invite);
+    else if (passphrase && hello.salt) {
+      if (this.#passphraseKey?.salt !== hello.salt) this.#passphraseKey = { salt: hello.salt, key: passphraseKey(passphrase, hello.salt) };
+      key = this.#passphraseKey.key;
+    } else return undefined;
+    const { expect, ...answer } = answerHello(key, 'client', hello.nonce, binding);
+    return { auth: { with: invite ? 'invite' : 'passphrase', ...answer }, expect };
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Open a socket to `url` and send `request`; resolves with the welcome, or with the reason it
- * failed — also when nothing answers within `timeoutMs` (a frozen server still accepts TCP).
+ * Open a socket to `url`, answer the server's `hello` with `request` (and, for a private chat, the
+ * proof of the person's credentials, whose `auth_ok` must prove the same key back); resolves with
+ * the welcome, or with the reason it failed — also when nothing answers within `timeoutMs` (a
+ * frozen server still accepts TCP).
  */
-function join(url: string, request: object, createSocket: SocketFactory, timeoutMs: number): Promise<Result<Attempt>> {
+function join(
+  url: string,
+  request: (auth?: ClientAuth) => ClientJoinReq,
+  createSocket: SocketFactory,
+  timeoutMs: number,
+  prover: Prover,
+): Promise<Result<Attempt>> {
   return new Promise((resolve) => {
     const early: ClientInbound[] = [];
     let collecting = true;
@@ -356,26 +408,46 @@ function join(url: string, request: object, createSocket: SocketFactory, timeout
     }
     let settled = false;
     let socketError = '';
+    /** The proof auth_ok must carry, once we proved ourselves; '' when it came and was right. */
+    let expect: string | undefined;
     const settle = (result: Result<Attempt>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve(result);
     };
+    const refuse = (code: ErrorCode, message: string) => {
+      settle(fail(code, message));
+      socket.close(1000, 'join refused');
+    };
     const timer = setTimeout(() => {
       settle(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: no answer`));
       socket.close(4000, 'no answer');
     }, timeoutMs);
-    socket.addEventListener('open', () => socket.send(JSON.stringify(request)));
     socket.addEventListener('error', (event) => {
-      socketError = describeSocketError(event);
+      socketError ||= describeSocketError(event); // the first says why; later ones only that it closed
     });
     socket.addEventListener('message', ({ data }) => {
       if (settled || typeof data !== 'string') return;
       const decoded = decodeClientInbound(data);
       if (!decoded.ok) return;
       const msg = decoded.value;
-      if (msg.type === 'welcome') {
+      if (msg.type === 'hello') {
+        let answer: ReturnType<Prover['answer']>;
+        try {
+          answer = prover.answer(msg, socket.channelBinding?.());
+        } catch (err) {
+          return refuse(ErrorCode.AUTH_FAILED, `cannot use that passphrase: ${(err as Error).message}`);
+        }
+        expect = answer?.expect;
+        socket.send(JSON.stringify(request(answer?.auth)));
+      } else if (msg.type === 'auth_ok') {
+        if (expect === undefined || !sameProof(msg.proof, expect)) {
+          return refuse(ErrorCode.AUTH_FAILED, `${url} could not prove it knows this chat's invite: it may be an impostor`);
+        }
+        expect = '';
+      } else if (msg.type === 'welcome') {
+        if (expect) return refuse(ErrorCode.AUTH_FAILED, `${url} let us in without proving it knows this chat's invite: it may be an impostor`);
         const takeEarly = () => {
           collecting = false;
           return early;
@@ -394,6 +466,9 @@ function join(url: string, request: object, createSocket: SocketFactory, timeout
       if (decoded.ok && decoded.value.type !== 'welcome') early.push(decoded.value);
     });
     socket.addEventListener('close', ({ code, reason }) => {
+      // A socket that refused the server's certificate says so first (node-socket.ts).
+      const certificate = socketError.startsWith(`${ErrorCode.CERT_MISMATCH}: `);
+      if (certificate) return settle(fail(ErrorCode.CERT_MISMATCH, socketError.slice(ErrorCode.CERT_MISMATCH.length + 2)));
       settle(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: ${reason || socketError || `connection closed (${code})`}`));
     });
   });

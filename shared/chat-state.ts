@@ -205,6 +205,8 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
     case 'ack':
     case 'pong':
+    case 'hello': // the client answers these itself (chat-client.ts)
+    case 'auth_ok':
       return state;
     default:
       return missingCase(frame);

@@ -3,7 +3,7 @@
 // as SessionEvents in the order the UI's reducer expects, send, and leave. The status sequence
 // is written once, here: connecting → connected (⇄ reconnecting; → disconnected) → leaving → idle.
 import type { SessionEvent } from './bridge.js';
-import { ChatClient, type SocketFactory } from './chat-client.js';
+import { ChatClient, type Credentials, type SocketFactory } from './chat-client.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
 import { validateName } from './protocol.js';
 
@@ -11,8 +11,12 @@ export class ClientSession {
   #client: ChatClient | undefined;
   #busy = false;
 
+  /**
+   * @param sockets sockets that trust the chat's certificate `fingerprint` (Node pins it; a
+   *   browser has its own trust and ignores it)
+   */
   constructor(
-    private readonly createSocket: SocketFactory,
+    private readonly sockets: (fingerprint: string | undefined) => SocketFactory,
     private readonly emit: (event: SessionEvent) => void,
   ) {}
 
@@ -22,9 +26,9 @@ export class ClientSession {
 
   /**
    * Join `server` as `name`, after `prepare` (which may start a local node and say where to
-   * connect). On failure the UI hears `idle` with the reason, and `cleanUp` undoes `prepare`.
+   * connect, which certificate to `pin`, and the `credentials` of a private chat). On failure the UI hears `idle` with the reason, and `cleanUp` undoes `prepare`.
    */
-  async join<T extends { server: string }>(
+  async join<T extends { server: string; pin?: string; credentials?: Credentials }>(
     name: string,
     prepare: () => Promise<Result<T>>,
     cleanUp: (prepared: T) => Promise<void> = async () => {},
@@ -37,7 +41,8 @@ export class ClientSession {
     try {
       const prepared = await prepare();
       if (!prepared.ok) return this.#failed(prepared);
-      const joined = await ChatClient.connect(prepared.value.server, name, this.createSocket);
+      const { server, pin, credentials = {} } = prepared.value;
+      const joined = await ChatClient.connect(server, name, this.sockets(pin), { credentials });
       if (!joined.ok) {
         await cleanUp(prepared.value);
         return this.#failed(joined);

@@ -28,6 +28,14 @@ export const ErrorCode = {
   PEER_INVALID: 'PEER_INVALID',
   /** `server_join_req` claiming the address of a server that is linked and answering. */
   PEER_REFUSED: 'PEER_REFUSED',
+  /** A private chat (or a server link) needs proof of an invite, passphrase or the set's secret, and none came. */
+  AUTH_REQUIRED: 'AUTH_REQUIRED',
+  /** The proof did not match: a wrong invite, passphrase or secret (or an old invite, since replaced). Failures are rate-limited. */
+  AUTH_FAILED: 'AUTH_FAILED',
+  /** Raised by clients, never sent: the server's certificate is not the one pinned for this chat. */
+  CERT_MISMATCH: 'CERT_MISMATCH',
+  /** Raised by clients, never sent: text that is neither an invite nor a server address. */
+  INVITE_INVALID: 'INVITE_INVALID',
   /** Too many frames (or joins from one address) too fast; a client that keeps on is disconnected (close 1008). */
   RATE_LIMITED: 'RATE_LIMITED',
   /** The server has as many clients, or unjoined sockets, as it takes (close 1013). */

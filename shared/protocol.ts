@@ -107,12 +107,42 @@ const eventMeta = {
   ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
 };
 
+// --- access (docs/protocol.md § Access; the computations are in auth.ts)
+const Nonce = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/, 'nonce must be 16–64 base64url characters'));
+const Proof = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'proof must be 43 base64url characters (HMAC-SHA256)'));
+const Key = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'key must be 43 base64url characters (256 bits)'));
+const Pem = v.pipe(v.string(), v.maxLength(8192), v.startsWith('-----BEGIN '));
+/** Proof that the sender knows a key, over the server's `hello` nonce, its own `nonce` and (`bound`) the TLS channel. */
+const Auth = <T extends string>(kinds: readonly [T, ...T[]]) => v.strictObject({ with: v.picklist(kinds), nonce: Nonce, proof: Proof, bound: v.boolean() });
+/** Beyond the seminar: a server's first frame on every connection. `private`: people need an invite or passphrase. */
+export const Hello = v.strictObject({ type: v.literal('hello'), nonce: Nonce, private: v.boolean(), salt: v.optional(Nonce) });
+/** The server proves the key the other side proved (before `welcome`, or before `update_servers` to a server). */
+export const AuthOk = v.strictObject({ type: v.literal('auth_ok'), proof: Proof });
+/**
+ * Between servers only, over an authenticated link: the set's keys — to a server that joined with
+ * an invite, and to every peer when they change (a new invite). The newest `version` wins.
+ */
+export const SetKeysFrame = v.strictObject({
+  type: v.literal('set_keys'),
+  version: Count,
+  secret: Key,
+  invite: v.pipe(v.string(), v.regex(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/, 'invite code must look like 7KQ2-M9XD-4TPA-H3VR')),
+  private: v.boolean(),
+  cert: v.optional(Pem),
+  key: v.optional(Pem),
+  passphrase: v.optional(v.strictObject({ salt: Nonce, key: Key })),
+});
+
 // --- client → server (seminar: {client_join_req, Name, From}, {client_leave_req, Name, From}, {send, Name, Text})
-/** `resume`: a client that lost its connection comes back (to any server of the set) as itself. */
+/**
+ * `resume`: a client that lost its connection comes back (to any server of the set) as itself.
+ * `auth`: the proof a private chat asks for.
+ */
 export const ClientJoinReq = v.strictObject({
   type: v.literal('client_join_req'),
   name: Name,
   resume: v.optional(v.strictObject({ token: ClientId, after: v.optional(EventId) })),
+  auth: v.optional(Auth(['invite', 'passphrase'] as const)),
 });
 export const ClientLeaveReq = v.strictObject({ type: v.literal('client_leave_req'), name: Name });
 /** `cid`: the client's id for this send; the server acks it, and a resend with the same cid is not published twice. */
@@ -173,7 +203,8 @@ export const ErrorFrame = v.strictObject({
 });
 
 // --- server ↔ server (seminar: {server_join_req, From}, {update_servers, NewServers})
-export const ServerJoinReq = v.strictObject({ type: v.literal('server_join_req'), from: ServerUrl });
+/** `auth`: every link needs proof of the set's secret, or (a server joining for the first time) of an invite. */
+export const ServerJoinReq = v.strictObject({ type: v.literal('server_join_req'), from: ServerUrl, auth: v.optional(Auth(['secret', 'invite'] as const)) });
 /** When a link opens, each side says how far it has seen each origin's events (origin → last seq). */
 export const Sync = v.strictObject({
   type: v.literal('sync'),
@@ -221,14 +252,19 @@ export type Ack = v.InferOutput<typeof Ack>;
 export type Sync = v.InferOutput<typeof Sync>;
 export type Backfill = v.InferOutput<typeof Backfill>;
 export type Buddy = Welcome['buddies'][number];
+export type Hello = v.InferOutput<typeof Hello>;
+export type AuthOk = v.InferOutput<typeof AuthOk>;
+export type SetKeysFrame = v.InferOutput<typeof SetKeysFrame>;
+export type ClientAuth = NonNullable<ClientJoinReq['auth']>;
+export type LinkAuth = NonNullable<ServerJoinReq['auth']>;
 
 export type ClientRequest = ClientJoinReq | ClientLeaveReq | SendReq | HistoryReq | v.InferOutput<typeof Ping>;
 export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent;
-export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent;
+export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent | Hello | AuthOk | SetKeysFrame;
 /** Everything a server may receive. */
 export type ServerInbound = ClientRequest | PeerFrame;
 /** Everything a client may receive. */
-export type ClientInbound = ChatEvent | Welcome | History | Ack | v.InferOutput<typeof Pong> | UpdateServers | Roster | Exit | ErrorFrame;
+export type ClientInbound = ChatEvent | Welcome | History | Ack | v.InferOutput<typeof Pong> | UpdateServers | Roster | Exit | ErrorFrame | Hello | AuthOk;
 
 const events = { join: JoinEvent, leave: LeaveEvent, message: MessageEvent, away: AwayEvent, back: BackEvent } as const;
 
@@ -243,6 +279,9 @@ const serverInbound = {
   roster: Roster,
   sync: Sync,
   backfill: Backfill,
+  hello: Hello,
+  auth_ok: AuthOk,
+  set_keys: SetKeysFrame,
   ...events,
 } as const;
 
@@ -256,6 +295,8 @@ const clientInbound = {
   roster: Roster,
   exit: Exit,
   error: ErrorFrame,
+  hello: Hello,
+  auth_ok: AuthOk,
 } as const;
 
 type Schemas = Record<string, v.GenericSchema>;
@@ -328,13 +369,14 @@ export function parsePort(input: string | number): Result<number> {
 }
 
 /**
- * A server address as a person types it → the canonical `ws://HOST:PORT`. Accepts
- * `ws://HOST:PORT`, `wss://HOST:PORT`, `HOST:PORT` and `HOST` (port 4000), with or without a
- * trailing `/`; refuses paths, queries and anything else. The CLI, the app and the page all use it.
+ * A server address as a person types it → the canonical `wss://HOST:PORT`. Accepts
+ * `wss://HOST:PORT`, `ws://HOST:PORT` (a server run with --insecure), `HOST:PORT` and `HOST`
+ * (port 4000; TLS, as servers serve by default), with or without a trailing `/`; refuses paths,
+ * queries and anything else. The CLI, the app and the page all use it.
  */
 export function parseServerAddress(input: string): Result<string> {
   const trimmed = input.trim();
-  const withScheme = /^wss?:\/\//i.test(trimmed) ? trimmed : `ws://${trimmed}`;
+  const withScheme = /^wss?:\/\//i.test(trimmed) ? trimmed : `wss://${trimmed}`;
   try {
     const url = new URL(withScheme);
     if ((url.pathname === '/' || url.pathname === '') && !url.search && !url.hash) {
@@ -345,15 +387,16 @@ export function parseServerAddress(input: string): Result<string> {
   } catch {
     // not a URL at all: the error below
   }
-  return fail(ErrorCode.PEER_INVALID, `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:4000 or ws://192.168.1.20:4000)`);
+  return fail(ErrorCode.PEER_INVALID, `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:4000 or wss://192.168.1.20:4000)`);
 }
 
 /** Frames are built by these helpers so every sender writes the same shape. */
 export const frame = {
-  clientJoinReq: (name: string, resume?: { token: string; after?: string }): ClientJoinReq => ({
+  clientJoinReq: (name: string, resume?: { token: string; after?: string }, auth?: ClientAuth): ClientJoinReq => ({
     type: 'client_join_req',
     name,
     ...(resume ? { resume } : {}),
+    ...(auth ? { auth } : {}),
   }),
   clientLeaveReq: (name: string): ClientLeaveReq => ({ type: 'client_leave_req', name }),
   send: (name: string, text: string, cid?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}) }),
@@ -364,7 +407,10 @@ export const frame = {
   history: (events: ChatEvent[], more: boolean, page = false): History => ({ type: 'history', events, more, ...(page ? { page } : {}) }),
   sync: (seen: Record<string, number>): Sync => ({ type: 'sync', seen }),
   backfill: (events: ChatEvent[]): Backfill => ({ type: 'backfill', events }),
-  serverJoinReq: (from: string): ServerJoinReq => ({ type: 'server_join_req', from }),
+  serverJoinReq: (from: string, auth?: LinkAuth): ServerJoinReq => ({ type: 'server_join_req', from, ...(auth ? { auth } : {}) }),
+  hello: (nonce: string, isPrivate: boolean, salt?: string): Hello => ({ type: 'hello', nonce, private: isPrivate, ...(salt ? { salt } : {}) }),
+  authOk: (proof: string): AuthOk => ({ type: 'auth_ok', proof }),
+  setKeys: (keys: Omit<SetKeysFrame, 'type'>): SetKeysFrame => ({ type: 'set_keys', ...keys }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
   welcome: (name: string, server: string, servers: string[], buddies: Buddy[], token?: string, resumed?: boolean): Welcome => ({
     type: 'welcome',

@@ -101,7 +101,7 @@ describe('ChatNode (bad input)', () => {
 
   it('refuses a server_join_req that claims to be this server', async () => {
     const s = await RawSocket.open(node.url);
-    s.send({ type: 'server_join_req', from: node.url });
+    await s.linkAs(node.url, node.invite().code);
     expect(await s.waitClosed()).toMatchObject({ code: 1008, reason: expect.stringContaining('PEER_INVALID') });
     expect(node.servers()).toEqual([node.url]);
   });

@@ -5,7 +5,7 @@ import { rendererDir } from '../cli/host.js';
 import type { ChatNodeOptions } from '../server/chat-node.js';
 import { staticFiles } from '../server/static-files.js';
 import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
-import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
+import { NO_RATE_LIMITS, startNode, joining } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 
@@ -38,7 +38,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
 
   it('pages on two replicated hosts chat with each other and with a terminal client', async () => {
     const boot = await hostWithUi();
-    const replica = await hostWithUi({ join: boot.url });
+    const replica = await hostWithUi({ ...joining(boot) });
     const ann = await joinInBrowser(browser(), httpOf(boot.url), 'Ann');
     const bob = await joinInBrowser(browser(), httpOf(replica.url), 'Bob');
     const term = new Chatty(['client', boot.url, 'Terminal']);
@@ -65,7 +65,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
 
   it('shows clear errors for bad input and renders text as text', async () => {
     const node = await hostWithUi();
-    const page = await browser().newPage();
+    const page = await browser().newPage({ ignoreHTTPSErrors: true });
     await page.goto(httpOf(node.url));
     await page.getByTestId('join').click();
     expect(await page.getByTestId('start-error').textContent()).toBe('Enter your name first.');
@@ -93,7 +93,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     const fake = 'ws://127.0.0.1:9';
-    const peer = await RawSocket.peer(node.url, fake);
+    const peer = await RawSocket.peer(node.url, fake, node.invite().code);
     const far = 8.6e15; // a valid number, a year in the 274,000s: the node replaces it
     peer.send(peerEvent({ type: 'join', name: 'Timey', server: fake, ts: far }));
     peer.send(peerEvent({ type: 'message', name: 'Timey', text: '\u202E!nimda ma I', server: fake, ts: far }));
@@ -174,9 +174,9 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
   it('the page of host A goes on through host B when A is killed: missed messages shown, its pending message delivered once', async () => {
     const a = new Chatty(['host', '--port', '0']);
     const aUrl = await a.url();
-    const b = new Chatty(['host', '--port', '0', '--join', aUrl]);
+    const b = new Chatty(['host', '--port', '0', '--join', await a.invite()]);
     const bUrl = await b.url();
-    await a.waitFor(/\[SERVER UPDATE\] \[ws:\/\/[^,]+,ws:\/\//);
+    await a.waitFor(/\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\//);
     const page = await joinInBrowser(browser(), httpOf(aUrl), 'Pia');
     const bob = await RawSocket.join(bUrl, 'Bob');
     bob.send({ type: 'send', name: 'Bob', text: 'before the crash' });
@@ -185,7 +185,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     // While the page looks for a server, Bob talks and Pia types.
     bob.send({ type: 'send', name: 'Bob', text: 'while you were away' });
     await say(page, 'I am still here');
-    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toContain(`Connected to ${bUrl.replace('ws://', '')}`);
+    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 20_000 }).toContain(`Connected to ${bUrl.replace(/^wss?:\/\//, '')}`);
     await page.getByTestId('message').filter({ hasText: 'while you were away' }).waitFor();
     await bob.next((f) => f.type === 'message' && f.text === 'I am still here', 10_000);
     await page

@@ -5,13 +5,18 @@ import { Chatty, CHATTY_BIN } from './helpers/processes.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 
+/** Each host's invite link, by its address: clients join with it, as people given the link do. */
+const invites = new Map<string, string>();
+
 async function host(...args: string[]): Promise<[Chatty, string]> {
   const p = new Chatty(['host', '--port', '0', ...args]);
-  return [p, await p.url()];
+  const url = await p.url();
+  invites.set(url, await p.invite());
+  return [p, url];
 }
 
 async function client(url: string, name: string): Promise<Chatty> {
-  const p = new Chatty(['client', url, name, '--give-up', '1']);
+  const p = new Chatty(['client', invites.get(url) ?? url, name, '--give-up', '1']);
   await p.waitFor(new RegExp(`^\\[JOIN\\] ${name} joined the chat$`));
   return p;
 }
@@ -73,8 +78,8 @@ describe('chatty (command line)', () => {
 
   it('three replicated hosts: clients on each chat across them', async () => {
     const [boot, bootUrl] = await host();
-    const [second, secondUrl] = await host('--join', bootUrl);
-    const [third, thirdUrl] = await host('--join', bootUrl);
+    const [second, secondUrl] = await host('--join', await boot.invite());
+    const [third, thirdUrl] = await host('--join', await boot.invite());
     const all = serversLine([bootUrl, secondUrl, thirdUrl]);
     for (const h of [boot, second, third]) await h.waitFor(new RegExp(`^${escapeRegExp(all)}$`));
     const ann = await client(bootUrl, 'Ann');
@@ -91,7 +96,7 @@ describe('chatty (command line)', () => {
 
   it('a host killed with SIGKILL is dropped by the others; its clients move to another server and go on', async () => {
     const [boot, bootUrl] = await host();
-    const [victimHost, victimUrl] = await host('--join', bootUrl);
+    const [victimHost, victimUrl] = await host('--join', await boot.invite());
     await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, victimUrl]))}$`));
     const ann = await client(bootUrl, 'Ann');
     const vic = await client(victimUrl, 'Vic');
@@ -108,7 +113,7 @@ describe('chatty (command line)', () => {
 
   it('a host that stops answering (SIGSTOP) is dropped after a missed heartbeat', async () => {
     const [boot, bootUrl] = await host('--heartbeat', '200');
-    const [frozen, frozenUrl] = await host('--join', bootUrl, '--heartbeat', '200');
+    const [frozen, frozenUrl] = await host('--join', await boot.invite(), '--heartbeat', '200');
     await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, frozenUrl]))}$`));
     frozen.child.kill('SIGSTOP');
     try {
@@ -120,7 +125,7 @@ describe('chatty (command line)', () => {
 
   it("Ctrl-C on a host is the seminar's disconnect: the others are told, its clients move on", async () => {
     const [boot, bootUrl] = await host();
-    const [leaving, leavingUrl] = await host('--join', bootUrl);
+    const [leaving, leavingUrl] = await host('--join', await boot.invite());
     await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, leavingUrl]))}$`));
     const lou = await client(leavingUrl, 'Lou');
     expect(await leaving.kill('SIGINT')).toBe(0);
@@ -139,7 +144,7 @@ describe('chatty (command line)', () => {
       [
         'bad URL',
         async () => ['client', 'localhost:4000/admin', 'John'],
-        /^chatty: "localhost:4000\/admin" is not a server address \(try 192\.168\.1\.20:4000 or ws:\/\/192\.168\.1\.20:4000\)$/,
+        /^chatty: "localhost:4000\/admin" is not a server address \(try 192\.168\.1\.20:4000 or wss:\/\/192\.168\.1\.20:4000\)$/,
         2,
       ],
       ['invalid name', async () => ['client', (await host())[1], 'x'.repeat(40)], /^chatty: name must be at most 32 characters$/, 1],
@@ -148,7 +153,7 @@ describe('chatty (command line)', () => {
         async () => {
           const [, url] = await host();
           await client(url, 'John');
-          return ['client', url, 'John'];
+          return ['client', invites.get(url)!, 'John'];
         },
         /^chatty: the name "John" is already taken$/,
         1,

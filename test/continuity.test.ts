@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initialState, reduce, type ChatState } from '../shared/chat-state.js';
 import { ChatClient } from '../shared/chat-client.js';
-import { nodeSocket } from '../shared/node/node-socket.js';
 import { freePort } from './helpers/ports.js';
 import { Chatty } from './helpers/processes.js';
 import { TcpProxy } from './helpers/proxy.js';
 import { eventually } from './helpers/waiters.js';
+import { trustingSockets } from './helpers/sockets.js';
 
 const CLIENTS = 30;
 const SENDERS = 5;
@@ -43,25 +43,27 @@ describe('continuity under faults (real processes)', () => {
     const [aPort, cPort] = [await freePort(), await freePort()];
     const proxy = await TcpProxy.start(aPort);
     proxies.push(proxy);
-    const aAdvertised = `ws://127.0.0.1:${proxy.port}`;
+    const aAdvertised = `wss://127.0.0.1:${proxy.port}`;
     // All clients come from 127.0.0.1 here; on a LAN they would be thirty addresses.
     const common = ['--heartbeat', '1000', '--limit', 'joinBurstPerAddress=500'];
     const data = () => mkdtempSync(join(tmpdir(), 'chatty-continuity-'));
     const cData = data();
     const a = new Chatty(['host', '--port', String(aPort), '--advertise', aAdvertised, '--data', data(), ...common]);
     await a.url();
-    const b = new Chatty(['host', '--port', '0', '--join', aAdvertised, '--data', data(), ...common]);
+    // Through the proxy: the invite names the address A advertises.
+    const invite = await a.invite();
+    const b = new Chatty(['host', '--port', '0', '--join', invite, '--data', data(), ...common]);
     const bUrl = await b.url();
-    const startC = () => new Chatty(['host', '--port', String(cPort), '--join', aAdvertised, '--data', cData, ...common]);
+    const startC = () => new Chatty(['host', '--port', String(cPort), '--join', invite, '--data', cData, ...common]);
     let c = startC();
     const cUrl = await c.url();
-    await eventually(() => expect(c.stdout.at(-1)).toMatch(/\[SERVER UPDATE\] \[ws:[^,]+,ws:[^,]+,ws:[^,]+\]/), 10_000);
+    await eventually(() => expect(c.stdout.at(-1)).toMatch(/\[SERVER UPDATE\] \[wss:[^,]+,wss:[^,]+,wss:[^,]+\]/), 10_000);
 
-    const entry = [`ws://127.0.0.1:${aPort}`, bUrl, cUrl];
+    const entry = [`wss://127.0.0.1:${aPort}`, bUrl, cUrl];
     const buddies: Buddy[] = [];
     for (let i = 0; i < CLIENTS; i++) {
       const name = `p${i}`;
-      const joined = await ChatClient.connect(entry[i % 3]!, name, nodeSocket, { pingMs: 1_000, deadMs: 3_000, backoffMs: 200 });
+      const joined = await ChatClient.connect(entry[i % 3]!, name, trustingSockets, { pingMs: 1_000, deadMs: 3_000, backoffMs: 200 });
       if (!joined.ok) throw new Error(joined.error.message);
       const buddy: Buddy = { name, client: joined.value, state: initialState, resumeMs: [] };
       buddy.client.onFrame((frame) => {

@@ -21,9 +21,12 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await host.page.getByTestId('host').click();
     await host.page.getByTestId('status').getByText('as Ann').waitFor();
 
+    // The host shows its invite; the guest pastes it (a replica needs it: servers prove the set's secret).
+    const invite = (await host.page.getByTestId('invite').textContent())!;
+    expect(invite).toMatch(new RegExp(`^chatty://127\\.0\\.0\\.1:${port}/#invite=[\\w-]+&fp=[\\w-]{43}$`));
     const guest = await openDesktopWindow(browser());
     await guest.page.getByTestId('name').fill('Bob');
-    await guest.page.getByTestId('address').fill(`127.0.0.1:${port}`);
+    await guest.page.getByTestId('address').fill(invite);
     expect(await guest.page.getByTestId('replica').isChecked()).toBe(true);
     await guest.page.getByTestId('join').click();
     await guest.page.getByTestId('status').getByText('as Bob').waitFor();
@@ -49,7 +52,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
   it('lists hosts discovered on the LAN live; a click fills the address', async () => {
     const win = await openDesktopWindow(browser());
     await win.page.getByText('Looking for servers on this network…').waitFor();
-    await win.send({ kind: 'hosts', hosts: [{ name: 'Ann on laptop', url: 'ws://192.168.1.20:4000', buddies: 3 }] });
+    await win.send({ kind: 'hosts', hosts: [{ name: 'Ann on laptop', url: 'ws://192.168.1.20:4000', buddies: 3, needsInvite: false }] });
     const host = win.page.getByRole('button', { name: /Ann on laptop/ });
     expect(await host.textContent()).toBe('Ann on laptop 192.168.1.20:4000 · 3 buddies');
     await host.click();
@@ -100,7 +103,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     expect(await win.page.getByTestId('replica').isChecked()).toBe(false);
     expect(await win.page.getByTestId('port').inputValue()).toBe(String(busy.port));
     await win.page.getByTestId('join').click();
-    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toMatch(/^Cannot reach ws:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toMatch(/^Cannot reach wss:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
 
     await win.page.getByTestId('address').fill('http://example.com/chat');
     await win.page.getByTestId('join').click();

@@ -9,7 +9,7 @@ const canMakeNamespace = process.getuid?.() === 0 && ip('netns', 'add', ns).stat
 if (!canMakeNamespace) console.log('SKIP: discovery test: needs root and `ip netns` to make a private network for multicast');
 
 describe.skipIf(!canMakeNamespace)('LanDiscovery', () => {
-  it('finds an advertised host, follows its buddy count, and sees it go', () => {
+  it('finds an advertised host, follows its buddy count, and sees it go; it says TLS and invite, never the invite', () => {
     try {
       ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up', 'multicast', 'on');
       ip('netns', 'exec', ns, 'ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo');
@@ -20,7 +20,7 @@ describe.skipIf(!canMakeNamespace)('LanDiscovery', () => {
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Array<{ name: string; url: string; buddies: number }>);
       const seen = lists.flat();
-      expect(seen[0]).toEqual({ name: expect.stringMatching(/^Ann on /), url: 'ws://127.0.0.1:4999', buddies: 2 });
+      expect(seen[0]).toEqual({ name: expect.stringMatching(/^Ann on /), url: 'wss://127.0.0.1:4999', buddies: 2, needsInvite: true });
       expect(seen.some((h) => h.buddies === 3)).toBe(true);
       expect(lists.at(-1)).toEqual([]);
     } finally {

@@ -19,7 +19,7 @@ describe('history', () => {
     await ann.next((f) => f.type === 'message' && f.text === 'm300');
     const late = await RawSocket.join(node.url, 'Late');
     const first = await late.next((f) => f.type === 'history');
-    expect(late.frames.map((f) => f.type).slice(0, 3)).toEqual(['welcome', 'history', 'join']);
+    expect(late.frames.map((f) => f.type).slice(0, 4)).toEqual(['hello', 'welcome', 'history', 'join']);
     expect(first.events).toHaveLength(200);
     expect(first.events.at(-1).text).toBe('m300');
     expect(first.more).toBe(true);

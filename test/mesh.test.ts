@@ -8,6 +8,9 @@ import { Heartbeat } from '../server/heartbeat.js';
 import { Mesh, type PeerLink } from '../server/mesh.js';
 import { RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
+import { frame } from '../shared/protocol.js';
+import { Access } from '../server/access.js';
+import { newSetKeysWithoutTls } from '../server/set-keys.js';
 
 interface Member {
   url: string;
@@ -20,6 +23,10 @@ const members: Member[] = [];
 afterEach(() => {
   for (const m of members.splice(0)) m.close();
 });
+
+/** The members of these tests are one set: they share its keys. */
+const keys = newSetKeysWithoutTls();
+const access = new Access({ keys, invitedReplicas: true, onKeysChanged() {} });
 
 async function member(): Promise<Member> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
@@ -36,14 +43,31 @@ async function member(): Promise<Member> {
     dialBurst: 8,
     dialRate: 2,
     log: pino({ level: 'silent' }),
-    handlers: { onEvent() {}, onRoster() {}, onSync() {}, onBackfill() {}, onLinkUp() {}, onLinkDown: (peer) => down.push(peer), onServersChanged() {} },
+    access,
+    handlers: {
+      onEvent() {},
+      onRoster() {},
+      onSync() {},
+      onBackfill() {},
+      onLinkUp() {},
+      onLinkDown: (peer) => down.push(peer),
+      onServersChanged() {},
+      onSetKeys() {},
+    },
   });
+  // What a ChatNode does before a link is the mesh's: hello, check the proof, auth_ok.
   wss.on('connection', (ws: WebSocket) => {
+    const challenge = Access.challenge(undefined);
+    ws.send(JSON.stringify(access.hello(challenge)));
     let link: PeerLink | undefined;
     ws.on('message', async (data: Buffer, isBinary: boolean) => {
       if (link) return mesh.receive(link, data, isBinary);
       const first = JSON.parse(data.toString());
-      if (first.type === 'server_join_req') link = await mesh.accept(ws, first.from);
+      if (first.type !== 'server_join_req') return;
+      const verdict = access.checkLink(first.auth, challenge);
+      if (!verdict.ok) return ws.close(1008, verdict.code);
+      ws.send(JSON.stringify(frame.authOk(verdict.proof)));
+      link = await mesh.accept(ws, first.from);
     });
   });
   const m = {
@@ -85,7 +109,7 @@ describe('Mesh', () => {
     await b.mesh.join(a.url);
     await eventually(() => expect(a.mesh.servers()).toHaveLength(2));
     const impostor = await RawSocket.open(a.url);
-    impostor.send({ type: 'server_join_req', from: b.url });
+    await impostor.linkAs(b.url, keys.invite); // a member of the set, posing as another
     expect((await impostor.waitClosed()).reason).toMatch(/^PEER_REFUSED/);
     expect(a.mesh.openLinks()).toHaveLength(1);
     // B freezes (its socket reads nothing, so it answers no ping): a new link for its address wins.
@@ -93,7 +117,7 @@ describe('Mesh', () => {
     const frozen = b.mesh.openLinks()[0]!;
     (frozen.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const restarted = await RawSocket.open(a.url);
-    restarted.send({ type: 'server_join_req', from: b.url });
+    await restarted.linkAs(b.url, keys.invite);
     await restarted.next((f) => f.type === 'update_servers');
     expect(a.mesh.openLinks().map((l) => l.url)).toEqual([b.url]);
     expect(a.mesh.openLinks()[0]).not.toBe(bLink);

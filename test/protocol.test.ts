@@ -83,8 +83,8 @@ describe('protocol', () => {
 
 describe('parseServerAddress', () => {
   it('accepts what people type', () => {
-    expect(parseServerAddress('192.168.1.20')).toEqual({ ok: true, value: 'ws://192.168.1.20:4000' });
-    expect(parseServerAddress(' 192.168.1.20:4001 ')).toEqual({ ok: true, value: 'ws://192.168.1.20:4001' });
+    expect(parseServerAddress('192.168.1.20')).toEqual({ ok: true, value: 'wss://192.168.1.20:4000' });
+    expect(parseServerAddress(' 192.168.1.20:4001 ')).toEqual({ ok: true, value: 'wss://192.168.1.20:4001' });
     expect(parseServerAddress('ws://laptop.local:4000')).toEqual({ ok: true, value: 'ws://laptop.local:4000' });
     expect(parseServerAddress('ws://laptop.local:4000/')).toEqual({ ok: true, value: 'ws://laptop.local:4000' });
   });

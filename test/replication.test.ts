@@ -1,7 +1,7 @@
 // The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
 import { describe, expect, it } from 'vitest';
 import type { ChatNode, ChatNodeOptions } from '../server/chat-node.js';
-import { startNode } from './helpers/nodes.js';
+import { startNode, joining } from './helpers/nodes.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
 import { freePort } from './helpers/ports.js';
@@ -12,7 +12,7 @@ const sorted = (urls: string[]) => [...urls].sort();
 async function cluster(size: number, options: ChatNodeOptions = {}): Promise<ChatNode[]> {
   const boot = await startNode(options);
   const nodes = [boot];
-  for (let i = 1; i < size; i++) nodes.push(await startNode({ ...options, join: boot.url }));
+  for (let i = 1; i < size; i++) nodes.push(await startNode({ ...options, ...joining(boot) }));
   const all = sorted(nodes.map((n) => n.url));
   await eventually(() => {
     for (const n of nodes) expect(n.servers()).toEqual(all);
@@ -70,7 +70,7 @@ describe('ChatNode (replicated servers)', () => {
   it("a server that joins later learns the others' buddies and its clients see them", async () => {
     const boot = await startNode();
     await RawSocket.join(boot.url, 'Ann');
-    const late = await startNode({ join: boot.url });
+    const late = await startNode({ ...joining(boot) });
     await eventually(() => expect(late.buddies()).toEqual([{ name: 'Ann', server: boot.url }]));
   });
 
@@ -92,7 +92,7 @@ describe('ChatNode (replicated servers)', () => {
 
   it('two servers joining the same boot server at the same moment converge', async () => {
     const boot = await startNode();
-    const joiners = await Promise.all([1, 2, 3, 4].map(() => startNode({ join: boot.url })));
+    const joiners = await Promise.all([1, 2, 3, 4].map(() => startNode({ ...joining(boot) })));
     const all = sorted([boot, ...joiners].map((n) => n.url));
     await eventually(() => {
       for (const n of [boot, ...joiners]) expect(n.servers()).toEqual(all);
@@ -101,7 +101,7 @@ describe('ChatNode (replicated servers)', () => {
 
   it('servers joining through different members at the same moment converge', async () => {
     const [a, b] = await cluster(2);
-    const [c, d] = await Promise.all([startNode({ join: a!.url }), startNode({ join: b!.url })]);
+    const [c, d] = await Promise.all([startNode({ ...joining(a!) }), startNode({ ...joining(b!) })]);
     const all = sorted([a!, b!, c, d].map((n) => n.url));
     await eventually(() => {
       for (const n of [a!, b!, c, d]) expect(n.servers()).toEqual(all);
@@ -115,7 +115,7 @@ describe('ChatNode (replicated servers)', () => {
 
   it('six servers joining through three different members at once converge', async () => {
     const members = await cluster(3);
-    const joiners = await Promise.all([0, 1, 2, 0, 1, 2].map((i) => startNode({ join: members[i]!.url })));
+    const joiners = await Promise.all([0, 1, 2, 0, 1, 2].map((i) => startNode(joining(members[i]!))));
     const everyone = [...members, ...joiners];
     const all = sorted(everyone.map((n) => n.url));
     await eventually(() => {
@@ -136,12 +136,12 @@ describe('a split that heals', () => {
     const aPort = await freePort();
     const proxy = await TcpProxy.start(aPort);
     try {
-      const a = await startNode({ port: aPort, advertise: `ws://127.0.0.1:${proxy.port}` });
-      const b = await startNode({ join: a.url });
+      const a = await startNode({ port: aPort, advertise: `wss://127.0.0.1:${proxy.port}` });
+      const b = await startNode({ ...joining(a) });
       await eventually(() => expect(a.servers()).toHaveLength(2));
       proxy.cut();
       await eventually(() => expect(b.servers()).toEqual([b.url]));
-      const onA = await RawSocket.join(`ws://127.0.0.1:${aPort}`, 'Zed');
+      const onA = await RawSocket.join(`wss://127.0.0.1:${aPort}`, 'Zed');
       const onB = await RawSocket.join(b.url, 'Zed');
       proxy.heal();
       await eventually(() => {

@@ -4,6 +4,7 @@ import { startNode } from './helpers/nodes.js';
 import { newSession } from './helpers/sessions.js';
 import { RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
+import { formatInvite } from '../shared/invite.js';
 
 describe('ChatSession', () => {
   describe('#host', () => {
@@ -48,10 +49,13 @@ describe('ChatSession', () => {
   describe('#join', () => {
     it('as a replica: runs a local node that joins the host, and the chat survives the host quitting', async () => {
       const host = newSession();
-      await host.session.host({ name: 'Ann', port: 0 });
+      const hosted = await host.session.host({ name: 'Ann', port: 0 });
       const hostUrl = host.session.node!.url;
       const guest = newSession();
-      const result = await guest.session.join({ name: 'Bob', address: hostUrl.replace('ws://', ''), replica: true });
+      // The host app shows its invite; the guest pastes it.
+      const invite = hosted.ok ? hosted.value.invite : undefined;
+      expect(invite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#invite=[\w-]+&fp=[\w-]{43}$/);
+      const result = await guest.session.join({ name: 'Bob', address: invite!, replica: true });
       expect(result).toMatchObject({ ok: true, value: { runsNode: true } });
       const replicaUrl = guest.session.node!.url;
       expect(replicaUrl).not.toBe(hostUrl);
@@ -102,7 +106,15 @@ describe('ChatSession', () => {
       expect(await session.join({ name: 'Bob', address: 'http://x/y', replica: false })).toMatchObject({ ok: false, error: { code: 'PEER_INVALID' } });
       const node = await startNode();
       await RawSocket.join(node.url, 'Bob');
-      expect(await session.join({ name: 'Bob', address: node.url, replica: true })).toMatchObject({ ok: false, error: { code: 'NAME_TAKEN' } });
+      // A replica must show the invite: a plain address gets it nowhere, and says so.
+      expect(await session.join({ name: 'Bob', address: node.url, replica: true })).toMatchObject({
+        ok: false,
+        error: { code: 'JOIN_FAILED', message: expect.stringContaining("join it with this set's invite") },
+      });
+      expect(await session.join({ name: 'Bob', address: formatInvite(node.invite()), replica: true })).toMatchObject({
+        ok: false,
+        error: { code: 'NAME_TAKEN' },
+      });
       expect(session.node).toBeUndefined(); // the replica it started for the attempt is gone again
     });
   });

@@ -1,10 +1,9 @@
 // The seminar's first system: one server, clients join, send and leave.
 import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../shared/chat-client.js';
-import { nodeSocket } from '../shared/node/node-socket.js';
 import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
 import { eventually } from './helpers/waiters.js';
-import { RawSocket } from './helpers/sockets.js';
+import { RawSocket, trustingSockets } from './helpers/sockets.js';
 
 describe('ChatNode (single server)', () => {
   it('broadcasts join to every client, the new one included, and welcomes it with the buddy list', async () => {
@@ -113,7 +112,7 @@ describe('ChatNode (single server)', () => {
   describe('ChatClient (the shared client)', () => {
     it('joins, sends, receives and leaves', async () => {
       const node = await startNode();
-      const joined = await ChatClient.connect(node.url, 'Ann', nodeSocket);
+      const joined = await ChatClient.connect(node.url, 'Ann', trustingSockets);
       if (!joined.ok) throw new Error(joined.error.message);
       const ann = joined.value;
       const seen: string[] = [];
@@ -127,9 +126,9 @@ describe('ChatNode (single server)', () => {
 
     it('answers a taken name and an unreachable server with a clear error result', async () => {
       const node = await startNode();
-      await ChatClient.connect(node.url, 'Ann', nodeSocket);
-      expect(await ChatClient.connect(node.url, 'Ann', nodeSocket)).toMatchObject({ ok: false, error: { code: 'NAME_TAKEN' } });
-      expect(await ChatClient.connect('ws://127.0.0.1:1', 'Ann', nodeSocket)).toMatchObject({
+      await ChatClient.connect(node.url, 'Ann', trustingSockets);
+      expect(await ChatClient.connect(node.url, 'Ann', trustingSockets)).toMatchObject({ ok: false, error: { code: 'NAME_TAKEN' } });
+      expect(await ChatClient.connect('ws://127.0.0.1:1', 'Ann', trustingSockets)).toMatchObject({
         ok: false,
         error: {
           code: 'UNREACHABLE',
@@ -139,8 +138,9 @@ describe('ChatNode (single server)', () => {
     });
   });
 
-  it('answers plain HTTP with a notice instead of a page', async () => {
-    const node = await startNode();
+  it('answers plain HTTP with a notice instead of a page (a server run with --insecure)', async () => {
+    const node = await startNode({ insecure: true });
+    expect(node.url).toMatch(/^ws:\/\//);
     const res = await fetch(node.url.replace('ws:', 'http:'));
     expect(res.status).toBe(426);
     expect(await res.text()).toContain('Chatty server');

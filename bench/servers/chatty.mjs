@@ -1,4 +1,4 @@
-// Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl]. Prints {"url"} once listening.
+// Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl inviteCode]. Prints {"url","invite"} once listening.
 import { ChatNode } from '../../dist/server/chat-node.js';
 import { reportMemoryOnSignal } from './memory-report.mjs';
 
@@ -9,6 +9,9 @@ const node = await ChatNode.start({
   port: 0,
   bind: '127.0.0.1',
   join: process.argv[2],
+  joinInvite: process.argv[3],
+  // Plain ws://, as the raw ws and socket.io servers beside it speak: the bench compares fan-out.
+  insecure: true,
   // The bench's "history in SQLite" row gives a data folder; the others keep history in memory.
   data: process.env.CHATTY_BENCH_DATA ?? ':memory:',
   limits: {
@@ -21,7 +24,7 @@ const node = await ChatNode.start({
     maxClients: unlimited,
   },
 });
-console.log(JSON.stringify({ url: node.url }));
+console.log(JSON.stringify({ url: node.url, invite: node.invite().code }));
 // The bench waits until every node of a replicated set sees all the others.
 const reportServers = () => console.log(JSON.stringify({ servers: node.servers().length }));
 reportServers();

@@ -1,4 +1,5 @@
-// Name, then Host (port) or Join (discovered host or typed address, replica on/off).
+// Name, then Host (port) or Join (an invite, a discovered host or a typed address; replica on/off;
+// a passphrase for a private chat).
 import { untracked, useSignal, useSignalEffect, type Signal } from '@preact/signals';
 import { useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
@@ -11,6 +12,7 @@ export function StartScreen({ model }: { model: Model }) {
   const port = useSignal(String(DEFAULT_PORT));
   const address = useSignal('');
   const replica = useSignal(true);
+  const passphrase = useSignal('');
   const error = useSignal('');
   const busy = useSignal(false);
   const desktop = model.mode === 'desktop';
@@ -54,10 +56,10 @@ export function StartScreen({ model }: { model: Model }) {
   const join = (e: Event) => {
     e.preventDefault();
     if (desktop && !address.value.trim()) {
-      error.value = 'Enter the address of the server to join, or pick one from the list.';
+      error.value = 'Paste the invite the host gave you (or a server address), or pick a server from the list.';
       return;
     }
-    void run(() => model.join(name.value.trim(), desktop ? address.value : '', desktop && replica.value));
+    void run(() => model.join(name.value.trim(), desktop ? address.value : '', desktop && replica.value, passphrase.value || undefined));
   };
 
   const hosts = model.state.value.hosts;
@@ -77,7 +79,7 @@ export function StartScreen({ model }: { model: Model }) {
           </form>
           <form class="card" onSubmit={join} aria-labelledby="join-title">
             <h2 id="join-title">Join a server</h2>
-            <Field label="Address" testId="address" value={address} placeholder="192.168.1.20:4000" />
+            <Field label="Invite or address" testId="address" value={address} placeholder="chatty://… or 192.168.1.20:4000" />
             <section class="discovered" aria-label="Servers on this network">
               {hosts.length === 0 ? (
                 <p class="hint">Looking for servers on this network…</p>
@@ -88,7 +90,8 @@ export function StartScreen({ model }: { model: Model }) {
                       <button type="button" class="link" onClick={() => (address.value = h.url)}>
                         <bdi>{h.name}</bdi>{' '}
                         <span class="muted">
-                          {h.url.replace('ws://', '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}
+                          {h.url.replace(/^wss?:\/\//, '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}
+                          {h.needsInvite ? ' · needs an invite' : ''}
                         </span>
                       </button>
                     </li>
@@ -100,6 +103,7 @@ export function StartScreen({ model }: { model: Model }) {
               <input type="checkbox" data-testid="replica" checked={replica.value} onChange={(e) => (replica.value = e.currentTarget.checked)} />
               <span>Run a replica on this computer (the chat goes on if the host quits)</span>
             </label>
+            <PassphraseField value={passphrase} />
             <button type="submit" data-testid="join" disabled={busy.value}>
               Join server
             </button>
@@ -110,6 +114,11 @@ export function StartScreen({ model }: { model: Model }) {
           <p>
             You are joining the server at <strong>{window.location.host}</strong>.
           </p>
+          {new URLSearchParams(window.location.hash.slice(1)).has('invite') ? (
+            <p class="hint">You were invited: the invite is in this link.</p>
+          ) : (
+            <PassphraseField value={passphrase} />
+          )}
           <button type="submit" data-testid="join" disabled={busy.value}>
             Join chat
           </button>
@@ -121,6 +130,19 @@ export function StartScreen({ model }: { model: Model }) {
         </p>
       )}
     </main>
+  );
+}
+
+/** For private chats joined without an invite: the passphrase the host chose. */
+function PassphraseField({ value }: { value: Signal<string> }) {
+  return (
+    <details class="passphrase">
+      <summary>Private chat? Enter its passphrase</summary>
+      <label>
+        Passphrase
+        <input type="password" data-testid="passphrase" value={value.value} autoComplete="off" onInput={(e) => (value.value = e.currentTarget.value)} />
+      </label>
+    </details>
   );
 }
 

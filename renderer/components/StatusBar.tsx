@@ -27,6 +27,11 @@ export function StatusBar({ model }: { model: Model }) {
           ''
         )}
       </span>
+      {server?.startsWith('ws:') ? (
+        <span class="badge insecure" data-testid="insecure" title="This chat runs without TLS (--insecure): anyone on the network can read it">
+          Not encrypted
+        </span>
+      ) : null}
       <details class="servers">
         <summary data-testid="server-count">
           {servers.length} {servers.length === 1 ? 'server' : 'servers'}
@@ -36,13 +41,54 @@ export function StatusBar({ model }: { model: Model }) {
             <li key={s}>
               {hostOf(s)}
               {s === server ? ' (yours)' : ''}
+              {model.mode === 'browser' && s !== server && s.startsWith('wss:') ? (
+                <>
+                  {' '}
+                  {/* A browser trusts a self-signed certificate per server: opening each once lets this page fail over to it. */}
+                  <a
+                    href={`https://${hostOf(s)}/`}
+                    target="_blank"
+                    rel="noopener noreferrer"
+                    title="Open once and accept its certificate, so this page can move there if your server fails"
+                  >
+                    accept
+                  </a>
+                </>
+              ) : null}
             </li>
           ))}
         </ul>
       </details>
+      <Invite model={model} />
       <button type="button" data-testid="leave" onClick={() => void model.leave()}>
         {status === 'disconnected' ? 'Back to start' : 'Leave'}
       </button>
     </header>
+  );
+}
+
+/** The invite this app's node gives people (desktop, when hosting or running a replica). */
+function Invite({ model }: { model: Model }) {
+  const session = model.session.value;
+  if (!session?.invite) return null;
+  const copy = () => void navigator.clipboard?.writeText(session.invite!);
+  return (
+    <details class="invite">
+      <summary>Invite</summary>
+      <p>Give people this link (or paste it into their Chatty's Join box):</p>
+      <p>
+        <code data-testid="invite">{session.invite}</code>{' '}
+        <button type="button" class="link" onClick={copy}>
+          Copy
+        </button>
+      </p>
+      {session.fingerprint ? (
+        <p class="muted">
+          Certificate fingerprint: <code data-testid="fingerprint">{session.fingerprint}</code>
+        </p>
+      ) : (
+        <p class="error">Not encrypted: anyone on the network can read this chat.</p>
+      )}
+    </details>
   );
 }

@@ -18,3 +18,8 @@ export async function startNode(options: ChatNodeOptions = {}): Promise<ChatNode
   started.add(node);
   return node;
 }
+
+/** Options that make a new node a replica of `node`, with its invite (as `chatty host --join INVITE`). */
+export function joining(node: ChatNode): Pick<ChatNodeOptions, 'join' | 'joinInvite'> {
+  return { join: node.url, joinInvite: node.invite().code };
+}

@@ -65,8 +65,19 @@ export class Chatty {
 
   /** The URL a `chatty host` printed. */
   async url(): Promise<string> {
-    const line = await this.waitFor(/listening on ws:\/\//);
-    return /(ws:\/\/\S+)/.exec(line)![1]!;
+    const line = await this.waitFor(/listening on wss?:\/\//);
+    return /(wss?:\/\/\S+)/.exec(line)![1]!;
+  }
+
+  /** The invite link a `chatty host` printed (chatty://…). */
+  async invite(): Promise<string> {
+    const line = await this.waitFor(/^ {2}chatty(\+ws)?:\/\//);
+    return line.trim();
+  }
+
+  /** The invite code a `chatty host` printed. */
+  async inviteCode(): Promise<string> {
+    return /#invite=([\w-]+)/.exec(await this.invite())![1]!;
   }
 
   exited(): Promise<number | null> {

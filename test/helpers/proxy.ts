@@ -1,11 +1,18 @@
 // A TCP proxy the test controls, for network faults without touching the network: it forwards
 // 127.0.0.1:port to a target port until cut() — which drops every connection and refuses new ones,
-// a partition — and heal() lets connections through again.
+// a partition — and heal() lets connections through again. It keeps every byte it carried
+// (`seen`), so a test can check what an eavesdropper on that path would read.
 import { createServer, type Server, type Socket, connect } from 'node:net';
 
 export class TcpProxy {
   readonly sockets = new Set<Socket>();
+  readonly #carried: Buffer[] = [];
   #cut = false;
+
+  /** Everything that went through, both ways, as one buffer. */
+  seen(): Buffer {
+    return Buffer.concat(this.#carried);
+  }
 
   private constructor(
     readonly port: number,
@@ -27,6 +34,8 @@ export class TcpProxy {
           proxy?.sockets.delete(a);
           b.destroy();
         });
+        const carried = proxy.#carried;
+        a.on('data', (chunk: Buffer) => carried.push(chunk));
         a.pipe(b);
       }
     });

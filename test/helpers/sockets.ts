@@ -1,8 +1,16 @@
 // A raw WebSocket that records every frame it receives, for tests that speak the wire protocol
 // by hand (including wrong on purpose).
+import type { TLSSocket } from 'node:tls';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
+import { answerHello, inviteKey } from '../../shared/auth.js';
+import type { SocketFactory } from '../../shared/chat-client.js';
+import { channelBinding } from '../../shared/node/channel-binding.js';
+import { nodeSockets } from '../../shared/node/node-socket.js';
 import { Waiters } from './waiters.js';
+
+/** ChatClient sockets for tests that are not about certificates: each trusts whatever it sees first. */
+export const trustingSockets: SocketFactory = (url) => nodeSockets()(url);
 
 const opened = new Set<WebSocket>();
 
@@ -20,6 +28,9 @@ export class RawSocket {
   closed: { code: number; reason: string } | undefined;
   readonly #waiters = new Waiters();
 
+  /** The TLS channel binding (wss:// only): what a proof on this connection is made over. */
+  binding: Uint8Array | undefined;
+
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
       this.frames.push(isBinary ? { type: '<binary>' } : (JSON.parse(data.toString()) as AnyFrame));
@@ -34,13 +45,19 @@ export class RawSocket {
 
   /** @param origin the Origin header a browser page would send (none by default, like a native client) */
   static async open(url: string, { origin }: { origin?: string } = {}): Promise<RawSocket> {
-    const ws = new WebSocket(url, origin ? { origin } : {});
+    // The servers' certificates are self-signed; what these tests check is above TLS.
+    const ws = new WebSocket(url, { rejectUnauthorized: false, ...(origin ? { origin } : {}) });
     opened.add(ws);
+    // Listening from the start: the server's hello can come in the same packet as the upgrade.
+    const socket = new RawSocket(ws);
+    ws.once('upgrade', (res) => {
+      socket.binding = channelBinding(res.socket as TLSSocket);
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new RawSocket(ws);
+    return socket;
   }
 
   /** Open and join as `name`; resolves once the welcome has arrived. */
@@ -53,13 +70,21 @@ export class RawSocket {
 
   /**
    * A server link opened by hand, claiming to be the server at `from` (a fake peer, unless a real
-   * server listens there); resolves once the node has answered with its list of servers.
+   * server listens there), proving the set's `invite` as a replica joining with it would (an
+   * invited member, not a stranger); resolves once the node has answered with its list of servers.
    */
-  static async peer(url: string, from: string): Promise<RawSocket> {
+  static async peer(url: string, from: string, invite: string): Promise<RawSocket> {
     const s = await RawSocket.open(url);
-    s.send({ type: 'server_join_req', from });
+    await s.linkAs(from, invite);
     await s.next((f) => f.type === 'update_servers');
     return s;
+  }
+
+  /** Send `server_join_req` as the server at `from`, with a right proof of `invite` over this connection. */
+  async linkAs(from: string, invite: string): Promise<void> {
+    const hello = await this.next((f) => f.type === 'hello');
+    const { expect: _expect, ...answer } = answerHello(inviteKey(invite), 'dialer', hello.nonce, this.binding);
+    this.send({ type: 'server_join_req', from, auth: { with: 'invite', ...answer } });
   }
 
   send(frame: object | string): void {

@@ -1,0 +1,116 @@
+// Who may in (docs/protocol.md § Access): this server's side of every proof — the `hello` it opens
+// each connection with, checking a client's or a dialing server's proof, proving back, and the
+// proof it gives when it dials a peer. It holds the set's keys (set-keys.ts) and takes newer ones
+// from peers; who persists them and reloads TLS is told through `onKeysChanged`.
+import { ErrorCode } from '../shared/errors.js';
+import { answerHello, fromBase64url, inviteKey, nonce, type ProofRole, proof, sameProof, secretKey } from '../shared/auth.js';
+import { type ClientAuth, type Hello, type LinkAuth, frame } from '../shared/protocol.js';
+import { certificateFingerprint, type SetKeys } from './set-keys.js';
+
+export interface AccessOptions {
+  keys: SetKeys;
+  /** Servers that show an invite (not the secret) may join the set and are handed its keys. Default true. */
+  invitedReplicas: boolean;
+  /** The invite this server joins its set with, until the set's keys arrive. */
+  joinInvite?: string;
+  onKeysChanged(keys: SetKeys): void;
+}
+
+export type AccessVerdict =
+  | { ok: true; proof: string; viaInvite: boolean }
+  | { ok: false; code: typeof ErrorCode.AUTH_REQUIRED | typeof ErrorCode.AUTH_FAILED; message: string };
+
+/** What one connection's `hello` said, and what the channel binds proofs to. */
+export interface Challenge {
+  nonce: string;
+  binding: Uint8Array | undefined;
+}
+
+export class Access {
+  #keys: SetKeys;
+  #joinInvite: string | undefined;
+  #fingerprint: string | undefined;
+
+  constructor(private readonly opts: AccessOptions) {
+    this.#keys = opts.keys;
+    this.#joinInvite = opts.joinInvite;
+    this.#fingerprint = opts.keys.cert ? certificateFingerprint(opts.keys.cert) : undefined;
+  }
+
+  get keys(): SetKeys {
+    return this.#keys;
+  }
+
+  /** The set's certificate fingerprint (base64url SHA-256), or undefined without TLS. */
+  get fingerprint(): string | undefined {
+    return this.#fingerprint;
+  }
+
+  hello(challenge: Challenge): Hello {
+    return frame.hello(challenge.nonce, this.#keys.private, this.#keys.passphrase?.salt);
+  }
+
+  /** A client's join: open chats take everyone; private ones a proof of the invite or passphrase. */
+  checkClient(auth: ClientAuth | undefined, challenge: Challenge): AccessVerdict | undefined {
+    if (!this.#keys.private) return undefined;
+    if (!auth) return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: 'this chat is private: join with an invite (or the passphrase the host chose)' };
+    const key = auth.with === 'invite' ? inviteKey(this.#keys.invite) : this.#keys.passphrase ? fromBase64url(this.#keys.passphrase.key) : undefined;
+    return this.#verify(key, 'client', auth, challenge, 'that invite or passphrase is not (or no longer) right for this chat');
+  }
+
+  /** A server's `server_join_req`: the set's secret always; an invite when invited replicas are allowed. */
+  checkLink(auth: LinkAuth | undefined, challenge: Challenge): AccessVerdict {
+    if (!auth) return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: 'servers of this set prove they know its secret: join with an invite' };
+    if (auth.with === 'invite' && !this.opts.invitedReplicas) {
+      return { ok: false, code: ErrorCode.AUTH_FAILED, message: 'this host does not let invited people run a replica' };
+    }
+    const key = auth.with === 'secret' ? secretKey(this.#keys.secret) : inviteKey(this.#keys.invite);
+    const wrong =
+      auth.with === 'secret'
+        ? "that server is not of this set (its secret differs): join it with this set's invite"
+        : 'wrong invite for this set (or one since replaced)';
+    return this.#verify(key, 'dialer', auth, challenge, wrong);
+  }
+
+  #verify(key: Uint8Array | undefined, role: ProofRole, auth: ClientAuth | LinkAuth, challenge: Challenge, wrong: string): AccessVerdict {
+    // A proof made without the channel binding where there is one could have been relayed.
+    const binding = auth.bound ? challenge.binding : undefined;
+    const fine =
+      key !== undefined &&
+      (auth.bound === (challenge.binding !== undefined) || role === 'client') &&
+      sameProof(auth.proof, proof(key, role, challenge.nonce, auth.nonce, binding));
+    if (!fine) return { ok: false, code: ErrorCode.AUTH_FAILED, message: wrong };
+    return { ok: true, proof: proof(key, 'server', challenge.nonce, auth.nonce, binding), viaInvite: auth.with === 'invite' };
+  }
+
+  /** Dialing a peer: prove the set's secret (or, before this server has it, the invite it joins with). */
+  dial(hello: Hello, binding: Uint8Array | undefined): { auth: LinkAuth; expect: string } {
+    const usingInvite = this.#joinInvite !== undefined;
+    const key = usingInvite ? inviteKey(this.#joinInvite!) : secretKey(this.#keys.secret);
+    const { expect, ...answer } = answerHello(key, 'dialer', hello.nonce, binding);
+    return { auth: { with: usingInvite ? 'invite' : 'secret', ...answer }, expect };
+  }
+
+  /**
+   * Keys from a peer (or a new invite here): the newest version wins. A server joining with an
+   * invite takes the set's keys whole; after that only who may join changes (invite, private,
+   * passphrase) — the secret and the certificate are the set's identity, and no member can swap
+   * them for everyone. True when they were taken.
+   */
+  adopt(keys: SetKeys): boolean {
+    if (this.#joinInvite === undefined) {
+      if (keys.version <= this.#keys.version) return false;
+      if (keys.secret !== this.#keys.secret || keys.cert !== this.#keys.cert || keys.key !== this.#keys.key) return false;
+    }
+    this.#joinInvite = undefined;
+    this.#keys = keys;
+    this.#fingerprint = keys.cert ? certificateFingerprint(keys.cert) : undefined;
+    this.opts.onKeysChanged(keys);
+    return true;
+  }
+
+  /** A fresh challenge for a new connection. */
+  static challenge(binding: Uint8Array | undefined): Challenge {
+    return { nonce: nonce(), binding };
+  }
+}

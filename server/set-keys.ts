@@ -1,0 +1,132 @@
+// What a set of servers shares and nobody else may know (docs/protocol.md § Access): the secret
+// servers prove to link, the TLS certificate and key every server of the set presents (one
+// certificate, so a client that pinned it can fail over to any server), and what people prove to
+// join a private chat — the invite code and, if the host chose one, a passphrase's scrypt key.
+// The first host makes them; a server that joins with an invite is handed them over the
+// authenticated link. Kept in the data folder, readable by the user only (sealed by the app with
+// Electron's safeStorage where it has one).
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { generate } from 'selfsigned';
+import * as v from 'valibot';
+import { base64url, fingerprintOf, newInviteCode, newSecret, nonce, passphraseKey } from '../shared/auth.js';
+import { SetKeysFrame } from '../shared/protocol.js';
+import { StoreError } from './store.js';
+
+export type SetKeys = Omit<v.InferOutput<typeof SetKeysFrame>, 'type'>;
+
+/** Seals the file's contents where the platform keeps secrets (Electron's safeStorage); identity otherwise. */
+export interface SecretsCodec {
+  /** Asked when the file is written: false keeps it a plain file readable by the user only. */
+  available(): boolean;
+  seal(text: string): Buffer;
+  open(sealed: Buffer): string;
+}
+
+const FILE = 'set-keys.json';
+const SEALED = 'set-keys.sealed';
+
+/** A self-signed certificate for the set, valid ten years (there is no one to renew it with). */
+export async function newCertificate(): Promise<{ cert: string; key: string }> {
+  const now = new Date();
+  const pems = await generate([{ name: 'commonName', value: 'Chatty chat' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now.getTime() - 24 * 3600_000),
+    notAfterDate: new Date(now.getTime() + 10 * 365 * 24 * 3600_000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+export function certificateFingerprint(certPem: string): string {
+  return fingerprintOf(new X509Certificate(certPem).raw);
+}
+
+/** Keys for a new, open set without a certificate: what a bare ChatNode (no listener) needs. */
+export function newSetKeysWithoutTls(): SetKeys {
+  return { version: Date.now(), secret: newSecret(), invite: newInviteCode(), private: false };
+}
+
+export interface KeyChoices {
+  /** Folder to read them from (and where the node keeps them), or undefined for none. */
+  data: string | undefined;
+  insecure: boolean;
+  private: boolean | undefined;
+  passphrase: string | undefined;
+  newInvite: boolean;
+  codec: SecretsCodec | undefined;
+}
+
+/** The keys a starting server uses: the data folder's (or new ones), with the operator's choices applied. */
+export async function prepareSetKeys(choices: KeyChoices): Promise<SetKeys> {
+  let keys = (choices.data && loadSetKeys(choices.data, choices.codec)) || newSetKeysWithoutTls();
+  if (!choices.insecure && !keys.cert) keys = { ...keys, ...(await newCertificate()) };
+  if (choices.private !== undefined && choices.private !== keys.private) keys = { ...keys, version: nextVersion(keys), private: choices.private };
+  if (choices.passphrase !== undefined) keys = withPassphrase(keys, choices.passphrase);
+  if (choices.newInvite) keys = withNewInvite(keys);
+  return keys;
+}
+
+/** The same keys with a passphrase for people (or none), or a new invite (the old one stops working). */
+export function withPassphrase(keys: SetKeys, passphrase: string | undefined): SetKeys {
+  const { passphrase: _old, ...rest } = keys;
+  if (!passphrase) return { ...rest, version: nextVersion(keys) };
+  const salt = nonce();
+  return { ...rest, version: nextVersion(keys), passphrase: { salt, key: base64url(passphraseKey(passphrase, salt)) } };
+}
+
+export function withNewInvite(keys: SetKeys): SetKeys {
+  return { ...keys, version: nextVersion(keys), invite: newInviteCode() };
+}
+
+/** Versions order changes across the set (the newest wins): the time, and always past the last. */
+function nextVersion(keys: SetKeys): number {
+  return Math.max(Date.now(), keys.version + 1);
+}
+
+/** The keys kept in `directory`, or undefined when there are none yet. */
+export function loadSetKeys(directory: string, codec?: SecretsCodec): SetKeys | undefined {
+  const sealed = join(directory, SEALED);
+  const plain = join(directory, FILE);
+  let text: string;
+  try {
+    if (codec && existsSync(sealed)) text = codec.open(readFileSync(sealed));
+    else if (existsSync(plain)) text = readFileSync(plain, 'utf8');
+    else return undefined;
+  } catch (err) {
+    throw new StoreError(`cannot read the chat's keys in ${directory}: ${(err as Error).message}`);
+  }
+  try {
+    const { type: _type, ...keys } = v.parse(SetKeysFrame, { type: 'set_keys', ...JSON.parse(text) });
+    return keys;
+  } catch {
+    throw new StoreError(`the chat's keys in ${directory} are damaged: move ${FILE} away to start a new chat (people will need a new invite)`);
+  }
+}
+
+/** Written whole (a new file renamed over the old), readable by the user only. */
+export function saveSetKeys(directory: string, keys: SetKeys, codec?: SecretsCodec): void {
+  const sealing = codec?.available() === true;
+  const target = join(directory, sealing ? SEALED : FILE);
+  const temporary = `${target}.new`;
+  const text = JSON.stringify(keys);
+  writeFileSync(temporary, sealing ? codec!.seal(text) : text, { mode: 0o600 });
+  chmodSync(temporary, 0o600); // mode applies only when the file is created
+  renameSync(temporary, target);
+  // One copy only: a plain file left beside a sealed one would defeat the seal.
+  if (sealing) rmSync(join(directory, FILE), { force: true });
+}

@@ -1,0 +1,214 @@
+// Private chats (docs/protocol.md § Access): servers link only with the set's secret, people join
+// a private chat only with its invite or passphrase, and everything crosses the network in TLS
+// that a pinned client checks. Real `chatty host` and `chatty client` processes, a TCP proxy that
+// records what an eavesdropper would read, and a man in the middle with its own certificate.
+import { X509Certificate, createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { chromium } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { newCertificate } from '../server/set-keys.js';
+import { CHROMIUM, hasChromium, say } from './helpers/browser.js';
+import { freePort } from './helpers/ports.js';
+import { Chatty } from './helpers/processes.js';
+import { TcpProxy } from './helpers/proxy.js';
+import { RawSocket } from './helpers/sockets.js';
+
+const proxies: TcpProxy[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+  for (const s of servers.splice(0)) s.close();
+});
+
+const dataFolder = () => mkdtempSync(join(tmpdir(), 'chatty-private-'));
+const portOf = (url: string) => Number(new URL(url).port);
+/** The same invite, pointing at another port of this machine (a proxy in front of the host). */
+const via = (invite: string, port: number) => invite.replace(/:\d+\//, `:${port}/`);
+
+async function host(...args: string[]): Promise<{ proc: Chatty; url: string; invite: string; code: string }> {
+  const proc = new Chatty(['host', ...(args.includes('--port') ? [] : ['--port', '0']), ...args]);
+  const url = await proc.url();
+  return { proc, url, invite: await proc.invite(), code: await proc.inviteCode() };
+}
+
+async function client(target: string, name: string, env: Record<string, string> = {}): Promise<Chatty> {
+  const p = new Chatty(['client', target, name, '--give-up', '1'], env);
+  await p.waitFor(new RegExp(`^\\[JOIN\\] ${name} joined the chat$`));
+  return p;
+}
+
+describe('private chats', () => {
+  it('a server without the secret, or with a wrong or old invite, cannot join; wrong tries are limited', async () => {
+    const a = await host();
+    // A plain address: this new server's own secret is not the set's.
+    const stranger = new Chatty(['host', '--port', '0', '--join', a.url]);
+    expect(await stranger.exited()).toBe(1);
+    expect(stranger.stderr.join('\n')).toMatch(/AUTH_FAILED: that server is not of this set \(its secret differs\): join it with this set's invite/);
+    const wrong = new Chatty(['host', '--port', '0', '--join', a.invite.replace(/invite=[\w-]+/, 'invite=0000-0000-0000-0000')]);
+    expect(await wrong.exited()).toBe(1);
+    expect(wrong.stderr.join('\n')).toMatch(/AUTH_FAILED: wrong invite for this set/);
+    // None of them got in.
+    expect(a.proc.stdout.filter((l) => l.startsWith('[SERVER UPDATE]'))).toEqual([`[SERVER UPDATE] [${a.url}]`]);
+    expect(a.proc.stderr.filter((l) => l.includes("refused a server that did not prove the set's secret"))).toHaveLength(2);
+    // The invite works, and a replica that joined once comes back with a plain address (its data folder has the secret).
+    const data = dataFolder();
+    const b = new Chatty(['host', '--port', '0', '--join', a.invite, '--data', data]);
+    await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    expect(statSync(join(data, 'set-keys.json')).mode & 0o777).toBe(0o600);
+    await b.kill('SIGINT');
+    const again = new Chatty(['host', '--port', '0', '--join', a.url, '--data', data]);
+    await again.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    // Guessing is slow: with the two wrong tries above, three more, then the address is refused
+    // before its proof is even read.
+    const closes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const s = await RawSocket.open(a.url);
+      await s.linkAs('wss://127.0.0.1:9', '0000-0000-0000-0001');
+      closes.push((await s.waitClosed()).reason.split(':')[0]!);
+    }
+    expect(closes).toEqual(['AUTH_FAILED', 'AUTH_FAILED', 'AUTH_FAILED', 'RATE_LIMITED', 'RATE_LIMITED']);
+  });
+
+  it('a private chat lets nobody in without its invite or passphrase, and tells them nothing', async () => {
+    const env = { CHATTY_PASSPHRASE: 'correct horse battery staple' };
+    const h = new Chatty(['host', '--port', '0', '--private', '--passphrase'], env);
+    const url = await h.url();
+    const invite = await h.invite();
+    expect(h.stdout.join('\n')).toContain('needed to join: this chat is private');
+    const ann = await client(invite, 'Ann');
+    ann.type('the plan is secret');
+    await ann.waitFor(/^\[Ann\] the plan is secret$/);
+
+    // No proof: the hello (a nonce, "private") and the error, nothing of the chat.
+    const nosy = await RawSocket.open(url);
+    nosy.send({ type: 'client_join_req', name: 'Nosy' });
+    await nosy.waitClosed();
+    expect(nosy.frames.map((f) => f.type)).toEqual(['hello', 'error']);
+    expect(nosy.frames[0]).toMatchObject({ private: true });
+    expect(nosy.frames[1]).toMatchObject({ code: 'AUTH_REQUIRED' });
+    expect(JSON.stringify(nosy.frames)).not.toMatch(/Ann|plan/);
+    // The terminal client says so in one line.
+    const outsider = new Chatty(['client', url, 'Outsider', '--give-up', '1']);
+    expect(await outsider.exited()).toBe(1);
+    expect(outsider.stderr.at(-1)).toBe('chatty: this chat is private: join with an invite (or the passphrase the host chose)');
+    const guesser = new Chatty(['client', url, 'Guesser', '--give-up', '1'], { CHATTY_PASSPHRASE: 'wrong guess' });
+    expect(await guesser.exited()).toBe(1);
+    expect(guesser.stderr.at(-1)).toBe('chatty: that invite or passphrase is not (or no longer) right for this chat');
+
+    // The passphrase is a way in too; then the history comes.
+    const bob = await client(url, 'Bob', env);
+    await bob.waitFor(/^\[Ann\] the plan is secret$/);
+    expect(h.stderr.filter((l) => l.includes('refused a client without a valid invite'))).toHaveLength(3);
+  });
+
+  it('a passive eavesdropper between servers, and between a client and a server, reads nothing', async () => {
+    // A is reached only through the proxy (it advertises the proxy's address): B's link and Ann's
+    // connection both cross it.
+    const data = dataFolder();
+    const aPort = await freePort();
+    const toA = await TcpProxy.start(aPort);
+    proxies.push(toA);
+    const a = await host('--port', String(aPort), '--advertise', `wss://127.0.0.1:${toA.port}`, '--data', data, '--private');
+    const secret = JSON.parse(readFileSync(join(data, 'set-keys.json'), 'utf8')).secret as string;
+    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+    await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    const ann = await client(a.invite, 'Annabelle');
+    const bob = await client(await b.invite(), 'Bobbington');
+    ann.type('meet at the blue door');
+    await bob.waitFor(/^\[Annabelle\] meet at the blue door$/);
+    const seen = toA.seen();
+    expect(seen.length).toBeGreaterThan(1000);
+    for (const plain of ['meet at the blue door', 'Annabelle', 'Bobbington', secret, a.code, 'server_join_req', 'client_join_req']) {
+      expect(seen.includes(Buffer.from(plain)), `the proxy saw "${plain}"`).toBe(false);
+    }
+  });
+
+  it('a man in the middle with its own certificate is refused by pinned clients, and cannot relay a server link', async () => {
+    const a = await host('--private');
+    // A TLS proxy: it ends TLS with its own certificate and opens its own TLS to A, reading everything.
+    const own = await newCertificate();
+    const read: Buffer[] = [];
+    const mitm = createTlsServer({ cert: own.cert, key: own.key }, (victim) => {
+      const upstream = tlsConnect({ port: portOf(a.url), host: '127.0.0.1', rejectUnauthorized: false });
+      victim.on('data', (d: Buffer) => read.push(d));
+      victim.pipe(upstream).pipe(victim);
+      for (const s of [victim, upstream]) s.on('error', () => (s === victim ? upstream : victim).destroy());
+    });
+    await new Promise<void>((r) => mitm.listen(0, '127.0.0.1', r));
+    servers.push(mitm as unknown as Server);
+    const port = (mitm.address() as { port: number }).port;
+
+    const pinned = new Chatty(['client', via(a.invite, port), 'Ann', '--give-up', '1']);
+    expect(await pinned.exited()).toBe(1);
+    expect(pinned.stderr.at(-1)).toMatch(
+      /^chatty: the server's certificate \([0-9A-F:]+…\) is not the one this chat uses \([0-9A-F:]+…\): someone may be intercepting/,
+    );
+    expect(Buffer.concat(read).includes(Buffer.from('client_join_req'))).toBe(false); // it said nothing
+
+    // A server dialing through it proves over the wrong TLS channel: A refuses, nothing is linked.
+    const b = new Chatty(['host', '--port', '0', '--join', via(a.invite, port)]);
+    expect(await b.exited()).toBe(1);
+    expect(b.stderr.join('\n')).toMatch(/AUTH_FAILED/);
+    expect(a.proc.stdout.filter((l) => l.startsWith('[SERVER UPDATE]'))).toHaveLength(1);
+  });
+
+  it('a new invite replaces the old one on every server of the set', async () => {
+    const data = dataFolder();
+    const a = await host('--private', '--data', data);
+    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+    await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    expect(await b.inviteCode()).toBe(a.code); // the set's invite, shown by every server
+    await a.proc.kill('SIGINT');
+    const renewed = new Chatty(['host', '--port', String(portOf(a.url)), '--private', '--data', data, '--new-invite']);
+    const code = await renewed.inviteCode();
+    expect(code).not.toBe(a.code);
+    // B re-dials it, and is handed the new invite.
+    await b.waitFor(/^The chat's invite changed/);
+    await b.waitFor(new RegExp(`^  code: ${code}$`));
+    // On B, which was told: the old invite is refused, the new one works.
+    const bUrl = await b.url();
+    const old = new Chatty(['client', `chatty://${new URL(bUrl).host}/#invite=${a.code}`, 'Old', '--give-up', '1']);
+    expect(await old.exited()).toBe(1);
+    expect(old.stderr.at(-1)).toMatch(/not \(or no longer\) right for this chat/);
+    await client(`chatty://${new URL(bUrl).host}/#invite=${code}`, 'New');
+  });
+
+  it.skipIf(!hasChromium)('a browser joins a private chat over https, from the invite link, accepting exactly the set’s certificate', async () => {
+    const data = dataFolder();
+    const a = await host('--private', '--data', data);
+    const { cert } = JSON.parse(readFileSync(join(data, 'set-keys.json'), 'utf8')) as { cert: string };
+    // What a person does when the browser warns: accept this certificate (and no other).
+    const spki = createHash('sha256')
+      .update(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', `--ignore-certificate-errors-spki-list=${spki}`],
+    });
+    try {
+      const page = await browser.newPage();
+      const link = /in a browser: (\S+)/.exec(a.proc.stdout.join('\n'))![1]!;
+      expect(link).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/#invite=/);
+      await page.goto(link);
+      await page.getByText('You were invited').waitFor();
+      await page.getByTestId('name').fill('Pia');
+      await page.getByTestId('join').click();
+      await page.getByTestId('status').getByText('as Pia').waitFor();
+      const ann = await client(a.invite, 'Ann');
+      await say(page, 'hello over https');
+      await ann.waitFor(/^\[Pia\] hello over https$/);
+      // Without the invite, the same page is told the chat is private.
+      const other = await browser.newPage();
+      await other.goto(link.replace(/#.*$/, ''));
+      await other.getByTestId('name').fill('Nosy');
+      await other.getByTestId('join').click();
+      await expect.poll(() => other.getByTestId('start-error').textContent()).toMatch(/this chat is private/i);
+    } finally {
+      await browser.close();
+    }
+  });
+});
