@@ -3,7 +3,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { passphraseWeakness } from '../shared/auth.js';
-import { parseInvite } from '../shared/invite.js';
+import { formatInvite, parseInvite } from '../shared/invite.js';
 import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.js';
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { defaultDataFolder } from './data-folder.js';
@@ -168,7 +168,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`Open ${browserUrl(node).replace(/\/\/[^:/]+/, '//localhost')} here, or the address above from another machine.\n`);
       if (!process.stdin.isTTY) return untilSignal(node);
       const name = positionals[0] ?? userInfo().username;
-      const code = await runTerminalClient(node.url, name);
+      // Its own node: the invite pins the certificate this process just served (no first-use line).
+      const code = await runTerminalClient(formatInvite(node.invite()), name);
       await node.disconnect();
       return code;
     }

@@ -10,7 +10,7 @@ import { DEFAULT_PORT } from '../shared/protocol.js';
 import { Attention, type AttentionUpdate } from './attention.js';
 import { LanDiscovery } from './discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
-import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
+import { nodeSockets } from '../shared/node/node-socket.js';
 import { staticFiles } from '../server/static-files.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
@@ -41,7 +41,7 @@ function emit(event: SessionEvent): void {
 
 const session: ChatSession = new ChatSession({
   emit,
-  sockets: (fingerprint) => nodeSockets(new CertificatePin(fingerprint)),
+  sockets: nodeSockets,
   httpHandler: staticFiles(rendererDir, { connectTo: (): string[] => session.node?.servers() ?? [] }),
   dataDir: join(app.getPath('userData'), 'servers'),
   // The chat's keys sealed with the OS keychain where there is one (not on a Linux without a secret service).

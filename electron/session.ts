@@ -4,10 +4,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
-import type { ChatClient, Credentials, SocketFactory } from '../shared/chat-client.js';
+import { type ChatClient, type Credentials, credentialsFrom, type SocketFactory } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
 import { fingerprintForPeople } from '../shared/auth.js';
+import { CertificatePin } from '../shared/node/node-socket.js';
 import { formatInvite, parseInvite } from '../shared/invite.js';
 import { join } from 'node:path';
 import { ChatNode, type ChatNodeOptions, NodeStartError, StoreError } from '../server/chat-node.js';
@@ -17,8 +18,8 @@ import type { SecretsCodec } from '../server/set-keys.js';
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */
   emit: (event: SessionEvent) => void;
-  /** Sockets that pin the chat's certificate (`fingerprint`; undefined: trust the first one seen). */
-  sockets: (fingerprint: string | undefined) => SocketFactory;
+  /** Sockets that present the server's certificate to `pin` (Node: nodeSockets). */
+  sockets: (pin: CertificatePin) => SocketFactory;
   /** Interface a hosted or replica node binds. Default 0.0.0.0: buddies on the LAN can reach it. */
   bind?: string;
   /** Serves the browser UI from the node's port, so a buddy can join with only a browser. */
@@ -34,10 +35,15 @@ export interface SessionOptions {
 
 export class ChatSession {
   #node: ChatNode | undefined;
+  #pin: CertificatePin | undefined;
   readonly #chat: ClientSession;
 
   constructor(private readonly opts: SessionOptions) {
-    this.#chat = new ClientSession(opts.sockets, opts.emit);
+    // One pin per join: the invite's fingerprint, or (a plain address) the first one seen.
+    this.#chat = new ClientSession((fingerprint) => {
+      this.#pin = new CertificatePin(fingerprint);
+      return opts.sockets(this.#pin);
+    }, opts.emit);
   }
 
   get node(): ChatNode | undefined {
@@ -49,8 +55,12 @@ export class ChatSession {
   }
 
   /** "Host server": run a node on `port` and join it as `name`. */
-  host(request: { name: string; port: number }): Promise<Result<SessionInfo>> {
-    return this.#start(request.name, { port: request.port, data: this.#dataFolder(request.port ? `host-${request.port}` : undefined) });
+  host(request: { name: string; port: number; private?: boolean }): Promise<Result<SessionInfo>> {
+    return this.#start(request.name, {
+      port: request.port,
+      data: this.#dataFolder(request.port ? `host-${request.port}` : undefined),
+      ...(request.private !== undefined ? { private: request.private } : {}),
+    });
   }
 
   /**
@@ -62,7 +72,7 @@ export class ChatSession {
     const invite = parseInvite(request.address);
     if (!invite.ok) return Promise.resolve(invite);
     const { server, code, fingerprint } = invite.value;
-    const credentials = { ...(code ? { invite: code } : {}), ...(request.passphrase ? { passphrase: request.passphrase } : {}) };
+    const credentials = credentialsFrom(code, request.passphrase);
     if (!request.replica) return this.#start(request.name, { server, pin: fingerprint, credentials });
     const folder = `replica-${server.replace(/^wss?:\/\//, '').replace(/[^\w.-]/g, '_')}`;
     return this.#start(request.name, { port: 0, join: server, ...(code ? { joinInvite: code } : {}), data: this.#dataFolder(folder) }, credentials);
@@ -136,8 +146,10 @@ export class ChatSession {
     );
     if (!joined.ok) return joined;
     if (this.#node) this.opts.onNode?.(this.#node);
-    // The pin and the credentials stay here: the window gets what it shows.
+    // The pin and the credentials stay here: the window gets what it shows — for a plain address,
+    // the fingerprint trusted on first use, for the person to compare with the host's.
     const { pin: _pin, credentials: _credentials, ...info } = joined.value;
-    return ok(info);
+    const seen = this.#pin?.fingerprint;
+    return ok({ ...info, ...(seen && !info.fingerprint ? { fingerprint: fingerprintForPeople(seen) } : {}) });
   }
 }

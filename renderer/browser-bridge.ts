@@ -3,6 +3,7 @@
 import type { ChattyApi, SessionEvent, Settings } from '../shared/bridge.js';
 import { safeExternalUrl } from '../shared/bridge.js';
 import { normalizeInviteCode } from '../shared/auth.js';
+import { credentialsFrom } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok } from '../shared/errors.js';
 
@@ -23,7 +24,7 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     async join({ name, passphrase }) {
       // An invite link opens this page with the invite in its fragment, which never reaches a server.
       const code = normalizeInviteCode(new URLSearchParams(location.hash.slice(1)).get('invite') ?? '');
-      const credentials = { ...(code ? { invite: code } : {}), ...(passphrase ? { passphrase } : {}) };
+      const credentials = credentialsFrom(code, passphrase);
       const joined = await chat.join(name, async () => ok({ name, server, runsNode: false, credentials }));
       if (joined.ok) storage.setItem(NAME_KEY, name);
       return joined;

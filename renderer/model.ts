@@ -29,7 +29,7 @@ export function createModel(api: ChattyApi) {
     state,
     settings,
     session,
-    host: async (name: string, port: number) => remember(await api.host({ name, port })),
+    host: async (name: string, port: number, isPrivate = false) => remember(await api.host({ name, port, private: isPrivate })),
     join: async (name: string, address: string, replica: boolean, passphrase?: string) =>
       remember(await api.join({ name, address, replica, ...(passphrase ? { passphrase } : {}) })),
     /** Checks the text with the protocol's rule first, so an empty text never leaves the composer. */

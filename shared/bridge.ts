@@ -100,12 +100,13 @@ export type InvokeHandlers = { [M in InvokeMethod as (typeof Channel)[M]]: (payl
 
 const Name = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 
-export const HostRequest = v.strictObject({ name: Name, port: Port });
+/** `private`: people need the invite to join (the app shows it). */
+export const HostRequest = v.strictObject({ name: Name, port: Port, private: v.optional(v.boolean()) });
 export const JoinRequest = v.strictObject({
   name: Name,
   /** An invite link (chatty://HOST:PORT/#invite=…&fp=…), or wss://HOST:PORT, HOST:PORT or HOST (port 4000). */
   address: v.pipe(v.string(), v.minLength(1), v.maxLength(Limits.URL_MAX_CHARS)),
-  /** A private chat's passphrase, for people who have that rather than an invite. */
+  /** A private chat's invite code or passphrase, for people who have that rather than the invite link. */
   passphrase: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   /** Run a local replica that joins the address (the chat survives the host quitting). */
   replica: v.boolean(),

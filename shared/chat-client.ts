@@ -9,7 +9,7 @@
 // what the server had not acknowledged (the server drops a resend it has already published).
 // It runs past 300 lines because joining, sending, liveness and resuming share one socket's
 // state and must hand it over together; the UI-side session is client-session.ts.
-import { answerHello, inviteKey, passphraseKey, sameProof } from './auth.js';
+import { answerHello, inviteKey, normalizeInviteCode, passphraseKey, sameProof } from './auth.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
 import {
   type ChatEvent,
@@ -41,6 +41,16 @@ export interface SocketLike {
 export interface Credentials {
   invite?: string;
   passphrase?: string;
+}
+
+/**
+ * Credentials from an invite link's code and what the person typed in the one "invite code or
+ * passphrase" box: text that reads as an invite code is one; anything else is a passphrase.
+ */
+export function credentialsFrom(linkCode: string | undefined, typed: string | undefined): Credentials {
+  const typedCode = typed ? normalizeInviteCode(typed) : undefined;
+  const invite = linkCode ?? typedCode;
+  return { ...(invite ? { invite } : {}), ...(typed && !typedCode ? { passphrase: typed } : {}) };
 }
 
 export type SocketFactory = (url: string) => SocketLike;

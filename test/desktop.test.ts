@@ -49,6 +49,33 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     expect(await guest.page.getByTestId('status').textContent()).toContain('Connected');
   });
 
+  it('hosts a private chat: a guest without the invite is told so; with the code typed it joins, and sees the certificate it trusted', async () => {
+    const host = await openDesktopWindow(browser());
+    const port = await freePort();
+    await host.page.getByTestId('name').fill('Ann');
+    await host.page.getByTestId('port').fill(String(port));
+    await host.page.getByTestId('private').check();
+    await host.page.getByTestId('host').click();
+    await host.page.getByTestId('status').getByText('as Ann').waitFor();
+    const invite = (await host.page.getByTestId('invite').textContent())!;
+    const code = /invite=([\w-]+)/.exec(invite)![1]!;
+
+    const guest = await openDesktopWindow(browser());
+    await guest.page.getByTestId('name').fill('Bob');
+    await guest.page.getByTestId('replica').uncheck();
+    await guest.page.getByTestId('address').fill(`127.0.0.1:${port}`);
+    await guest.page.getByTestId('join').click();
+    await expect.poll(() => guest.page.getByTestId('start-error').textContent()).toMatch(/^This chat is private: join with an invite/);
+    await guest.page.getByText('Private chat?').click();
+    await guest.page.getByTestId('passphrase').fill(code.toLowerCase().replace(/-/g, ' '));
+    await guest.page.getByTestId('join').click();
+    await guest.page.getByTestId('status').getByText('as Bob').waitFor();
+    // Joined by address: the certificate it trusted on first use is shown, and it is the host's.
+    expect(await guest.page.getByTestId('fingerprint').textContent()).toBe(await host.page.getByTestId('fingerprint').textContent());
+    await say(guest.page, 'in the private chat');
+    await host.page.getByTestId('message').filter({ hasText: 'in the private chat' }).waitFor();
+  });
+
   it('lists hosts discovered on the LAN live; a click fills the address', async () => {
     const win = await openDesktopWindow(browser());
     await win.page.getByText('Looking for servers on this network…').waitFor();

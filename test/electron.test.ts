@@ -41,7 +41,8 @@ describe.skipIf(Boolean(skip))('Electron app', () => {
     const guestApp = await launch();
     const guest = await guestApp.firstWindow();
     await guest.getByTestId('name').fill('Bob');
-    await guest.getByTestId('address').fill(`127.0.0.1:${port}`);
+    // A replica joins with the host's invite (the Invite panel shows it).
+    await guest.getByTestId('address').fill((await host.getByTestId('invite').textContent())!);
     await guest.getByTestId('join').click();
     await guest.getByTestId('status').getByText('as Bob').waitFor();
 

@@ -177,6 +177,14 @@ describe('private chats', () => {
     await client(`chatty://${new URL(bUrl).host}/#invite=${code}`, 'New');
   });
 
+  it('a host may let people in with its invite but not servers (--no-replicas)', async () => {
+    const a = await host('--no-replicas');
+    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+    expect(await b.exited()).toBe(1);
+    expect(b.stderr.join('\n')).toMatch(/AUTH_FAILED: this host does not let invited people run a replica/);
+    await client(a.invite, 'Ann');
+  });
+
   it.skipIf(!hasChromium)('a browser joins a private chat over https, from the invite link, accepting exactly the set’s certificate', async () => {
     const data = dataFolder();
     const a = await host('--private', '--data', data);

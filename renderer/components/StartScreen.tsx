@@ -13,6 +13,7 @@ export function StartScreen({ model }: { model: Model }) {
   const address = useSignal('');
   const replica = useSignal(true);
   const passphrase = useSignal('');
+  const privateChat = useSignal(false);
   const error = useSignal('');
   const busy = useSignal(false);
   const desktop = model.mode === 'desktop';
@@ -51,7 +52,7 @@ export function StartScreen({ model }: { model: Model }) {
       error.value = `${sentence(p.error.message)}.`;
       return;
     }
-    void run(() => model.host(name.value.trim(), p.value));
+    void run(() => model.host(name.value.trim(), p.value, privateChat.value));
   };
   const join = (e: Event) => {
     e.preventDefault();
@@ -73,6 +74,10 @@ export function StartScreen({ model }: { model: Model }) {
           <form class="card" onSubmit={host} aria-labelledby="host-title">
             <h2 id="host-title">Host a server</h2>
             <Field label="Port" testId="port" value={port} inputMode="numeric" />
+            <label class="check">
+              <input type="checkbox" data-testid="private" checked={privateChat.value} onChange={(e) => (privateChat.value = e.currentTarget.checked)} />
+              <span>Private: people need the invite to join</span>
+            </label>
             <button type="submit" data-testid="host" disabled={busy.value}>
               Host server
             </button>
@@ -137,9 +142,9 @@ export function StartScreen({ model }: { model: Model }) {
 function PassphraseField({ value }: { value: Signal<string> }) {
   return (
     <details class="passphrase">
-      <summary>Private chat? Enter its passphrase</summary>
+      <summary>Private chat? Enter its invite code or passphrase</summary>
       <label>
-        Passphrase
+        Invite code or passphrase
         <input type="password" data-testid="passphrase" value={value.value} autoComplete="off" onInput={(e) => (value.value = e.currentTarget.value)} />
       </label>
     </details>

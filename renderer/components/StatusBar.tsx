@@ -70,6 +70,18 @@ export function StatusBar({ model }: { model: Model }) {
 /** The invite this app's node gives people (desktop, when hosting or running a replica). */
 function Invite({ model }: { model: Model }) {
   const session = model.session.value;
+  if (session && !session.invite && session.fingerprint) {
+    // Joined by address: the certificate was trusted on first use; the person can compare it.
+    return (
+      <details class="invite">
+        <summary>Encrypted</summary>
+        <p>
+          Certificate fingerprint: <code data-testid="fingerprint">{session.fingerprint}</code>
+        </p>
+        <p class="muted">Compare it with the one the host shows: if they differ, someone may be listening in.</p>
+      </details>
+    );
+  }
   if (!session?.invite) return null;
   const copy = () => void navigator.clipboard?.writeText(session.invite!);
   return (

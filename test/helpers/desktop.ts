@@ -15,7 +15,7 @@ import { invokeHandlers } from '../../electron/ipc.js';
 import { staticFiles } from '../../server/static-files.js';
 import { ChatSession } from '../../electron/session.js';
 import { SettingsStore } from '../../electron/settings.js';
-import { trustingSockets } from './sockets.js';
+import { nodeSockets } from '../../shared/node/node-socket.js';
 
 let preloadBundle: string | undefined;
 async function preload(): Promise<string> {
@@ -68,7 +68,7 @@ export async function openDesktopWindow(browser: Browser, settingsDir = mkdtempS
       .catch(() => {});
   const session = new ChatSession({
     emit: (event) => (ready ? void deliver(event) : early.push(event)),
-    sockets: () => trustingSockets,
+    sockets: nodeSockets,
     bind: '127.0.0.1',
     httpHandler: staticFiles(rendererDir),
   });

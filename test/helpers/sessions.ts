@@ -4,7 +4,7 @@ import { afterEach } from 'vitest';
 import type { SessionEvent } from '../../shared/bridge.js';
 import { initialState, reduce } from '../../shared/chat-state.js';
 import { ChatSession } from '../../electron/session.js';
-import { trustingSockets } from './sockets.js';
+import { nodeSockets } from '../../shared/node/node-socket.js';
 
 const sessions: ChatSession[] = [];
 afterEach(async () => {
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 export function newSession() {
   const events: SessionEvent[] = [];
-  const session = new ChatSession({ emit: (e) => events.push(e), sockets: () => trustingSockets, bind: '127.0.0.1' });
+  const session = new ChatSession({ emit: (e) => events.push(e), sockets: nodeSockets, bind: '127.0.0.1' });
   sessions.push(session);
   const state = () => events.reduce(reduce, initialState);
   return { session, events, state };
