@@ -17,7 +17,7 @@ export interface AccessOptions {
 }
 
 export type AccessVerdict =
-  | { ok: true; proof: string; viaInvite: boolean }
+  | { ok: true; proof: string }
   | { ok: false; code: typeof ErrorCode.AUTH_REQUIRED | typeof ErrorCode.AUTH_FAILED; message: string };
 
 /** What one connection's `hello` said, and what the channel binds proofs to. */
@@ -80,7 +80,7 @@ export class Access {
       (auth.bound === (challenge.binding !== undefined) || role === 'client') &&
       sameProof(auth.proof, proof(key, role, challenge.nonce, auth.nonce, binding));
     if (!fine) return { ok: false, code: ErrorCode.AUTH_FAILED, message: wrong };
-    return { ok: true, proof: proof(key, 'server', challenge.nonce, auth.nonce, binding), viaInvite: auth.with === 'invite' };
+    return { ok: true, proof: proof(key, 'server', challenge.nonce, auth.nonce, binding) };
   }
 
   /** Dialing a peer: prove the set's secret (or, before this server has it, the invite it joins with). */

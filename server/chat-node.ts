@@ -406,9 +406,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** An error frame (to clients: servers read the close reason), then the close, whose reason carries the code. */
   #refuse(conn: Connection, error: ChatError, toServer = false): void {
     if (!toServer) this.#sendError(conn, error);
-    conn.role = { kind: 'gone' };
-    closeWith(conn.ws, CloseCode.POLICY, `${error.code}: ${error.message}`);
-    setTimeout(() => conn.ws.terminate(), 1_000).unref();
+    this.#kick(conn, error.code, error.message);
   }
 
   /** A frame over the rate: refused (told once per run), and a client that keeps on is cut off. */
