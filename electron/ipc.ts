@@ -42,6 +42,7 @@ export function invokeHandlers(deps: { session: ChatSession; settings: SettingsS
       return before.ok ? session.loadOlder(before.value) : before;
     },
     [Channel.leave]: () => session.leave(),
+    [Channel.newInvite]: () => session.newInvite(),
     [Channel.openLink]: async (payload) => {
       const url = parsePayload(OpenLinkRequest, payload);
       if (!url.ok) return url;

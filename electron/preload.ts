@@ -16,6 +16,7 @@ const api: ChattyApi = {
   send: invoke('send'),
   loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
+  newInvite: invoke('newInvite'),
   openLink: invoke('openLink'),
   settings: invoke('settings'),
   subscribe(listener) {

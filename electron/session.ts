@@ -78,6 +78,15 @@ export class ChatSession {
     return this.#start(request.name, { port: 0, join: server, ...(code ? { joinInvite: code } : {}), data: this.#dataFolder(folder) }, credentials);
   }
 
+  /** A new invite for the chat this app's node is in; the old one lets nobody new in. */
+  async newInvite(): Promise<Result<SessionInfo>> {
+    const node = this.#node;
+    const client = this.#chat.client;
+    if (!node || !client) return fail(ErrorCode.UNSUPPORTED, 'only a host or a replica can make a new invite');
+    node.newInvite();
+    return ok(this.#nodeInfo(client.name, node));
+  }
+
   async send(text: string): Promise<Result<string>> {
     return this.#chat.send(text);
   }
@@ -95,6 +104,19 @@ export class ChatSession {
       await node.disconnect();
       this.opts.onNode?.(undefined);
     });
+  }
+
+  /** What the window shows of a node this app runs: where it is, its invite and certificate. */
+  #nodeInfo(name: string, node: ChatNode): SessionInfo {
+    const invite = node.invite();
+    return {
+      name,
+      server: node.url,
+      runsNode: true,
+      nodeUrl: node.url,
+      invite: formatInvite(invite),
+      ...(invite.fingerprint ? { fingerprint: fingerprintForPeople(invite.fingerprint) } : {}),
+    };
   }
 
   #dataFolder(name: string | undefined): string {
@@ -124,15 +146,7 @@ export class ChatSession {
           this.#node = node;
           // This app's own node: its certificate (the set's, once joined) and its invite are known.
           const invite = node.invite();
-          return ok({
-            name,
-            server: node.url,
-            runsNode: true,
-            nodeUrl: node.url,
-            invite: formatInvite(invite),
-            ...(invite.fingerprint ? { fingerprint: fingerprintForPeople(invite.fingerprint), pin: invite.fingerprint } : {}),
-            credentials: { invite: invite.code, ...credentials },
-          });
+          return ok({ ...this.#nodeInfo(name, node), pin: invite.fingerprint, credentials: { invite: invite.code, ...credentials } });
         } catch (err) {
           if (err instanceof NodeStartError) return fail(err.code, err.message);
           if (err instanceof StoreError) return fail(ErrorCode.DATA_UNUSABLE, err.message);

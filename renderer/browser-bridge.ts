@@ -32,6 +32,7 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     send: async (text) => chat.send(text),
     loadOlder: async (before) => chat.loadOlder(before),
     leave: () => chat.leave(),
+    newInvite: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that hosts the chat can make a new invite.'),
     async openLink(url) {
       const safe = safeExternalUrl(url);
       if (safe.ok) window.open(safe.value, '_blank', 'noopener,noreferrer');

@@ -44,6 +44,7 @@ export function createModel(api: ChattyApi) {
       return oldest ? api.loadOlder(oldest.id) : Promise.resolve({ ok: true as const, value: undefined });
     },
     leave: () => api.leave(),
+    newInvite: async () => remember(await api.newInvite()),
     openLink: (url: string) => api.openLink(url),
   };
 }

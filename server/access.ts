@@ -16,9 +16,7 @@ export interface AccessOptions {
   onKeysChanged(keys: SetKeys): void;
 }
 
-export type AccessVerdict =
-  | { ok: true; proof: string }
-  | { ok: false; code: typeof ErrorCode.AUTH_REQUIRED | typeof ErrorCode.AUTH_FAILED; message: string };
+export type AccessVerdict = { ok: true; proof: string } | { ok: false; code: typeof ErrorCode.AUTH_REQUIRED | typeof ErrorCode.AUTH_FAILED; message: string };
 
 /** What one connection's `hello` said, and what the channel binds proofs to. */
 export interface Challenge {

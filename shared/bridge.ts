@@ -62,6 +62,8 @@ export interface ChattyApi {
   /** Ask for the page of history before the event `before`; it arrives as a `history` frame. */
   loadOlder(before: string): Promise<Result<void>>;
   leave(): Promise<Result<void>>;
+  /** Replace the invite of the chat this app's node is in (every server of the set takes it); answers the new session info. */
+  newInvite(): Promise<Result<SessionInfo>>;
   /** Links in messages open only through here, after validation. */
   openLink(url: string): Promise<Result<void>>;
   /** The remembered name, port, address and replica choice (defaults the first time). */
@@ -79,6 +81,7 @@ export const Channel = {
   send: 'chatty:send',
   loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
+  newInvite: 'chatty:new-invite',
   openLink: 'chatty:open-link',
   settings: 'chatty:settings',
   /** main → renderer: SessionEvent */

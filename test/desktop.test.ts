@@ -74,6 +74,19 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     expect(await guest.page.getByTestId('fingerprint').textContent()).toBe(await host.page.getByTestId('fingerprint').textContent());
     await say(guest.page, 'in the private chat');
     await host.page.getByTestId('message').filter({ hasText: 'in the private chat' }).waitFor();
+
+    // A new invite: the old code lets nobody new in; Bob, already here, stays.
+    await host.page.locator('details.invite summary').click();
+    await host.page.getByTestId('new-invite').click();
+    await expect.poll(() => host.page.getByTestId('invite').textContent()).not.toBe(invite);
+    const late = await openDesktopWindow(browser());
+    await late.page.getByTestId('name').fill('Cid');
+    await late.page.getByTestId('replica').uncheck();
+    await late.page.getByTestId('address').fill(invite);
+    await late.page.getByTestId('join').click();
+    await expect.poll(() => late.page.getByTestId('start-error').textContent()).toMatch(/not \(or no longer\) right for this chat/);
+    await say(guest.page, 'still in');
+    await host.page.getByTestId('message').filter({ hasText: 'still in' }).waitFor();
   });
 
   it('lists hosts discovered on the LAN live; a click fills the address', async () => {

@@ -94,6 +94,17 @@ function Invite({ model }: { model: Model }) {
           Copy
         </button>
       </p>
+      <p>
+        <button
+          type="button"
+          class="link"
+          data-testid="new-invite"
+          title="The old invite stops letting anyone new in, on every server of the chat; people already here stay"
+          onClick={() => void model.newInvite()}
+        >
+          Make a new invite
+        </button>
+      </p>
       {session.fingerprint ? (
         <p class="muted">
           Certificate fingerprint: <code data-testid="fingerprint">{session.fingerprint}</code>
