@@ -2,7 +2,8 @@
 import type { ChatEvent } from '../shared/protocol.js';
 import { indentLines, neutralize } from './terminal-text.js';
 
-export function formatEvent(event: ChatEvent): string {
+/** `me`: who reads it (a direct message says "you" for them). */
+export function formatEvent(event: ChatEvent, me?: string): string {
   switch (event.type) {
     case 'join':
       return `[JOIN] ${neutralize(event.name)} joined the chat`;
@@ -14,6 +15,10 @@ export function formatEvent(event: ChatEvent): string {
       return `[AWAY] ${neutralize(event.name)} lost the connection (reconnecting)`;
     case 'back':
       return `[BACK] ${neutralize(event.name)} is back`;
+    case 'direct': {
+      const who = (name: string) => (name === me ? 'you' : neutralize(name));
+      return indentLines(`[${who(event.name)} → ${who(event.to)}] `, event.text);
+    }
   }
 }
 

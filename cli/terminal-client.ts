@@ -70,10 +70,10 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     // (by id, and a message also by its sender's client id: a resend is the same message).
     const printed = new Set<string>();
     const show = (event: ChatEvent) => {
-      const keys = [event.id, ...(event.type === 'message' && event.cid ? [`${event.name}\n${event.cid}`] : [])];
+      const keys = [event.id, ...((event.type === 'message' || event.type === 'direct') && event.cid ? [`${event.name}\n${event.cid}`] : [])];
       if (keys.some((k) => printed.has(k))) return;
       for (const k of keys) printed.add(k);
-      print(formatEvent(event));
+      print(formatEvent(event, client.name));
     };
 
     client.onFrame((msg) => {
@@ -83,6 +83,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
         case 'message':
         case 'away':
         case 'back':
+        case 'direct':
           show(msg);
           return;
         case 'history':
@@ -126,8 +127,10 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     rl.on('line', (line) => {
       if (finished) return;
       if (line === 'exit') return leave();
-      if (line.trim() !== '') {
-        const sent = client.send(line);
+      const direct = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(line);
+      if (line.startsWith('/msg') && !direct) io.error.write('chatty: /msg NAME text sends text to NAME only\n');
+      else if (line.trim() !== '') {
+        const sent = direct ? client.send(direct[2]!, direct[1]!) : client.send(line);
         if (!sent.ok) io.error.write(`chatty: ${sent.error.message}\n`);
       }
       if (terminal) rl.prompt();

@@ -17,13 +17,14 @@ export class Attention {
 
   /** @param me the user, to leave out their own messages (names are unique across the set, whatever server one is on) */
   onEvent(event: SessionEvent, focused: boolean, me: { name: string } | undefined): AttentionUpdate | undefined {
-    if (event.kind !== 'frame' || event.frame.type !== 'message' || focused) return undefined;
+    if (event.kind !== 'frame' || (event.frame.type !== 'message' && event.frame.type !== 'direct') || focused) return undefined;
     const { name, text } = event.frame;
     if (me && name === me.name) return undefined;
     this.#unread++;
+    const title = event.frame.type === 'direct' ? `Chatty: ${name} (to you only)` : `Chatty: ${name}`;
     return {
       ...this.#counts(),
-      notification: { title: `Chatty: ${name}`, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text },
+      notification: { title, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text },
     };
   }
 

@@ -3,6 +3,7 @@
 // ipcMain after checking the sender; tests call them directly.
 import {
   Channel,
+  DirectRequest,
   HostRequest,
   type InvokeHandlers,
   JoinRequest,
@@ -36,6 +37,10 @@ export function invokeHandlers(deps: { session: ChatSession; settings: SettingsS
     [Channel.send]: async (payload) => {
       const text = parsePayload(SendRequest, payload);
       return text.ok ? session.send(text.value) : text;
+    },
+    [Channel.sendDirect]: async (payload) => {
+      const request = parsePayload(DirectRequest, payload);
+      return request.ok ? session.send(request.value.text, request.value.to) : request;
     },
     [Channel.loadOlder]: async (payload) => {
       const before = parsePayload(LoadOlderRequest, payload);

@@ -14,6 +14,7 @@ const api: ChattyApi = {
   host: invoke('host'),
   join: invoke('join'),
   send: invoke('send'),
+  sendDirect: invoke('sendDirect'),
   loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
   newInvite: invoke('newInvite'),

@@ -87,8 +87,8 @@ export class ChatSession {
     return ok(this.#nodeInfo(client.name, node));
   }
 
-  async send(text: string): Promise<Result<string>> {
-    return this.#chat.send(text);
+  async send(text: string, to?: string): Promise<Result<string>> {
+    return this.#chat.send(text, to);
   }
 
   async loadOlder(before: string): Promise<Result<void>> {

@@ -30,6 +30,7 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
       return joined;
     },
     send: async (text) => chat.send(text),
+    sendDirect: async ({ to, text }) => chat.send(text, to),
     loadOlder: async (before) => chat.loadOlder(before),
     leave: () => chat.leave(),
     newInvite: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that hosts the chat can make a new invite.'),

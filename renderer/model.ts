@@ -2,7 +2,7 @@
 // and the actions the views call. Views stay dumb: they read signals and call these.
 import { signal } from '@preact/signals';
 import type { ChattyApi, SessionInfo, Settings } from '../shared/bridge.js';
-import { initialState, reduce, type ChatState } from '../shared/chat-state.js';
+import { initialState, openConversation, PUBLIC, reduce, type ChatState } from '../shared/chat-state.js';
 import { validateText } from '../shared/protocol.js';
 import type { Result } from '../shared/errors.js';
 
@@ -32,11 +32,19 @@ export function createModel(api: ChattyApi) {
     host: async (name: string, port: number, isPrivate = false) => remember(await api.host({ name, port, private: isPrivate })),
     join: async (name: string, address: string, replica: boolean, passphrase?: string) =>
       remember(await api.join({ name, address, replica, ...(passphrase ? { passphrase } : {}) })),
-    /** Checks the text with the protocol's rule first, so an empty text never leaves the composer. */
+    /**
+     * Sends to the conversation shown (the public chat, or a buddy). Checks the text with the
+     * protocol's rule first, so an empty text never leaves the composer.
+     */
     async send(text: string): Promise<Result<string>> {
       const valid = validateText(text);
       if (!valid.ok) return valid;
-      return api.send(text);
+      const to = state.value.conversation;
+      return to === PUBLIC ? api.send(text) : api.sendDirect({ to, text });
+    },
+    /** Show the public chat (PUBLIC) or the direct messages with a buddy. */
+    open(conversation: string) {
+      state.value = openConversation(state.value, conversation);
     },
     /** The page of history before the oldest entry shown. */
     loadOlder: () => {

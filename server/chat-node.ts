@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
-import { type ClientJoinReq, decodeServerInbound, frame, Limits, type ChatEvent, type Welcome } from '../shared/protocol.js';
+import { type ChatEvent, type ClientJoinReq, decodeServerInbound, frame, Limits, visibleTo, type Welcome } from '../shared/protocol.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
 import { advertisedUrl } from './address.js';
 import { EventClock } from './event-clock.js';
@@ -345,10 +345,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'send':
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         if (msg.name !== role.name) return this.#sendError(conn, nameMismatch(role.name));
-        return this.#clientSend(conn, role.name, msg.text, msg.cid);
+        return this.#clientSend(conn, role.name, msg.text, msg.cid, msg.to);
       case 'history_req': {
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
-        const page = this.#history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before);
+        const page = this.#history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, role.name));
         sendFrame(conn.ws, frame.history(page.events, page.more, true));
         return;
       }
@@ -373,6 +373,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'message':
       case 'away':
       case 'back':
+      case 'direct':
         return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
     }
   }
@@ -525,22 +526,36 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // On a resume, what came after the client's last event; if this server does not have that one
     // (it was cut off from the server the client was on), its latest page: the client keeps what
     // it has and places these among them, and what this server lacks comes later by backfill.
-    const missed = after ? this.#history.after(after) : undefined;
+    const mine = (e: ChatEvent) => visibleTo(e, name);
+    const missed = after ? this.#history.after(after, mine) : undefined;
     sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, after !== undefined));
-    const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE);
+    const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
     sendFrame(conn.ws, frame.history(page.events, page.more));
   }
 
-  /** Seminar: {send, Name, Text}. With a `cid` it is acked, and a resend is acked, not published again. */
-  #clientSend(conn: Connection, name: string, text: string, cid: string | undefined): void {
+  /**
+   * Seminar: {send, Name, Text}. With a `cid` it is acked, and a resend is acked, not published
+   * again. With `to`, a direct message for that buddy (on any server of the set) only.
+   */
+  #clientSend(conn: Connection, name: string, text: string, cid: string | undefined, to: string | undefined): void {
     const already = cid === undefined ? undefined : this.#history.published(name, cid);
     if (already) {
       sendFrame(conn.ws, frame.ack(cid!, already));
       return;
     }
-    const message = this.#event('message', name, { text, ...(cid ? { cid } : {}) });
-    this.#publish(message);
-    if (cid) sendFrame(conn.ws, frame.ack(cid, message.id));
+    const extra = { text, ...(cid ? { cid } : {}) };
+    let event: ChatEvent;
+    if (to === undefined) event = this.#event('message', name, extra);
+    else {
+      const holder = this.#roster.holder(to);
+      if (!holder || holder.name === name) {
+        const why = holder ? 'a direct message goes to someone else' : `nobody called "${to}" is in the chat`;
+        return this.#sendError(conn, { code: ErrorCode.NO_SUCH_BUDDY, message: why });
+      }
+      event = this.#event('direct', name, { to: holder.name, ...extra });
+    }
+    this.#publish(event);
+    if (cid) sendFrame(conn.ws, frame.ack(cid, event.id));
   }
 
   #clientConnection(name: string): Connection | undefined {
@@ -607,8 +622,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** A new event of this server's, about one of its clients (event-clock.ts gives its place in the order). */
   #event(type: 'join' | 'back', name: string, extra: { key: string }): ChatEvent;
   #event(type: 'message', name: string, extra: { text: string; cid?: string }): ChatEvent;
+  #event(type: 'direct', name: string, extra: { to: string; text: string; cid?: string }): ChatEvent;
   #event(type: 'leave' | 'away', name: string): ChatEvent;
-  #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string } = {}): ChatEvent {
+  #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string; to?: string } = {}): ChatEvent {
     return this.#events.next(type, name, this.url, extra);
   }
 
@@ -625,8 +641,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #publish(event: ChatEvent): void {
     const data = encode(event);
     this.#history.add(event, data.length);
-    this.#clients.broadcast(data);
-    this.#mesh.broadcast(data);
+    this.#clients.deliver(event, data);
+    this.#mesh.broadcast(data); // every server keeps every event, direct messages included
     this.emit('event', event);
   }
 

@@ -63,21 +63,27 @@ export class History {
     return this.#byCid.get(cidKey(name, cid));
   }
 
-  /** The newest `limit` events before the event `before` (or the newest of all), oldest first. */
-  page(limit: number, before?: string): { events: ChatEvent[]; more: boolean } {
+  /**
+   * The newest `limit` events before the event `before` (or the newest of all), oldest first,
+   * counting only those `visible` passes (a client sees no one else's direct messages).
+   */
+  page(limit: number, before?: string, visible: (e: ChatEvent) => boolean = () => true): { events: ChatEvent[]; more: boolean } {
     let end = this.#events.length;
     if (before !== undefined) {
       const at = this.#events.findIndex((e) => e.id === before);
       end = at === -1 ? 0 : at;
     }
-    const start = Math.max(0, end - limit);
-    return { events: this.#events.slice(start, end), more: start > 0 };
+    const events: ChatEvent[] = [];
+    let at = end - 1;
+    for (; at >= 0 && events.length < limit; at--) if (visible(this.#events[at]!)) events.push(this.#events[at]!);
+    while (at >= 0 && !visible(this.#events[at]!)) at--;
+    return { events: events.reverse(), more: at >= 0 };
   }
 
-  /** Every event after `id` in the set's order; undefined when `id` is not (or no longer) here. */
-  after(id: string): ChatEvent[] | undefined {
+  /** Every event after `id` in the set's order that `visible` passes; undefined when `id` is not (or no longer) here. */
+  after(id: string, visible: (e: ChatEvent) => boolean = () => true): ChatEvent[] | undefined {
     const at = this.#events.findIndex((e) => e.id === id);
-    return at === -1 ? undefined : this.#events.slice(at + 1);
+    return at === -1 ? undefined : this.#events.slice(at + 1).filter(visible);
   }
 
   /** The newest join (or back) of `name` on `server`: where that buddy's claim stands. */
@@ -106,7 +112,7 @@ export class History {
     this.#events.splice(at, 0, event);
     this.#sizes.set(event.id, bytes);
     this.#bytes += bytes;
-    if (event.type === 'message' && event.cid) this.#byCid.set(cidKey(event.name, event.cid), event.id);
+    if ((event.type === 'message' || event.type === 'direct') && event.cid) this.#byCid.set(cidKey(event.name, event.cid), event.id);
     if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
   }
 
@@ -115,7 +121,7 @@ export class History {
       const oldest = this.#events.shift()!;
       this.#bytes -= this.#sizes.get(oldest.id) ?? 0;
       this.#sizes.delete(oldest.id);
-      if (oldest.type === 'message' && oldest.cid) this.#byCid.delete(cidKey(oldest.name, oldest.cid));
+      if ((oldest.type === 'message' || oldest.type === 'direct') && oldest.cid) this.#byCid.delete(cidKey(oldest.name, oldest.cid));
     }
   }
 }

@@ -1,5 +1,6 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 import type WebSocket from 'ws';
+import { type ChatEvent, visibleTo } from '../shared/protocol.js';
 import { sendBatched } from './wire.js';
 
 export interface LocalClient {
@@ -40,8 +41,22 @@ export class LocalClients {
 
   /** Send the same encoded frame to every client; never waits on a slow one. */
   broadcast(data: Buffer): void {
+    this.#send(this.#byName.values(), data);
+  }
+
+  /** An event (`data`: its encoding) to the clients who may see it: everyone, or a direct message's two people. */
+  deliver(event: ChatEvent, data: Buffer): void {
+    if (event.type !== 'direct') return this.broadcast(data);
+    const involved = [event.name, event.to].flatMap((name) => this.#byName.get(name) ?? []);
+    this.#send(
+      involved.filter((c) => visibleTo(event, c.name)),
+      data,
+    );
+  }
+
+  #send(clients: Iterable<LocalClient>, data: Buffer): void {
     const slow: LocalClient[] = [];
-    for (const client of this.#byName.values()) {
+    for (const client of clients) {
       if (client.ws.bufferedAmount > this.maxBufferedBytes) slow.push(client);
       else sendBatched(client.ws, data);
     }

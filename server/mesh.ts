@@ -20,7 +20,7 @@
 // (A little past 300 lines: linking, the handshake and the tie-breaks share the link table.)
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, ErrorCode } from '../shared/errors.js';
+import { CloseCode, ErrorCode, missingCase } from '../shared/errors.js';
 import { channelBinding } from '../shared/node/channel-binding.js';
 import {
   type Backfill,
@@ -242,6 +242,7 @@ export class Mesh {
       case 'message':
       case 'away':
       case 'back':
+      case 'direct':
         if (link.open) this.opts.handlers.onEvent(link, msg, raw);
         return;
       case 'set_keys':
@@ -251,6 +252,8 @@ export class Mesh {
       case 'hello':
       case 'auth_ok':
         return; // already linked
+      default:
+        missingCase(msg); // a frame type added to the protocol must be handled here
     }
   }
 

@@ -75,10 +75,11 @@ export class PeerRelay {
         roster.holder(event.name)!.away = true; // its server keeps the grace period and says how it ends
         break;
       case 'message':
+      case 'direct':
         break;
     }
     history.add(event, raw.length);
-    this.deps.clients.broadcast(raw);
+    this.deps.clients.deliver(event, raw);
     this.deps.onRelayed(event);
   }
 
@@ -160,7 +161,7 @@ export class PeerRelay {
       }
       if (!this.deps.history.add(event)) continue;
       this.deps.observeClock(event.clock);
-      this.deps.clients.broadcast(encode(event));
+      this.deps.clients.deliver(event, encode(event));
       this.deps.onRelayed(event);
     }
     this.#settleClashes(events);

@@ -47,7 +47,7 @@ export type SessionEvent =
   | { kind: 'frame'; frame: ClientInbound }
   | { kind: 'status'; status: ConnectionStatus; detail?: string }
   /** The user sent `text`; it shows as pending until the server's event with this `cid` arrives. */
-  | { kind: 'pending'; cid: string; text: string }
+  | { kind: 'pending'; cid: string; text: string; to?: string }
   /** These sends never reached a server (the chat was lost for good). */
   | { kind: 'failed'; cids: string[] }
   | { kind: 'hosts'; hosts: DiscoveredHost[] };
@@ -59,6 +59,8 @@ export interface ChattyApi {
   join(request: JoinRequest): Promise<Result<SessionInfo>>;
   /** Resolves with the send's client id (the timeline shows it pending until the server has it). */
   send(text: string): Promise<Result<string>>;
+  /** A direct message: to that buddy only. Resolves with the send's client id, as send does. */
+  sendDirect(request: DirectRequest): Promise<Result<string>>;
   /** Ask for the page of history before the event `before`; it arrives as a `history` frame. */
   loadOlder(before: string): Promise<Result<void>>;
   leave(): Promise<Result<void>>;
@@ -79,6 +81,7 @@ export const Channel = {
   host: 'chatty:host',
   join: 'chatty:join',
   send: 'chatty:send',
+  sendDirect: 'chatty:send-direct',
   loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
   newInvite: 'chatty:new-invite',
@@ -115,11 +118,13 @@ export const JoinRequest = v.strictObject({
   replica: v.boolean(),
 });
 export const SendRequest = v.pipe(v.string(), v.maxLength(Limits.TEXT_MAX_CHARS * 2));
+export const DirectRequest = v.strictObject({ to: Name, text: SendRequest });
 export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
 
 export type HostRequest = v.InferOutput<typeof HostRequest>;
 export type JoinRequest = v.InferOutput<typeof JoinRequest>;
+export type DirectRequest = v.InferOutput<typeof DirectRequest>;
 
 /** Parse an untrusted payload; a bad one becomes an error result, never an exception. */
 export function parsePayload<S extends v.GenericSchema>(schema: S, payload: unknown): Result<v.InferOutput<S>> {

@@ -86,6 +86,8 @@ const MAX_BACKOFF_MS = 5_000;
 interface Outgoing {
   cid: string;
   text: string;
+  /** A direct message's addressee. */
+  to?: string;
 }
 
 /** One socket's join: its welcome, and the frames that followed it before the client took over. */
@@ -189,16 +191,22 @@ export class ChatClient {
   }
 
   /**
-   * Seminar: ServerPid ! {send, MyName, Text}. The text is checked here with the server's rule.
-   * Returns the send's client id: the server acks it, and until then it is re-sent on resume.
+   * Seminar: ServerPid ! {send, MyName, Text}; with `to`, a direct message for that buddy only.
+   * The text is checked here with the server's rule. Returns the send's client id: the server
+   * acks it, and until then it is re-sent on resume.
    */
-  send(text: string): Result<string> {
+  send(text: string, to?: string): Result<string> {
     const valid = validateText(text);
     if (!valid.ok) return valid;
+    if (to !== undefined) {
+      const name = validateName(to);
+      if (!name.ok) return name;
+    }
     if (!this.connected || this.#leaving) return fail(ErrorCode.NOT_JOINED, 'not connected to a server');
     const cid = `${Date.now().toString(36)}-${(++this.#cidSeq).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-    this.#unacked.set(cid, { cid, text });
-    if (!this.#reconnecting) this.#socket.send(JSON.stringify(frame.send(this.name, text, cid)));
+    const out: Outgoing = { cid, text, ...(to !== undefined ? { to } : {}) };
+    this.#unacked.set(cid, out);
+    if (!this.#reconnecting) this.#socket.send(JSON.stringify(frame.send(this.name, text, cid, to)));
     return ok(cid);
   }
 
@@ -294,8 +302,9 @@ export class ChatClient {
       case 'message':
       case 'away':
       case 'back':
+      case 'direct':
         this.#seen(msg);
-        if (msg.type === 'message' && msg.cid && msg.name === this.name) this.#unacked.delete(msg.cid);
+        if ((msg.type === 'message' || msg.type === 'direct') && msg.cid && msg.name === this.name) this.#unacked.delete(msg.cid);
         return;
       default:
         return;
@@ -339,7 +348,7 @@ export class ChatClient {
         this.#deliver(joined.value.welcome);
         for (const f of early) this.#deliver(f);
         // What the server had not acked goes again; one it had published is acked, not repeated.
-        for (const out of this.#unacked.values()) this.#socket.send(JSON.stringify(frame.send(this.name, out.text, out.cid)));
+        for (const out of this.#unacked.values()) this.#socket.send(JSON.stringify(frame.send(this.name, out.text, out.cid, out.to)));
         this.#tell({ kind: joined.value.welcome.resumed ? 'resumed' : 'rejoined', server: this.#server });
         return;
       }

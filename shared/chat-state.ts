@@ -19,7 +19,19 @@ interface Order {
 export type TimelineEntry = Order &
   (
     | { kind: 'join' | 'leave' | 'away' | 'back'; id: string; name: string; server: string; ts: number }
-    | { kind: 'message'; id: string; name: string; server: string; ts: number; text: string; mine: boolean; cid?: string; pending?: 'sending' | 'failed' }
+    | {
+        kind: 'message';
+        id: string;
+        name: string;
+        server: string;
+        ts: number;
+        text: string;
+        mine: boolean;
+        cid?: string;
+        pending?: 'sending' | 'failed';
+        /** A direct message: the other person of the conversation (absent: the public chat). */
+        with?: string;
+      }
     | { kind: 'notice'; id: string; ts: number; text: string }
   );
 
@@ -41,7 +53,14 @@ export interface ChatState {
   hasOlder: boolean;
   hosts: readonly DiscoveredHost[];
   lastError: ChatError | undefined;
+  /** The conversation shown: a buddy's name for direct messages, or PUBLIC. */
+  conversation: string;
+  /** Messages that came while their conversation was not shown, by conversation. */
+  unread: Readonly<Record<string, number>>;
 }
+
+/** The public chat's key among conversations (no name is empty). */
+export const PUBLIC = '';
 
 /** The timeline keeps this many entries; older ones scroll away (and can be loaded again). */
 export const TIMELINE_LIMIT = 5_000;
@@ -57,7 +76,25 @@ export const initialState: ChatState = {
   hasOlder: false,
   hosts: [],
   lastError: undefined,
+  conversation: PUBLIC,
+  unread: {},
 };
+
+/** Which conversation an entry belongs to. */
+export const conversationOf = (entry: TimelineEntry): string => (entry.kind === 'message' && entry.with !== undefined ? entry.with : PUBLIC);
+
+/** Show a conversation (the public chat or one with a buddy); its unread count is cleared. */
+export function openConversation(state: ChatState, conversation: string): ChatState {
+  const { [conversation]: _read, ...unread } = state.unread;
+  return { ...state, conversation, unread };
+}
+
+/** A live message for a conversation that is not shown adds to its unread count (one's own never do). */
+function countUnread(state: ChatState, entry: TimelineEntry): ChatState {
+  const conversation = conversationOf(entry);
+  if (entry.kind !== 'message' || entry.mine || conversation === state.conversation) return state;
+  return { ...state, unread: { ...state.unread, [conversation]: (state.unread[conversation] ?? 0) + 1 } };
+}
 
 const byName = (a: Buddy, b: Buddy) => a.name.localeCompare(b.name) || a.server.localeCompare(b.server);
 
@@ -72,8 +109,10 @@ const compare = (a: Order, b: Order) => a.clock - b.clock || (a.origin < b.origi
 
 function entryOf(event: ChatEvent, state: ChatState): TimelineEntry {
   const base = { id: event.id, name: event.name, server: event.server, ts: event.ts, clock: event.clock, origin: event.origin };
-  if (event.type !== 'message') return { kind: event.type, ...base };
-  return { kind: 'message', ...base, text: event.text, mine: event.name === state.me, ...(event.cid ? { cid: event.cid } : {}) };
+  if (event.type !== 'message' && event.type !== 'direct') return { kind: event.type, ...base };
+  const mine = event.name === state.me;
+  const direct = event.type === 'direct' ? { with: mine ? event.to : event.name } : {};
+  return { kind: 'message', ...base, text: event.text, mine, ...(event.cid ? { cid: event.cid } : {}), ...direct };
 }
 
 /** Put events in their place: in order, once each; a message's confirmed copy replaces its pending one. */
@@ -102,7 +141,7 @@ function place(timeline: readonly TimelineEntry[], entries: TimelineEntry[]): re
 const lastClock = (timeline: readonly TimelineEntry[]) => timeline.reduce((max, e) => (e.origin.startsWith(LOCAL_ORIGIN) ? max : Math.max(max, e.clock)), 0);
 
 let localSeq = 0;
-function local(state: ChatState, entry: { kind: 'notice'; text: string } | { kind: 'pending'; cid: string; text: string }): TimelineEntry {
+function local(state: ChatState, entry: { kind: 'notice'; text: string } | { kind: 'pending'; cid: string; text: string; to?: string }): TimelineEntry {
   const order = { clock: lastClock(state.timeline), origin: `${LOCAL_ORIGIN}${String(++localSeq).padStart(10, '0')}` };
   if (entry.kind === 'notice') return { kind: 'notice', id: `notice-${localSeq}`, ts: Date.now(), text: entry.text, ...order };
   return {
@@ -115,6 +154,7 @@ function local(state: ChatState, entry: { kind: 'notice'; text: string } | { kin
     text: entry.text,
     mine: true,
     pending: 'sending',
+    ...(entry.to !== undefined ? { with: entry.to } : {}),
     // Not confirmed yet, it has no place in the set's order: it stays last until its event comes.
     clock: Number.POSITIVE_INFINITY,
     origin: order.origin,
@@ -138,7 +178,12 @@ export function reduce(state: ChatState, event: SessionEvent): ChatState {
       return next;
     }
     case 'pending':
-      return { ...state, timeline: place(state.timeline, [local(state, { kind: 'pending', cid: event.cid, text: event.text })]) };
+      return {
+        ...state,
+        timeline: place(state.timeline, [
+          local(state, { kind: 'pending', cid: event.cid, text: event.text, ...(event.to !== undefined ? { to: event.to } : {}) }),
+        ]),
+      };
     case 'failed':
       return {
         ...state,
@@ -163,7 +208,9 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         lastError: undefined,
       };
       // A resumed session goes on where it was; a new one starts from the history that follows.
-      return frame.resumed ? common : { ...common, timeline: state.timeline.filter((e) => e.kind === 'message' && e.pending), hasOlder: false };
+      return frame.resumed
+        ? common
+        : { ...common, timeline: state.timeline.filter((e) => e.kind === 'message' && e.pending), hasOlder: false, conversation: PUBLIC, unread: {} };
     }
     case 'history':
       return {
@@ -194,13 +241,18 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         timeline: place(state.timeline, [entryOf(frame, state)]),
       };
     case 'message':
-      return { ...state, timeline: place(state.timeline, [entryOf(frame, state)]) };
+    case 'direct': {
+      const entry = entryOf(frame, state);
+      const known = state.timeline.some((e) => e.id === entry.id);
+      const next = { ...state, timeline: place(state.timeline, [entry]) };
+      return known ? next : countUnread(next, entry);
+    }
     case 'roster':
       return { ...state, buddies: frame.names.reduce((acc, name) => withBuddy(acc, { name, server: frame.server }), state.buddies) };
     case 'update_servers':
       return { ...state, servers: frame.servers };
     case 'exit':
-      return { ...state, status: 'idle', me: undefined, buddies: [], servers: [] };
+      return { ...state, status: 'idle', me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {} };
     case 'error':
       return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
     case 'ack':

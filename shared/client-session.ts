@@ -54,11 +54,11 @@ export class ClientSession {
     }
   }
 
-  /** Send `text`; the UI shows it pending until the server's copy arrives. */
-  send(text: string): Result<string> {
+  /** Send `text` (with `to`: to that buddy only); the UI shows it pending until the server's copy arrives. */
+  send(text: string, to?: string): Result<string> {
     if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
-    const sent = this.#client.send(text);
-    if (sent.ok) this.emit({ kind: 'pending', cid: sent.value, text });
+    const sent = this.#client.send(text, to);
+    if (sent.ok) this.emit({ kind: 'pending', cid: sent.value, text, ...(to !== undefined ? { to } : {}) });
     return sent;
   }
 

@@ -20,6 +20,8 @@ export const ErrorCode = {
   NAME_TAKEN: 'NAME_TAKEN',
   /** The request names someone other than the buddy who joined on this connection. */
   NAME_MISMATCH: 'NAME_MISMATCH',
+  /** A direct message to a name nobody in the chat has (or to oneself). */
+  NO_SUCH_BUDDY: 'NO_SUCH_BUDDY',
   /** The text is empty, blank or longer than the limit. */
   TEXT_INVALID: 'TEXT_INVALID',
   /** A server-to-server frame on a connection that did not open with a valid `server_join_req`. */

@@ -145,8 +145,11 @@ export const ClientJoinReq = v.strictObject({
   auth: v.optional(Auth(['invite', 'passphrase'] as const)),
 });
 export const ClientLeaveReq = v.strictObject({ type: v.literal('client_leave_req'), name: Name });
-/** `cid`: the client's id for this send; the server acks it, and a resend with the same cid is not published twice. */
-export const SendReq = v.strictObject({ type: v.literal('send'), name: Name, text: Text, cid: v.optional(ClientId) });
+/**
+ * `cid`: the client's id for this send; the server acks it, and a resend with the same cid is not
+ * published twice. `to`: a direct message, for that buddy only (a `direct` event).
+ */
+export const SendReq = v.strictObject({ type: v.literal('send'), name: Name, text: Text, cid: v.optional(ClientId), to: v.optional(Name) });
 /** Older events than `before` (an event id; default: the newest), at most `limit`. */
 export const HistoryReq = v.strictObject({
   type: v.literal('history_req'),
@@ -166,7 +169,9 @@ export const MessageEvent = v.strictObject({ type: v.literal('message'), name: N
 export const AwayEvent = v.strictObject({ type: v.literal('away'), name: Name, ...eventMeta });
 /** Beyond the seminar: the buddy resumed after `away` (or after its server failed), now on `server`. */
 export const BackEvent = v.strictObject({ type: v.literal('back'), name: Name, key: v.optional(ResumeKey), ...eventMeta });
-export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent]);
+/** Beyond the seminar: a text from `name` to `to` only. Every server keeps it; only those two people ever get it. */
+export const DirectEvent = v.strictObject({ type: v.literal('direct'), name: Name, to: Name, text: Text, cid: v.optional(ClientId), ...eventMeta });
+export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent]);
 
 // --- server → client only
 /** Beyond the seminar: confirms a join and tells the newcomer who is already here. */
@@ -238,6 +243,7 @@ export type SendReq = v.InferOutput<typeof SendReq>;
 export type JoinEvent = v.InferOutput<typeof JoinEvent>;
 export type LeaveEvent = v.InferOutput<typeof LeaveEvent>;
 export type MessageEvent = v.InferOutput<typeof MessageEvent>;
+export type DirectEvent = v.InferOutput<typeof DirectEvent>;
 export type Welcome = v.InferOutput<typeof Welcome>;
 export type Exit = v.InferOutput<typeof Exit>;
 export type ErrorFrame = v.InferOutput<typeof ErrorFrame>;
@@ -259,14 +265,19 @@ export type ClientAuth = NonNullable<ClientJoinReq['auth']>;
 export type LinkAuth = NonNullable<ServerJoinReq['auth']>;
 
 export type ClientRequest = ClientJoinReq | ClientLeaveReq | SendReq | HistoryReq | v.InferOutput<typeof Ping>;
-export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent;
+export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent;
+
+/** Who may see an event: everyone, but a direct message only its sender and its addressee. */
+export function visibleTo(event: ChatEvent, name: string): boolean {
+  return event.type !== 'direct' || event.name === name || event.to === name;
+}
 export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent | Hello | AuthOk | SetKeysFrame;
 /** Everything a server may receive. */
 export type ServerInbound = ClientRequest | PeerFrame;
 /** Everything a client may receive. */
 export type ClientInbound = ChatEvent | Welcome | History | Ack | v.InferOutput<typeof Pong> | UpdateServers | Roster | Exit | ErrorFrame | Hello | AuthOk;
 
-const events = { join: JoinEvent, leave: LeaveEvent, message: MessageEvent, away: AwayEvent, back: BackEvent } as const;
+const events = { join: JoinEvent, leave: LeaveEvent, message: MessageEvent, away: AwayEvent, back: BackEvent, direct: DirectEvent } as const;
 
 const serverInbound = {
   client_join_req: ClientJoinReq,
@@ -399,7 +410,7 @@ export const frame = {
     ...(auth ? { auth } : {}),
   }),
   clientLeaveReq: (name: string): ClientLeaveReq => ({ type: 'client_leave_req', name }),
-  send: (name: string, text: string, cid?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}) }),
+  send: (name: string, text: string, cid?: string, to?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}), ...(to ? { to } : {}) }),
   historyReq: (before?: string, limit?: number): HistoryReq => ({ type: 'history_req', ...(before ? { before } : {}), ...(limit ? { limit } : {}) }),
   ping: () => ({ type: 'ping' }) as const,
   pong: () => ({ type: 'pong' }) as const,

@@ -111,7 +111,9 @@ describe('continuity under faults (real processes)', () => {
     await c.kill('SIGKILL'); // C dies…
     await sleep(10_000);
     c = startC(); // …and comes back with its data folder
-    await c.url();
+    // It prints its address once it has linked again: on a loaded machine (the whole suite on two
+    // cores) that has taken more than the usual 10 s once.
+    await c.waitFor(/listening on wss:\/\//, 'stdout', 30_000);
     await sleep(6_000);
     b.child.kill('SIGSTOP'); // B freezes for 20 s
     await sleep(20_000);

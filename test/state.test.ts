@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../shared/bridge.js';
-import { initialState, reduce, TIMELINE_LIMIT } from '../shared/chat-state.js';
+import { conversationOf, initialState, openConversation, PUBLIC, reduce, TIMELINE_LIMIT } from '../shared/chat-state.js';
 
 const S = 'ws://10.0.0.1:4000';
 const T = 'ws://10.0.0.2:4000';
@@ -93,5 +93,30 @@ describe('chat state', () => {
     expect(state.server).toBe(T);
     state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], buddies: [] }));
     expect(state.timeline).toEqual([]);
+  });
+
+  it('keeps direct messages in their conversation, counts what comes while another is shown, and clears it when opened', () => {
+    let state = [
+      frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }),
+      frame({ type: 'direct', name: 'Bob', to: 'Ann', text: 'psst', ...meta(1) }),
+      frame({ type: 'direct', name: 'Bob', to: 'Ann', text: 'psst', ...meta(1) }), // the same event twice: counted once
+      frame({ type: 'message', name: 'Cid', text: 'public', ...meta(2) }),
+    ].reduce(reduce, initialState);
+    expect(state.timeline.map((e) => [conversationOf(e), e.kind === 'message' ? e.text : e.kind])).toEqual([
+      ['Bob', 'psst'],
+      [PUBLIC, 'public'],
+    ]);
+    expect(state.unread).toEqual({ Bob: 1 });
+    state = openConversation(state, 'Bob');
+    expect(state.unread).toEqual({});
+    // Ann's own direct message (pending, then confirmed) belongs to the conversation with Bob, and is never unread.
+    state = reduce(state, { kind: 'pending', cid: 'c1', text: 'hi Bob', to: 'Bob' });
+    state = reduce(state, frame({ type: 'direct', name: 'Ann', to: 'Bob', text: 'hi Bob', cid: 'c1', ...meta(3) }));
+    expect(state.timeline.filter((e) => conversationOf(e) === 'Bob').map((e) => (e.kind === 'message' ? [e.text, e.pending ?? 'sent'] : e.kind))).toEqual([
+      ['psst', 'sent'],
+      ['hi Bob', 'sent'],
+    ]);
+    state = reduce(state, frame({ type: 'message', name: 'Cid', text: 'again', ...meta(4) }));
+    expect(state.unread).toEqual({ [PUBLIC]: 1 });
   });
 });

@@ -35,7 +35,13 @@ export function Composer({ model }: { model: Model }) {
         id="composer-text"
         data-testid="composer"
         rows={2}
-        placeholder={connected ? 'Write a message — Enter sends, Shift+Enter for a new line' : 'Not connected'}
+        placeholder={
+          !connected
+            ? 'Not connected'
+            : model.state.value.conversation
+              ? `Write to ${model.state.value.conversation} only — Enter sends`
+              : 'Write a message — Enter sends, Shift+Enter for a new line'
+        }
         disabled={!connected}
         value={text.value}
         onInput={(e) => (text.value = e.currentTarget.value)}

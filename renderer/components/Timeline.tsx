@@ -3,7 +3,7 @@
 // when the user scrolls to the top).
 import { useSignal } from '@preact/signals';
 import { useLayoutEffect, useRef } from 'preact/hooks';
-import type { TimelineEntry } from '../../shared/chat-state.js';
+import { conversationOf, PUBLIC, type TimelineEntry } from '../../shared/chat-state.js';
 import type { Model } from '../model.js';
 import { formatTime } from './format.js';
 import { MessageText } from './MessageText.js';
@@ -13,7 +13,10 @@ const PAGE = 200;
 const presence = { join: 'joined the chat', leave: 'left the chat', away: 'lost the connection — reconnecting…', back: 'is back' } as const;
 
 export function Timeline({ model }: { model: Model }) {
-  const { timeline, hasOlder } = model.state.value;
+  const { timeline: everything, hasOlder, conversation } = model.state.value;
+  // The conversation shown: the public chat (with joins and leaves), or the direct messages with one buddy.
+  const timeline =
+    conversation === PUBLIC ? everything.filter((e) => conversationOf(e) === PUBLIC) : everything.filter((e) => conversationOf(e) === conversation);
   const shown = useSignal(PAGE);
   const box = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
@@ -25,7 +28,15 @@ export function Timeline({ model }: { model: Model }) {
   }, [timeline]);
 
   return (
-    <section class="timeline" aria-label="Chat">
+    <section class="timeline" aria-label={conversation === PUBLIC ? 'Chat' : `Direct messages with ${conversation}`}>
+      {conversation !== PUBLIC && (
+        <p class="conversation-title" data-testid="conversation-title">
+          Direct messages with <bdi>{conversation}</bdi> — only you two see them.{' '}
+          <button type="button" class="link" onClick={() => model.open(PUBLIC)}>
+            Back to everyone
+          </button>
+        </p>
+      )}
       <div
         ref={box}
         role="log"
