@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { Channel, type SessionEvent } from '../shared/bridge.js';
 import { ErrorCode, fail } from '../shared/errors.js';
 import { DEFAULT_PORT } from '../shared/protocol.js';
-import { Attention, type AttentionUpdate } from './attention.js';
+import { Attention, type AttentionUpdate } from '../shared/attention.js';
 import { LanDiscovery } from './discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
 import { nodeSockets } from '../shared/node/node-socket.js';

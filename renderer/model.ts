@@ -5,6 +5,7 @@ import type { ChattyApi, SessionInfo, Settings } from '../shared/bridge.js';
 import { initialState, openConversation, PUBLIC, reduce, type ChatState } from '../shared/chat-state.js';
 import { validateText } from '../shared/protocol.js';
 import type { Result } from '../shared/errors.js';
+import { watchAttention } from './browser-attention.js';
 
 export type Model = ReturnType<typeof createModel>;
 
@@ -13,6 +14,8 @@ export function createModel(api: ChattyApi) {
   const settings = signal<Settings | undefined>(undefined);
   /** What host/join answered: where this app is, and (when it runs a node) the invite to give people. */
   const session = signal<SessionInfo | undefined>(undefined);
+  // The desktop app asks for attention from its main process; a page does it here.
+  const attention = api.mode === 'browser' ? watchAttention(api, () => state.value.me) : undefined;
   const remember = (result: Result<SessionInfo>) => {
     if (result.ok) session.value = result.value;
     return result;
@@ -30,8 +33,10 @@ export function createModel(api: ChattyApi) {
     settings,
     session,
     host: async (name: string, port: number, isPrivate = false) => remember(await api.host({ name, port, private: isPrivate })),
-    join: async (name: string, address: string, replica: boolean, passphrase?: string) =>
-      remember(await api.join({ name, address, replica, ...(passphrase ? { passphrase } : {}) })),
+    join: async (name: string, address: string, replica: boolean, passphrase?: string) => {
+      attention?.askPermission(); // on the Join click: browsers ask for permissions only on a gesture
+      return remember(await api.join({ name, address, replica, ...(passphrase ? { passphrase } : {}) }));
+    },
     /**
      * Sends to the conversation shown (the public chat, or a buddy). Checks the text with the
      * protocol's rule first, so an empty text never leaves the composer.

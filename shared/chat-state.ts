@@ -31,6 +31,8 @@ export type TimelineEntry = Order &
         pending?: 'sending' | 'failed';
         /** A direct message: the other person of the conversation (absent: the public chat). */
         with?: string;
+        /** Someone else's text that says @ and the user's name. */
+        mentionsMe?: boolean;
       }
     | { kind: 'notice'; id: string; ts: number; text: string }
   );
@@ -57,6 +59,17 @@ export interface ChatState {
   conversation: string;
   /** Messages that came while their conversation was not shown, by conversation. */
   unread: Readonly<Record<string, number>>;
+}
+
+/** Whether `text` mentions `name`: an @ and the name (any case), not followed by more of a word. */
+export function mentions(text: string, name: string): boolean {
+  const lower = text.toLowerCase();
+  const wanted = `@${name.toLowerCase()}`;
+  for (let at = lower.indexOf(wanted); at !== -1; at = lower.indexOf(wanted, at + 1)) {
+    const after = lower.slice(at + wanted.length, at + wanted.length + 1);
+    if (!/[\p{L}\p{N}_]/u.test(after)) return true;
+  }
+  return false;
 }
 
 /** The public chat's key among conversations (no name is empty). */
@@ -112,7 +125,8 @@ function entryOf(event: ChatEvent, state: ChatState): TimelineEntry {
   if (event.type !== 'message' && event.type !== 'direct') return { kind: event.type, ...base };
   const mine = event.name === state.me;
   const direct = event.type === 'direct' ? { with: mine ? event.to : event.name } : {};
-  return { kind: 'message', ...base, text: event.text, mine, ...(event.cid ? { cid: event.cid } : {}), ...direct };
+  const mention = !mine && state.me !== undefined && mentions(event.text, state.me) ? { mentionsMe: true } : {};
+  return { kind: 'message', ...base, text: event.text, mine, ...(event.cid ? { cid: event.cid } : {}), ...direct, ...mention };
 }
 
 /** Put events in their place: in order, once each; a message's confirmed copy replaces its pending one. */

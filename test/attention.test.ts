@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../shared/bridge.js';
-import { Attention } from '../electron/attention.js';
+import { Attention } from '../shared/attention.js';
 
 const S = 'ws://10.0.0.1:4000';
 const message = (name: string, text: string, server = S): SessionEvent => ({
@@ -36,5 +36,27 @@ describe('Attention', () => {
     const update = new Attention().onEvent(message('Bob', 'x'.repeat(1000)), false, me);
     expect(update?.notification?.body).toHaveLength(200);
     expect(update?.notification?.body.endsWith('…')).toBe(true);
+  });
+
+  it('says when a message mentions the user, or is for them only', () => {
+    const attention = new Attention();
+    expect(attention.onEvent(message('Bob', 'hey @ann, look'), false, me)?.notification?.title).toBe('Chatty: Bob mentioned you');
+    expect(attention.onEvent(message('Bob', 'mail@annex.org is not you'), false, me)?.notification?.title).toBe('Chatty: Bob');
+    const direct: SessionEvent = {
+      kind: 'frame',
+      frame: {
+        type: 'direct',
+        name: 'Bob',
+        to: 'Ann',
+        text: 'psst',
+        id: '0123456789abcdef-77',
+        origin: '0123456789abcdef',
+        seq: 77,
+        clock: 1,
+        server: S,
+        ts: 1,
+      },
+    };
+    expect(attention.onEvent(direct, false, me)?.notification).toEqual({ title: 'Chatty: Bob (to you only)', body: 'psst' });
   });
 });

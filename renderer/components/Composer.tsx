@@ -49,6 +49,19 @@ export function Composer({ model }: { model: Model }) {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
             void send();
+          } else if (e.key === 'Tab' && !e.shiftKey) {
+            // @ and the start of a buddy's name, then Tab: the whole name (when only one fits).
+            const field = e.currentTarget;
+            const before = field.value.slice(0, field.selectionStart);
+            const typed = /@([^\s@]*)$/.exec(before);
+            if (!typed) return;
+            const fits = model.state.value.buddies.map((b) => b.name).filter((n) => n.toLowerCase().startsWith(typed[1]!.toLowerCase()));
+            if (fits.length !== 1) return;
+            e.preventDefault();
+            const completed = `${before.slice(0, typed.index)}@${fits[0]} `;
+            text.value = completed + field.value.slice(field.selectionEnd);
+            field.value = text.value;
+            field.setSelectionRange(completed.length, completed.length);
           }
         }}
       />

@@ -22,9 +22,22 @@ export function Timeline({ model }: { model: Model }) {
   const stickToBottom = useRef(true);
   const visible = timeline.slice(Math.max(0, timeline.length - shown.value));
 
+  // Scrolled up to read: new messages do not pull the view down; a button says how many came.
+  const unseen = useSignal(0);
+  const lastCount = useRef(timeline.length);
+  const lastConversation = useRef(conversation);
   useLayoutEffect(() => {
     const el = box.current;
+    if (lastConversation.current !== conversation) {
+      // Another conversation opened: it starts at its newest message.
+      lastConversation.current = conversation;
+      stickToBottom.current = true;
+      unseen.value = 0;
+    }
+    const added = timeline.length - lastCount.current;
+    lastCount.current = timeline.length;
     if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
+    else if (added > 0) unseen.value += added;
   }, [timeline]);
 
   return (
@@ -45,6 +58,7 @@ export function Timeline({ model }: { model: Model }) {
         onScroll={(e) => {
           const el = e.currentTarget;
           stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+          if (stickToBottom.current) unseen.value = 0;
           if (el.scrollTop > 0) return;
           // At the top: first what is in memory, then older pages from the server.
           if (timeline.length > visible.length) shown.value += PAGE * 5;
@@ -70,6 +84,19 @@ export function Timeline({ model }: { model: Model }) {
           <Entry key={entry.id} entry={entry} openLink={model.openLink} />
         ))}
       </div>
+      {unseen.value > 0 && (
+        <button
+          type="button"
+          class="jump"
+          data-testid="jump-to-latest"
+          onClick={() => {
+            const el = box.current;
+            if (el) el.scrollTop = el.scrollHeight;
+          }}
+        >
+          {unseen.value} new {unseen.value === 1 ? 'message' : 'messages'} ↓
+        </button>
+      )}
     </section>
   );
 }

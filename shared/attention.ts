@@ -1,7 +1,9 @@
-// When the app asks for attention: a message from someone else while the window is unfocused
-// raises the unread count and shows a notification; focusing the window clears the count.
-// Plain logic, so it is tested without Electron; main.ts applies what it decides.
-import type { SessionEvent } from '../shared/bridge.js';
+// When Chatty asks for attention: a message from someone else while the window (or the browser
+// tab) is not in front raises the unread count and shows a notification — saying so when it
+// mentions the user or is for them only; bringing the window to the front clears the count.
+// Plain logic: the desktop app's main.ts and the page's browser-attention.ts apply what it decides.
+import type { SessionEvent } from './bridge.js';
+import { mentions } from './chat-state.js';
 
 export interface AttentionUpdate {
   unread: number;
@@ -21,7 +23,8 @@ export class Attention {
     const { name, text } = event.frame;
     if (me && name === me.name) return undefined;
     this.#unread++;
-    const title = event.frame.type === 'direct' ? `Chatty: ${name} (to you only)` : `Chatty: ${name}`;
+    const why = event.frame.type === 'direct' ? ' (to you only)' : me && mentions(text, me.name) ? ' mentioned you' : '';
+    const title = `Chatty: ${name}${why}`;
     return {
       ...this.#counts(),
       notification: { title, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text },
