@@ -15,6 +15,8 @@ export function formatEvent(event: ChatEvent, me?: string): string {
       return `[AWAY] ${neutralize(event.name)} lost the connection (reconnecting)`;
     case 'back':
       return `[BACK] ${neutralize(event.name)} is back`;
+    case 'presence':
+      return `[STATUS] ${neutralize(event.name)} is ${event.status}`;
     case 'direct': {
       const who = (name: string) => (name === me ? 'you' : neutralize(name));
       return indentLines(`[${who(event.name)} → ${who(event.to)}] `, event.text);

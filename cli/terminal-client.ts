@@ -76,19 +76,35 @@ export async function runTerminalClient(target: string, name: string, io: Termin
       print(formatEvent(event, client.name));
     };
 
+    // Who is here, for /who: kept from the welcome, joins, leaves, rosters and presence.
+    const buddies = new Map<string, { away: boolean }>(client.welcome.buddies.map((b) => [b.name, { away: b.status === 'away' }]));
     client.onFrame((msg) => {
       switch (msg.type) {
         case 'join':
+        case 'back':
+          buddies.set(msg.name, { away: buddies.get(msg.name)?.away ?? false });
+          show(msg);
+          return;
         case 'leave':
+          buddies.delete(msg.name);
+          show(msg);
+          return;
         case 'message':
         case 'away':
-        case 'back':
         case 'direct':
           show(msg);
           return;
+        case 'presence':
+          buddies.set(msg.name, { away: msg.status === 'away' });
+          show(msg);
+          return;
+        case 'roster':
+          for (const name of msg.names) if (!buddies.has(name)) buddies.set(name, { away: false });
+          return;
         case 'history':
-          // The latest of the chat before this join (or what was missed while reconnecting).
-          for (const event of msg.events) show(event);
+          // The latest of the chat before this join (or what was missed while reconnecting);
+          // presence in it is the past (the welcome said who is away now).
+          for (const event of msg.events) if (event.type !== 'presence') show(event);
           return;
         case 'error':
           // A stopping server also closes the socket; that close is the one line we print.
@@ -99,14 +115,19 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           return;
         case 'welcome':
         case 'update_servers':
-        case 'roster':
         case 'ack':
         case 'pong':
         case 'hello':
         case 'auth_ok':
+        case 'is_typing':
           return; // the seminar's client shows only joins, leaves and messages
       }
     });
+    const who = () =>
+      `[WHO] ${[...buddies]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, b]) => `${neutralize(name)}${name === client.name ? ' (you)' : ''}${b.away ? ' (away)' : ''}`)
+        .join(', ')}`;
     let reconnecting = false;
     client.onLinkState((state) => {
       if (state.kind === 'reconnecting') {
@@ -128,7 +149,9 @@ export async function runTerminalClient(target: string, name: string, io: Termin
       if (finished) return;
       if (line === 'exit') return leave();
       const direct = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(line);
-      if (line.startsWith('/msg') && !direct) io.error.write('chatty: /msg NAME text sends text to NAME only\n');
+      if (line === '/away' || line === '/available') client.setStatus(line === '/away' ? 'away' : 'available');
+      else if (line === '/who') print(who());
+      else if (line.startsWith('/msg') && !direct) io.error.write('chatty: /msg NAME text sends text to NAME only\n');
       else if (line.trim() !== '') {
         const sent = direct ? client.send(direct[2]!, direct[1]!) : client.send(line);
         if (!sent.ok) io.error.write(`chatty: ${sent.error.message}\n`);

@@ -12,6 +12,8 @@ import {
   parsePayload,
   safeExternalUrl,
   SendRequest,
+  StatusRequest,
+  TypingRequest,
 } from '../shared/bridge.js';
 import { ok } from '../shared/errors.js';
 import type { ChatSession } from './session.js';
@@ -41,6 +43,14 @@ export function invokeHandlers(deps: { session: ChatSession; settings: SettingsS
     [Channel.sendDirect]: async (payload) => {
       const request = parsePayload(DirectRequest, payload);
       return request.ok ? session.send(request.value.text, request.value.to) : request;
+    },
+    [Channel.setStatus]: async (payload) => {
+      const status = parsePayload(StatusRequest, payload);
+      return status.ok ? session.chat.setStatus(status.value) : status;
+    },
+    [Channel.typing]: async (payload) => {
+      const to = parsePayload(TypingRequest, payload);
+      return to.ok ? session.chat.typing(to.value) : to;
     },
     [Channel.loadOlder]: async (payload) => {
       const before = parsePayload(LoadOlderRequest, payload);

@@ -15,6 +15,8 @@ const api: ChattyApi = {
   join: invoke('join'),
   send: invoke('send'),
   sendDirect: invoke('sendDirect'),
+  setStatus: invoke('setStatus'),
+  typing: invoke('typing'),
   loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
   newInvite: invoke('newInvite'),

@@ -54,6 +54,11 @@ export class ChatSession {
     return this.#chat.client;
   }
 
+  /** The chat as a client: presence and typing go straight through. */
+  get chat(): ClientSession {
+    return this.#chat;
+  }
+
   /** "Host server": run a node on `port` and join it as `name`. */
   host(request: { name: string; port: number; private?: boolean }): Promise<Result<SessionInfo>> {
     return this.#start(request.name, {

@@ -31,6 +31,8 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     },
     send: async (text) => chat.send(text),
     sendDirect: async ({ to, text }) => chat.send(text, to),
+    setStatus: async (status) => chat.setStatus(status),
+    typing: async (to) => chat.typing(to),
     loadOlder: async (before) => chat.loadOlder(before),
     leave: () => chat.leave(),
     newInvite: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that hosts the chat can make a new invite.'),

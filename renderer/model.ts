@@ -9,11 +9,39 @@ import { watchAttention } from './browser-attention.js';
 
 export type Model = ReturnType<typeof createModel>;
 
+/** The server counts one "typing" every 2 s; the page sends no more than that. */
+const TYPING_EVERY_MS = 2_000;
+/** After this long without a key or a pointer, the user shows as away (and available again on the next one). */
+export const IDLE_MS = 10 * 60_000;
+
+/** Away after IDLE_MS without input, back on the next input — only when it was the idle timer that set it. */
+function watchIdle(api: ChattyApi, state: () => ChatState): void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let idleAway = false;
+  const mine = () => state().buddies.find((b) => b.name === state().me);
+  const active = () => {
+    clearTimeout(timer);
+    if (idleAway) {
+      idleAway = false;
+      void api.setStatus('available');
+    }
+    timer = setTimeout(() => {
+      if (state().status !== 'connected' || mine()?.status === 'away') return; // set by hand: left alone
+      idleAway = true;
+      void api.setStatus('away');
+    }, IDLE_MS);
+  };
+  for (const type of ['keydown', 'pointerdown', 'pointermove']) window.addEventListener(type, active, { passive: true });
+  active();
+}
+
 export function createModel(api: ChattyApi) {
   const state = signal<ChatState>(initialState);
   const settings = signal<Settings | undefined>(undefined);
   /** What host/join answered: where this app is, and (when it runs a node) the invite to give people. */
   const session = signal<SessionInfo | undefined>(undefined);
+  let lastTyping = 0;
+  watchIdle(api, () => state.value);
   // The desktop app asks for attention from its main process; a page does it here.
   const attention = api.mode === 'browser' ? watchAttention(api, () => state.value.me) : undefined;
   const remember = (result: Result<SessionInfo>) => {
@@ -57,6 +85,15 @@ export function createModel(api: ChattyApi) {
       return oldest ? api.loadOlder(oldest.id) : Promise.resolve({ ok: true as const, value: undefined });
     },
     leave: () => api.leave(),
+    setStatus: (status: 'available' | 'away') => api.setStatus(status),
+    /** The user typed in the composer: tell the conversation, at most every TYPING_EVERY_MS. */
+    typing() {
+      const now = Date.now();
+      if (now - lastTyping < TYPING_EVERY_MS) return;
+      lastTyping = now;
+      const to = state.value.conversation;
+      void api.typing(to === PUBLIC ? undefined : to);
+    },
     newInvite: async () => remember(await api.newInvite()),
     openLink: (url: string) => api.openLink(url),
   };

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
-import { type ChatEvent, type ClientJoinReq, decodeServerInbound, frame, Limits, visibleTo, type Welcome } from '../shared/protocol.js';
+import { type ChatEvent, type ClientJoinReq, decodeServerInbound, frame, Limits, type Status, visibleTo, type Welcome } from '../shared/protocol.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
 import { advertisedUrl } from './address.js';
 import { EventClock } from './event-clock.js';
@@ -63,7 +63,12 @@ interface Connection {
   broke?: boolean;
   /** What its `hello` said: proofs are made over it. */
   challenge: Challenge;
+  /** When its last "typing" counted (they are rate-limited). */
+  typedAt?: number;
 }
+
+/** "Typing…" from one client counts at most this often; clients show it for a few seconds. */
+const TYPING_EVERY_MS = 2_000;
 
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly url: string;
@@ -135,6 +140,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       access: this.#access,
       handlers: {
         onSetKeys: (_link, keys) => this.#access.adopt(withoutType(keys)),
+        onTyping: (link, typing, raw) => this.#relay.onTyping(link, typing, raw),
         onEvent: (link, event, raw) => this.#relay.onEvent(link, event, raw),
         onRoster: (link, roster) => this.#relay.onRoster(link, roster),
         onSync: (link, sync) => this.#relay.onSync(link, sync),
@@ -355,6 +361,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'ping':
         sendFrame(conn.ws, frame.pong());
         return;
+      case 'set_status':
+        if (role.kind !== 'client') return this.#sendError(conn, notJoined);
+        return this.#setStatus(role.name, msg.status);
+      case 'typing':
+        if (role.kind !== 'client') return this.#sendError(conn, notJoined);
+        return this.#typing(conn, role.name, msg.to);
       case 'server_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
         if (!this.#authorize(conn, this.#access.checkLink(msg.auth, conn.challenge), msg.from)) return;
@@ -374,6 +386,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'away':
       case 'back':
       case 'direct':
+      case 'presence':
+      case 'is_typing':
         return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
     }
   }
@@ -558,6 +572,27 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (cid) sendFrame(conn.ws, frame.ack(cid, event.id));
   }
 
+  /** Presence by hand: a `presence` event when it changes (the holder keeps it across a resume). */
+  #setStatus(name: string, status: Status): void {
+    const holder = this.#roster.holder(name);
+    if (!holder || (holder.status ?? 'available') === status) return;
+    if (status === 'away') holder.status = 'away';
+    else delete holder.status;
+    this.#publish(this.#event('presence', name, { status }));
+  }
+
+  /** "Typing…": relayed, never kept; at most one every TYPING_EVERY_MS per client counts. */
+  #typing(conn: Connection, name: string, to: string | undefined): void {
+    const now = Date.now();
+    if (now - (conn.typedAt ?? 0) < TYPING_EVERY_MS) return;
+    conn.typedAt = now;
+    const holder = to === undefined ? undefined : this.#roster.holder(to);
+    if (to !== undefined && (!holder || holder.name === name)) return; // to nobody: nothing to tell
+    const data = encode(frame.isTyping(name, this.url, holder?.name));
+    this.#clients.typing(frame.isTyping(name, this.url, holder?.name), data);
+    this.#mesh.broadcast(data);
+  }
+
   #clientConnection(name: string): Connection | undefined {
     return [...this.#connections.values()].find((c) => c.role.kind === 'client' && c.role.name === name);
   }
@@ -624,7 +659,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #event(type: 'message', name: string, extra: { text: string; cid?: string }): ChatEvent;
   #event(type: 'direct', name: string, extra: { to: string; text: string; cid?: string }): ChatEvent;
   #event(type: 'leave' | 'away', name: string): ChatEvent;
-  #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string; to?: string } = {}): ChatEvent {
+  #event(type: 'presence', name: string, extra: { status: Status }): ChatEvent;
+  #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string; to?: string; status?: Status } = {}): ChatEvent {
     return this.#events.next(type, name, this.url, extra);
   }
 

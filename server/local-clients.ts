@@ -1,6 +1,6 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 import type WebSocket from 'ws';
-import { type ChatEvent, visibleTo } from '../shared/protocol.js';
+import { type ChatEvent, type IsTyping, visibleTo } from '../shared/protocol.js';
 import { sendBatched } from './wire.js';
 
 export interface LocalClient {
@@ -50,6 +50,18 @@ export class LocalClients {
     const involved = [event.name, event.to].flatMap((name) => this.#byName.get(name) ?? []);
     this.#send(
       involved.filter((c) => visibleTo(event, c.name)),
+      data,
+    );
+  }
+
+  /** "Typing…" (`data`: its encoding) to whom it concerns: everyone else, or the one it is written to. */
+  typing(typing: IsTyping, data: Buffer): void {
+    if (typing.to !== undefined) {
+      const to = this.#byName.get(typing.to);
+      return to ? this.#send([to], data) : undefined;
+    }
+    this.#send(
+      [...this.#byName.values()].filter((c) => c.name !== typing.name),
       data,
     );
   }

@@ -29,6 +29,7 @@ import {
   Limits,
   type ChatEvent,
   type Hello,
+  type IsTyping,
   type LinkAuth,
   type PeerFrame,
   type Roster,
@@ -71,6 +72,8 @@ export interface MeshHandlers {
   onServersChanged(servers: string[]): void;
   /** The set's keys, from a peer that proved it knows them. */
   onSetKeys(link: PeerLink, keys: SetKeysFrame): void;
+  /** Someone on the peer is typing (not an event: relayed, never kept). */
+  onTyping(link: PeerLink, typing: IsTyping, raw: Buffer): void;
 }
 
 export interface MeshOptions {
@@ -214,7 +217,15 @@ export class Mesh {
       return;
     }
     const msg = decoded.value;
-    if (msg.type === 'client_join_req' || msg.type === 'client_leave_req' || msg.type === 'send' || msg.type === 'history_req' || msg.type === 'ping') {
+    if (
+      msg.type === 'client_join_req' ||
+      msg.type === 'client_leave_req' ||
+      msg.type === 'send' ||
+      msg.type === 'history_req' ||
+      msg.type === 'ping' ||
+      msg.type === 'set_status' ||
+      msg.type === 'typing'
+    ) {
       this.opts.log.warn({ peer: link.url, type: msg.type }, 'client request on a server link');
       return;
     }
@@ -243,7 +254,11 @@ export class Mesh {
       case 'away':
       case 'back':
       case 'direct':
+      case 'presence':
         if (link.open) this.opts.handlers.onEvent(link, msg, raw);
+        return;
+      case 'is_typing':
+        if (link.open) this.opts.handlers.onTyping(link, msg, raw);
         return;
       case 'set_keys':
         this.opts.handlers.onSetKeys(link, msg);

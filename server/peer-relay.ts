@@ -3,7 +3,7 @@
 // server's clients; and, when a link opens, the two servers' histories compared (`sync`) and what
 // either lacks sent over (`backfill`), so a restarted server or a healed split converges.
 import type { Logger } from 'pino';
-import { type ChatEvent, frame, Limits, type Roster as RosterFrame, type Sync } from '../shared/protocol.js';
+import { type ChatEvent, frame, type IsTyping, Limits, type Roster as RosterFrame, type Sync } from '../shared/protocol.js';
 import type { Grace } from './grace.js';
 import { compareEvents, type History } from './history.js';
 import type { ServerLimits } from './limits.js';
@@ -74,6 +74,12 @@ export class PeerRelay {
       case 'away':
         roster.holder(event.name)!.away = true; // its server keeps the grace period and says how it ends
         break;
+      case 'presence': {
+        const holder = roster.holder(event.name)!;
+        if (event.status === 'away') holder.status = 'away';
+        else delete holder.status;
+        break;
+      }
       case 'message':
       case 'direct':
         break;
@@ -81,6 +87,14 @@ export class PeerRelay {
     history.add(event, raw.length);
     this.deps.clients.deliver(event, raw);
     this.deps.onRelayed(event);
+  }
+
+  /** Someone on the peer is typing: only a buddy of that server, and only to the clients who may see it. */
+  onTyping(link: PeerLink, typing: IsTyping, raw: Buffer): void {
+    if (typing.server !== link.url || !this.deps.roster.isOn(link.url, typing.name)) {
+      return this.#refuse(link, `typing for "${typing.name}", who is not on that server`, 'is_typing', typing.name);
+    }
+    this.deps.clients.typing(typing, raw);
   }
 
   /** A peer's own buddies; each name is judged like a join (and never displaces anyone). */

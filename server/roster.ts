@@ -19,6 +19,8 @@ export interface Holder extends Claim {
   readonly server: string;
   /** The buddy's connection dropped; its name is kept for it until the grace period ends. */
   away: boolean;
+  /** Presence set by hand (a `presence` event): shown to everyone, kept across a resume. */
+  status?: 'away';
 }
 
 const NO_CLAIM: Claim = { since: 0, clock: 0, origin: '' };
@@ -60,12 +62,15 @@ export class Roster {
     const previous = this.holder(name);
     const first = event.type === 'back' && previous?.name === name && previous.clock > 0 ? previous : undefined;
     const kept = key ?? previous?.key;
-    return this.add(server, name, {
+    const holder = this.add(server, name, {
       since: first?.since ?? event.ts,
       clock: first?.clock ?? event.clock,
       origin: first?.origin ?? event.origin,
       ...(kept ? { key: kept } : {}),
     });
+    // A buddy that comes back keeps the presence it had set.
+    if (event.type === 'back' && previous?.name === name && previous.status) holder.status = previous.status;
+    return holder;
   }
 
   /** Forget `name` if a buddy on `server` holds it; returns whether one did. */
@@ -89,7 +94,7 @@ export class Roster {
 
   buddies(): Buddy[] {
     const all: Buddy[] = [];
-    for (const { name, server } of this.#byKey.values()) all.push({ name, server });
+    for (const { name, server, status } of this.#byKey.values()) all.push({ name, server, ...(status ? { status } : {}) });
     return all;
   }
 }

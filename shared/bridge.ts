@@ -3,7 +3,7 @@
 // payload schemas live here once; preload, main and renderer all import them.
 import * as v from 'valibot';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { Limits, Port, type ClientInbound } from './protocol.js';
+import { type ClientInbound, Limits, Port, Status } from './protocol.js';
 
 /** Where the UI runs: the desktop app can host and replicate; a browser can only join its host. */
 export type BridgeMode = 'desktop' | 'browser';
@@ -61,6 +61,10 @@ export interface ChattyApi {
   send(text: string): Promise<Result<string>>;
   /** A direct message: to that buddy only. Resolves with the send's client id, as send does. */
   sendDirect(request: DirectRequest): Promise<Result<string>>;
+  /** Presence by hand (or after the user is idle): everyone sees it. */
+  setStatus(status: v.InferOutput<typeof Status>): Promise<Result<void>>;
+  /** The user is typing in the public chat, or (`to`) to one buddy. */
+  typing(to?: string): Promise<Result<void>>;
   /** Ask for the page of history before the event `before`; it arrives as a `history` frame. */
   loadOlder(before: string): Promise<Result<void>>;
   leave(): Promise<Result<void>>;
@@ -82,6 +86,8 @@ export const Channel = {
   join: 'chatty:join',
   send: 'chatty:send',
   sendDirect: 'chatty:send-direct',
+  setStatus: 'chatty:set-status',
+  typing: 'chatty:typing',
   loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
   newInvite: 'chatty:new-invite',
@@ -119,6 +125,8 @@ export const JoinRequest = v.strictObject({
 });
 export const SendRequest = v.pipe(v.string(), v.maxLength(Limits.TEXT_MAX_CHARS * 2));
 export const DirectRequest = v.strictObject({ to: Name, text: SendRequest });
+export const StatusRequest = Status;
+export const TypingRequest = v.optional(Name);
 export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
 

@@ -19,6 +19,7 @@ import {
   decodeClientInbound,
   frame,
   type Hello,
+  type Status,
   validateName,
   validateText,
   type Welcome,
@@ -215,6 +216,16 @@ export class ChatClient {
     return [...this.#unacked.keys()];
   }
 
+  /** Presence by hand: `away` or `available` (everyone sees it). */
+  setStatus(status: Status): void {
+    if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.setStatus(status)));
+  }
+
+  /** "I am typing" in the public chat or (`to`) to one buddy; the server counts one every 2 s. */
+  typing(to?: string): void {
+    if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.typing(to)));
+  }
+
   /** Ask for the page of history before the event `before` (the answer is a `history` frame). */
   requestHistory(before: string, limit?: number): void {
     if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.historyReq(before, limit)));
@@ -303,6 +314,7 @@ export class ChatClient {
       case 'away':
       case 'back':
       case 'direct':
+      case 'presence':
         this.#seen(msg);
         if ((msg.type === 'message' || msg.type === 'direct') && msg.cid && msg.name === this.name) this.#unacked.delete(msg.cid);
         return;

@@ -42,6 +42,15 @@ export interface BuddyView extends Buddy {
   away?: boolean;
 }
 
+/** Someone typing: in the public chat, or (`to`) to the user; shown for TYPING_SHOWN_MS after `at`. */
+export interface Typing {
+  to?: string;
+  at: number;
+}
+
+/** How long "typing…" shows after the last sign of it. */
+export const TYPING_SHOWN_MS = 5_000;
+
 export interface ChatState {
   status: ConnectionStatus;
   statusDetail: string | undefined;
@@ -59,6 +68,8 @@ export interface ChatState {
   conversation: string;
   /** Messages that came while their conversation was not shown, by conversation. */
   unread: Readonly<Record<string, number>>;
+  /** Who is typing, by name. */
+  typing: Readonly<Record<string, Typing>>;
 }
 
 /** Whether `text` mentions `name`: an @ and the name (any case), not followed by more of a word. */
@@ -91,6 +102,7 @@ export const initialState: ChatState = {
   lastError: undefined,
   conversation: PUBLIC,
   unread: {},
+  typing: {},
 };
 
 /** Which conversation an entry belongs to. */
@@ -122,11 +134,16 @@ const compare = (a: Order, b: Order) => a.clock - b.clock || (a.origin < b.origi
 
 function entryOf(event: ChatEvent, state: ChatState): TimelineEntry {
   const base = { id: event.id, name: event.name, server: event.server, ts: event.ts, clock: event.clock, origin: event.origin };
+  if (event.type === 'presence') throw new Error('presence events are not timeline entries');
   if (event.type !== 'message' && event.type !== 'direct') return { kind: event.type, ...base };
   const mine = event.name === state.me;
   const direct = event.type === 'direct' ? { with: mine ? event.to : event.name } : {};
   const mention = !mine && state.me !== undefined && mentions(event.text, state.me) ? { mentionsMe: true } : {};
   return { kind: 'message', ...base, text: event.text, mine, ...(event.cid ? { cid: event.cid } : {}), ...direct, ...mention };
+}
+
+function withoutStatus({ status: _status, ...buddy }: BuddyView): BuddyView {
+  return buddy;
 }
 
 /** Put events in their place: in order, once each; a message's confirmed copy replaces its pending one. */
@@ -229,9 +246,10 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
     case 'history':
       return {
         ...state,
+        // Presence in history is the past: the welcome (and live events) say who is away now.
         timeline: place(
           state.timeline,
-          frame.events.map((e) => entryOf(e, state)),
+          frame.events.filter((e) => e.type !== 'presence').map((e) => entryOf(e, state)),
         ),
         hasOlder: frame.page || state.timeline.length === 0 ? frame.more : state.hasOlder,
       };
@@ -258,9 +276,17 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
     case 'direct': {
       const entry = entryOf(frame, state);
       const known = state.timeline.some((e) => e.id === entry.id);
-      const next = { ...state, timeline: place(state.timeline, [entry]) };
+      const { [frame.name]: _done, ...typing } = state.typing; // the text came: no more "typing…"
+      const next = { ...state, timeline: place(state.timeline, [entry]), typing };
       return known ? next : countUnread(next, entry);
     }
+    case 'presence':
+      return {
+        ...state,
+        buddies: state.buddies.map((b) => (b.name !== frame.name ? b : frame.status === 'away' ? { ...b, status: 'away' as const } : withoutStatus(b))),
+      };
+    case 'is_typing':
+      return { ...state, typing: { ...state.typing, [frame.name]: { ...(frame.to ? { to: frame.to } : {}), at: Date.now() } } };
     case 'roster':
       return { ...state, buddies: frame.names.reduce((acc, name) => withBuddy(acc, { name, server: frame.server }), state.buddies) };
     case 'update_servers':

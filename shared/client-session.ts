@@ -5,7 +5,7 @@
 import type { SessionEvent } from './bridge.js';
 import { ChatClient, type Credentials, type SocketFactory } from './chat-client.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { validateName } from './protocol.js';
+import { type Status, validateName } from './protocol.js';
 
 export class ClientSession {
   #client: ChatClient | undefined;
@@ -60,6 +60,17 @@ export class ClientSession {
     const sent = this.#client.send(text, to);
     if (sent.ok) this.emit({ kind: 'pending', cid: sent.value, text, ...(to !== undefined ? { to } : {}) });
     return sent;
+  }
+
+  setStatus(status: Status): Result<void> {
+    if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
+    this.#client.setStatus(status);
+    return ok(undefined);
+  }
+
+  typing(to?: string): Result<void> {
+    this.#client?.typing(to);
+    return ok(undefined);
   }
 
   loadOlder(before: string): Result<void> {

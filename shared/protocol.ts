@@ -158,6 +158,11 @@ export const HistoryReq = v.strictObject({
 });
 /** Application-level liveness: browsers cannot send WebSocket pings. The server answers `pong`. */
 export const Ping = v.strictObject({ type: v.literal('ping') });
+/** Presence set by hand (or after the app sees the user idle): everyone sees it (a `presence` event). */
+export const Status = v.picklist(['available', 'away']);
+export const SetStatusReq = v.strictObject({ type: v.literal('set_status'), status: Status });
+/** "I am typing" in the public chat, or (`to`) to one buddy; at most one every 2 s counts. Not kept anywhere. */
+export const TypingReq = v.strictObject({ type: v.literal('typing'), to: v.optional(Name) });
 
 // --- events, server → client and server → server (seminar: {join, Name}, {leave, Name}, {message, Name, Text})
 /** SHA-256 (hex) of a buddy's resume token: a server that sees it can tell the buddy when it comes back. */
@@ -169,9 +174,16 @@ export const MessageEvent = v.strictObject({ type: v.literal('message'), name: N
 export const AwayEvent = v.strictObject({ type: v.literal('away'), name: Name, ...eventMeta });
 /** Beyond the seminar: the buddy resumed after `away` (or after its server failed), now on `server`. */
 export const BackEvent = v.strictObject({ type: v.literal('back'), name: Name, key: v.optional(ResumeKey), ...eventMeta });
+/** Beyond the seminar: `name` set its presence by hand (or went idle): `away` or `available` again. */
+export const PresenceEvent = v.strictObject({ type: v.literal('presence'), name: Name, status: Status, ...eventMeta });
 /** Beyond the seminar: a text from `name` to `to` only. Every server keeps it; only those two people ever get it. */
 export const DirectEvent = v.strictObject({ type: v.literal('direct'), name: Name, to: Name, text: Text, cid: v.optional(ClientId), ...eventMeta });
-export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent]);
+export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent, PresenceEvent]);
+/**
+ * Server → client and server → server: `name` (on `server`) is typing, in the public chat or to
+ * `to`. Not an event: no id, not kept, not ordered; a client shows it for a few seconds.
+ */
+export const IsTyping = v.strictObject({ type: v.literal('is_typing'), name: Name, server: ServerUrl, to: v.optional(Name) });
 
 // --- server → client only
 /** Beyond the seminar: confirms a join and tells the newcomer who is already here. */
@@ -180,7 +192,7 @@ export const Welcome = v.strictObject({
   name: Name,
   server: ServerUrl,
   servers: ServerList,
-  buddies: v.array(v.strictObject({ name: Name, server: ServerUrl })),
+  buddies: v.array(v.strictObject({ name: Name, server: ServerUrl, status: v.optional(v.literal('away')) })),
   /** Present it in `client_join_req.resume` to come back as this buddy after a lost connection. */
   token: v.optional(ClientId),
   /** This join resumed a session: `history` holds exactly the events missed since `resume.after`. */
@@ -244,6 +256,9 @@ export type JoinEvent = v.InferOutput<typeof JoinEvent>;
 export type LeaveEvent = v.InferOutput<typeof LeaveEvent>;
 export type MessageEvent = v.InferOutput<typeof MessageEvent>;
 export type DirectEvent = v.InferOutput<typeof DirectEvent>;
+export type PresenceEvent = v.InferOutput<typeof PresenceEvent>;
+export type IsTyping = v.InferOutput<typeof IsTyping>;
+export type Status = v.InferOutput<typeof Status>;
 export type Welcome = v.InferOutput<typeof Welcome>;
 export type Exit = v.InferOutput<typeof Exit>;
 export type ErrorFrame = v.InferOutput<typeof ErrorFrame>;
@@ -264,20 +279,47 @@ export type SetKeysFrame = v.InferOutput<typeof SetKeysFrame>;
 export type ClientAuth = NonNullable<ClientJoinReq['auth']>;
 export type LinkAuth = NonNullable<ServerJoinReq['auth']>;
 
-export type ClientRequest = ClientJoinReq | ClientLeaveReq | SendReq | HistoryReq | v.InferOutput<typeof Ping>;
-export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent;
+export type ClientRequest =
+  | ClientJoinReq
+  | ClientLeaveReq
+  | SendReq
+  | HistoryReq
+  | v.InferOutput<typeof Ping>
+  | v.InferOutput<typeof SetStatusReq>
+  | v.InferOutput<typeof TypingReq>;
+export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent | PresenceEvent;
 
 /** Who may see an event: everyone, but a direct message only its sender and its addressee. */
 export function visibleTo(event: ChatEvent, name: string): boolean {
   return event.type !== 'direct' || event.name === name || event.to === name;
 }
-export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent | Hello | AuthOk | SetKeysFrame;
+export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent | Hello | AuthOk | SetKeysFrame | IsTyping;
 /** Everything a server may receive. */
 export type ServerInbound = ClientRequest | PeerFrame;
 /** Everything a client may receive. */
-export type ClientInbound = ChatEvent | Welcome | History | Ack | v.InferOutput<typeof Pong> | UpdateServers | Roster | Exit | ErrorFrame | Hello | AuthOk;
+export type ClientInbound =
+  | ChatEvent
+  | Welcome
+  | History
+  | Ack
+  | v.InferOutput<typeof Pong>
+  | UpdateServers
+  | Roster
+  | Exit
+  | ErrorFrame
+  | Hello
+  | AuthOk
+  | IsTyping;
 
-const events = { join: JoinEvent, leave: LeaveEvent, message: MessageEvent, away: AwayEvent, back: BackEvent, direct: DirectEvent } as const;
+const events = {
+  join: JoinEvent,
+  leave: LeaveEvent,
+  message: MessageEvent,
+  away: AwayEvent,
+  back: BackEvent,
+  direct: DirectEvent,
+  presence: PresenceEvent,
+} as const;
 
 const serverInbound = {
   client_join_req: ClientJoinReq,
@@ -285,6 +327,9 @@ const serverInbound = {
   send: SendReq,
   history_req: HistoryReq,
   ping: Ping,
+  set_status: SetStatusReq,
+  typing: TypingReq,
+  is_typing: IsTyping,
   server_join_req: ServerJoinReq,
   update_servers: UpdateServers,
   roster: Roster,
@@ -308,6 +353,7 @@ const clientInbound = {
   error: ErrorFrame,
   hello: Hello,
   auth_ok: AuthOk,
+  is_typing: IsTyping,
 } as const;
 
 type Schemas = Record<string, v.GenericSchema>;
@@ -413,6 +459,9 @@ export const frame = {
   send: (name: string, text: string, cid?: string, to?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}), ...(to ? { to } : {}) }),
   historyReq: (before?: string, limit?: number): HistoryReq => ({ type: 'history_req', ...(before ? { before } : {}), ...(limit ? { limit } : {}) }),
   ping: () => ({ type: 'ping' }) as const,
+  setStatus: (status: Status) => ({ type: 'set_status', status }) as const,
+  typing: (to?: string) => ({ type: 'typing', ...(to ? { to } : {}) }) as const,
+  isTyping: (name: string, server: string, to?: string): IsTyping => ({ type: 'is_typing', name, server, ...(to ? { to } : {}) }),
   pong: () => ({ type: 'pong' }) as const,
   ack: (cid: string, id: string): Ack => ({ type: 'ack', cid, id }),
   history: (events: ChatEvent[], more: boolean, page = false): History => ({ type: 'history', events, more, ...(page ? { page } : {}) }),

@@ -53,6 +53,7 @@ async function member(): Promise<Member> {
       onLinkDown: (peer) => down.push(peer),
       onServersChanged() {},
       onSetKeys() {},
+      onTyping() {},
     },
   });
   // What a ChatNode does before a link is the mesh's: hello, check the proof, auth_ok.

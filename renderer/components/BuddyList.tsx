@@ -36,6 +36,7 @@ export function BuddyList({ model }: { model: Model }) {
             {badge(b.name)}
             {b.name === me && b.server === server && <span class="muted"> (you)</span>}
             {b.away && <span class="muted"> (reconnecting)</span>}
+            {!b.away && b.status === 'away' && <span class="muted"> (away)</span>}
             {several && <span class="server-tag">{hostOf(b.server)}</span>}
           </li>
         ))}

@@ -44,7 +44,10 @@ export function Composer({ model }: { model: Model }) {
         }
         disabled={!connected}
         value={text.value}
-        onInput={(e) => (text.value = e.currentTarget.value)}
+        onInput={(e) => {
+          text.value = e.currentTarget.value;
+          if (text.value.trim()) model.typing();
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();

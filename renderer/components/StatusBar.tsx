@@ -59,6 +59,7 @@ export function StatusBar({ model }: { model: Model }) {
           ))}
         </ul>
       </details>
+      <PresenceToggle model={model} />
       <Invite model={model} />
       <button type="button" data-testid="leave" onClick={() => void model.leave()}>
         {status === 'disconnected' ? 'Back to start' : 'Leave'}
@@ -113,5 +114,24 @@ function Invite({ model }: { model: Model }) {
         <p class="error">Not encrypted: anyone on the network can read this chat.</p>
       )}
     </details>
+  );
+}
+
+/** Available / away, by hand: everyone sees it (buddy lists, the terminal's /who). */
+function PresenceToggle({ model }: { model: Model }) {
+  const { me, buddies, status } = model.state.value;
+  if (status !== 'connected' || !me) return null;
+  const away = buddies.find((b) => b.name === me)?.status === 'away';
+  return (
+    <button
+      type="button"
+      class={`presence${away ? ' away' : ''}`}
+      data-testid="presence"
+      aria-pressed={away}
+      title={away ? 'You show as away: click to be available' : 'You show as available: click to show as away'}
+      onClick={() => void model.setStatus(away ? 'available' : 'away')}
+    >
+      {away ? 'Away' : 'Available'}
+    </button>
   );
 }

@@ -2,8 +2,8 @@
 // "Show earlier" adds more on request — from memory first, then older pages from the server (also
 // when the user scrolls to the top).
 import { useSignal } from '@preact/signals';
-import { useLayoutEffect, useRef } from 'preact/hooks';
-import { conversationOf, PUBLIC, type TimelineEntry } from '../../shared/chat-state.js';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
+import { conversationOf, PUBLIC, TYPING_SHOWN_MS, type TimelineEntry } from '../../shared/chat-state.js';
 import type { Model } from '../model.js';
 import { formatTime } from './format.js';
 import { MessageText } from './MessageText.js';
@@ -84,6 +84,7 @@ export function Timeline({ model }: { model: Model }) {
           <Entry key={entry.id} entry={entry} openLink={model.openLink} />
         ))}
       </div>
+      <TypingLine model={model} />
       {unseen.value > 0 && (
         <button
           type="button"
@@ -98,6 +99,27 @@ export function Timeline({ model }: { model: Model }) {
         </button>
       )}
     </section>
+  );
+}
+
+/** "Bob is typing…" for the conversation shown, for a few seconds after the last sign. */
+function TypingLine({ model }: { model: Model }) {
+  const { typing, conversation, me } = model.state.value;
+  const now = useSignal(Date.now());
+  useEffect(() => {
+    const tick = setInterval(() => (now.value = Date.now()), 1_000);
+    return () => clearInterval(tick);
+  }, []);
+  const names = Object.entries(typing)
+    .filter(
+      ([name, t]) => now.value - t.at < TYPING_SHOWN_MS && name !== me && (conversation === PUBLIC ? t.to === undefined : name === conversation && t.to === me),
+    )
+    .map(([name]) => name);
+  if (names.length === 0) return null;
+  return (
+    <p class="typing" data-testid="typing" aria-live="polite">
+      <bdi>{names.join(', ')}</bdi> {names.length === 1 ? 'is' : 'are'} typing…
+    </p>
   );
 }
 
