@@ -85,6 +85,15 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     expect(await message.locator('img').count()).toBe(0);
     expect(await page.title()).toBe('Chatty');
     expect(await message.locator('a').getAttribute('href')).toBe('https://example.com/a?b=1');
+    // Near the limit a counter shows; over it, the text is refused before it is sent.
+    await page.getByTestId('composer').fill('x'.repeat(3_700));
+    expect(await page.getByTestId('counter').textContent()).toBe('3,700 / 4,000');
+    await page.getByTestId('composer').fill('x'.repeat(4_001));
+    expect(await page.getByTestId('counter').textContent()).toBe('4,001 / 4,000 — too long to send');
+    expect(await page.getByTestId('send').isDisabled()).toBe(true);
+    await page.getByTestId('composer').press('Enter');
+    expect(await page.getByTestId('composer-error').textContent()).toBe('Text must be at most 4000 characters');
+    expect(await page.getByTestId('message').filter({ hasText: 'xxxxxxxxxx' }).count()).toBe(0);
   });
 
   it('a peer’s far-off clock and bidi overrides in texts cannot break or spoof the timeline', async () => {

@@ -1,5 +1,6 @@
 // Enter sends, Shift+Enter starts a new line; empty text is refused with a message.
 import { useSignal } from '@preact/signals';
+import { Limits } from '../../shared/protocol.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
 
@@ -20,6 +21,10 @@ export function Composer({ model }: { model: Model }) {
   }
 
   const serverError = model.state.value.lastError;
+  // Near the limit a counter shows; over it, Send is off (the protocol's rule, checked again on send).
+  const length = text.value.length;
+  const near = length > Limits.TEXT_MAX_CHARS * 0.9;
+  const over = length > Limits.TEXT_MAX_CHARS;
   return (
     <form
       class="composer"
@@ -68,9 +73,15 @@ export function Composer({ model }: { model: Model }) {
           }
         }}
       />
-      <button type="submit" data-testid="send" disabled={!connected}>
+      <button type="submit" data-testid="send" disabled={!connected || over}>
         Send
       </button>
+      {near && (
+        <span class={`counter${over ? ' over' : ''}`} data-testid="counter" aria-live="polite">
+          {length.toLocaleString('en')} / {Limits.TEXT_MAX_CHARS.toLocaleString('en')}
+          {over ? ' — too long to send' : ''}
+        </span>
+      )}
       {(error.value || serverError) && (
         <p class="error" role="alert" data-testid="composer-error">
           {sentence(error.value || serverError?.message || '')}
