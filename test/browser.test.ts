@@ -96,6 +96,38 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     expect(await page.getByTestId('message').filter({ hasText: 'xxxxxxxxxx' }).count()).toBe(0);
   });
 
+  it('renders the Markdown subset, :emoji: and links, and nothing else', async () => {
+    const node = await hostWithUi();
+    const page = await joinInBrowser(browser(), httpOf(node.url), 'Md');
+    const writer = await RawSocket.join(node.url, 'Writer');
+    const text = [
+      '**bold** _italic_ `code` :tada: see www.example.com',
+      '> quoted',
+      '```',
+      '<script>document.title="pwned"</script>',
+      '```',
+      '[click](javascript:alert(1)) <b>raw</b> # not a heading',
+    ].join('\n');
+    writer.send({ type: 'send', name: 'Writer', text });
+    const message = page.getByTestId('message').filter({ hasText: 'quoted' });
+    await message.waitFor();
+    const body = message.getByTestId('message-text');
+    expect(await body.locator('strong').textContent()).toBe('bold');
+    expect(await body.locator('em').textContent()).toBe('italic');
+    expect(await body.locator('p code').textContent()).toBe('code');
+    expect(await body.textContent()).toContain('🎉');
+    expect(await body.locator('blockquote').textContent()).toContain('quoted');
+    expect(await body.locator('pre code').textContent()).toBe('<script>document.title="pwned"</script>\n');
+    expect(await body.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual(['http://www.example.com']);
+    expect(await body.locator('script, b, h1, img').count()).toBe(0);
+    expect(await body.textContent()).toContain('<b>raw</b>');
+    expect(await page.title()).toBe('Chatty');
+    // The picker inserts a shortcode.
+    await page.getByTestId('emoji').locator('summary').click();
+    await page.getByTestId('emoji').getByTitle(':wave:').click();
+    expect(await page.getByTestId('composer').inputValue()).toBe(':wave: ');
+  });
+
   it('a peer’s far-off clock and bidi overrides in texts cannot break or spoof the timeline', async () => {
     const node = await hostWithUi();
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');

@@ -1,6 +1,7 @@
 // Enter sends, Shift+Enter starts a new line; empty text is refused with a message.
 import { useSignal } from '@preact/signals';
 import { Limits } from '../../shared/protocol.js';
+import { emojiOf, PICKER } from '../markdown.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
 
@@ -73,6 +74,24 @@ export function Composer({ model }: { model: Model }) {
           }
         }}
       />
+      <details class="emoji" data-testid="emoji">
+        <summary aria-label="Emoji">🙂</summary>
+        <div class="emoji-list">
+          {PICKER.map((code) => (
+            <button
+              key={code}
+              type="button"
+              class="link"
+              title={`:${code}:`}
+              onClick={() => {
+                text.value = `${text.value}${text.value && !text.value.endsWith(' ') ? ' ' : ''}:${code}: `;
+              }}
+            >
+              {emojiOf(code)}
+            </button>
+          ))}
+        </div>
+      </details>
       <button type="submit" data-testid="send" disabled={!connected || over}>
         Send
       </button>

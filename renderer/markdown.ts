@@ -1,0 +1,29 @@
+// What people write, as the page shows it: a Markdown subset — bold, italic, code, code blocks,
+// links, quotes, line breaks — with `:shortcode:` emoji and bare links (www. too) made links.
+// markdown-it turns it into HTML with raw HTML off (a tag someone types stays text), and DOMPurify
+// then keeps only the handful of tags and the one attribute this subset makes: no hand-written
+// HTML from user text anywhere.
+import DOMPurify from 'dompurify';
+import MarkdownIt from 'markdown-it';
+import { full as emoji } from 'markdown-it-emoji';
+
+const md = new MarkdownIt('zero', { linkify: true, breaks: true })
+  .enable(['emphasis', 'backticks', 'fence', 'code', 'blockquote', 'link', 'linkify', 'newline', 'autolink', 'escape', 'paragraph'])
+  .use(emoji);
+md.linkify.set({ fuzzyLink: true, fuzzyEmail: false });
+
+const ALLOWED = { ALLOWED_TAGS: ['p', 'br', 'strong', 'em', 'code', 'pre', 'blockquote', 'a'], ALLOWED_ATTR: ['href'], ALLOWED_URI_REGEXP: /^https?:/i };
+
+/** Sanitized HTML for a message's text (without the newline markdown-it ends blocks with). */
+export function renderMarkdown(text: string): string {
+  return DOMPurify.sanitize(md.render(text).trimEnd(), ALLOWED);
+}
+
+/** Text with nothing this subset would change: shown as a plain text node (most messages; it is much cheaper). */
+export function isPlain(text: string): boolean {
+  return !/[*_`[\]>:<&@\\~]|https?:|www\.|^\s{4}/m.test(text);
+}
+
+/** A few emoji for the picker, by their shortcodes (what the composer inserts). */
+export const PICKER = ['smile', 'joy', 'wink', 'heart', 'thumbsup', 'tada', 'thinking', 'eyes', 'fire', 'rocket', 'coffee', 'wave'];
+export const emojiOf = (shortcode: string): string => md.renderInline(`:${shortcode}:`);
