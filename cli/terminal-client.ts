@@ -7,6 +7,7 @@ import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
 import { ErrorCode } from '../shared/errors.js';
 import { parseInvite } from '../shared/invite.js';
 import type { ChatEvent } from '../shared/protocol.js';
+import { defaultKnownServersFile, KnownServers } from './known-servers.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
 import { CliError, UsageError } from './errors.js';
@@ -28,11 +29,14 @@ export async function runTerminalClient(target: string, name: string, io: Termin
   const invite = parseInvite(target);
   if (!invite.ok) throw new UsageError(invite.error.message);
   const { server, code, fingerprint } = invite.value;
-  const pin = new CertificatePin(fingerprint, (seen) =>
-    io.error.write(`chatty: ${server} presents the certificate ${fingerprintForPeople(seen)}
-        (first use: compare it with the one the host shows, or join with its invite link)
-`),
-  );
+  // An invite says which certificate to expect; otherwise the one trusted for this address before,
+  // or (first use) the one it shows now, which is shown to the person and remembered.
+  const known = new KnownServers(defaultKnownServersFile(env));
+  const pin = new CertificatePin(fingerprint ?? known.get(server), (seen) => {
+    io.error.write(`chatty: ${server} presents the certificate ${fingerprintForPeople(seen)}\n`);
+    io.error.write('        (first use: compare it with the one the host shows, or join with its invite link)\n');
+    known.remember(server, seen);
+  });
   const credentials = { ...(code ? { invite: code } : {}), ...(env.CHATTY_PASSPHRASE ? { passphrase: env.CHATTY_PASSPHRASE } : {}) };
   const joined = await ChatClient.connect(server, name, nodeSockets(pin), { credentials, ...options });
   if (!joined.ok) throw new CliError(joined.error.message);

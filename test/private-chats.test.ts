@@ -185,6 +185,29 @@ describe('private chats', () => {
     await client(a.invite, 'Ann');
   });
 
+  it('the terminal client remembers a certificate trusted on first use, and refuses another at that address', async () => {
+    const config = mkdtempSync(join(tmpdir(), 'chatty-config-'));
+    const env = { XDG_CONFIG_HOME: config };
+    const port = await freePort();
+    const first = await host('--port', String(port));
+    const firstUse = new Chatty(['client', `127.0.0.1:${port}`, 'Ann', '--give-up', '1'], env);
+    await firstUse.waitFor(/^\[JOIN\] Ann joined the chat$/);
+    expect(firstUse.stderr[0]).toMatch(/^chatty: wss:\/\/127\.0\.0\.1:\d+ presents the certificate [0-9A-F:]{95}$/);
+    firstUse.type('exit');
+    expect(await firstUse.exited()).toBe(0);
+    expect(statSync(join(config, 'chatty', 'known-servers.json')).mode & 0o777).toBe(0o600);
+    const again = await client(`127.0.0.1:${port}`, 'Ann', env);
+    expect(again.stderr).toEqual([]); // known: nothing to ask
+    again.type('exit');
+    await again.exited();
+    // Another server (another set, another certificate) at the same address: refused.
+    await first.proc.kill('SIGINT');
+    await host('--port', String(port));
+    const refused = new Chatty(['client', `127.0.0.1:${port}`, 'Ann', '--give-up', '1'], env);
+    expect(await refused.exited()).toBe(1);
+    expect(refused.stderr.at(-1)).toMatch(/is not the one this chat uses .*someone may be intercepting/);
+  });
+
   it.skipIf(!hasChromium)('a browser joins a private chat over https, from the invite link, accepting exactly the set’s certificate', async () => {
     const data = dataFolder();
     const a = await host('--private', '--data', data);

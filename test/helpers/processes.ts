@@ -1,5 +1,8 @@
 // Real `chatty` processes (bin/chatty.js, as users run it), with their output read line by line.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { Waiters } from './waiters.js';
@@ -24,8 +27,11 @@ export class Chatty {
     readonly args: string[],
     env: Record<string, string> = {},
   ) {
+    // Its own config and data folders: certificates a terminal client trusts on first use, and a
+    // host's default data folder (per port), are not shared between tests (ports are reused).
+    const home = mkdtempSync(join(tmpdir(), 'chatty-home-'));
     const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CHATTY_BIN, ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, XDG_CONFIG_HOME: join(home, 'config'), XDG_DATA_HOME: join(home, 'data'), ...env },
     });
     this.child = child;
     running.add(this);
