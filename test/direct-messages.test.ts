@@ -2,23 +2,13 @@
 // people — never to a third client, never in a history page or a resume that a third client gets.
 // Real `chatty host` processes, terminal clients and a page in Chromium.
 import { describe, expect, it } from 'vitest';
-import { chromiumForFile, hasChromium, joinInBrowser, say, screenshot } from './helpers/browser.js';
-import { Chatty } from './helpers/processes.js';
+import { chromiumForFile, hasChromium, joinInBrowser, say, screenshot, pageOf } from './helpers/browser.js';
+import { Chatty, hostAndReplica } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
-
-async function twoServers(): Promise<{ a: Chatty; aUrl: string; b: Chatty; bUrl: string; invite: string }> {
-  const a = new Chatty(['host', '--port', '0']);
-  const aUrl = await a.url();
-  const invite = await a.invite();
-  const b = new Chatty(['host', '--port', '0', '--join', invite]);
-  const bUrl = await b.url();
-  await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
-  return { a, aUrl, b, bUrl, invite: await b.invite() };
-}
 
 describe('direct messages', () => {
   it('reach only their two people, on two servers; a third client never sees them, live or in history', async () => {
-    const { aUrl, bUrl, invite } = await twoServers();
+    const { aUrl, bUrl, invite } = await hostAndReplica();
     const ann = await RawSocket.join(aUrl, 'Ann');
     const cid = await RawSocket.join(aUrl, 'Cid'); // on Ann's own server
     const bob = await RawSocket.join(bUrl, 'Bob');
@@ -57,7 +47,7 @@ describe('direct messages', () => {
   });
 
   it('to nobody, or to oneself, is a clear error; nothing is published', async () => {
-    const { aUrl } = await twoServers();
+    const { aUrl } = await hostAndReplica();
     const ann = await RawSocket.join(aUrl, 'Ann');
     ann.send({ type: 'send', name: 'Ann', text: 'hello?', to: 'Nobody' });
     expect((await ann.nextError('NO_SUCH_BUDDY')).message).toBe('nobody called "Nobody" is in the chat');
@@ -76,10 +66,9 @@ describe('direct messages', () => {
     const browser = chromiumForFile();
 
     it('a click on a buddy opens the conversation; the other side sees an unread count, then the message', async () => {
-      const { aUrl, bUrl } = await twoServers();
-      const httpOf = (url: string) => `${url.replace(/^wss/, 'https')}/`;
-      const ann = await joinInBrowser(browser(), httpOf(aUrl), 'Ann');
-      const bob = await joinInBrowser(browser(), httpOf(bUrl), 'Bob');
+      const { aUrl, bUrl } = await hostAndReplica();
+      const ann = await joinInBrowser(browser(), pageOf(aUrl), 'Ann');
+      const bob = await joinInBrowser(browser(), pageOf(bUrl), 'Bob');
       const cid = await RawSocket.join(aUrl, 'Cid');
       await ann.getByTestId('buddy').filter({ hasText: 'Bob' }).getByRole('button').click();
       await ann.getByTestId('conversation-title').waitFor();

@@ -2,22 +2,13 @@
 // (and a late joiner's welcome); "typing…" reaches the conversation it is for, on other servers
 // too, and is rate-limited. Real `chatty host` processes, terminal clients and Chromium.
 import { describe, expect, it } from 'vitest';
-import { chromiumForFile, hasChromium, joinInBrowser } from './helpers/browser.js';
-import { Chatty } from './helpers/processes.js';
+import { chromiumForFile, hasChromium, joinInBrowser, pageOf } from './helpers/browser.js';
+import { Chatty, hostAndReplica } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
-
-async function twoServers(): Promise<{ aUrl: string; bUrl: string; invite: string }> {
-  const a = new Chatty(['host', '--port', '0']);
-  const aUrl = await a.url();
-  const b = new Chatty(['host', '--port', '0', '--join', await a.invite()]);
-  const bUrl = await b.url();
-  await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
-  return { aUrl, bUrl, invite: await a.invite() };
-}
 
 describe('presence', () => {
   it('away and available reach the other server, a late joiner and the terminal; typing reaches only its conversation, a few times a second at most', async () => {
-    const { aUrl, bUrl, invite } = await twoServers();
+    const { aUrl, bUrl, invite } = await hostAndReplica();
     const ann = await RawSocket.join(aUrl, 'Ann');
     const bob = await RawSocket.join(bUrl, 'Bob');
     const cid = await RawSocket.join(aUrl, 'Cid');
@@ -61,10 +52,9 @@ describe('presence', () => {
     const browser = chromiumForFile();
 
     it('the Available / Away button shows on the other server; typing shows while it lasts', async () => {
-      const { aUrl, bUrl } = await twoServers();
-      const httpOf = (url: string) => `${url.replace(/^wss/, 'https')}/`;
-      const ann = await joinInBrowser(browser(), httpOf(aUrl), 'Ann');
-      const bob = await joinInBrowser(browser(), httpOf(bUrl), 'Bob');
+      const { aUrl, bUrl } = await hostAndReplica();
+      const ann = await joinInBrowser(browser(), pageOf(aUrl), 'Ann');
+      const bob = await joinInBrowser(browser(), pageOf(bUrl), 'Bob');
       await ann.getByTestId('buddy').filter({ hasText: 'Bob' }).waitFor();
       await ann.getByTestId('presence').click();
       expect(await ann.getByTestId('presence').textContent()).toBe('Away');

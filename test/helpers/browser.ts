@@ -39,6 +39,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png` });
 }
 
+/** The page a server serves, from its WebSocket address (wss:// → https://, ws:// → http://). */
+export const pageOf = (wsUrl: string) => `${wsUrl.replace(/^ws/, 'http')}/`;
+
 /** Open the chat a node serves and join it as `name` from the browser. */
 export async function joinInBrowser(browser: Browser, httpUrl: string, name: string): Promise<Page> {
   // These tests are about the page: they take the hosts' self-signed certificates as accepted

@@ -111,3 +111,14 @@ function collectLines(stream: NodeJS.ReadableStream, into: string[], onLine: () 
     onLine();
   });
 }
+
+/** Two `chatty host` processes on free ports, the second a replica that joined with the first's invite. */
+export async function hostAndReplica(): Promise<{ a: Chatty; aUrl: string; b: Chatty; bUrl: string; invite: string }> {
+  const a = new Chatty(['host', '--port', '0']);
+  const aUrl = await a.url();
+  const invite = await a.invite();
+  const b = new Chatty(['host', '--port', '0', '--join', invite]);
+  const bUrl = await b.url();
+  await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+  return { a, aUrl, b, bUrl, invite };
+}
