@@ -125,6 +125,10 @@ export async function runTerminalClient(target: string, name: string, io: Termin
         case 'auth_ok':
         case 'is_typing':
           return; // the seminar's client shows only joins, leaves and messages
+        case 'search_results':
+          print(`[SEARCH] ${msg.events.length} found for "${neutralize(msg.query)}"`);
+          for (const event of msg.events) print(`  ${formatEvent(event, client.name)}`);
+          return;
       }
     });
     const who = () =>
@@ -155,6 +159,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
       const direct = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(line);
       if (line === '/away' || line === '/available') client.setStatus(line === '/away' ? 'away' : 'available');
       else if (line === '/who') print(who());
+      else if (line.startsWith('/search ')) client.search(line.slice(8).trim());
       else if (line.startsWith('/msg') && !direct) io.error.write('chatty: /msg NAME text sends text to NAME only\n');
       else if (line.trim() !== '') {
         const sent = direct ? client.send(direct[2]!, direct[1]!) : client.send(line);

@@ -11,6 +11,7 @@ import {
   OpenLinkRequest,
   parsePayload,
   safeExternalUrl,
+  SearchRequest,
   SendRequest,
   StatusRequest,
   TypingRequest,
@@ -51,6 +52,10 @@ export function invokeHandlers(deps: { session: ChatSession; settings: SettingsS
     [Channel.typing]: async (payload) => {
       const to = parsePayload(TypingRequest, payload);
       return to.ok ? session.chat.typing(to.value) : to;
+    },
+    [Channel.search]: async (payload) => {
+      const query = parsePayload(SearchRequest, payload);
+      return query.ok ? session.chat.search(query.value) : query;
     },
     [Channel.loadOlder]: async (payload) => {
       const before = parsePayload(LoadOlderRequest, payload);

@@ -17,6 +17,7 @@ const api: ChattyApi = {
   sendDirect: invoke('sendDirect'),
   setStatus: invoke('setStatus'),
   typing: invoke('typing'),
+  search: invoke('search'),
   loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
   newInvite: invoke('newInvite'),

@@ -33,6 +33,7 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     sendDirect: async ({ to, text }) => chat.send(text, to),
     setStatus: async (status) => chat.setStatus(status),
     typing: async (to) => chat.typing(to),
+    search: async (query) => chat.search(query),
     loadOlder: async (before) => chat.loadOlder(before),
     leave: () => chat.leave(),
     newInvite: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that hosts the chat can make a new invite.'),

@@ -2,7 +2,7 @@
 // and the actions the views call. Views stay dumb: they read signals and call these.
 import { signal } from '@preact/signals';
 import type { ChattyApi, SessionInfo, Settings } from '../shared/bridge.js';
-import { initialState, openConversation, PUBLIC, reduce, type ChatState } from '../shared/chat-state.js';
+import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, reduce, type ChatState, type TimelineEntry } from '../shared/chat-state.js';
 import { validateText } from '../shared/protocol.js';
 import type { Result } from '../shared/errors.js';
 import { watchAttention } from './browser-attention.js';
@@ -74,6 +74,15 @@ export function createModel(api: ChattyApi) {
       if (!valid.ok) return valid;
       const to = state.value.conversation;
       return to === PUBLIC ? api.send(text) : api.sendDirect({ to, text });
+    },
+    search: (query: string) => api.search(query),
+    closeSearch() {
+      state.value = closeSearch(state.value);
+    },
+    /** A search result: its conversation opens, the results close, and the message is brought into view. */
+    jumpTo(entry: TimelineEntry) {
+      state.value = closeSearch(openConversation(state.value, conversationOf(entry)));
+      requestAnimationFrame(() => document.querySelector(`[data-id="${CSS.escape(entry.id)}"]`)?.scrollIntoView({ block: 'center' }));
     },
     /** Show the public chat (PUBLIC) or the direct messages with a buddy. */
     open(conversation: string) {

@@ -67,6 +67,9 @@ interface Connection {
   typedAt?: number;
 }
 
+/** Search results in one answer, unless the client asks for fewer. */
+const SEARCH_LIMIT = 50;
+
 /** "Typing…" from one client counts at most this often; clients show it for a few seconds. */
 const TYPING_EVERY_MS = 2_000;
 
@@ -367,6 +370,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'typing':
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         return this.#typing(conn, role.name, msg.to);
+      case 'search_req':
+        if (role.kind !== 'client') return this.#sendError(conn, notJoined);
+        void this.#search(conn, role.name, msg.query, msg.limit ?? SEARCH_LIMIT);
+        return;
       case 'server_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
         if (!this.#authorize(conn, this.#access.checkLink(msg.auth, conn.challenge), msg.from)) return;
@@ -579,6 +586,15 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (status === 'away') holder.status = 'away';
     else delete holder.status;
     this.#publish(this.#event('presence', name, { status }));
+  }
+
+  /** Full-text search: SQLite's index where there is a data folder, the history in memory otherwise. */
+  async #search(conn: Connection, name: string, query: string, limit: number): Promise<void> {
+    const mine = (e: ChatEvent) => visibleTo(e, name);
+    const events = this.#store
+      ? (await this.#store.search(query, name, limit)).flatMap((id) => this.#history.get(id) ?? []).filter(mine)
+      : this.#history.search(query, limit, mine);
+    sendFrame(conn.ws, frame.searchResults(query, events));
   }
 
   /** "Typing…": relayed, never kept; at most one every TYPING_EVERY_MS per client counts. */

@@ -58,6 +58,26 @@ export class History {
     return true;
   }
 
+  /** The event with this id, if it is (still) here. */
+  get(id: string): ChatEvent | undefined {
+    if (!this.#sizes.has(id)) return undefined;
+    return this.#events.find((e) => e.id === id);
+  }
+
+  /**
+   * Messages whose text has every word of `query` (any case), newest first, that `visible` passes:
+   * the search of a server that keeps no file (a server with one asks SQLite's full-text index).
+   */
+  search(query: string, limit: number, visible: (e: ChatEvent) => boolean): ChatEvent[] {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    const found: ChatEvent[] = [];
+    for (let at = this.#events.length - 1; at >= 0 && found.length < limit; at--) {
+      const e = this.#events[at]!;
+      if ((e.type === 'message' || e.type === 'direct') && visible(e) && words.every((w) => e.text.toLowerCase().includes(w))) found.push(e);
+    }
+    return found;
+  }
+
   /** The id a send with this `cid` from `name` was published as, if it was. */
   published(name: string, cid: string): string | undefined {
     return this.#byCid.get(cidKey(name, cid));

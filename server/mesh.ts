@@ -224,7 +224,8 @@ export class Mesh {
       msg.type === 'history_req' ||
       msg.type === 'ping' ||
       msg.type === 'set_status' ||
-      msg.type === 'typing'
+      msg.type === 'typing' ||
+      msg.type === 'search_req'
     ) {
       this.opts.log.warn({ peer: link.url, type: msg.type }, 'client request on a server link');
       return;

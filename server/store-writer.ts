@@ -14,10 +14,21 @@ export type WriterRequest =
   | { kind: 'identity'; identity: Identity }
   | { kind: 'peers'; urls: string[] }
   | { kind: 'trim'; maxEvents: number }
+  | { kind: 'search'; ref: number; query: string; name: string; limit: number }
   | { kind: 'close' };
 
-/** What the writer tells store.ts: a write that failed (the events stay in the server's memory). */
-export type WriterReport = { kind: 'failed'; message: string };
+/** What the writer tells store.ts: a write that failed (the events stay in the server's memory), or search results. */
+export type WriterReport = { kind: 'failed'; message: string } | { kind: 'found'; ref: number; ids: string[] };
+
+/** A person's words as an FTS5 query: each one quoted (no operators get through) and matched as a word prefix. */
+export function ftsQuery(query: string): string {
+  return query
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 8)
+    .map((word) => `"${word.replace(/"/g, '""')}"*`)
+    .join(' ');
+}
 
 export interface WriterData {
   file: string;
@@ -32,6 +43,8 @@ if (port) {
   db.exec('PRAGMA synchronous = NORMAL; PRAGMA journal_mode = PERSIST');
   const insertEvent = db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)');
   const saveIdentity = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)");
+  const insertText = db.prepare('INSERT INTO events_text (text, id, name, peer) VALUES (?, ?, ?, ?)');
+  const searchText = db.prepare("SELECT id FROM events_text WHERE events_text MATCH ? AND (peer = '' OR name = ? OR peer = ?) ORDER BY rank LIMIT ?");
 
   let events: ChatEvent[] = [];
   let identity: Identity | undefined;
@@ -57,7 +70,10 @@ if (port) {
     identity = peers = trimTo = undefined;
     try {
       transaction(() => {
-        for (const e of batch.events) insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
+        for (const e of batch.events) {
+          const { changes } = insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
+          if (changes === 1 && (e.type === 'message' || e.type === 'direct')) insertText.run([e.text, e.id, e.name, e.type === 'direct' ? e.to : '']);
+        }
         if (batch.identity) saveIdentity.run([JSON.stringify(batch.identity)]);
         if (batch.peers) {
           db.run('DELETE FROM peers');
@@ -86,10 +102,24 @@ if (port) {
       case 'trim':
         trimTo = request.maxEvents;
         break;
+      case 'search': {
+        if (scheduled) flush(); // what was handed over before the question is part of the answer
+        let ids: string[] = [];
+        const match = ftsQuery(request.query);
+        try {
+          if (match) ids = searchText.all([match, request.name, request.name, request.limit]).map((row) => String(row.id));
+        } catch (err) {
+          port.postMessage({ kind: 'failed', message: `search: ${(err as Error).message}` } satisfies WriterReport);
+        }
+        port.postMessage({ kind: 'found', ref: request.ref, ids } satisfies WriterReport);
+        return;
+      }
       case 'close':
         flush();
         insertEvent.finalize();
         saveIdentity.finalize();
+        insertText.finalize();
+        searchText.finalize();
         db.close();
         port.close();
         return;

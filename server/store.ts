@@ -33,6 +33,11 @@ const MIGRATIONS: string[] = [
    CREATE TABLE events (id TEXT PRIMARY KEY, clock INTEGER NOT NULL, origin TEXT NOT NULL, body TEXT NOT NULL);
    CREATE INDEX events_order ON events (clock, origin);
    CREATE TABLE peers (url TEXT PRIMARY KEY);`,
+  // 2: full-text search of messages (FTS5); `peer` is a direct message's addressee ('' for public).
+  `CREATE VIRTUAL TABLE events_text USING fts5(text, id UNINDEXED, name UNINDEXED, peer UNINDEXED);
+   INSERT INTO events_text (text, id, name, peer)
+     SELECT json_extract(body, '$.text'), id, json_extract(body, '$.name'), coalesce(json_extract(body, '$.to'), '')
+     FROM events WHERE json_extract(body, '$.type') IN ('message', 'direct');`,
 ];
 
 export class StoreError extends Error {}
@@ -77,6 +82,8 @@ export class SqliteStore implements EventStore {
   #identity: Identity | undefined;
   #postScheduled = false;
   #closed = false;
+  #searches = 0;
+  readonly #found = new Map<number, (ids: string[]) => void>();
   /** Rows that could not be read back (a damaged file); reported by whoever opened the store. */
   damaged = 0;
 
@@ -194,6 +201,21 @@ export class SqliteStore implements EventStore {
     this.#post({ kind: 'trim', maxEvents });
   }
 
+  /**
+   * Ids of messages whose text has every word of `query` (as a word prefix), best matches first,
+   * among those `name` may see (public ones, and direct ones to or from them). Written events
+   * only: what is pending is handed over first.
+   */
+  search(query: string, name: string, limit: number): Promise<string[]> {
+    if (this.#closed) return Promise.resolve([]);
+    this.#postPending();
+    const ref = ++this.#searches;
+    return new Promise((resolve) => {
+      this.#found.set(ref, resolve);
+      this.#post({ kind: 'search', ref, query, name, limit });
+    });
+  }
+
   /** Write what is pending, then let go of the file and the data folder's lock. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -236,7 +258,12 @@ export class SqliteStore implements EventStore {
     // A server may exit without close() (a signal); what is pending then is what a crash loses.
     writer.unref();
     this.#writerExited = new Promise((resolve) => writer.once('exit', () => resolve()));
-    writer.on('message', (report: WriterReport) => this.#options.onWriteFailed?.(report.message));
+    writer.on('message', (report: WriterReport) => {
+      if (report.kind === 'found') {
+        this.#found.get(report.ref)?.(report.ids);
+        this.#found.delete(report.ref);
+      } else this.#options.onWriteFailed?.(report.message);
+    });
     writer.on('error', (err) => this.#options.onWriteFailed?.(`the history writer stopped: ${err.message}`));
     this.#writer = writer;
     return writer;

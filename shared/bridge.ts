@@ -65,6 +65,8 @@ export interface ChattyApi {
   setStatus(status: v.InferOutput<typeof Status>): Promise<Result<void>>;
   /** The user is typing in the public chat, or (`to`) to one buddy. */
   typing(to?: string): Promise<Result<void>>;
+  /** Full-text search; the answer arrives as a `search_results` frame. */
+  search(query: string): Promise<Result<void>>;
   /** Ask for the page of history before the event `before`; it arrives as a `history` frame. */
   loadOlder(before: string): Promise<Result<void>>;
   leave(): Promise<Result<void>>;
@@ -88,6 +90,7 @@ export const Channel = {
   sendDirect: 'chatty:send-direct',
   setStatus: 'chatty:set-status',
   typing: 'chatty:typing',
+  search: 'chatty:search',
   loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
   newInvite: 'chatty:new-invite',
@@ -127,6 +130,7 @@ export const SendRequest = v.pipe(v.string(), v.maxLength(Limits.TEXT_MAX_CHARS 
 export const DirectRequest = v.strictObject({ to: Name, text: SendRequest });
 export const StatusRequest = Status;
 export const TypingRequest = v.optional(Name);
+export const SearchRequest = v.pipe(v.string(), v.maxLength(200));
 export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
 

@@ -226,6 +226,11 @@ export class ChatClient {
     if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.typing(to)));
   }
 
+  /** Full-text search of what the server holds (the answer is a `search_results` frame). */
+  search(query: string): void {
+    if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.searchReq(query)));
+  }
+
   /** Ask for the page of history before the event `before` (the answer is a `history` frame). */
   requestHistory(before: string, limit?: number): void {
     if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.historyReq(before, limit)));

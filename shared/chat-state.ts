@@ -70,6 +70,8 @@ export interface ChatState {
   unread: Readonly<Record<string, number>>;
   /** Who is typing, by name. */
   typing: Readonly<Record<string, Typing>>;
+  /** The last search's answer (messages, best first), until it is closed. */
+  search: { query: string; results: readonly TimelineEntry[] } | undefined;
 }
 
 /** Whether `text` mentions `name`: an @ and the name (any case), not followed by more of a word. */
@@ -103,7 +105,11 @@ export const initialState: ChatState = {
   conversation: PUBLIC,
   unread: {},
   typing: {},
+  search: undefined,
 };
+
+/** Close the search results. */
+export const closeSearch = (state: ChatState): ChatState => ({ ...state, search: undefined });
 
 /** Which conversation an entry belongs to. */
 export const conversationOf = (entry: TimelineEntry): string => (entry.kind === 'message' && entry.with !== undefined ? entry.with : PUBLIC);
@@ -295,6 +301,11 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       return { ...state, status: 'idle', me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {} };
     case 'error':
       return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
+    case 'search_results':
+      return {
+        ...state,
+        search: { query: frame.query, results: frame.events.filter((e) => e.type !== 'presence').map((e) => entryOf(e, state)) },
+      };
     case 'ack':
     case 'pong':
     case 'hello': // the client answers these itself (chat-client.ts)

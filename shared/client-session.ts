@@ -68,6 +68,13 @@ export class ClientSession {
     return ok(undefined);
   }
 
+  search(query: string): Result<void> {
+    if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
+    if (!query.trim()) return fail(ErrorCode.TEXT_INVALID, 'search for something');
+    this.#client.search(query.trim());
+    return ok(undefined);
+  }
+
   typing(to?: string): Result<void> {
     this.#client?.typing(to);
     return ok(undefined);

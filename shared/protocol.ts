@@ -161,6 +161,12 @@ export const Ping = v.strictObject({ type: v.literal('ping') });
 /** Presence set by hand (or after the app sees the user idle): everyone sees it (a `presence` event). */
 export const Status = v.picklist(['available', 'away']);
 export const SetStatusReq = v.strictObject({ type: v.literal('set_status'), status: Status });
+/** Full-text search of the messages the server holds (the asker's direct ones included, no one else's). */
+export const SearchReq = v.strictObject({
+  type: v.literal('search_req'),
+  query: v.pipe(v.string(), v.trim(), v.minLength(1, 'search for something'), v.maxLength(200)),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100))),
+});
 /** "I am typing" in the public chat, or (`to`) to one buddy; at most one every 2 s counts. Not kept anywhere. */
 export const TypingReq = v.strictObject({ type: v.literal('typing'), to: v.optional(Name) });
 
@@ -207,6 +213,8 @@ export const History = v.strictObject({
   /** Answers a `history_req` (older page), rather than following `welcome`. */
   page: v.optional(v.boolean()),
 });
+/** The answer to `search_req`: matching messages, best first. */
+export const SearchResults = v.strictObject({ type: v.literal('search_results'), query: v.string(), events: v.array(AnyEvent) });
 /** The server published the client's `send` with this `cid` as event `id` (also when it was a resend). */
 export const Ack = v.strictObject({ type: v.literal('ack'), cid: ClientId, id: EventId });
 export const Pong = v.strictObject({ type: v.literal('pong') });
@@ -259,6 +267,7 @@ export type DirectEvent = v.InferOutput<typeof DirectEvent>;
 export type PresenceEvent = v.InferOutput<typeof PresenceEvent>;
 export type IsTyping = v.InferOutput<typeof IsTyping>;
 export type Status = v.InferOutput<typeof Status>;
+export type SearchResults = v.InferOutput<typeof SearchResults>;
 export type Welcome = v.InferOutput<typeof Welcome>;
 export type Exit = v.InferOutput<typeof Exit>;
 export type ErrorFrame = v.InferOutput<typeof ErrorFrame>;
@@ -286,7 +295,8 @@ export type ClientRequest =
   | HistoryReq
   | v.InferOutput<typeof Ping>
   | v.InferOutput<typeof SetStatusReq>
-  | v.InferOutput<typeof TypingReq>;
+  | v.InferOutput<typeof TypingReq>
+  | v.InferOutput<typeof SearchReq>;
 export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent | PresenceEvent;
 
 /** Who may see an event: everyone, but a direct message only its sender and its addressee. */
@@ -309,7 +319,8 @@ export type ClientInbound =
   | ErrorFrame
   | Hello
   | AuthOk
-  | IsTyping;
+  | IsTyping
+  | SearchResults;
 
 const events = {
   join: JoinEvent,
@@ -329,6 +340,7 @@ const serverInbound = {
   ping: Ping,
   set_status: SetStatusReq,
   typing: TypingReq,
+  search_req: SearchReq,
   is_typing: IsTyping,
   server_join_req: ServerJoinReq,
   update_servers: UpdateServers,
@@ -354,6 +366,7 @@ const clientInbound = {
   hello: Hello,
   auth_ok: AuthOk,
   is_typing: IsTyping,
+  search_results: SearchResults,
 } as const;
 
 type Schemas = Record<string, v.GenericSchema>;
@@ -460,6 +473,8 @@ export const frame = {
   historyReq: (before?: string, limit?: number): HistoryReq => ({ type: 'history_req', ...(before ? { before } : {}), ...(limit ? { limit } : {}) }),
   ping: () => ({ type: 'ping' }) as const,
   setStatus: (status: Status) => ({ type: 'set_status', status }) as const,
+  searchReq: (query: string, limit?: number) => ({ type: 'search_req', query, ...(limit ? { limit } : {}) }) as const,
+  searchResults: (query: string, events: ChatEvent[]): SearchResults => ({ type: 'search_results', query, events }),
   typing: (to?: string) => ({ type: 'typing', ...(to ? { to } : {}) }) as const,
   isTyping: (name: string, server: string, to?: string): IsTyping => ({ type: 'is_typing', name, server, ...(to ? { to } : {}) }),
   pong: () => ({ type: 'pong' }) as const,

@@ -59,6 +59,7 @@ export function StatusBar({ model }: { model: Model }) {
           ))}
         </ul>
       </details>
+      <Search model={model} />
       <PresenceToggle model={model} />
       <Invite model={model} />
       <button type="button" data-testid="leave" onClick={() => void model.leave()}>
@@ -134,4 +135,62 @@ function PresenceToggle({ model }: { model: Model }) {
       {away ? 'Away' : 'Available'}
     </button>
   );
+}
+
+/** Full-text search of what the server keeps; results show the words found, and a click jumps there. */
+function Search({ model }: { model: Model }) {
+  const { status, search } = model.state.value;
+  if (status !== 'connected') return null;
+  return (
+    <search class="search">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const query = new FormData(e.currentTarget).get('query');
+          if (typeof query === 'string' && query.trim()) void model.search(query);
+        }}
+      >
+        <input name="query" type="search" data-testid="search" placeholder="Search messages" aria-label="Search messages" maxLength={200} />
+      </form>
+      {search && (
+        <section class="search-results" data-testid="search-results" aria-label={`Results for ${search.query}`}>
+          <p>
+            {search.results.length === 0 ? 'Nothing found for' : `${search.results.length} found for`} “<bdi>{search.query}</bdi>”{' '}
+            <button type="button" class="link" onClick={() => model.closeSearch()}>
+              Close
+            </button>
+          </p>
+          <ul>
+            {search.results.map((entry) =>
+              entry.kind === 'message' ? (
+                <li key={entry.id}>
+                  <button type="button" class="link result" data-testid="search-result" onClick={() => model.jumpTo(entry)}>
+                    <strong>
+                      <bdi>{entry.name}</bdi>
+                    </strong>
+                    {entry.with !== undefined ? ` → ${entry.mine ? entry.with : 'you'}` : ''}:{' '}
+                    <bdi>
+                      <Highlighted text={entry.text} query={search.query} />
+                    </bdi>
+                  </button>
+                </li>
+              ) : null,
+            )}
+          </ul>
+        </section>
+      )}
+    </search>
+  );
+}
+
+/** The query's words marked in a result's text (text nodes and <mark>: no HTML strings). */
+function Highlighted({ text, query }: { text: string; query: string }) {
+  const words = query
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  if (words.length === 0) return <>{text}</>;
+  const parts = text.split(new RegExp(`(${words.join('|')})`, 'gi'));
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <mark key={i}>{part}</mark> : part))}</>;
 }

@@ -147,7 +147,12 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
       );
     case 'message':
       return (
-        <div class={`message${entry.mine ? ' mine' : ''}${entry.pending ? ` ${entry.pending}` : ''}`} data-testid="message" data-pending={entry.pending}>
+        <div
+          class={`message${entry.mine ? ' mine' : ''}${entry.pending ? ` ${entry.pending}` : ''}`}
+          data-testid="message"
+          data-pending={entry.pending}
+          data-id={entry.id}
+        >
           {at}{' '}
           <strong class="who">
             <bdi>{entry.name}</bdi>
