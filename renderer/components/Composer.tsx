@@ -75,7 +75,7 @@ export function Composer({ model }: { model: Model }) {
         }}
       />
       <details class="emoji" data-testid="emoji">
-        <summary aria-label="Emoji">🙂</summary>
+        <summary aria-label="Emoji">☺</summary>
         <div class="emoji-list">
           {PICKER.map((code) => (
             <button
