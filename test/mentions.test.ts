@@ -77,10 +77,11 @@ describe.skipIf(!hasChromium)('mentions and attention in the page', () => {
     const writer = await RawSocket.join(node.url, 'Writer');
     for (let i = 0; i < 60; i++) writer.send({ type: 'send', name: 'Writer', text: `line ${i}` });
     await page.getByTestId('message').filter({ hasText: 'line 59' }).waitFor();
+    // Scrolled up, and the page told so now (the scroll event would come later, racing the sends).
     await page.getByTestId('timeline').evaluate((el) => {
       el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
     });
-    await page.waitForTimeout(100); // the scroll event
     writer.send({ type: 'send', name: 'Writer', text: 'while you were up there' });
     writer.send({ type: 'send', name: 'Writer', text: 'and this' });
     await expect.poll(() => page.getByTestId('jump-to-latest').textContent()).toBe('2 new messages ↓');
