@@ -4,6 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Database } from 'node-sqlite3-wasm';
 import { describe, expect, it } from 'vitest';
 import { rendererDir } from '../cli/host.js';
 import { staticFiles } from '../server/static-files.js';
@@ -51,6 +52,34 @@ describe('search', () => {
     tess.type('/search noon');
     await tess.waitFor(/^\[SEARCH\] 1 found for "noon"$/);
     await tess.waitFor(/^ {2}\[Ann\] meet at the Blue door at noon$/);
+  });
+
+  it('a data folder from before search (schema 1) is upgraded, and its old messages are found', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'chatty-search-'));
+    // Schema 1 as the first version wrote it, with one message in it.
+    const db = new Database(join(data, 'chatty.db'));
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE events (id TEXT PRIMARY KEY, clock INTEGER NOT NULL, origin TEXT NOT NULL, body TEXT NOT NULL);
+      CREATE INDEX events_order ON events (clock, origin);
+      CREATE TABLE peers (url TEXT PRIMARY KEY);
+      PRAGMA application_id = ${0x43687479}; PRAGMA user_version = 1;`);
+    const old = {
+      type: 'message',
+      name: 'Old',
+      text: 'written before search existed',
+      id: 'abcdefabcdefabcd-1',
+      origin: 'abcdefabcdefabcd',
+      seq: 1,
+      clock: 1,
+      server: 'wss://127.0.0.1:9',
+      ts: 1,
+    };
+    db.run('INSERT INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)', [old.id, 1, old.origin, JSON.stringify(old)]);
+    db.close();
+    const node = await startNode({ data });
+    const ann = await RawSocket.join(node.url, 'Ann');
+    ann.send({ type: 'search_req', query: 'before search' });
+    expect(texts(await ann.next((f) => f.type === 'search_results'))).toEqual(['written before search existed']);
   });
 
   it('a server without a data folder searches the history it holds in memory', async () => {
