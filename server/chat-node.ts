@@ -212,8 +212,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     node.#listener = listener;
     // A restarted server finds its set again: the peers it knew are re-dialed until they answer.
-    node.#mesh.rejoin(node.#rememberedPeers.filter((url) => url !== opts.join));
-    if (opts.join) {
+    // Its join target among them too — a restart does not wait on any one peer.
+    const known = opts.join !== undefined && node.#rememberedPeers.includes(opts.join);
+    node.#mesh.rejoin(node.#rememberedPeers);
+    if (opts.join && !known) {
       try {
         await node.#mesh.join(opts.join);
       } catch (err) {

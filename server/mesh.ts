@@ -330,6 +330,12 @@ export class Mesh {
       // this very TLS channel (its binding), which no man in the middle can produce.
       const ws = new WebSocket(url, { maxPayload: Limits.MAX_FRAME_BYTES * 4, handshakeTimeout: this.opts.dialTimeoutMs, rejectUnauthorized: false });
       const link: PeerLink & { binding?: Uint8Array } = { url, ws, outbound: true, open: false, authenticated: false };
+      // A link that is not up in time (no hello, no auth_ok, no update_servers: a peer that froze
+      // mid-handshake) is closed, so the dial fails and is retried rather than waiting forever.
+      const deadline = setTimeout(() => {
+        if (!link.open) closeWith(ws, CloseCode.POLICY, 'link handshake timed out');
+      }, this.opts.dialTimeoutMs * 2);
+      deadline.unref();
       ws.on('upgrade', (res) => {
         const binding = channelBinding(res.socket);
         if (binding) link.binding = binding;
@@ -343,6 +349,7 @@ export class Mesh {
       ws.on('open', () => this.opts.heartbeat.track(ws)); // then the other side's hello
       ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(link, data, isBinary));
       ws.on('close', (code: number, reason: Buffer) => {
+        clearTimeout(deadline);
         const pending = this.#pendingDials.get(url);
         if (this.#links.get(url) === link) this.#drop(link);
         if (pending && this.#pendingDials.get(url) === pending) {

@@ -98,6 +98,10 @@ export class SqliteStore implements EventStore {
       throw new StoreError(`cannot create the data folder ${directory}: ${(err as Error).message}`);
     }
     takeLock(this.#lock, directory);
+    // SQLite's own lock here is a directory beside the file (node-sqlite3-wasm's file layer); one
+    // left by a process that was killed would refuse every open ("database is locked"). With the
+    // folder's lock held, no other process uses this file: such a directory is stale.
+    rmSync(`${this.file}.lock`, { recursive: true, force: true });
     let db: InstanceType<typeof sqlite.Database>;
     try {
       db = new sqlite.Database(this.file);
