@@ -606,8 +606,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     conn.typedAt = now;
     const holder = to === undefined ? undefined : this.#roster.holder(to);
     if (to !== undefined && (!holder || holder.name === name)) return; // to nobody: nothing to tell
-    const data = encode(frame.isTyping(name, this.url, holder?.name));
-    this.#clients.typing(frame.isTyping(name, this.url, holder?.name), data);
+    const typing = frame.isTyping(name, this.url, holder?.name);
+    const data = encode(typing);
+    this.#clients.typing(typing, data);
     this.#mesh.broadcast(data);
   }
 

@@ -1,6 +1,6 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 import type WebSocket from 'ws';
-import { type ChatEvent, type IsTyping, visibleTo } from '../shared/protocol.js';
+import type { ChatEvent, IsTyping } from '../shared/protocol.js';
 import { sendBatched } from './wire.js';
 
 export interface LocalClient {
@@ -47,9 +47,9 @@ export class LocalClients {
   /** An event (`data`: its encoding) to the clients who may see it: everyone, or a direct message's two people. */
   deliver(event: ChatEvent, data: Buffer): void {
     if (event.type !== 'direct') return this.broadcast(data);
-    const involved = [event.name, event.to].flatMap((name) => this.#byName.get(name) ?? []);
+    // Exactly the two people visibleTo() lets see it: its sender and its addressee, where they are ours.
     this.#send(
-      involved.filter((c) => visibleTo(event, c.name)),
+      [event.name, event.to].flatMap((name) => this.#byName.get(name) ?? []),
       data,
     );
   }
