@@ -15,7 +15,8 @@ import { CliError, UsageError } from './errors.js';
 const USAGE = `Usage:
   chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join INVITE] [--advertise wss://HOST:PORT]
               [--private] [--passphrase] [--new-invite] [--no-replicas] [--insecure]
-              [--heartbeat 10000] [--data DIR|:memory:] [--allow-origin ORIGIN]... [--limit NAME=VALUE]... [--source-maps]
+              [--heartbeat 10000] [--data DIR|:memory:] [--max-file-size 100M] [--allow-origin ORIGIN]...
+              [--limit NAME=VALUE]... [--source-maps]
       Run a chat server; it prints its invite (chatty://HOST:PORT/#invite=…&fp=…). With --join it
       becomes a replica of the server the invite is from (a plain address works once this data
       folder belongs to that set).
@@ -27,6 +28,7 @@ const USAGE = `Usage:
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
       --data is where the chat's history is kept, so a restarted server has it back (default: a
       folder per port in your user data folder; :memory: keeps nothing; with --port 0, nothing).
+      --max-file-size is the largest file people may share through this server (K, M or G; default 100M).
       --allow-origin lets web pages from ORIGIN (like http://intranet:8080, or * for any) connect;
       by default only the pages this server and its set serve may.
       --limit changes a rate or count limit (${Object.keys(DEFAULT_LIMITS).join(', ')}),
@@ -82,6 +84,15 @@ function addressFlag(flag: string, value: string | undefined): string | undefine
   return address.value;
 }
 
+/** `--max-file-size 100M`: bytes, or K, M or G of them (powers of 1024, as file managers count). */
+function sizeFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\s*([KMG]?)(?:i?B)?$/i.exec(value.trim());
+  const bytes = match ? Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()) : Number.NaN;
+  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw new UsageError(`${flag} must be a size like 100M, 512K or 1G, not "${value}"`);
+  return bytes;
+}
+
 /** `--limit NAME=VALUE`, repeated: checked against the server's own list of limits. */
 function parseLimits(values: string[] | undefined): Partial<ServerLimits> | undefined {
   if (!values?.length) return undefined;
@@ -118,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
         advertise: { type: 'string' },
         heartbeat: { type: 'string' },
         data: { type: 'string' },
+        'max-file-size': { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
         limit: { type: 'string', multiple: true },
         'source-maps': { type: 'boolean' },
@@ -142,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
         invitedReplicas: values['no-replicas'] !== true,
         heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
         data: (values.data as string | undefined) ?? defaultDataFolder(bind, port),
+        maxFileBytes: sizeFlag('--max-file-size', values['max-file-size'] as string | undefined),
         allowedOrigins: values['allow-origin'] as string[] | undefined,
         limits: parseLimits(values.limit as string[] | undefined),
         sourceMaps: values['source-maps'] === true,

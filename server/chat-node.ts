@@ -11,11 +11,23 @@ import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, ErrorCode, type ChatError } from '../shared/errors.js';
-import { type ChatEvent, type ClientJoinReq, decodeServerInbound, frame, Limits, type Status, visibleTo, type Welcome } from '../shared/protocol.js';
+import { CloseCode, ErrorCode, type ChatError, fail, ok, type Result } from '../shared/errors.js';
+import {
+  type ChatEvent,
+  type ClientJoinReq,
+  decodeServerInbound,
+  type FileInfo,
+  frame,
+  Limits,
+  type Status,
+  visibleTo,
+  type Welcome,
+} from '../shared/protocol.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
 import { advertisedUrl } from './address.js';
 import { EventClock } from './event-clock.js';
+import { FileRoutes, fileToken } from './file-http.js';
+import { FileStore } from './file-store.js';
 import { Grace } from './grace.js';
 import { Heartbeat } from './heartbeat.js';
 import { History } from './history.js';
@@ -91,6 +103,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #relay: PeerRelay;
   readonly #access: Access;
   readonly #data: string;
+  readonly #files: FileStore;
+  readonly #fileRoutes: FileRoutes;
+  readonly #maxFileBytes: number;
   readonly #secretsCodec: ChatNodeOptions['secretsCodec'];
   /** Slow clients waiting to be dropped; see #dropSlow. */
   readonly #slow: LocalClient[] = [];
@@ -171,6 +186,25 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       onRelayed: (event) => this.emit('event', event),
       evictLocal: (name) => this.#evict(name),
     });
+    this.#maxFileBytes = opts.maxFileBytes;
+    this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
+    this.#fileRoutes = new FileRoutes({
+      files: this.#files,
+      maxBytes: opts.maxFileBytes,
+      log: this.#log,
+      secret: () => this.#access.keys.secret,
+      certificate: () => this.#access.keys.cert,
+      localKey: (name) => (this.#clients.has(name) ? this.#sessionKey(name) : undefined),
+      anyKey: (name) => this.#sessionKey(name),
+      event: (id) => this.#history.get(id),
+      checkAddressee: (name, to) => {
+        const addressee = this.#addressee(name, to);
+        return addressee.ok ? undefined : addressee.error;
+      },
+      published: (name, cid) => this.#history.published(name, cid),
+      publish: (name, file, to, cid) => this.#publishFile(name, file, to, cid),
+      peers: () => this.servers().filter((url) => url !== this.url),
+    });
     this.#heartbeat.start();
   }
 
@@ -194,7 +228,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       tls,
       port: opts.port,
       bind: opts.bind,
-      httpHandler: opts.httpHandler,
+      // Files first (file-http.ts); the rest is the page, or what the caller serves.
+      httpHandler: (req, res) => (node !== undefined && node.#fileRoutes.handle(req, res)) || opts.httpHandler(req, res),
       origins: new OriginPolicy({
         port: () => node?.port,
         // Pages of servers this one lost may connect too: their people fail over to it.
@@ -323,6 +358,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     if (this.#listener) await this.#listener.close(sockets);
     else for (const ws of sockets) ws.terminate();
     await this.#store?.close();
+    this.#files.close();
     this.emit('disconnect');
   }
 
@@ -551,7 +587,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     // it has and places these among them, and what this server lacks comes later by backfill.
     const mine = (e: ChatEvent) => visibleTo(e, name);
     const missed = after ? this.#history.after(after, mine) : undefined;
-    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, after !== undefined));
+    const files = { token: fileToken(this.#access.keys.secret, name, key), maxBytes: this.#maxFileBytes };
+    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, after !== undefined, files));
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
     sendFrame(conn.ws, frame.history(page.events, page.more));
   }
@@ -570,15 +607,35 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     let event: ChatEvent;
     if (to === undefined) event = this.#event('message', name, extra);
     else {
-      const holder = this.#roster.holder(to);
-      if (!holder || holder.name === name) {
-        const why = holder ? 'a direct message goes to someone else' : `nobody called "${to}" is in the chat`;
-        return this.#sendError(conn, { code: ErrorCode.NO_SUCH_BUDDY, message: why });
-      }
-      event = this.#event('direct', name, { to: holder.name, ...extra });
+      const addressee = this.#addressee(name, to);
+      if (!addressee.ok) return this.#sendError(conn, addressee.error);
+      event = this.#event('direct', name, { to: addressee.value, ...extra });
     }
     this.#publish(event);
     if (cid) sendFrame(conn.ws, frame.ack(cid, event.id));
+  }
+
+  /** Whom `name` writes to when it says `to`: someone else in the chat, as that buddy's name is spelt. */
+  #addressee(name: string, to: string): Result<string> {
+    const holder = this.#roster.holder(to);
+    if (holder && holder.name !== name) return ok(holder.name);
+    return fail(ErrorCode.NO_SUCH_BUDDY, holder ? 'a direct message goes to someone else' : `nobody called "${to}" is in the chat`);
+  }
+
+  /** A whole upload of this server's client `name` (file-http.ts checked it): its `file` event. */
+  #publishFile(name: string, file: FileInfo, to: string | undefined, cid: string | undefined): ChatEvent {
+    const addressee = to === undefined ? undefined : this.#addressee(name, to);
+    const event = this.#event('file', name, { file, ...(addressee?.ok ? { to: addressee.value } : {}), ...(cid ? { cid } : {}) });
+    this.#publish(event);
+    const conn = this.#clientConnection(name);
+    if (cid && conn) sendFrame(conn.ws, frame.ack(cid, event.id));
+    return event;
+  }
+
+  /** The resume key of `name`'s session (any server of the set): what its file token is made over. */
+  #sessionKey(name: string): string | undefined {
+    const holder = this.#roster.holder(name);
+    return holder && holder.name === name ? holder.key : undefined;
   }
 
   /** Presence by hand: a `presence` event when it changes (the holder keeps it across a resume). */
@@ -679,7 +736,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #event(type: 'direct', name: string, extra: { to: string; text: string; cid?: string }): ChatEvent;
   #event(type: 'leave' | 'away', name: string): ChatEvent;
   #event(type: 'presence', name: string, extra: { status: Status }): ChatEvent;
-  #event(type: ChatEvent['type'], name: string, extra: { key?: string; text?: string; cid?: string; to?: string; status?: Status } = {}): ChatEvent {
+  #event(type: 'file', name: string, extra: { file: FileInfo; to?: string; cid?: string }): ChatEvent;
+  #event(
+    type: ChatEvent['type'],
+    name: string,
+    extra: { key?: string; text?: string; cid?: string; to?: string; status?: Status; file?: FileInfo } = {},
+  ): ChatEvent {
     return this.#events.next(type, name, this.url, extra);
   }
 

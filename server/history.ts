@@ -2,7 +2,7 @@
 // order — by (clock, origin), the Lamport order every server and client agrees on — bounded by a
 // count and a size (the oldest go first), and kept in an EventStore when the server has a data
 // folder (store.ts). It answers what a joining client, a resuming client and a peer need.
-import type { ChatEvent } from '../shared/protocol.js';
+import { type ChatEvent, clientIdOf, searchableText } from '../shared/protocol.js';
 import type { EventStore } from './store.js';
 
 export interface HistoryOptions {
@@ -73,7 +73,8 @@ export class History {
     const found: ChatEvent[] = [];
     for (let at = this.#events.length - 1; at >= 0 && found.length < limit; at--) {
       const e = this.#events[at]!;
-      if ((e.type === 'message' || e.type === 'direct') && visible(e) && words.every((w) => e.text.toLowerCase().includes(w))) found.push(e);
+      const text = searchableText(e)?.toLowerCase();
+      if (text !== undefined && visible(e) && words.every((w) => text.includes(w))) found.push(e);
     }
     return found;
   }
@@ -132,7 +133,8 @@ export class History {
     this.#events.splice(at, 0, event);
     this.#sizes.set(event.id, bytes);
     this.#bytes += bytes;
-    if ((event.type === 'message' || event.type === 'direct') && event.cid) this.#byCid.set(cidKey(event.name, event.cid), event.id);
+    const cid = clientIdOf(event);
+    if (cid) this.#byCid.set(cidKey(event.name, cid), event.id);
     if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
   }
 
@@ -141,7 +143,8 @@ export class History {
       const oldest = this.#events.shift()!;
       this.#bytes -= this.#sizes.get(oldest.id) ?? 0;
       this.#sizes.delete(oldest.id);
-      if ((oldest.type === 'message' || oldest.type === 'direct') && oldest.cid) this.#byCid.delete(cidKey(oldest.name, oldest.cid));
+      const cid = clientIdOf(oldest);
+      if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
     }
   }
 }

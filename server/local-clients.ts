@@ -1,6 +1,6 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 import type WebSocket from 'ws';
-import type { ChatEvent, IsTyping } from '../shared/protocol.js';
+import { type ChatEvent, type IsTyping, privateTo } from '../shared/protocol.js';
 import { sendBatched } from './wire.js';
 
 export interface LocalClient {
@@ -35,6 +35,10 @@ export class LocalClients {
     return [...this.#byName.keys()];
   }
 
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
   get size(): number {
     return this.#byName.size;
   }
@@ -46,10 +50,11 @@ export class LocalClients {
 
   /** An event (`data`: its encoding) to the clients who may see it: everyone, or a direct message's two people. */
   deliver(event: ChatEvent, data: Buffer): void {
-    if (event.type !== 'direct') return this.broadcast(data);
+    const to = privateTo(event);
+    if (to === undefined) return this.broadcast(data);
     // Exactly the two people visibleTo() lets see it: its sender and its addressee, where they are ours.
     this.#send(
-      [event.name, event.to].flatMap((name) => this.#byName.get(name) ?? []),
+      [event.name, to].flatMap((name) => this.#byName.get(name) ?? []),
       data,
     );
   }

@@ -252,6 +252,7 @@ export class Mesh {
       case 'join':
       case 'leave':
       case 'message':
+      case 'file':
       case 'away':
       case 'back':
       case 'direct':

@@ -2,7 +2,7 @@
 // or two options that contradict each other throw a TypeError when the node is made (as `ws` does).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { DEFAULT_PORT, isServerUrl, parsePort } from '../shared/protocol.js';
+import { DEFAULT_PORT, isServerUrl, Limits, parsePort } from '../shared/protocol.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import type { SecretsCodec, SetKeys } from './set-keys.js';
 
@@ -35,6 +35,8 @@ export interface ChatNodeOptions {
   historyMaxEvents?: number;
   /** Bytes of history kept. Default 16 MiB. */
   historyMaxBytes?: number;
+  /** The largest file a client may upload here. Default 100 MiB. */
+  maxFileBytes?: number;
   /** How long a buddy whose connection dropped keeps its name while it reconnects. Default 20,000 ms. */
   graceMs?: number;
   /** Rates and counts per client, address and peer (limits.ts). Default: DEFAULT_LIMITS. */
@@ -86,6 +88,7 @@ export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
     data: MEMORY,
     historyMaxEvents: 10_000,
     historyMaxBytes: 16 * 1024 * 1024,
+    maxFileBytes: Limits.FILE_MAX_BYTES_DEFAULT,
     graceMs: 20_000,
     allowedOrigins: [],
     httpHandler: notAWebPage,
@@ -116,7 +119,15 @@ export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
   if (resolved.passphrase !== undefined && resolved.passphrase.length === 0) throw new TypeError('passphrase must not be empty');
   if (!(resolved.heartbeatMs >= 0)) throw new TypeError('heartbeatMs must be 0 (off) or more');
   if (!resolved.data) throw new TypeError(`data must be a folder, or ${MEMORY} for none`);
-  for (const key of ['handshakeTimeoutMs', 'maxClientBufferedBytes', 'maxPeerBufferedBytes', 'historyMaxEvents', 'historyMaxBytes', 'graceMs'] as const) {
+  for (const key of [
+    'handshakeTimeoutMs',
+    'maxClientBufferedBytes',
+    'maxPeerBufferedBytes',
+    'historyMaxEvents',
+    'historyMaxBytes',
+    'maxFileBytes',
+    'graceMs',
+  ] as const) {
     if (!(resolved[key] > 0)) throw new TypeError(`${key} must be more than 0`);
   }
   return resolved;

@@ -82,6 +82,7 @@ export class PeerRelay {
       }
       case 'message':
       case 'direct':
+      case 'file':
         break;
     }
     history.add(event, raw.length);

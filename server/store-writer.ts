@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the default export
 
-import type { ChatEvent } from '../shared/protocol.js';
+import { type ChatEvent, privateTo, searchableText } from '../shared/protocol.js';
 import type { Identity } from './store.js';
 
 /** What store.ts asks of its writer. */
@@ -72,7 +72,8 @@ if (port) {
       transaction(() => {
         for (const e of batch.events) {
           const { changes } = insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
-          if (changes === 1 && (e.type === 'message' || e.type === 'direct')) insertText.run([e.text, e.id, e.name, e.type === 'direct' ? e.to : '']);
+          const text = changes === 1 ? searchableText(e) : undefined;
+          if (text !== undefined) insertText.run([text, e.id, e.name, privateTo(e) ?? '']);
         }
         if (batch.identity) saveIdentity.run([JSON.stringify(batch.identity)]);
         if (batch.peers) {

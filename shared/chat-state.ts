@@ -8,7 +8,7 @@
 // also by its sender's client id (a resend through another server is the same message).
 import type { ConnectionStatus, DiscoveredHost, SessionEvent } from './bridge.js';
 import { type ChatError, missingCase } from './errors.js';
-import type { Buddy, ChatEvent } from './protocol.js';
+import type { Buddy, ChatEvent, FileInfo, Welcome } from './protocol.js';
 
 /** Where an entry stands in the set's order. Client-side entries (notices, pending sends) go last. */
 interface Order {
@@ -33,6 +33,8 @@ export type TimelineEntry = Order &
         with?: string;
         /** Someone else's text that says @ and the user's name. */
         mentionsMe?: boolean;
+        /** A shared file (the text is then empty): fetched over HTTP (files.ts). */
+        file?: FileInfo;
       }
     | { kind: 'notice'; id: string; ts: number; text: string }
   );
@@ -72,6 +74,8 @@ export interface ChatState {
   typing: Readonly<Record<string, Typing>>;
   /** The last search's answer (messages, best first), until it is closed. */
   search: { query: string; results: readonly TimelineEntry[] } | undefined;
+  /** What this session's uploads and downloads carry (the welcome gives it); absent from older servers. */
+  files: Welcome['files'];
 }
 
 /** Whether `text` mentions `name`: an @ and the name (any case), not followed by more of a word. */
@@ -106,6 +110,7 @@ export const initialState: ChatState = {
   unread: {},
   typing: {},
   search: undefined,
+  files: undefined,
 };
 
 /** Close the search results. */
@@ -141,8 +146,12 @@ const compare = (a: Order, b: Order) => a.clock - b.clock || (a.origin < b.origi
 function entryOf(event: ChatEvent, state: ChatState): TimelineEntry {
   const base = { id: event.id, name: event.name, server: event.server, ts: event.ts, clock: event.clock, origin: event.origin };
   if (event.type === 'presence') throw new Error('presence events are not timeline entries');
-  if (event.type !== 'message' && event.type !== 'direct') return { kind: event.type, ...base };
   const mine = event.name === state.me;
+  if (event.type === 'file') {
+    const direct = event.to !== undefined ? { with: mine ? event.to : event.name } : {};
+    return { kind: 'message', ...base, text: '', mine, file: event.file, ...(event.cid ? { cid: event.cid } : {}), ...direct };
+  }
+  if (event.type !== 'message' && event.type !== 'direct') return { kind: event.type, ...base };
   const direct = event.type === 'direct' ? { with: mine ? event.to : event.name } : {};
   const mention = !mine && state.me !== undefined && mentions(event.text, state.me) ? { mentionsMe: true } : {};
   return { kind: 'message', ...base, text: event.text, mine, ...(event.cid ? { cid: event.cid } : {}), ...direct, ...mention };
@@ -243,6 +252,7 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         servers: frame.servers,
         buddies: [...frame.buddies].sort(byName),
         lastError: undefined,
+        files: frame.files,
       };
       // A resumed session goes on where it was; a new one starts from the history that follows.
       return frame.resumed
@@ -279,7 +289,8 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         timeline: place(state.timeline, [entryOf(frame, state)]),
       };
     case 'message':
-    case 'direct': {
+    case 'direct':
+    case 'file': {
       const entry = entryOf(frame, state);
       const known = state.timeline.some((e) => e.id === entry.id);
       const { [frame.name]: _done, ...typing } = state.typing; // the text came: no more "typing…"
@@ -298,7 +309,7 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
     case 'update_servers':
       return { ...state, servers: frame.servers };
     case 'exit':
-      return { ...state, status: 'idle', me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {} };
+      return { ...state, status: 'idle', me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {}, files: undefined };
     case 'error':
       return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
     case 'search_results':

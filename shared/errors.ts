@@ -24,6 +24,16 @@ export const ErrorCode = {
   NO_SUCH_BUDDY: 'NO_SUCH_BUDDY',
   /** The text is empty, blank or longer than the limit. */
   TEXT_INVALID: 'TEXT_INVALID',
+  /** An upload's file name is empty, too long, or has path separators or control characters. */
+  FILE_NAME_INVALID: 'FILE_NAME_INVALID',
+  /** An upload is larger than this server takes (HTTP 413). */
+  FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  /** An upload ended before all its bytes came (the connection was cut): nothing was kept. */
+  UPLOAD_INCOMPLETE: 'UPLOAD_INCOMPLETE',
+  /** No such file, or not one the asker may fetch (HTTP 404). */
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  /** No server holding the file is up right now (HTTP 503): try again later. */
+  FILE_UNAVAILABLE: 'FILE_UNAVAILABLE',
   /** A server-to-server frame on a connection that did not open with a valid `server_join_req`. */
   NOT_A_SERVER: 'NOT_A_SERVER',
   /** `server_join_req` with an unusable `from` address. */

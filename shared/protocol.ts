@@ -34,6 +34,10 @@ export const Limits = {
   CID_MAX_CHARS: 64,
   /** Names (and keys) per `roster` frame between servers, so a roster never passes MAX_FRAME_BYTES. */
   ROSTER_CHUNK: 250,
+  /** A file's name is 1–255 characters (what most file systems take). */
+  FILE_NAME_MAX_CHARS: 255,
+  /** Largest file a server takes unless its operator says otherwise (`maxFileBytes`). */
+  FILE_MAX_BYTES_DEFAULT: 100 * 1024 * 1024,
 } as const;
 
 // C0/C1 controls, line/paragraph separators and bidi controls would let a name spoof others'
@@ -60,6 +64,24 @@ const Name = v.pipe(
   v.check((s) => s.replace(INVISIBLE, '') !== '', 'name must have a visible character'),
   v.check((s) => !MARK_RUN.test(s.normalize('NFC')), `name must not stack more than ${Limits.NAME_MAX_MARK_RUN} accents on one letter`),
 );
+
+// A file name is a name, never a path: no separators, no "." or "..", nothing a terminal or file
+// manager would act on (controls, bidi overrides), no leading or trailing spaces or dots.
+const FORBIDDEN_IN_FILE_NAME = /[/\\\p{Cc}\u2028\u2029\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/u;
+const FileName = v.pipe(
+  v.string('file name must be a string'),
+  v.minLength(1, 'the file has no name'),
+  v.maxLength(Limits.FILE_NAME_MAX_CHARS, `a file name must be at most ${Limits.FILE_NAME_MAX_CHARS} characters`),
+  v.check((s) => !LONE_SURROGATE.test(s), 'a file name must be valid Unicode text'),
+  v.check((s) => !FORBIDDEN_IN_FILE_NAME.test(s), 'a file name must not contain / or \\ or control characters'),
+  v.check((s) => s.trim() === s && !s.endsWith('.'), 'a file name must not start or end with spaces, or end with a dot'),
+  v.check((s) => s.replace(INVISIBLE, '') !== '', 'a file name must have a visible character'),
+);
+/** A media type as `type/subtype` (parameters dropped); anything else is application/octet-stream. */
+const MediaType = v.pipe(v.string(), v.maxLength(100), v.regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/, 'type must look like image/png'));
+const Sha256Hex = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'hash must be 64 hex digits (SHA-256)'));
+/** What a `file` event says of its file: the server that took it keeps the bytes under `hash`. */
+export const FileInfo = v.strictObject({ name: FileName, size: v.pipe(v.number(), v.integer(), v.minValue(0)), type: MediaType, hash: Sha256Hex });
 
 const Text = v.pipe(
   v.string('text must be a string'),
@@ -184,7 +206,12 @@ export const BackEvent = v.strictObject({ type: v.literal('back'), name: Name, k
 export const PresenceEvent = v.strictObject({ type: v.literal('presence'), name: Name, status: Status, ...eventMeta });
 /** Beyond the seminar: a text from `name` to `to` only. Every server keeps it; only those two people ever get it. */
 export const DirectEvent = v.strictObject({ type: v.literal('direct'), name: Name, to: Name, text: Text, cid: v.optional(ClientId), ...eventMeta });
-export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent, PresenceEvent]);
+/**
+ * Beyond the seminar: `name` shared a file (with `to` only, when it is there). The bytes are fetched
+ * over HTTP (docs/protocol.md § Files); `cid` is the uploader's, as for `send`.
+ */
+export const FileEvent = v.strictObject({ type: v.literal('file'), name: Name, to: v.optional(Name), file: FileInfo, cid: v.optional(ClientId), ...eventMeta });
+export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent, PresenceEvent, FileEvent]);
 /**
  * Server → client and server → server: `name` (on `server`) is typing, in the public chat or to
  * `to`. Not an event: no id, not kept, not ordered; a client shows it for a few seconds.
@@ -203,6 +230,8 @@ export const Welcome = v.strictObject({
   token: v.optional(ClientId),
   /** This join resumed a session: `history` holds exactly the events missed since `resume.after`. */
   resumed: v.optional(v.boolean()),
+  /** Files (docs/protocol.md § Files): the token this buddy's uploads and downloads carry, and the largest upload taken. */
+  files: v.optional(v.strictObject({ token: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)), maxBytes: Count })),
 });
 /** Events of the set's history in order (oldest first): after `welcome`, or the answer to `history_req`. */
 export const History = v.strictObject({
@@ -265,6 +294,8 @@ export type LeaveEvent = v.InferOutput<typeof LeaveEvent>;
 export type MessageEvent = v.InferOutput<typeof MessageEvent>;
 export type DirectEvent = v.InferOutput<typeof DirectEvent>;
 export type PresenceEvent = v.InferOutput<typeof PresenceEvent>;
+export type FileEvent = v.InferOutput<typeof FileEvent>;
+export type FileInfo = v.InferOutput<typeof FileInfo>;
 export type IsTyping = v.InferOutput<typeof IsTyping>;
 export type Status = v.InferOutput<typeof Status>;
 export type SearchResults = v.InferOutput<typeof SearchResults>;
@@ -297,11 +328,27 @@ export type ClientRequest =
   | v.InferOutput<typeof SetStatusReq>
   | v.InferOutput<typeof TypingReq>
   | v.InferOutput<typeof SearchReq>;
-export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent | PresenceEvent;
+export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent | PresenceEvent | FileEvent;
 
-/** Who may see an event: everyone, but a direct message only its sender and its addressee. */
+/** The one person besides its sender a private event is for (a direct message or file); undefined for a public one. */
+export function privateTo(event: ChatEvent): string | undefined {
+  return event.type === 'direct' || event.type === 'file' ? event.to : undefined;
+}
+
+/** Who may see an event: everyone, but a private one only its sender and its addressee. */
 export function visibleTo(event: ChatEvent, name: string): boolean {
-  return event.type !== 'direct' || event.name === name || event.to === name;
+  const to = privateTo(event);
+  return to === undefined || event.name === name || to === name;
+}
+
+/** What search finds an event by: a message's text, a file's name; nothing for the rest. */
+export function searchableText(event: ChatEvent): string | undefined {
+  return event.type === 'message' || event.type === 'direct' ? event.text : event.type === 'file' ? event.file.name : undefined;
+}
+
+/** The client id of a send or upload, by which a resend is known. */
+export function clientIdOf(event: ChatEvent): string | undefined {
+  return event.type === 'message' || event.type === 'direct' || event.type === 'file' ? event.cid : undefined;
 }
 export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent | Hello | AuthOk | SetKeysFrame | IsTyping;
 /** Everything a server may receive. */
@@ -330,6 +377,7 @@ const events = {
   back: BackEvent,
   direct: DirectEvent,
   presence: PresenceEvent,
+  file: FileEvent,
 } as const;
 
 const serverInbound = {
@@ -412,6 +460,18 @@ export function validateName(name: string): Result<string> {
   return r.success ? ok(r.output) : fail(ErrorCode.NAME_INVALID, r.issues[0].message);
 }
 
+/** Check a file's name before uploading it, with the same rule the server applies. */
+export function validateFileName(name: string): Result<string> {
+  const r = v.safeParse(FileName, name);
+  return r.success ? ok(r.output) : fail(ErrorCode.FILE_NAME_INVALID, r.issues[0].message);
+}
+
+/** A media type as a browser or header gives it → the `type/subtype` a `file` event carries. */
+export function mediaTypeOf(input: string | undefined): string {
+  const bare = (input ?? '').split(';')[0]!.trim().toLowerCase();
+  return v.is(MediaType, bare) ? bare : 'application/octet-stream';
+}
+
 /** Check a text before sending it, with the same rule the server applies. */
 export function validateText(text: string): Result<string> {
   const r = v.safeParse(Text, text);
@@ -487,7 +547,7 @@ export const frame = {
   authOk: (proof: string): AuthOk => ({ type: 'auth_ok', proof }),
   setKeys: (keys: Omit<SetKeysFrame, 'type'>): SetKeysFrame => ({ type: 'set_keys', ...keys }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
-  welcome: (name: string, server: string, servers: string[], buddies: Buddy[], token?: string, resumed?: boolean): Welcome => ({
+  welcome: (name: string, server: string, servers: string[], buddies: Buddy[], token?: string, resumed?: boolean, files?: Welcome['files']): Welcome => ({
     type: 'welcome',
     name,
     server,
@@ -495,6 +555,7 @@ export const frame = {
     buddies,
     ...(token ? { token } : {}),
     ...(resumed ? { resumed } : {}),
+    ...(files ? { files } : {}),
   }),
   roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
   exit: (): Exit => ({ type: 'exit' }),

@@ -1,0 +1,250 @@
+// The HTTP side of files (docs/protocol.md § Files), on the chat port beside the page:
+//   POST /files?as&t&name[&to][&cid]   a client of this server uploads; a `file` event is published
+//   GET  /files/<event id>?as&t        a buddy who may see that event downloads it
+//   GET  /files/sha256/<hash>          another server of the set fetches a file it lacks
+// A client proves who it is with the token its welcome gave it; a server with an HMAC of the set's
+// secret. Downloads are always attachments of a type no browser renders, in a sandbox.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Logger } from 'pino';
+import { fromBase64url } from '../shared/auth.js';
+import { type ChatError, ErrorCode } from '../shared/errors.js';
+import { httpBaseOf } from '../shared/files.js';
+import { type ChatEvent, type FileInfo, Limits, mediaTypeOf, validateFileName, visibleTo } from '../shared/protocol.js';
+import type { FileStore } from './file-store.js';
+
+export interface FileRoutesDeps {
+  files: FileStore;
+  maxBytes: number;
+  log: Logger;
+  /** The set's secret (base64url): client tokens and server proofs are keyed with it. */
+  secret(): string;
+  /** The set's certificate (PEM): a server fetched from must present it (undefined: no TLS). */
+  certificate(): string | undefined;
+  /** The resume key of `name`'s current session, when `name` is a client of this server. */
+  localKey(name: string): string | undefined;
+  /** The resume key of `name`'s current session, on any server of the set. */
+  anyKey(name: string): string | undefined;
+  /** The event with this id, if this server has it. */
+  event(id: string): ChatEvent | undefined;
+  /** Whether `name` may send to `to` (someone else who is in the chat); the error says why not. */
+  checkAddressee(name: string, to: string): ChatError | undefined;
+  /** The id of what `name` already published with `cid`, if anything. */
+  published(name: string, cid: string): string | undefined;
+  /** Publish the upload of `name`: the `file` event. */
+  publish(name: string, file: FileInfo, to: string | undefined, cid: string | undefined): ChatEvent;
+  /** The other servers of the set, to fetch a missing file from. */
+  peers(): string[];
+}
+
+/** A fetch from another server gives up when nothing arrives for this long. */
+const FETCH_IDLE_MS = 10_000;
+
+const HTTP_STATUS: Partial<Record<string, number>> = {
+  [ErrorCode.FILE_NAME_INVALID]: 400,
+  [ErrorCode.BAD_FRAME]: 400,
+  [ErrorCode.UPLOAD_INCOMPLETE]: 400,
+  [ErrorCode.AUTH_FAILED]: 403,
+  [ErrorCode.NO_SUCH_BUDDY]: 404,
+  [ErrorCode.FILE_NOT_FOUND]: 404,
+  [ErrorCode.FILE_TOO_LARGE]: 413,
+  [ErrorCode.FILE_UNAVAILABLE]: 503,
+};
+
+/** The token a session's file requests carry: the set's secret over its name and session key. */
+export function fileToken(secret: string, name: string, key: string): string {
+  return createHmac('sha256', fromBase64url(secret)).update(`chatty-files\n${name}\n${key}`).digest('base64url');
+}
+
+/** What a server shows to fetch a file from another server of its set. */
+function fetchProof(secret: string, hash: string): string {
+  return createHmac('sha256', fromBase64url(secret)).update(`chatty-file-fetch\n${hash}`).digest('base64url');
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class FileRoutes {
+  constructor(private readonly deps: FileRoutesDeps) {}
+
+  /** Answer `req` if it is one of the file routes; false leaves it to the next handler. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/files' && !url.pathname.startsWith('/files/')) return false;
+    // Tokens travel in the URL, never as cookies: any page may ask, only a token holder gets anything.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' });
+      res.end();
+      return true;
+    }
+    const run =
+      req.method === 'POST' && url.pathname === '/files'
+        ? this.#upload(req, res, url.searchParams)
+        : (req.method === 'GET' || req.method === 'HEAD') && url.pathname.startsWith('/files/sha256/')
+          ? this.#serveToPeer(req, res, url.pathname.slice('/files/sha256/'.length))
+          : req.method === 'GET' || req.method === 'HEAD'
+            ? this.#download(req, res, decodeURIComponent(url.pathname.slice('/files/'.length)), url.searchParams)
+            : Promise.resolve(this.#refuse(res, 405, { code: ErrorCode.BAD_FRAME, message: 'use POST to upload and GET to download' }));
+    run.catch((err: Error) => {
+      this.deps.log.error({ err: err.message }, 'file request failed');
+      if (!res.headersSent) this.#refuse(res, 500, { code: ErrorCode.FILE_UNAVAILABLE, message: 'the server could not handle this file' });
+      else res.destroy();
+    });
+    return true;
+  }
+
+  async #upload(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    const as = query.get('as') ?? '';
+    const key = this.deps.localKey(as);
+    if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
+      return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'upload to the server you are connected to, with the token its welcome gave you' });
+    }
+    const name = validateFileName(query.get('name') ?? '');
+    if (!name.ok) return this.#refuse(res, 400, name.error);
+    const to = query.get('to') ?? undefined;
+    const wrongAddressee = to === undefined ? undefined : this.deps.checkAddressee(as, to);
+    if (wrongAddressee) return this.#refuse(res, 404, wrongAddressee);
+    const cid = query.get('cid') ?? undefined;
+    if (cid !== undefined && (cid.length === 0 || cid.length > Limits.CID_MAX_CHARS)) {
+      return this.#refuse(res, 400, { code: ErrorCode.BAD_FRAME, message: `cid must be 1–${Limits.CID_MAX_CHARS} characters` });
+    }
+    const already = cid === undefined ? undefined : this.deps.published(as, cid);
+    if (already) return this.#answer(res, 200, { id: already });
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (declared > this.deps.maxBytes) {
+      return this.#refuse(res, 413, {
+        code: ErrorCode.FILE_TOO_LARGE,
+        message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server takes`,
+      });
+    }
+    const received = await this.deps.files.receive(req, this.deps.maxBytes);
+    if (!received.ok) {
+      this.deps.log.info({ name: as, code: received.error.code }, 'upload refused');
+      return this.#refuse(res, HTTP_STATUS[received.error.code] ?? 400, received.error);
+    }
+    // The person may have left, or the addressee gone, while the bytes came: check again.
+    if (this.deps.localKey(as) !== key) return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'you left the chat during the upload' });
+    const gone = to === undefined ? undefined : this.deps.checkAddressee(as, to);
+    if (gone) return this.#refuse(res, 404, gone);
+    const file: FileInfo = { name: name.value, size: received.value.size, type: mediaTypeOf(req.headers['content-type']), hash: received.value.hash };
+    const event = this.deps.publish(as, file, to, cid);
+    this.#answer(res, 201, { id: event.id, hash: file.hash });
+  }
+
+  async #download(req: IncomingMessage, res: ServerResponse, id: string, query: URLSearchParams): Promise<void> {
+    const as = query.get('as') ?? '';
+    const key = this.deps.anyKey(as);
+    if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
+      return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
+    }
+    const event = this.deps.event(id);
+    if (!event || event.type !== 'file' || !visibleTo(event, as)) {
+      return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });
+    }
+    const { file } = event;
+    if (!this.deps.files.has(file.hash)) {
+      const fetched = await this.deps.files.fetchOnce(file.hash, () => this.#fetch(file, event.server));
+      if (!fetched)
+        return this.#refuse(res, 503, { code: ErrorCode.FILE_UNAVAILABLE, message: 'no server that holds this file is up right now; try again later' });
+    }
+    const opened = this.deps.files.open(file.hash);
+    if (!opened) return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'the file is gone from this server' });
+    res.writeHead(200, {
+      // Never rendered, never sniffed, never run: bytes to save, whatever the sender called them.
+      'content-type': 'application/octet-stream',
+      'content-length': opened.size,
+      'content-disposition': attachment(file.name),
+      'content-security-policy': "default-src 'none'; sandbox",
+      'cache-control': 'private, max-age=86400',
+      'x-chatty-sha256': file.hash,
+      'x-chatty-type': file.type,
+      'access-control-expose-headers': 'x-chatty-sha256, x-chatty-type',
+    });
+    if (req.method === 'HEAD') {
+      opened.stream.destroy();
+      res.end();
+      return;
+    }
+    opened.stream.pipe(res);
+    res.on('close', () => opened.stream.destroy());
+  }
+
+  /** Another server fetches a file: only what this one holds (no onward fetch, so no loops). */
+  async #serveToPeer(req: IncomingMessage, res: ServerResponse, hash: string): Promise<void> {
+    const proof = req.headers['x-chatty-proof'];
+    if (typeof proof !== 'string' || !sameText(proof, fetchProof(this.deps.secret(), hash))) {
+      return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'only servers of this chat fetch files by hash' });
+    }
+    const opened = this.deps.files.open(hash);
+    if (!opened) return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'this server does not hold that file' });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': opened.size });
+    if (req.method === 'HEAD') {
+      opened.stream.destroy();
+      res.end();
+      return;
+    }
+    opened.stream.pipe(res);
+    res.on('close', () => opened.stream.destroy());
+  }
+
+  /** Fetch a file this server lacks: from its sender's server first, then from every other server. */
+  async #fetch(file: FileInfo, holder: string): Promise<boolean> {
+    const sources = [holder, ...this.deps.peers().filter((url) => url !== holder)];
+    for (const server of sources) {
+      if (!this.deps.peers().includes(server)) continue; // a server that left the set, or this one
+      const got = await this.#fetchFrom(server, file).catch((err: Error) => {
+        this.deps.log.info({ server, hash: file.hash, err: err.message }, 'could not fetch a file');
+        return false;
+      });
+      if (got) return true;
+    }
+    return false;
+  }
+
+  #fetchFrom(server: string, file: FileInfo): Promise<boolean> {
+    const url = `${httpBaseOf(server)}/files/sha256/${file.hash}`;
+    const secure = url.startsWith('https:');
+    return new Promise((resolve, reject) => {
+      const headers = { 'x-chatty-proof': fetchProof(this.deps.secret(), file.hash) };
+      const onResponse = (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return resolve(false);
+        }
+        this.deps.files.receive(res, file.size, file).then((r) => resolve(r.ok), reject);
+      };
+      // Every server of the set presents the set's one certificate: trusting exactly it is the pin.
+      const cert = this.deps.certificate();
+      const req = secure
+        ? httpsRequest(url, { headers, ca: cert, agent: false, checkServerIdentity: () => undefined }, onResponse)
+        : httpRequest(url, { headers, agent: false }, onResponse);
+      req.setTimeout(FETCH_IDLE_MS, () => req.destroy(new Error('no answer in time')));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  #answer(res: ServerResponse, status: number, body: object): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  /** An error as JSON `{code, message}`. An upload still coming is cut off rather than read. */
+  #refuse(res: ServerResponse, status: number, error: ChatError): void {
+    res.setHeader('connection', 'close');
+    this.#answer(res, status, { code: error.code, message: error.message });
+  }
+}
+
+/** `attachment` with the name both as plain ASCII (old browsers) and as UTF-8 (RFC 6266, RFC 8187). */
+function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%;]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}

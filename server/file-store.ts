@@ -1,0 +1,118 @@
+// The files people share, on this server's disk: `<data>/files/<sha256>`, or a folder of its own
+// in the system's temp folder (removed at close) for a server that keeps nothing. Bytes are
+// streamed in, hashed on the way, and only a complete file gets its name: an upload over the
+// limit, cut half-way, or a fetched copy whose hash is wrong leaves nothing behind.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  type ReadStream,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
+
+/** Partly received files start with this; whatever a killed server left of them is removed at open. */
+const PARTIAL = '.partial-';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+export interface Received {
+  hash: string;
+  size: number;
+}
+
+export class FileStore {
+  readonly folder: string;
+  readonly #temporary: boolean;
+  /** Fetches under way, by hash: two downloads of a missing file fetch it once. */
+  readonly #fetching = new Map<string, Promise<boolean>>();
+
+  /** @param data the server's data folder, or undefined for a temporary folder */
+  constructor(data: string | undefined) {
+    this.#temporary = data === undefined;
+    this.folder = data === undefined ? mkdtempSync(join(tmpdir(), 'chatty-files-')) : join(data, 'files');
+    mkdirSync(this.folder, { recursive: true, mode: 0o700 });
+    for (const name of readdirSync(this.folder)) if (name.startsWith(PARTIAL)) rmSync(join(this.folder, name), { force: true });
+  }
+
+  has(hash: string): boolean {
+    return SHA256_HEX.test(hash) && existsSync(join(this.folder, hash));
+  }
+
+  /** The file's bytes and size, or undefined when this server does not hold it. */
+  open(hash: string): { stream: ReadStream; size: number } | undefined {
+    if (!this.has(hash)) return undefined;
+    const path = join(this.folder, hash);
+    return { stream: createReadStream(path), size: statSync(path).size };
+  }
+
+  /**
+   * Take a file from `body`, at most `maxBytes` of it; `expect` (a fetched copy) must match in
+   * size and hash. Nothing is kept unless every byte came and matched.
+   */
+  async receive(body: Readable, maxBytes: number, expect?: { hash: string; size: number }): Promise<Result<Received>> {
+    const partial = join(this.folder, `${PARTIAL}${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    let tooLarge = false;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > maxBytes) {
+          tooLarge = true;
+          return done(new Error('too large'));
+        }
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, count, createWriteStream(partial, { mode: 0o600 }));
+    } catch (err) {
+      rmSync(partial, { force: true });
+      return tooLarge
+        ? fail(ErrorCode.FILE_TOO_LARGE, `the file is larger than ${maxBytes} bytes, the most this server takes`)
+        : fail(ErrorCode.UPLOAD_INCOMPLETE, `the file did not arrive whole (${(err as Error).message}); nothing was kept`);
+    }
+    // An HTTP body that was cut short can also end "cleanly": the caller compares with what was announced.
+    if ((body as { complete?: boolean }).complete === false) {
+      rmSync(partial, { force: true });
+      return fail(ErrorCode.UPLOAD_INCOMPLETE, 'the file did not arrive whole; nothing was kept');
+    }
+    const digest = hash.digest('hex');
+    if (expect && (expect.hash !== digest || expect.size !== size)) {
+      rmSync(partial, { force: true });
+      return fail(ErrorCode.UPLOAD_INCOMPLETE, 'the copy fetched does not match the file that was shared');
+    }
+    const final = join(this.folder, digest);
+    if (existsSync(final)) unlinkSync(partial);
+    else renameSync(partial, final);
+    return ok({ hash: digest, size });
+  }
+
+  /** Run `fetch` for a file this server lacks, once however many ask at the same time. */
+  fetchOnce(hash: string, fetch: () => Promise<boolean>): Promise<boolean> {
+    let running = this.#fetching.get(hash);
+    if (!running) {
+      running = fetch().finally(() => this.#fetching.delete(hash));
+      this.#fetching.set(hash, running);
+    }
+    return running;
+  }
+
+  /** A temporary folder goes with the server; a data folder's files stay for its next run. */
+  close(): void {
+    if (this.#temporary) rmSync(this.folder, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,162 @@
+// Files and pictures across the set: the sender's server keeps the bytes, any server fetches them
+// from another on demand and keeps what it fetched, and only the people who may see a file's event
+// may download it. Real `chatty host` processes, HTTP over TLS, and pages in Chromium.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { describe, expect, it } from 'vitest';
+import { uploadUrl } from '../shared/files.js';
+import { accessOf, download, sha256, upload } from './helpers/files.js';
+import { Chatty } from './helpers/processes.js';
+import { RawSocket } from './helpers/sockets.js';
+
+const MiB = 1024 * 1024;
+
+async function threeServers(extra: string[] = []) {
+  const dataOf = () => mkdtempSync(join(tmpdir(), 'chatty-files-test-'));
+  const aData = dataOf();
+  const a = new Chatty(['host', '--port', '0', '--data', aData, ...extra]);
+  const aUrl = await a.url();
+  const invite = await a.invite();
+  const b = new Chatty(['host', '--port', '0', '--join', invite, '--data', dataOf(), ...extra]);
+  const bUrl = await b.url();
+  const c = new Chatty(['host', '--port', '0', '--join', invite, '--data', dataOf(), ...extra]);
+  const cUrl = await c.url();
+  await c.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+  return { a, aUrl, aData, b, bUrl, c, cUrl, invite };
+}
+
+describe('files', () => {
+  it('a 20 MiB file sent on server A downloads byte-identical on server C; servers keep what they fetched', async () => {
+    const { a, aUrl, bUrl, c, cUrl } = await threeServers();
+    const ann = await RawSocket.join(aUrl, 'Ann');
+    const cid = await RawSocket.join(cUrl, 'Cid');
+    const bea = await RawSocket.join(bUrl, 'Bea');
+    expect(accessOf(ann).access.maxBytes).toBe(100 * MiB);
+    const bytes = randomBytes(20 * MiB);
+    const sent = await upload(ann, bytes, { name: 'holiday video.mp4', type: 'video/mp4', cid: 'f1' });
+    expect(sent.status).toBe(201);
+    const event = await cid.next((f) => f.type === 'file');
+    expect(event).toMatchObject({ name: 'Ann', file: { name: 'holiday video.mp4', size: 20 * MiB, type: 'video/mp4', hash: sha256(bytes) }, cid: 'f1' });
+    expect((await ann.next((f) => f.type === 'ack' && f.cid === 'f1')).id).toBe(event.id);
+    const got = await download(cid, event.id);
+    expect(got.status).toBe(200);
+    expect(got.headers['content-disposition']).toBe(`attachment; filename="holiday video.mp4"; filename*=UTF-8''holiday%20video.mp4`);
+    expect(got.headers['content-type']).toBe('application/octet-stream');
+    expect(sha256(got.body)).toBe(sha256(bytes));
+    // The sender's server goes: Bea's server fetches from C, which kept its copy.
+    a.kill('SIGKILL');
+    const fromB = await download(bea, event.id);
+    expect(fromB.status).toBe(200);
+    expect(sha256(fromB.body)).toBe(sha256(bytes));
+    // And B keeps its own: with C gone as well, B still serves it.
+    c.kill('SIGKILL');
+    const again = await download(bea, event.id);
+    expect(sha256(again.body)).toBe(sha256(bytes));
+  });
+
+  it('a file whose servers are all down is FILE_UNAVAILABLE, and comes once its server is back', async () => {
+    const { a, aUrl, aData, b, bUrl } = await threeServers();
+    const ann = await RawSocket.join(aUrl, 'Ann');
+    const bea = await RawSocket.join(bUrl, 'Bea');
+    const bytes = randomBytes(64 * 1024);
+    await upload(ann, bytes, { name: 'notes.txt', type: 'text/plain' });
+    const event = await bea.next((f) => f.type === 'file');
+    a.kill('SIGKILL');
+    const missing = await download(bea, event.id);
+    expect(missing.status).toBe(503);
+    expect(missing.json).toMatchObject({ code: 'FILE_UNAVAILABLE' });
+    // A's server comes back with its data folder (it re-dials the set it remembers): the file is there again.
+    const back = new Chatty(['host', '--port', new URL(aUrl).port, '--data', aData]);
+    await back.url();
+    await expect.poll(async () => (await download(bea, event.id)).status, { timeout: 15_000 }).toBe(200);
+    expect(b.stderr.join('\n')).not.toMatch(/Error/);
+  });
+
+  it('direct files reach only their two people; nobody else can download them', async () => {
+    const { aUrl, cUrl } = await threeServers();
+    const ann = await RawSocket.join(aUrl, 'Ann');
+    const cid = await RawSocket.join(cUrl, 'Cid');
+    const dan = await RawSocket.join(cUrl, 'Dan');
+    await ann.next((f) => f.type === 'join' && f.name === 'Dan');
+    const sent = await upload(ann, Buffer.from('for Cid only'), { name: 'secret.txt', type: 'text/plain', to: 'Cid' });
+    expect(sent.status).toBe(201);
+    const event = await cid.next((f) => f.type === 'file');
+    expect(event.to).toBe('Cid');
+    expect((await download(cid, event.id)).body.toString()).toBe('for Cid only');
+    const refused = await download(dan, event.id);
+    expect(refused.status).toBe(404);
+    expect(refused.json).toMatchObject({ code: 'FILE_NOT_FOUND' });
+    cid.send({ type: 'search_req', query: 'secret' });
+    expect((await cid.next((f) => f.type === 'search_results')).events.map((e: { id: string }) => e.id)).toEqual([event.id]);
+    dan.send({ type: 'search_req', query: 'secret' });
+    expect((await dan.next((f) => f.type === 'search_results')).events).toEqual([]);
+    expect(JSON.stringify(dan.frames)).not.toContain('secret.txt');
+    // A token is its holder's: Dan's token with Cid's name gets nothing.
+    const { access } = accessOf(dan);
+    const forged = await download(Object.assign(Object.create(dan), { frames: [{ type: 'welcome', server: cUrl, name: 'Cid', files: access }] }), event.id);
+    expect(forged.status).toBe(403);
+  });
+
+  it('bad uploads are clear errors and leave nothing behind', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'chatty-files-bad-'));
+    const host = new Chatty(['host', '--port', '0', '--data', data, '--max-file-size', '1M']);
+    const url = await host.url();
+    const ann = await RawSocket.join(url, 'Ann');
+    const bob = await RawSocket.join(url, 'Bob');
+    expect(accessOf(ann).access.maxBytes).toBe(MiB);
+    const tooLarge = await upload(ann, randomBytes(MiB + 1), { name: 'big.bin' });
+    expect([tooLarge.status, tooLarge.json?.code]).toEqual([413, 'FILE_TOO_LARGE']);
+    for (const name of ['../../etc/passwd', 'a\\b.txt', 'bell\u0007.txt', 'evil\u202egnp.exe', '..', ' ']) {
+      const bad = await upload(ann, Buffer.from('x'), { name });
+      expect([bad.status, bad.json?.code], name).toEqual([400, 'FILE_NAME_INVALID']);
+    }
+    const toNobody = await upload(ann, Buffer.from('x'), { name: 'x.txt', to: 'Nobody' });
+    expect([toNobody.status, toNobody.json?.code]).toEqual([404, 'NO_SUCH_BUDDY']);
+    const { server, name, access } = accessOf(ann);
+    const wrongToken = await upload(
+      Object.assign(Object.create(ann), { frames: [{ type: 'welcome', server, name, files: { ...access, token: 'A'.repeat(43) } }] }),
+      Buffer.from('x'),
+      { name: 'x.txt' },
+    );
+    expect([wrongToken.status, wrongToken.json?.code]).toEqual([403, 'AUTH_FAILED']);
+    // An upload cut half-way: the connection drops after half the bytes.
+    const target = new URL(uploadUrl(server, name, access, { name: 'half.bin' }));
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: target.hostname, port: Number(target.port), rejectUnauthorized: false }, () => {
+        socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Length: 800000\r\n\r\n`);
+        socket.write(randomBytes(400_000), () =>
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 200),
+        );
+      });
+      socket.on('error', reject);
+    });
+    // The same with no length announced (chunked), over the limit.
+    const chunked = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: target.hostname, port: Number(target.port), rejectUnauthorized: false }, () => {
+        socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+        const chunk = randomBytes(256 * 1024);
+        for (let i = 0; i < 5; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString('binary')}\r\n`, 'binary');
+      });
+      let answer = '';
+      socket.on('data', (d) => {
+        answer += d.toString();
+      });
+      socket.on('close', () => resolve(answer));
+      socket.on('error', (err) => (answer ? resolve(answer) : reject(err)));
+    });
+    expect(chunked).toMatch(/^HTTP\/1\.1 413/);
+    expect(chunked).toContain('FILE_TOO_LARGE');
+    // Nothing was published, and nothing (not even a part) was kept.
+    const ok = await upload(ann, Buffer.from('fine'), { name: 'fine.txt', type: 'text/plain' });
+    expect(ok.status).toBe(201);
+    const fine = await bob.next((f) => f.type === 'file');
+    expect(bob.frames.filter((f) => f.type === 'file')).toEqual([fine]);
+    expect(readdirSync(join(data, 'files'))).toEqual([sha256(Buffer.from('fine'))]);
+  });
+});
