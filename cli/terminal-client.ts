@@ -6,7 +6,8 @@ import { fingerprintForPeople } from '../shared/auth.js';
 import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
 import { ErrorCode } from '../shared/errors.js';
 import { parseInvite } from '../shared/invite.js';
-import type { ChatEvent } from '../shared/protocol.js';
+import { type ChatEvent, clientIdOf } from '../shared/protocol.js';
+import { downloadUrl } from '../shared/files.js';
 import { defaultKnownServersFile, KnownServers } from './known-servers.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
@@ -73,11 +74,15 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     // A terminal cannot reorder what it printed: events are printed as they come, each once
     // (by id, and a message also by its sender's client id: a resend is the same message).
     const printed = new Set<string>();
+    // A shared file prints with the link this session downloads it from (the latest welcome's token).
+    let files = client.welcome.files;
+    const fileUrl = (id: string) => (files ? downloadUrl(client.server, id, client.name, files) : undefined);
     const show = (event: ChatEvent) => {
-      const keys = [event.id, ...((event.type === 'message' || event.type === 'direct') && event.cid ? [`${event.name}\n${event.cid}`] : [])];
+      const cid = clientIdOf(event);
+      const keys = [event.id, ...(cid ? [`${event.name}\n${cid}`] : [])];
       if (keys.some((k) => printed.has(k))) return;
       for (const k of keys) printed.add(k);
-      print(formatEvent(event, client.name));
+      print(formatEvent(event, client.name, fileUrl));
     };
 
     // Who is here, for /who: kept from the welcome, joins, leaves, rosters and presence.
@@ -96,6 +101,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
         case 'message':
         case 'away':
         case 'direct':
+        case 'file':
           show(msg);
           return;
         case 'presence':
@@ -118,6 +124,8 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           finish(0);
           return;
         case 'welcome':
+          files = msg.files;
+          return;
         case 'update_servers':
         case 'ack':
         case 'pong':
@@ -127,7 +135,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           return; // the seminar's client shows only joins, leaves and messages
         case 'search_results':
           print(`[SEARCH] ${msg.events.length} found for "${neutralize(msg.query)}"`);
-          for (const event of msg.events) print(`  ${formatEvent(event, client.name)}`);
+          for (const event of msg.events) print(`  ${formatEvent(event, client.name, fileUrl)}`);
           return;
       }
     });

@@ -3,9 +3,21 @@
 import { signal } from '@preact/signals';
 import type { ChattyApi, SessionInfo, Settings } from '../shared/bridge.js';
 import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, reduce, type ChatState, type TimelineEntry } from '../shared/chat-state.js';
-import { validateText } from '../shared/protocol.js';
-import type { Result } from '../shared/errors.js';
+import { validateFileName, validateText } from '../shared/protocol.js';
+import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
+import { downloadUrl, formatBytes, PICTURE_TYPES, THUMBNAIL_MAX_BYTES, uploadUrl } from '../shared/files.js';
 import { watchAttention } from './browser-attention.js';
+import { download, save, upload } from './file-transfer.js';
+
+/** A file going up (keyed by its upload's client id) or down (keyed by its event's id). */
+export interface Transfer {
+  name: string;
+  direction: 'up' | 'down';
+  /** 0–1. */
+  progress: number;
+  /** Why it stopped, for people. */
+  error?: string;
+}
 
 export type Model = ReturnType<typeof createModel>;
 
@@ -40,6 +52,13 @@ export function createModel(api: ChattyApi) {
   const settings = signal<Settings | undefined>(undefined);
   /** What host/join answered: where this app is, and (when it runs a node) the invite to give people. */
   const session = signal<SessionInfo | undefined>(undefined);
+  const transfers = signal<Readonly<Record<string, Transfer>>>({});
+  /** Thumbnails: object URLs of pictures fetched, by event id (undefined while fetching, '' when it failed). */
+  const pictures = signal<Readonly<Record<string, string>>>({});
+  const setTransfer = (key: string, transfer: Transfer | undefined) => {
+    const { [key]: _old, ...rest } = transfers.value;
+    transfers.value = transfer ? { ...rest, [key]: transfer } : rest;
+  };
   let lastTyping = 0;
   watchIdle(api, () => state.value);
   // The desktop app asks for attention from its main process; a page does it here.
@@ -102,6 +121,67 @@ export function createModel(api: ChattyApi) {
       lastTyping = now;
       const to = state.value.conversation;
       void api.typing(to === PUBLIC ? undefined : to);
+    },
+    transfers,
+    pictures,
+    /**
+     * Share files in the conversation shown (picked, dropped or pasted): each is checked with the
+     * protocol's rules and the server's size limit first, then uploaded with its progress shown.
+     */
+    sendFiles(files: readonly File[]): Result<void> {
+      const { files: access, me, server, conversation } = state.value;
+      if (!access || !me || !server) return fail(ErrorCode.UNSUPPORTED, 'Files can be shared only while connected to a server that takes them.');
+      for (const file of files) {
+        const name = validateFileName(file.name);
+        if (!name.ok) return fail(name.error.code, `“${file.name}”: ${name.error.message}`);
+        if (file.size > access.maxBytes) {
+          return fail(ErrorCode.FILE_TOO_LARGE, `“${file.name}” is ${formatBytes(file.size)}: this chat takes files up to ${formatBytes(access.maxBytes)}.`);
+        }
+      }
+      for (const file of files) {
+        const cid = `up-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+        const to = conversation === PUBLIC ? undefined : conversation;
+        setTransfer(cid, { name: file.name, direction: 'up', progress: 0 });
+        const url = uploadUrl(server, me, access, { name: file.name, cid, ...(to ? { to } : {}) });
+        void upload(url, file, (progress) => setTransfer(cid, { name: file.name, direction: 'up', progress })).then((done) =>
+          setTransfer(cid, done.ok ? undefined : { name: file.name, direction: 'up', progress: 0, error: done.error.message }),
+        );
+      }
+      return ok(undefined);
+    },
+    /** Fetch a shared file (progress shown on it) and hand it to the browser's downloads. */
+    async downloadFile(entry: TimelineEntry): Promise<void> {
+      const { files: access, me, server } = state.value;
+      if (entry.kind !== 'message' || !entry.file) return;
+      const { name } = entry.file;
+      if (!access || !me || !server)
+        return setTransfer(entry.id, { name, direction: 'down', progress: 0, error: 'Not connected: try again once the chat is back.' });
+      setTransfer(entry.id, { name, direction: 'down', progress: 0 });
+      const got = await download(downloadUrl(server, entry.id, me, access), entry.file, (progress) =>
+        setTransfer(entry.id, { name, direction: 'down', progress }),
+      );
+      if (got.ok) save(got.value, name);
+      setTransfer(entry.id, got.ok ? undefined : { name, direction: 'down', progress: 0, error: got.error.message });
+    },
+    /** Forget a failed transfer's notice. */
+    dismissTransfer: (key: string) => setTransfer(key, undefined),
+    /** A picture's thumbnail (fetched once): raster types only, never SVG. */
+    picture(entry: TimelineEntry): string | undefined {
+      if (entry.kind !== 'message' || !entry.file || !PICTURE_TYPES.has(entry.file.type) || entry.file.size > THUMBNAIL_MAX_BYTES) return undefined;
+      if (entry.id in pictures.value) return pictures.value[entry.id] || undefined;
+      const { files: access, me, server } = state.value;
+      if (!access || !me || !server) return undefined;
+      pictures.value = { ...pictures.value, [entry.id]: '' };
+      const file = entry.file;
+      void download(downloadUrl(server, entry.id, me, access), file, () => {}).then((got) => {
+        if (got.ok) pictures.value = { ...pictures.value, [entry.id]: URL.createObjectURL(got.value) };
+        else
+          setTimeout(() => {
+            const { [entry.id]: _failed, ...rest } = pictures.value; // tried again on the next render
+            pictures.value = rest;
+          }, 5_000);
+      });
+      return undefined;
     },
     newInvite: async () => remember(await api.newInvite()),
     openLink: (url: string) => api.openLink(url),

@@ -3,6 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
+import { httpBaseOf } from '../shared/files.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -36,16 +37,18 @@ export function staticFiles(
       return;
     }
     // The page may talk only to the server it came from and the servers of its set (it fails over
-    // to them); nothing inline, nothing remote.
+    // to them, and fetches files from them); nothing inline, nothing remote. Thumbnails are blob: URLs.
     const host = /^[\w.[\]:-]+$/.test(req.headers.host ?? '') ? req.headers.host : 'localhost';
-    const servers = connectTo().filter((url) => /^wss?:\/\/[\w.[\]:-]+$/.test(url));
+    const servers = connectTo()
+      .filter((url) => /^wss?:\/\/[\w.[\]:-]+$/.test(url))
+      .flatMap((url) => [url, httpBaseOf(url)]); // its socket, and its files (docs/protocol.md § Files)
     res.writeHead(200, {
       'content-type': file.type,
       'content-length': file.body.length,
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
-      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ws://${host} wss://${host}${servers.map((s) => ` ${s}`).join('')}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src ws://${host} wss://${host} 'self'${servers.map((s) => ` ${s}`).join('')}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     });
     res.end(req.method === 'HEAD' ? undefined : file.body);
   };

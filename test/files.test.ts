@@ -2,13 +2,14 @@
 // from another on demand and keeps what it fetched, and only the people who may see a file's event
 // may download it. Real `chatty host` processes, HTTP over TLS, and pages in Chromium.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { uploadUrl } from '../shared/files.js';
+import { downloadUrl, uploadUrl } from '../shared/files.js';
 import { accessOf, download, sha256, upload } from './helpers/files.js';
+import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
 import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
 
@@ -158,5 +159,102 @@ describe('files', () => {
     const fine = await bob.next((f) => f.type === 'file');
     expect(bob.frames.filter((f) => f.type === 'file')).toEqual([fine]);
     expect(readdirSync(join(data, 'files'))).toEqual([sha256(Buffer.from('fine'))]);
+  });
+
+  describe.skipIf(!hasChromium)('in the page', () => {
+    const browser = chromiumForFile();
+    // A 1×1 PNG: a picture, shown as a thumbnail.
+    const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+    it('a 20 MiB file picked on server A downloads on server C with a progress bar, byte-identical', async () => {
+      const { aUrl, cUrl } = await threeServers(['--max-file-size', '25M']);
+      const ann = await joinInBrowser(browser(), pageOf(aUrl), 'Ann');
+      const cid = await joinInBrowser(browser(), pageOf(cUrl), 'Cid');
+      const bytes = randomBytes(20 * MiB);
+      const folder = mkdtempSync(join(tmpdir(), 'chatty-pick-'));
+      writeFileSync(join(folder, 'big report.pdf'), bytes);
+      await ann.getByTestId('attach').setInputFiles(join(folder, 'big report.pdf'));
+      const card = cid.getByTestId('file').filter({ hasText: 'big report.pdf' });
+      await card.waitFor();
+      expect(await card.textContent()).toContain('20 MB · application/pdf');
+      // Cid's network is slowed (Chromium's own throttling) so the transfer can be watched.
+      const cdp = await cid.context().newCDPSession(cid);
+      await cdp.send('Network.enable');
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 6 * MiB, uploadThroughput: -1 });
+      const saved = cid.waitForEvent('download', { timeout: 30_000 });
+      await card.getByTestId('download').click();
+      const progress = card.getByTestId('download-progress');
+      await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 10_000 }).toBeGreaterThan(0.05);
+      expect(Number(await progress.getAttribute('value'))).toBeLessThan(1);
+      await screenshot(cid, 'file-transfer');
+      const file = await saved;
+      expect(file.suggestedFilename()).toBe('big report.pdf');
+      expect(sha256(readFileSync((await file.path())!))).toBe(sha256(bytes));
+      await progress.waitFor({ state: 'detached' });
+    });
+
+    it('pictures show as thumbnails (picked, pasted, dropped); HTML and SVG are downloads, never rendered', async () => {
+      const { a, aUrl, cUrl } = await threeServers(['--max-file-size', '2M']);
+      const ann = await joinInBrowser(browser(), pageOf(aUrl), 'Ann');
+      const cid = await joinInBrowser(browser(), pageOf(cUrl), 'Cid');
+      const folder = mkdtempSync(join(tmpdir(), 'chatty-pick-'));
+      writeFileSync(join(folder, 'dot.png'), PNG);
+      writeFileSync(join(folder, 'evil.html'), '<script>top.pwned = "html"</script><h1>pwned</h1>');
+      writeFileSync(join(folder, 'evil.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><script>top.pwned = "svg"</script><circle r="5"/></svg>');
+      await ann.getByTestId('attach').setInputFiles([join(folder, 'dot.png'), join(folder, 'evil.html'), join(folder, 'evil.svg')]);
+      for (const name of ['dot.png', 'evil.html', 'evil.svg']) await cid.getByTestId('file').filter({ hasText: name }).waitFor();
+      await cid.getByTestId('file').filter({ hasText: 'dot.png' }).getByTestId('thumbnail').waitFor();
+      for (const name of ['evil.html', 'evil.svg']) {
+        const card = cid.getByTestId('file').filter({ hasText: name });
+        expect(await card.getByTestId('thumbnail').count()).toBe(0);
+        const saved = cid.waitForEvent('download');
+        await card.getByTestId('download').click();
+        expect((await saved).suggestedFilename()).toBe(name);
+      }
+      // A screenshot pasted into the composer, and a picture dropped on the chat.
+      await ann.getByTestId('composer').evaluate((el, png) => {
+        const data = new DataTransfer();
+        data.items.add(new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'image.png', { type: 'image/png' }));
+        el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      }, PNG.toString('base64'));
+      await cid
+        .getByTestId('file')
+        .filter({ hasText: /^Pasted \d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d\.png/ })
+        .getByTestId('thumbnail')
+        .waitFor();
+      const drop = (el: Element, [name, size]: [string, number]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(size)], name, { type: 'image/png' }));
+        el.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      };
+      await ann.getByTestId('timeline').evaluate(drop, ['dropped.png', 4] as [string, number]);
+      await cid.getByTestId('file').filter({ hasText: 'dropped.png' }).waitFor();
+      // Too large for this chat: said in the page, nothing sent.
+      await ann.getByTestId('timeline').evaluate(drop, ['huge.png', 3 * MiB] as [string, number]);
+      expect(await ann.getByTestId('drop-error').textContent()).toContain('“huge.png” is 3.0 MB: this chat takes files up to 2.0 MB.');
+      expect(await cid.evaluate(() => (window as { pwned?: string }).pwned)).toBeUndefined();
+      expect(await cid.getByTestId('file').filter({ hasText: 'huge.png' }).count()).toBe(0);
+      // The only server that holds a file goes down before anyone fetched it: the page says so.
+      writeFileSync(join(folder, 'only-on-a.txt'), 'bytes that never left A');
+      await ann.getByTestId('attach').setInputFiles(join(folder, 'only-on-a.txt'));
+      const lonely = cid.getByTestId('file').filter({ hasText: 'only-on-a.txt' });
+      await lonely.waitFor();
+      a.kill('SIGKILL');
+      await lonely.getByTestId('download').click();
+      expect(await lonely.getByTestId('file-error').textContent()).toContain('no server that holds this file is up right now');
+    });
+
+    it('an HTML file opened from its link is saved, not shown', async () => {
+      const host = new Chatty(['host', '--port', '0']);
+      const url = await host.url();
+      const ann = await RawSocket.join(url, 'Ann');
+      const sent = await upload(ann, Buffer.from('<script>top.pwned = 1</script>'), { name: 'page.html', type: 'text/html' });
+      const { server, name, access } = accessOf(ann);
+      const page = await browser().newPage({ ignoreHTTPSErrors: true });
+      const saved = page.waitForEvent('download');
+      await expect(page.goto(downloadUrl(server, sent.json!.id, name, access))).rejects.toThrow(/Download is starting/);
+      expect((await saved).suggestedFilename()).toBe('page.html');
+      await page.close();
+    });
   });
 });

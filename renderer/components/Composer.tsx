@@ -1,7 +1,9 @@
-// Enter sends, Shift+Enter starts a new line; empty text is refused with a message.
+// Enter sends, Shift+Enter starts a new line; empty text is refused with a message. Files are
+// attached with the paper clip, pasted (a screenshot) or dropped on the chat (ChatScreen).
 import { useSignal } from '@preact/signals';
 import { Limits } from '../../shared/protocol.js';
 import { emojiOf, PICKER } from '../markdown.js';
+import { pastedFiles } from './files-in.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
 
@@ -21,7 +23,14 @@ export function Composer({ model }: { model: Model }) {
     }
   }
 
+  function share(files: readonly File[]) {
+    if (files.length === 0) return;
+    const shared = model.sendFiles(files);
+    error.value = shared.ok ? '' : shared.error.message;
+  }
+
   const serverError = model.state.value.lastError;
+  const uploads = Object.entries(model.transfers.value).filter(([, t]) => t.direction === 'up');
   // Near the limit a counter shows; over it, Send is off (the protocol's rule, checked again on send).
   const length = text.value.length;
   const near = length > Limits.TEXT_MAX_CHARS * 0.9;
@@ -54,6 +63,12 @@ export function Composer({ model }: { model: Model }) {
           text.value = e.currentTarget.value;
           if (text.value.trim()) model.typing();
         }}
+        onPaste={(e) => {
+          const files = pastedFiles(e.clipboardData);
+          if (files.length === 0) return; // text: pasted as usual
+          e.preventDefault();
+          share(files);
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
@@ -74,6 +89,22 @@ export function Composer({ model }: { model: Model }) {
           }
         }}
       />
+      <label class="attach" title="Share a file or picture">
+        <svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+          <path d="M21 11.5 12.5 20a5 5 0 0 1-7-7l9-9a3.3 3.3 0 0 1 4.7 4.7l-9 9a1.7 1.7 0 0 1-2.4-2.4l8.3-8.3" />
+        </svg>
+        <span class="sr-only">Share a file or picture</span>
+        <input
+          type="file"
+          multiple
+          data-testid="attach"
+          disabled={!connected}
+          onChange={(e) => {
+            share([...(e.currentTarget.files ?? [])]);
+            e.currentTarget.value = '';
+          }}
+        />
+      </label>
       <details class="emoji" data-testid="emoji">
         <summary aria-label="Emoji">☺</summary>
         <div class="emoji-list">
@@ -101,6 +132,24 @@ export function Composer({ model }: { model: Model }) {
           {over ? ' — too long to send' : ''}
         </span>
       )}
+      {uploads.map(([key, upload]) => (
+        <div class="upload" data-testid="upload" key={key}>
+          <bdi>{upload.name}</bdi>{' '}
+          {upload.error ? (
+            <span class="error" role="alert" data-testid="upload-error">
+              not sent: {upload.error}{' '}
+              <button type="button" class="link" onClick={() => model.dismissTransfer(key)}>
+                Dismiss
+              </button>
+            </span>
+          ) : (
+            <>
+              <progress max={1} value={Number.isNaN(upload.progress) ? undefined : upload.progress} aria-label={`Sending ${upload.name}`} />{' '}
+              {Number.isNaN(upload.progress) ? '' : `${Math.round(upload.progress * 100)} %`}
+            </>
+          )}
+        </div>
+      ))}
       {(error.value || serverError) && (
         <p class="error" role="alert" data-testid="composer-error">
           {sentence(error.value || serverError?.message || '')}

@@ -5,6 +5,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { conversationOf, PUBLIC, TYPING_SHOWN_MS, type TimelineEntry } from '../../shared/chat-state.js';
 import type { Model } from '../model.js';
+import { FileCard } from './FileCard.js';
 import { formatTime } from './format.js';
 import { MessageText } from './MessageText.js';
 
@@ -81,7 +82,7 @@ export function Timeline({ model }: { model: Model }) {
           )
         )}
         {visible.map((entry) => (
-          <Entry key={entry.id} entry={entry} openLink={model.openLink} />
+          <Entry key={entry.id} entry={entry} model={model} />
         ))}
       </div>
       <TypingLine model={model} />
@@ -123,7 +124,7 @@ function TypingLine({ model }: { model: Model }) {
   );
 }
 
-function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: string) => unknown }) {
+function Entry({ entry, model }: { entry: TimelineEntry; model: Model }) {
   const at = <time class="at">{formatTime(entry.ts)}</time>;
   switch (entry.kind) {
     case 'join':
@@ -158,11 +159,15 @@ function Entry({ entry, openLink }: { entry: TimelineEntry; openLink: (url: stri
             <bdi>{entry.name}</bdi>
           </strong>
           {/* Each text in its own bidi isolate: an override in it (U+202E) cannot reach past it. */}
-          <div class="text">
-            <bdi dir="auto" data-testid="message-text">
-              <MessageText text={entry.text} openLink={openLink} />
-            </bdi>
-          </div>
+          {entry.file ? (
+            <FileCard entry={entry} model={model} />
+          ) : (
+            <div class="text">
+              <bdi dir="auto" data-testid="message-text">
+                <MessageText text={entry.text} openLink={model.openLink} />
+              </bdi>
+            </div>
+          )}
           {entry.pending && (
             <div class="delivery" data-testid="delivery">
               {entry.pending === 'sending' ? 'Sending…' : 'Not sent: the chat could not be reached'}
