@@ -13,7 +13,7 @@ import { formatInvite, parseInvite } from '../shared/invite.js';
 import { join } from 'node:path';
 import { ChatNode, type ChatNodeOptions, NodeStartError, StoreError } from '../server/chat-node.js';
 import { MEMORY } from '../server/options.js';
-import type { SecretsCodec } from '../server/set-keys.js';
+import { certificateFingerprint, type SecretsCodec } from '../server/set-keys.js';
 
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */
@@ -44,6 +44,19 @@ export class ChatSession {
       this.#pin = new CertificatePin(fingerprint);
       return opts.sockets(this.#pin);
     }, opts.emit);
+  }
+
+  /**
+   * Whether a certificate (PEM) the window met is this chat's: the one pinned at join. The window
+   * fetches files over https from the chat's servers, whose certificate is self-signed.
+   */
+  trustsCertificate(pem: string): boolean {
+    const pinned = this.#pin?.fingerprint;
+    try {
+      return pinned !== undefined && certificateFingerprint(pem) === pinned;
+    } catch {
+      return false; // not a certificate at all
+    }
   }
 
   get node(): ChatNode | undefined {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { downloadUrl, uploadUrl } from '../shared/files.js';
-import { accessOf, download, sha256, upload } from './helpers/files.js';
+import { accessOf, download, http, sha256, upload } from './helpers/files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
 import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
@@ -99,6 +99,19 @@ describe('files', () => {
     const { access } = accessOf(dan);
     const forged = await download(Object.assign(Object.create(dan), { frames: [{ type: 'welcome', server: cUrl, name: 'Cid', files: access }] }), event.id);
     expect(forged.status).toBe(403);
+  });
+
+  it('the terminal client prints a line with the download link, which works', async () => {
+    const host = new Chatty(['host', '--port', '0']);
+    const url = await host.url();
+    const terminal = new Chatty(['client', await host.invite(), 'Tess', '--give-up', '1']);
+    await terminal.waitFor(/^\[JOIN\] Tess joined the chat$/);
+    const ann = await RawSocket.join(url, 'Ann');
+    await upload(ann, Buffer.from('minutes of the meeting'), { name: 'minutes.txt', type: 'text/plain' });
+    const line = await terminal.waitFor(/^\[Ann\] sent minutes\.txt \(22 B, text\/plain\): https:\/\/127\.0\.0\.1:\d+\/files\/\S+$/);
+    const link = line.slice(line.indexOf('https://'));
+    const got = await http(link);
+    expect([got.status, got.body.toString()]).toEqual([200, 'minutes of the meeting']);
   });
 
   it('bad uploads are clear errors and leave nothing behind', async () => {
@@ -211,28 +224,30 @@ describe('files', () => {
         await card.getByTestId('download').click();
         expect((await saved).suggestedFilename()).toBe(name);
       }
-      // A screenshot pasted into the composer, and a picture dropped on the chat.
-      await ann.getByTestId('composer').evaluate((el, png) => {
+      // A screenshot pasted into the composer, and a picture dropped on the chat (as the browser
+      // itself would dispatch them; this file is compiled without the DOM's types, hence strings).
+      await ann.evaluate(`(() => {
         const data = new DataTransfer();
-        data.items.add(new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'image.png', { type: 'image/png' }));
-        el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-      }, PNG.toString('base64'));
+        data.items.add(new File([Uint8Array.from(atob('${PNG.toString('base64')}'), (c) => c.charCodeAt(0))], 'image.png', { type: 'image/png' }));
+        document.querySelector('[data-testid="composer"]').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+      })()`);
       await cid
         .getByTestId('file')
         .filter({ hasText: /^Pasted \d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d\.png/ })
         .getByTestId('thumbnail')
         .waitFor();
-      const drop = (el: Element, [name, size]: [string, number]) => {
-        const data = new DataTransfer();
-        data.items.add(new File([new Uint8Array(size)], name, { type: 'image/png' }));
-        el.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
-      };
-      await ann.getByTestId('timeline').evaluate(drop, ['dropped.png', 4] as [string, number]);
+      const drop = (name: string, size: number) =>
+        ann.evaluate(`(() => {
+          const data = new DataTransfer();
+          data.items.add(new File([new Uint8Array(${size})], '${name}', { type: 'image/png' }));
+          document.querySelector('[data-testid="timeline"]').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        })()`);
+      await drop('dropped.png', 4);
       await cid.getByTestId('file').filter({ hasText: 'dropped.png' }).waitFor();
       // Too large for this chat: said in the page, nothing sent.
-      await ann.getByTestId('timeline').evaluate(drop, ['huge.png', 3 * MiB] as [string, number]);
+      await drop('huge.png', 3 * MiB);
       expect(await ann.getByTestId('drop-error').textContent()).toContain('“huge.png” is 3.0 MB: this chat takes files up to 2.0 MB.');
-      expect(await cid.evaluate(() => (window as { pwned?: string }).pwned)).toBeUndefined();
+      expect(await cid.evaluate('window.pwned')).toBeUndefined();
       expect(await cid.getByTestId('file').filter({ hasText: 'huge.png' }).count()).toBe(0);
       // The only server that holds a file goes down before anyone fetched it: the page says so.
       writeFileSync(join(folder, 'only-on-a.txt'), 'bytes that never left A');

@@ -1,5 +1,8 @@
 // The desktop app's main-process logic, without Electron: real nodes on 127.0.0.1.
+import { X509Certificate } from 'node:crypto';
+import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
+import { newCertificate } from '../server/set-keys.js';
 import { startNode } from './helpers/nodes.js';
 import { newSession } from './helpers/sessions.js';
 import { RawSocket } from './helpers/sockets.js';
@@ -18,6 +21,21 @@ describe('ChatSession', () => {
       expect(state()).toMatchObject({ status: 'connected', me: 'Ann', servers: [url] });
       await session.send('hello');
       await bob.next((f) => f.type === 'message' && f.name === 'Ann' && f.text === 'hello');
+    });
+
+    it("trusts for the window's file downloads exactly the chat's certificate", async () => {
+      const { session } = newSession();
+      expect(session.trustsCertificate('-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----')).toBe(false);
+      await session.host({ name: 'Ann', port: 0 });
+      const peer = await new Promise<Buffer>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port: session.node!.port!, rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate().raw);
+          socket.destroy();
+        });
+        socket.on('error', reject);
+      });
+      expect(session.trustsCertificate(new X509Certificate(peer).toString())).toBe(true);
+      expect(session.trustsCertificate((await newCertificate()).cert)).toBe(false);
     });
 
     it('refuses a port in use with PORT_IN_USE and leaves nothing running', async () => {
