@@ -10,17 +10,27 @@ import {
   LoadOlderRequest,
   OpenLinkRequest,
   parsePayload,
+  Preferences,
   safeExternalUrl,
   SearchRequest,
   SendRequest,
   StatusRequest,
   TypingRequest,
 } from '../shared/bridge.js';
+import type { Settings } from '../shared/bridge.js';
 import { ok } from '../shared/errors.js';
 import type { ChatSession } from './session.js';
 import type { SettingsStore } from './settings.js';
 
-export function invokeHandlers(deps: { session: ChatSession; settings: SettingsStore; openExternal: (url: string) => Promise<void> }): InvokeHandlers {
+export interface IpcDeps {
+  session: ChatSession;
+  settings: SettingsStore;
+  openExternal: (url: string) => Promise<void>;
+  /** New preferences were kept: main applies them (muting the public chat's notifications). */
+  onPreferences?: (settings: Settings) => void;
+}
+
+export function invokeHandlers(deps: IpcDeps): InvokeHandlers {
   const { session, settings } = deps;
   return {
     [Channel.host]: async (payload) => {
@@ -72,6 +82,13 @@ export function invokeHandlers(deps: { session: ChatSession; settings: SettingsS
       return ok(undefined);
     },
     [Channel.settings]: async () => ok(await settings.load()),
+    [Channel.setPreferences]: async (payload) => {
+      const preferences = parsePayload(Preferences, payload);
+      if (!preferences.ok) return preferences;
+      const next = await settings.update(preferences.value);
+      deps.onPreferences?.(next);
+      return ok(next);
+    },
   };
 }
 

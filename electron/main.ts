@@ -4,7 +4,7 @@ import { app, BrowserWindow, ipcMain, Notification, safeStorage, shell } from 'e
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { Channel, type SessionEvent } from '../shared/bridge.js';
+import { Channel, type SessionEvent, type Settings } from '../shared/bridge.js';
 import { ErrorCode, fail } from '../shared/errors.js';
 import { DEFAULT_PORT } from '../shared/protocol.js';
 import { Attention, type AttentionUpdate } from '../shared/attention.js';
@@ -88,7 +88,11 @@ app.on('web-contents-created', (_event, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
-for (const [channel, handler] of Object.entries(invokeHandlers({ session, settings, openExternal: (url) => shell.openExternal(url) }))) {
+const applyPreferences = (chosen: Settings) => attention.setMutePublic(chosen.mutePublic);
+void settings.load().then(applyPreferences);
+for (const [channel, handler] of Object.entries(
+  invokeHandlers({ session, settings, openExternal: (url) => shell.openExternal(url), onPreferences: applyPreferences }),
+)) {
   ipcMain.handle(channel, (event, payload: unknown) => {
     if (!isTrustedSender(event.senderFrame?.url, indexUrl)) return fail(ErrorCode.UNSUPPORTED, 'not allowed from this page');
     return handler(payload);

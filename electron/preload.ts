@@ -23,6 +23,7 @@ const api: ChattyApi = {
   newInvite: invoke('newInvite'),
   openLink: invoke('openLink'),
   settings: invoke('settings'),
+  setPreferences: invoke('setPreferences'),
   subscribe(listener) {
     const forward = (_event: IpcRendererEvent, sessionEvent: SessionEvent) => listener(sessionEvent);
     ipcRenderer.on(Channel.event, forward);

@@ -1,18 +1,20 @@
-// The last name, port and address, remembered between runs in a small JSON file. A damaged file
+// The last name, port and address, and the preferences, remembered between runs in a small JSON file. A damaged file
 // is ignored (defaults), never fatal.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
-import type { Settings } from '../shared/bridge.js';
+import { DEFAULT_PREFERENCES, Preferences, type Settings } from '../shared/bridge.js';
 import { DEFAULT_PORT, Port } from '../shared/protocol.js';
 
-const defaultSettings: Settings = { name: '', port: DEFAULT_PORT, address: '', replica: true };
+const defaultSettings: Settings = { name: '', port: DEFAULT_PORT, address: '', replica: true, ...DEFAULT_PREFERENCES };
 
 const StoredSettings = v.object({
   name: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),
   port: v.optional(Port, DEFAULT_PORT),
   address: v.optional(v.pipe(v.string(), v.maxLength(2048)), ''),
   replica: v.optional(v.boolean(), true),
+  mutePublic: v.optional(Preferences.entries.mutePublic, DEFAULT_PREFERENCES.mutePublic),
+  idleMinutes: v.optional(Preferences.entries.idleMinutes, DEFAULT_PREFERENCES.idleMinutes),
 });
 
 export class SettingsStore {

@@ -5,7 +5,7 @@
 import { Attention, type AttentionUpdate } from '../shared/attention.js';
 import type { ChattyApi } from '../shared/bridge.js';
 
-export function watchAttention(api: ChattyApi, me: () => string | undefined): { askPermission(): void } {
+export function watchAttention(api: ChattyApi, me: () => string | undefined): { askPermission(): void; setMutePublic(muted: boolean): void } {
   const attention = new Attention();
   const inFront = () => !document.hidden && document.hasFocus();
   const apply = (update: AttentionUpdate | undefined) => {
@@ -25,6 +25,7 @@ export function watchAttention(api: ChattyApi, me: () => string | undefined): { 
   window.addEventListener('focus', back);
   document.addEventListener('visibilitychange', back);
   return {
+    setMutePublic: (muted) => attention.setMutePublic(muted),
     askPermission() {
       if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission();
     },

@@ -1,13 +1,25 @@
 // ChattyApi in a plain browser, for a buddy who opened http://HOST:4000/ without the app: the page
 // joins the server it was served from, over the browser's own WebSocket. It cannot host.
+import * as v from 'valibot';
 import type { ChattyApi, SessionEvent, Settings } from '../shared/bridge.js';
-import { safeExternalUrl } from '../shared/bridge.js';
+import { DEFAULT_PREFERENCES, parsePayload, Preferences, safeExternalUrl } from '../shared/bridge.js';
 import { normalizeInviteCode } from '../shared/auth.js';
 import { credentialsFrom } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok } from '../shared/errors.js';
 
 const NAME_KEY = 'chatty.name';
+const PREFERENCES_KEY = 'chatty.preferences';
+
+/** What this browser remembers of the preferences; anything damaged or foreign counts as the defaults. */
+function storedPreferences(storage: Storage): Preferences {
+  try {
+    const parsed = v.safeParse(Preferences, JSON.parse(storage.getItem(PREFERENCES_KEY) ?? 'null'));
+    return parsed.success ? parsed.output : { ...DEFAULT_PREFERENCES };
+  } catch {
+    return { ...DEFAULT_PREFERENCES };
+  }
+}
 
 export function createBrowserBridge(location: Location, storage: Storage): ChattyApi {
   const listeners = new Set<(event: SessionEvent) => void>();
@@ -17,6 +29,13 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
   // The browser trusts certificates itself (the person accepted this host's once): no pin here.
   const chat = new ClientSession(() => (url) => new WebSocket(url), emit);
+  const settingsOf = (): Settings => ({
+    name: storage.getItem(NAME_KEY) ?? '',
+    port: Number(location.port) || 80,
+    address: server,
+    replica: false,
+    ...storedPreferences(storage),
+  });
 
   return {
     mode: 'browser',
@@ -42,7 +61,13 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
       if (safe.ok) window.open(safe.value, '_blank', 'noopener,noreferrer');
       return safe.ok ? ok(undefined) : safe;
     },
-    settings: async () => ok<Settings>({ name: storage.getItem(NAME_KEY) ?? '', port: Number(location.port) || 80, address: server, replica: false }),
+    settings: async () => ok<Settings>(settingsOf()),
+    async setPreferences(preferences) {
+      const valid = parsePayload(Preferences, preferences);
+      if (!valid.ok) return valid;
+      storage.setItem(PREFERENCES_KEY, JSON.stringify(valid.value));
+      return ok(settingsOf());
+    },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

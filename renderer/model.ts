@@ -1,7 +1,7 @@
 // The UI's business model: the chat state in one signal, fed by the bridge's single subscription,
 // and the actions the views call. Views stay dumb: they read signals and call these.
 import { signal } from '@preact/signals';
-import type { ChattyApi, SessionInfo, Settings } from '../shared/bridge.js';
+import { type ChattyApi, DEFAULT_IDLE_MINUTES, DEFAULT_PREFERENCES, type Preferences, type SessionInfo, type Settings } from '../shared/bridge.js';
 import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, reduce, type ChatState, type TimelineEntry } from '../shared/chat-state.js';
 import { validateFileName, validateText } from '../shared/protocol.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
@@ -23,11 +23,11 @@ export type Model = ReturnType<typeof createModel>;
 
 /** The server counts one "typing" every 2 s; the page sends no more than that. */
 const TYPING_EVERY_MS = 2_000;
-/** After this long without a key or a pointer, the user shows as away (and available again on the next one). */
-export const IDLE_MS = 10 * 60_000;
-
-/** Away after IDLE_MS without input, back on the next input — only when it was the idle timer that set it. */
-function watchIdle(api: ChattyApi, state: () => ChatState): void {
+/**
+ * Away after the chosen idle minutes without input (0: never), back on the next input — only when
+ * it was the idle timer that set it.
+ */
+function watchIdle(api: ChattyApi, state: () => ChatState, idleMinutes: () => number): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let idleAway = false;
   const mine = () => state().buddies.find((b) => b.name === state().me);
@@ -37,15 +37,20 @@ function watchIdle(api: ChattyApi, state: () => ChatState): void {
       idleAway = false;
       void api.setStatus('available');
     }
+    const minutes = idleMinutes();
+    if (minutes === 0) return;
     timer = setTimeout(() => {
       if (state().status !== 'connected' || mine()?.status === 'away') return; // set by hand: left alone
       idleAway = true;
       void api.setStatus('away');
-    }, IDLE_MS);
+    }, minutes * 60_000);
   };
   for (const type of ['keydown', 'pointerdown', 'pointermove']) window.addEventListener(type, active, { passive: true });
   active();
+  return active; // a new idle time counts from now
 }
+
+const pick = (s: Settings | undefined): Partial<Preferences> => (s ? { mutePublic: s.mutePublic, idleMinutes: s.idleMinutes } : {});
 
 export function createModel(api: ChattyApi) {
   const state = signal<ChatState>(initialState);
@@ -60,7 +65,11 @@ export function createModel(api: ChattyApi) {
     transfers.value = transfer ? { ...rest, [key]: transfer } : rest;
   };
   let lastTyping = 0;
-  watchIdle(api, () => state.value);
+  const restartIdle = watchIdle(
+    api,
+    () => state.value,
+    () => settings.value?.idleMinutes ?? DEFAULT_IDLE_MINUTES,
+  );
   // The desktop app asks for attention from its main process; a page does it here.
   const attention = api.mode === 'browser' ? watchAttention(api, () => state.value.me) : undefined;
   const remember = (result: Result<SessionInfo>) => {
@@ -70,9 +79,14 @@ export function createModel(api: ChattyApi) {
   api.subscribe((event) => {
     state.value = reduce(state.value, event);
   });
-  void api.settings().then((s) => {
-    if (s.ok) settings.value = s.value;
-  });
+  const settled = (s: Result<Settings>) => {
+    if (!s.ok) return s;
+    settings.value = s.value;
+    attention?.setMutePublic(s.value.mutePublic);
+    restartIdle();
+    return s;
+  };
+  void api.settings().then(settled);
 
   return {
     mode: api.mode,
@@ -183,6 +197,8 @@ export function createModel(api: ChattyApi) {
       });
       return undefined;
     },
+    /** Mute the public chat, or choose the idle time: kept, and applied at once. */
+    setPreferences: async (patch: Partial<Preferences>) => settled(await api.setPreferences({ ...DEFAULT_PREFERENCES, ...pick(settings.value), ...patch })),
     newInvite: async () => remember(await api.newInvite()),
     openLink: (url: string) => api.openLink(url),
   };

@@ -35,7 +35,26 @@ export interface DiscoveredHost {
   needsInvite: boolean;
 }
 
-export interface Settings {
+/** Minutes without a key or a pointer before the app shows the user away, unless they choose otherwise. */
+export const DEFAULT_IDLE_MINUTES = 10;
+
+/** How the user wants the chat to behave: kept with the settings, changed from the chat screen. */
+export const Preferences = v.strictObject({
+  /** The public chat neither counts nor notifies; mentions and direct messages still do. */
+  mutePublic: v.boolean(),
+  /** Away after this many idle minutes (0: never automatically). */
+  idleMinutes: v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(0, 'idle minutes must be 0 (never) or more'),
+    v.maxValue(24 * 60, 'idle minutes must be at most a day (1440)'),
+  ),
+});
+export type Preferences = v.InferOutput<typeof Preferences>;
+
+export const DEFAULT_PREFERENCES: Readonly<Preferences> = Object.freeze({ mutePublic: false, idleMinutes: DEFAULT_IDLE_MINUTES });
+
+export interface Settings extends Preferences {
   name: string;
   port: number;
   address: string;
@@ -74,8 +93,10 @@ export interface ChattyApi {
   newInvite(): Promise<Result<SessionInfo>>;
   /** Links in messages open only through here, after validation. */
   openLink(url: string): Promise<Result<void>>;
-  /** The remembered name, port, address and replica choice (defaults the first time). */
+  /** The remembered name, port, address and replica choice, and the preferences (defaults the first time). */
   settings(): Promise<Result<Settings>>;
+  /** Keep new preferences (and apply them: muting is the notifier's business); answers all settings. */
+  setPreferences(preferences: Preferences): Promise<Result<Settings>>;
   subscribe(listener: (event: SessionEvent) => void): () => void;
 }
 
@@ -96,6 +117,7 @@ export const Channel = {
   newInvite: 'chatty:new-invite',
   openLink: 'chatty:open-link',
   settings: 'chatty:settings',
+  setPreferences: 'chatty:set-preferences',
   /** main → renderer: SessionEvent */
   event: 'chatty:event',
 } as const satisfies Record<InvokeMethod | 'event', string>;

@@ -59,4 +59,36 @@ describe('Attention', () => {
     };
     expect(attention.onEvent(direct, false, me)?.notification).toEqual({ title: 'Chatty: Bob (to you only)', body: 'psst' });
   });
+
+  it('with the public chat muted: public messages neither count nor notify; mentions, direct messages and files to the user do', () => {
+    const attention = new Attention();
+    attention.setMutePublic(true);
+    expect(attention.onEvent(message('Bob', 'lunch anyone?'), false, me)).toBeUndefined();
+    expect(attention.onEvent(message('Bob', '@Ann lunch?'), false, me)).toMatchObject({ unread: 1, notification: { title: 'Chatty: Bob mentioned you' } });
+    const meta = { origin: '0123456789abcdef', clock: 1, server: S, ts: 1 };
+    const direct: SessionEvent = {
+      kind: 'frame',
+      frame: { type: 'direct', name: 'Bob', to: 'Ann', text: 'psst', id: '0123456789abcdef-20', seq: 20, ...meta },
+    };
+    expect(attention.onEvent(direct, false, me)).toMatchObject({ unread: 2, notification: { title: 'Chatty: Bob (to you only)' } });
+    const file = (to?: string): SessionEvent => ({
+      kind: 'frame',
+      frame: {
+        type: 'file',
+        name: 'Bob',
+        ...(to ? { to } : {}),
+        file: { name: 'plan.pdf', size: 2048, type: 'application/pdf', hash: 'a'.repeat(64) },
+        id: '0123456789abcdef-21',
+        seq: 21,
+        ...meta,
+      },
+    });
+    expect(attention.onEvent(file(), false, me)).toBeUndefined();
+    expect(attention.onEvent(file('Ann'), false, me)).toMatchObject({
+      unread: 3,
+      notification: { title: 'Chatty: Bob (to you only)', body: 'shared plan.pdf (2.0 KB)' },
+    });
+    attention.setMutePublic(false);
+    expect(attention.onEvent(file(), false, me)).toMatchObject({ unread: 4, notification: { title: 'Chatty: Bob', body: 'shared plan.pdf (2.0 KB)' } });
+  });
 });

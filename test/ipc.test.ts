@@ -35,6 +35,25 @@ describe('IPC handlers', () => {
     expect(await table[Channel.settings](undefined)).toMatchObject({ ok: true, value: { name: 'Ann' } });
   });
 
+  it('keeps preferences (mute, idle minutes), checked, and tells main to apply them', async () => {
+    const { session } = newSession();
+    const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
+    const applied: unknown[] = [];
+    const table = invokeHandlers({ session, settings: new SettingsStore(dir), openExternal: async () => {}, onPreferences: (s) => applied.push(s.mutePublic) });
+    expect(await table[Channel.settings](undefined)).toMatchObject({ ok: true, value: { mutePublic: false, idleMinutes: 10 } });
+    expect(await table[Channel.setPreferences]({ mutePublic: true, idleMinutes: 3 })).toMatchObject({ ok: true, value: { mutePublic: true, idleMinutes: 3 } });
+    expect(applied).toEqual([true]);
+    for (const bad of [
+      { mutePublic: 'yes', idleMinutes: 3 },
+      { mutePublic: true, idleMinutes: -1 },
+      { mutePublic: true, idleMinutes: 1.5 },
+      { mutePublic: true },
+    ]) {
+      expect(await table[Channel.setPreferences](bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
+    }
+    expect(await new SettingsStore(dir).load()).toMatchObject({ mutePublic: true, idleMinutes: 3 });
+  });
+
   it('opens only http(s) links, through the system browser', async () => {
     const { table, opened } = handlers();
     for (const bad of ['javascript:alert(1)', 'file:///etc/passwd', 'https://user:pw@example.com/', 'not a url', 42]) {

@@ -66,5 +66,43 @@ describe('presence', () => {
       await ann.getByTestId('composer').press('Enter');
       await expect.poll(() => bob.getByTestId('typing').count()).toBe(0); // the text came
     });
+
+    it('preferences: away after the idle minutes chosen, the public chat muted; both remembered', async () => {
+      const { aUrl } = await hostAndReplica();
+      const bob = await RawSocket.join(aUrl, 'Bob');
+      const page = await browser().newPage({ ignoreHTTPSErrors: true });
+      await page.clock.install(); // then time flows as usual, and the test jumps it ahead
+      await page.clock.resume();
+      await page.goto(pageOf(aUrl));
+      await page.getByTestId('name').fill('Ann');
+      await page.getByTestId('join').click();
+      await page.getByTestId('status').getByText('as Ann').waitFor();
+      await page.getByTestId('preferences').locator('summary').click();
+      await page.getByTestId('idle-minutes').fill('1');
+      await page.getByTestId('idle-minutes').press('Tab');
+      await page.getByTestId('mute-public').check();
+      await page.getByTestId('muted-tag').waitFor();
+      // A minute of the page's time, a second at a time, its pings answered in between (a jump
+      // of a whole minute would look like a frozen connection, and the page would reconnect).
+      const later = async (seconds: number) => {
+        for (let i = 0; i < seconds; i++) {
+          await page.clock.fastForward(1_000);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await later(58);
+      expect(bob.frames.filter((f) => f.type === 'presence')).toEqual([]);
+      await later(3);
+      await bob.next((f) => f.type === 'presence' && f.name === 'Ann' && f.status === 'away');
+      await page.mouse.move(10, 10); // back at the keyboard
+      await bob.next((f) => f.type === 'presence' && f.name === 'Ann' && f.status === 'available');
+      await page.reload();
+      await page.getByTestId('preferences').waitFor({ state: 'detached' }); // the start screen
+      await page.getByTestId('join').click();
+      await page.getByTestId('preferences').locator('summary').click();
+      expect(await page.getByTestId('mute-public').isChecked()).toBe(true);
+      expect(await page.getByTestId('idle-minutes').inputValue()).toBe('1');
+      await page.close();
+    });
   });
 });

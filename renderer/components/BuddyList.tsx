@@ -6,6 +6,7 @@ import { hostOf } from './format.js';
 export function BuddyList({ model }: { model: Model }) {
   const { buddies, me, server, servers, conversation, unread } = model.state.value;
   const several = servers.length > 1;
+  const muted = model.settings.value?.mutePublic === true;
   const badge = (key: string) =>
     unread[key] ? (
       <span class="unread" data-testid="unread" title={`${unread[key]} unread`}>
@@ -20,7 +21,13 @@ export function BuddyList({ model }: { model: Model }) {
         data-testid="conversation-public"
         onClick={() => model.open(PUBLIC)}
       >
-        Everyone {badge(PUBLIC)}
+        Everyone{' '}
+        {muted && (
+          <span class="muted-tag" data-testid="muted-tag" title="Muted: only mentions notify" aria-label="muted">
+            🔕
+          </span>
+        )}{' '}
+        {badge(PUBLIC)}
       </button>
       <h2 id="buddies-title">Buddies ({buddies.length})</h2>
       <ul data-testid="buddies">
@@ -41,6 +48,44 @@ export function BuddyList({ model }: { model: Model }) {
           </li>
         ))}
       </ul>
+      <Preferences model={model} />
     </aside>
+  );
+}
+
+/** Muting the public chat and the idle time, kept with the settings (the app's file, or the browser's storage). */
+function Preferences({ model }: { model: Model }) {
+  const settings = model.settings.value;
+  if (!settings) return null;
+  return (
+    <details class="preferences" data-testid="preferences">
+      <summary>Preferences</summary>
+      <label>
+        <input
+          type="checkbox"
+          data-testid="mute-public"
+          checked={settings.mutePublic}
+          onChange={(e) => void model.setPreferences({ mutePublic: e.currentTarget.checked })}
+        />{' '}
+        Mute the public chat (mentions and direct messages still notify)
+      </label>
+      <label>
+        Show me away after{' '}
+        <input
+          type="number"
+          min={0}
+          max={1440}
+          step={1}
+          data-testid="idle-minutes"
+          value={settings.idleMinutes}
+          onChange={(e) => {
+            const minutes = Number(e.currentTarget.value);
+            if (Number.isInteger(minutes) && minutes >= 0 && minutes <= 1440) void model.setPreferences({ idleMinutes: minutes });
+            else e.currentTarget.value = String(settings.idleMinutes);
+          }}
+        />{' '}
+        idle minutes (0: never)
+      </label>
+    </details>
   );
 }
