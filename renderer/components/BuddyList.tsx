@@ -23,8 +23,9 @@ export function BuddyList({ model }: { model: Model }) {
       >
         Everyone{' '}
         {muted && (
-          <span class="muted-tag" data-testid="muted-tag" title="Muted: only mentions notify" aria-label="muted">
-            🔕
+          <span class="muted-tag" data-testid="muted-tag" title="Muted: only mentions and direct messages notify">
+            <span aria-hidden="true">🔕</span>
+            <span class="sr-only">(muted)</span>
           </span>
         )}{' '}
         {badge(PUBLIC)}

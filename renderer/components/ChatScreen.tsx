@@ -1,4 +1,5 @@
 import { useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
 import type { Model } from '../model.js';
 import { BuddyList } from './BuddyList.js';
 import { Composer } from './Composer.js';
@@ -9,27 +10,39 @@ import { droppedFiles } from './files-in.js';
 export function ChatScreen({ model }: { model: Model }) {
   const dragging = useSignal(false);
   const dropError = useSignal('');
+  const screen = useRef<HTMLDivElement>(null);
+  // Files dropped anywhere on the chat are shared in the conversation shown (the paper clip in
+  // the composer does the same from the keyboard).
+  useEffect(() => {
+    const el = screen.current;
+    if (!el) return;
+    const over = (e: DragEvent) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      dragging.value = true;
+    };
+    const leave = (e: DragEvent) => {
+      if (e.target === el) dragging.value = false;
+    };
+    const drop = (e: DragEvent) => {
+      const files = droppedFiles(e.dataTransfer);
+      dragging.value = false;
+      if (files.length === 0) return;
+      e.preventDefault();
+      const shared = model.sendFiles(files);
+      dropError.value = shared.ok ? '' : shared.error.message;
+    };
+    el.addEventListener('dragover', over);
+    el.addEventListener('dragleave', leave);
+    el.addEventListener('drop', drop);
+    return () => {
+      el.removeEventListener('dragover', over);
+      el.removeEventListener('dragleave', leave);
+      el.removeEventListener('drop', drop);
+    };
+  }, [model]);
   return (
-    // Files dropped anywhere on the chat are shared in the conversation shown.
-    <div
-      class={`chat${dragging.value ? ' dragging' : ''}`}
-      onDragOver={(e) => {
-        if (!e.dataTransfer?.types.includes('Files')) return;
-        e.preventDefault();
-        dragging.value = true;
-      }}
-      onDragLeave={(e) => {
-        if (e.currentTarget === e.target) dragging.value = false;
-      }}
-      onDrop={(e) => {
-        const files = droppedFiles(e.dataTransfer);
-        dragging.value = false;
-        if (files.length === 0) return;
-        e.preventDefault();
-        const shared = model.sendFiles(files);
-        dropError.value = shared.ok ? '' : shared.error.message;
-      }}
-    >
+    <div ref={screen} class={`chat${dragging.value ? ' dragging' : ''}`}>
       {dropError.value && (
         <p class="error drop-error" role="alert" data-testid="drop-error">
           {dropError.value}{' '}

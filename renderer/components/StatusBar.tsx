@@ -170,7 +170,7 @@ function Search({ model }: { model: Model }) {
                     </strong>
                     {entry.with !== undefined ? ` → ${entry.mine ? entry.with : 'you'}` : ''}:{' '}
                     <bdi>
-                      <Highlighted text={entry.text} query={search.query} />
+                      <Highlighted text={entry.file ? `file: ${entry.file.name}` : entry.text} query={search.query} />
                     </bdi>
                   </button>
                 </li>
