@@ -36,6 +36,8 @@ export interface SessionOptions {
 export class ChatSession {
   #node: ChatNode | undefined;
   #pin: CertificatePin | undefined;
+  /** The server a replica this app runs joined (undefined when it hosts). */
+  #joined: string | undefined;
   readonly #chat: ClientSession;
 
   constructor(private readonly opts: SessionOptions) {
@@ -74,6 +76,7 @@ export class ChatSession {
 
   /** "Host server": run a node on `port` and join it as `name`. */
   host(request: { name: string; port: number; private?: boolean }): Promise<Result<SessionInfo>> {
+    this.#joined = undefined;
     return this.#start(request.name, {
       port: request.port,
       data: this.#dataFolder(request.port ? `host-${request.port}` : undefined),
@@ -93,6 +96,7 @@ export class ChatSession {
     const credentials = credentialsFrom(code, request.passphrase);
     if (!request.replica) return this.#start(request.name, { server, pin: fingerprint, credentials });
     const folder = `replica-${server.replace(/^wss?:\/\//, '').replace(/[^\w.-]/g, '_')}`;
+    this.#joined = server;
     return this.#start(request.name, { port: 0, join: server, ...(code ? { joinInvite: code } : {}), data: this.#dataFolder(folder) }, credentials);
   }
 
@@ -132,6 +136,7 @@ export class ChatSession {
       server: node.url,
       runsNode: true,
       nodeUrl: node.url,
+      ...(this.#joined ? { joined: this.#joined } : {}),
       invite: formatInvite(invite),
       ...(invite.fingerprint ? { fingerprint: fingerprintForPeople(invite.fingerprint) } : {}),
     };

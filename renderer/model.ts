@@ -57,6 +57,8 @@ export function createModel(api: ChattyApi) {
   const settings = signal<Settings | undefined>(undefined);
   /** What host/join answered: where this app is, and (when it runs a node) the invite to give people. */
   const session = signal<SessionInfo | undefined>(undefined);
+  /** On narrow screens the buddy list is a drawer: open or not. */
+  const drawerOpen = signal(false);
   const transfers = signal<Readonly<Record<string, Transfer>>>({});
   /** Thumbnails: object URLs of pictures fetched, by event id (undefined while fetching, '' when it failed). */
   const pictures = signal<Readonly<Record<string, string>>>({});
@@ -73,7 +75,10 @@ export function createModel(api: ChattyApi) {
   // The desktop app asks for attention from its main process; a page does it here.
   const attention = api.mode === 'browser' ? watchAttention(api, () => state.value.me) : undefined;
   const remember = (result: Result<SessionInfo>) => {
-    if (result.ok) session.value = result.value;
+    if (!result.ok) return result;
+    session.value = result.value;
+    // What was used is remembered now: the start screen shows it after Leave.
+    void api.settings().then((s) => settled(s));
     return result;
   };
   api.subscribe((event) => {
@@ -120,7 +125,9 @@ export function createModel(api: ChattyApi) {
     /** Show the public chat (PUBLIC) or the direct messages with a buddy. */
     open(conversation: string) {
       state.value = openConversation(state.value, conversation);
+      drawerOpen.value = false;
     },
+    drawerOpen,
     /** The page of history before the oldest entry shown. */
     loadOlder: () => {
       const oldest = state.value.timeline.find((e) => e.kind !== 'notice' && !e.id.startsWith('pending-'));

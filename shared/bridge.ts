@@ -19,6 +19,8 @@ export interface SessionInfo {
   runsNode: boolean;
   /** When this app runs a node, the address the LAN reaches it at. */
   nodeUrl?: string;
+  /** When this app runs a replica: the server it joined (the status names that one, not the local replica). */
+  joined?: string;
   /** When this app runs a node: the invite link to give people (chatty://…). */
   invite?: string;
   /** The chat's certificate fingerprint, as people compare it (hex pairs); absent without TLS. */

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chromiumForFile, hasChromium, pageOf, say, screenshot } from './helpers/browser.js';
-import { Chatty, hostAndReplica } from './helpers/processes.js';
+import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

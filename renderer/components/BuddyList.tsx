@@ -14,7 +14,7 @@ export function BuddyList({ model }: { model: Model }) {
       </span>
     ) : null;
   return (
-    <aside class="buddies" aria-labelledby="buddies-title">
+    <aside class="buddies" id="buddy-list" aria-labelledby="buddies-title">
       <button
         type="button"
         class={`conversation${conversation === PUBLIC ? ' open' : ''}`}

@@ -6,6 +6,8 @@ import { Composer } from './Composer.js';
 import { StatusBar } from './StatusBar.js';
 import { Timeline } from './Timeline.js';
 import { droppedFiles } from './files-in.js';
+import { plainStatus } from './format.js';
+import { JumpTo } from './JumpTo.js';
 
 export function ChatScreen({ model }: { model: Model }) {
   const dragging = useSignal(false);
@@ -41,8 +43,28 @@ export function ChatScreen({ model }: { model: Model }) {
       el.removeEventListener('drop', drop);
     };
   }, [model]);
+  // Ctrl/Cmd+K: go to a conversation; Ctrl/Cmd+F: search the chat (as in Slack and VS Code).
+  const jumping = useSignal(false);
+  useEffect(() => {
+    const keys = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+      if (e.key === 'k' || e.key === 'K') {
+        e.preventDefault();
+        jumping.value = true;
+      } else if (e.key === 'f' || e.key === 'F') {
+        const search = document.querySelector<HTMLInputElement>('[data-testid="search"]');
+        if (!search) return;
+        e.preventDefault();
+        search.focus();
+        search.select();
+      }
+    };
+    window.addEventListener('keydown', keys);
+    return () => window.removeEventListener('keydown', keys);
+  }, []);
+  const drawer = model.drawerOpen.value;
   return (
-    <div ref={screen} class={`chat${dragging.value ? ' dragging' : ''}`}>
+    <div ref={screen} class={`chat${dragging.value ? ' dragging' : ''}${drawer ? ' drawer-open' : ''}`}>
       {dropError.value && (
         <p class="error drop-error" role="alert" data-testid="drop-error">
           {dropError.value}{' '}
@@ -52,9 +74,23 @@ export function ChatScreen({ model }: { model: Model }) {
         </p>
       )}
       <StatusBar model={model} />
+      <ConnectionBanner model={model} />
       <BuddyList model={model} />
+      {drawer && <button type="button" class="drawer-scrim" aria-label="Close the buddy list" onClick={() => (model.drawerOpen.value = false)} />}
       <Timeline model={model} />
       <Composer model={model} />
+      {jumping.value && <JumpTo model={model} close={() => (jumping.value = false)} />}
     </div>
+  );
+}
+
+/** While the connection is down, a banner says so in plain words (the detail on hover), for as long as it lasts. */
+function ConnectionBanner({ model }: { model: Model }) {
+  const { status, statusDetail } = model.state.value;
+  if (status !== 'reconnecting' && status !== 'disconnected') return null;
+  return (
+    <p class={`banner ${status}`} role="alert" data-testid="connection-banner" title={statusDetail}>
+      {plainStatus(status)}
+    </p>
   );
 }

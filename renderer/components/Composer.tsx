@@ -1,6 +1,7 @@
 // Enter sends, Shift+Enter starts a new line; empty text is refused with a message. Files are
 // attached with the paper clip, pasted (a screenshot) or dropped on the chat (ChatScreen).
 import { useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
 import { Limits } from '../../shared/protocol.js';
 import { emojiOf, PICKER } from '../markdown.js';
 import { pastedFiles } from './files-in.js';
@@ -11,7 +12,15 @@ export function Composer({ model }: { model: Model }) {
   const text = useSignal('');
   const error = useSignal('');
   // While reconnecting, what is typed waits and goes out on resume.
-  const connected = model.state.value.status === 'connected' || model.state.value.status === 'reconnecting';
+  const { status } = model.state.value;
+  const connected = status === 'connected' || status === 'reconnecting';
+  // Joined: the cursor is here, ready to write.
+  const field = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => field.current?.focus(), []);
+  // A complaint about the last try ("Type a message first.") is stale once the connection changes.
+  useEffect(() => {
+    error.value = '';
+  }, [status]);
 
   async function send() {
     const result = await model.send(text.value);
@@ -29,7 +38,8 @@ export function Composer({ model }: { model: Model }) {
     error.value = shared.ok ? '' : shared.error.message;
   }
 
-  const serverError = model.state.value.lastError;
+  // The server's last refusal shows only while connected (a drop has its own banner).
+  const serverError = status === 'connected' ? model.state.value.lastError : undefined;
   const uploads = Object.entries(model.transfers.value).filter(([, t]) => t.direction === 'up');
   // Near the limit a counter shows; over it, Send is off (the protocol's rule, checked again on send).
   const length = text.value.length;
@@ -47,6 +57,7 @@ export function Composer({ model }: { model: Model }) {
         Message
       </label>
       <textarea
+        ref={field}
         id="composer-text"
         data-testid="composer"
         rows={2}

@@ -5,7 +5,7 @@ import { useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
 import { DEFAULT_PORT, parsePort } from '../../shared/protocol.js';
 import type { Model } from '../model.js';
-import { sentence } from './format.js';
+import { plainError, sentence } from './format.js';
 
 export function StartScreen({ model }: { model: Model }) {
   const name = useSignal('');
@@ -15,6 +15,7 @@ export function StartScreen({ model }: { model: Model }) {
   const passphrase = useSignal('');
   const privateChat = useSignal(false);
   const error = useSignal('');
+  const errorDetail = useSignal<string | undefined>(undefined);
   const busy = useSignal(false);
   const desktop = model.mode === 'desktop';
 
@@ -35,6 +36,7 @@ export function StartScreen({ model }: { model: Model }) {
 
   async function run(action: () => Promise<Result<unknown>>) {
     error.value = '';
+    errorDetail.value = undefined;
     if (!name.value.trim()) {
       error.value = 'Enter your name first.';
       return;
@@ -42,7 +44,10 @@ export function StartScreen({ model }: { model: Model }) {
     busy.value = true;
     const result = await action();
     busy.value = false;
-    if (!result.ok) error.value = sentence(result.error.message);
+    if (result.ok) return;
+    const plain = plainError(result.error);
+    error.value = plain.text;
+    errorDetail.value = plain.detail;
   }
 
   const host = (e: Event) => {
@@ -68,7 +73,15 @@ export function StartScreen({ model }: { model: Model }) {
     <main class="start">
       <h1>Chatty</h1>
       <p class="tagline">Chat with your buddies on the local network.</p>
-      <Field label="Your name" testId="name" value={name} maxLength={32} autoFocus />
+      <Field
+        label="Your name"
+        testId="name"
+        value={name}
+        maxLength={32}
+        autoFocus
+        // Enter here does what the page is for: join (or, in the app, join the address typed, else host).
+        onEnter={(e) => (desktop && !address.value.trim() ? host(e) : join(e))}
+      />
       {desktop ? (
         <div class="choices">
           <form class="card" onSubmit={host} aria-labelledby="host-title">
@@ -130,8 +143,9 @@ export function StartScreen({ model }: { model: Model }) {
         </form>
       )}
       {error.value && (
-        <p class="error" role="alert" data-testid="start-error">
+        <p class="error" role="alert" data-testid="start-error" title={errorDetail.value}>
           {error.value}
+          {errorDetail.value && <span class="error-detail"> ({errorDetail.value})</span>}
         </p>
       )}
     </main>
@@ -160,12 +174,22 @@ function Field(props: {
   placeholder?: string;
   inputMode?: 'numeric';
   autoFocus?: boolean;
+  /** For a field outside any form: what Enter does. */
+  onEnter?: (e: Event) => void;
 }) {
-  const { label, testId, value, ...rest } = props;
+  const { label, testId, value, onEnter, ...rest } = props;
   return (
     <label class="field">
       <span>{label}</span>
-      <input data-testid={testId} value={value.value} onInput={(e) => (value.value = e.currentTarget.value)} {...rest} />
+      <input
+        data-testid={testId}
+        value={value.value}
+        onInput={(e) => (value.value = e.currentTarget.value)}
+        onKeyDown={(e) => {
+          if (onEnter && e.key === 'Enter' && !e.isComposing) onEnter(e);
+        }}
+        {...rest}
+      />
     </label>
   );
 }

@@ -11,18 +11,30 @@ const label = {
 } as const;
 
 export function StatusBar({ model }: { model: Model }) {
-  const { status, statusDetail, server, servers, me } = model.state.value;
+  const { status, statusDetail, server, servers, me, buddies, unread } = model.state.value;
+  const unreadAll = Object.values(unread).reduce((a, b) => a + b, 0);
+  const joinedHost = model.session.value?.joined;
   return (
     <header class="status">
-      <strong class="brand">Chatty</strong>
-      <span class={`badge ${status}`} data-testid="status" title={statusDetail}>
+      {/* Narrow screens: the buddy list is a drawer, opened from here. */}
+      <button
+        type="button"
+        class="drawer-toggle"
+        data-testid="buddies-toggle"
+        aria-expanded={model.drawerOpen.value}
+        aria-controls="buddy-list"
+        onClick={() => (model.drawerOpen.value = !model.drawerOpen.value)}
+      >
+        Buddies ({buddies.length}){unreadAll > 0 ? ` · ${unreadAll} unread` : ''}
+      </button>
+      <h1 class="brand">Chatty</h1>
+      <span class={`badge ${status}`} data-testid="status" role="status" title={statusDetail}>
         {label[status]}
-        {status === 'reconnecting' && statusDetail ? ` — ${statusDetail.replace(/^Reconnecting to the chat… /, '')}` : ''}
         {status === 'connected' && server ? (
-          <>
+          <span class="wide-only">
             {' '}
-            to {hostOf(server)} as <bdi>{me}</bdi>
-          </>
+            to {hostOf(joinedHost ?? server)} as <bdi>{me}</bdi>
+          </span>
         ) : (
           ''
         )}
@@ -32,7 +44,8 @@ export function StatusBar({ model }: { model: Model }) {
           Not encrypted
         </span>
       ) : null}
-      <details class="servers">
+      {/* While disconnected the set this client knew is not "its" servers any more: no count then. */}
+      <details class="servers" hidden={status !== 'connected'}>
         <summary data-testid="server-count">
           {servers.length} {servers.length === 1 ? 'server' : 'servers'}
         </summary>

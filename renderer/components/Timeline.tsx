@@ -41,6 +41,28 @@ export function Timeline({ model }: { model: Model }) {
     else if (added > 0) unseen.value += added;
   }, [timeline]);
 
+  // Whatever changes the log's height (the composer growing, an error line, a thumbnail loading)
+  // keeps the newest message in view when the person was reading the newest.
+  useEffect(() => {
+    const el = box.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const pin = () => {
+      if (stickToBottom.current) el.scrollTop = el.scrollHeight;
+    };
+    const observer = new ResizeObserver(pin);
+    observer.observe(el);
+    for (const child of el.children) observer.observe(child);
+    const added = new MutationObserver((changes) => {
+      for (const change of changes) for (const node of change.addedNodes) if (node instanceof Element) observer.observe(node);
+      pin();
+    });
+    added.observe(el, { childList: true });
+    return () => {
+      observer.disconnect();
+      added.disconnect();
+    };
+  }, []);
+
   return (
     <section class="timeline" aria-label={conversation === PUBLIC ? 'Chat' : `Direct messages with ${conversation}`}>
       {conversation !== PUBLIC && (
