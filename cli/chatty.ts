@@ -8,7 +8,7 @@ import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { defaultDataFolder } from './data-folder.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
-import { browserUrl, startHost, untilSignal } from './host.js';
+import { browserUrl, startHost, stopHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './errors.js';
 
@@ -16,7 +16,7 @@ const USAGE = `Usage:
   chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join INVITE] [--advertise wss://HOST:PORT]
               [--private] [--passphrase] [--new-invite] [--no-replicas] [--insecure]
               [--heartbeat 10000] [--data DIR|:memory:] [--max-file-size 100M] [--allow-origin ORIGIN]...
-              [--limit NAME=VALUE]... [--source-maps]
+              [--limit NAME=VALUE]... [--source-maps] [--no-mdns]
       Run a chat server; it prints its invite (chatty://HOST:PORT/#invite=…&fp=…). With --join it
       becomes a replica of the server the invite is from (a plain address works once this data
       folder belongs to that set).
@@ -34,6 +34,8 @@ const USAGE = `Usage:
       --limit changes a rate or count limit (${Object.keys(DEFAULT_LIMITS).join(', ')}),
       e.g. --limit clientRate=50.
       --source-maps serves the browser bundle's source maps.
+      A server the LAN can reach (--bind 0.0.0.0) is advertised over mDNS, so the app's Join list
+      shows it; --no-mdns turns that off.
       Ctrl-C disconnects it (the other servers are told).
   chatty client INVITE|HOST[:PORT] NAME [--give-up 120]
       Chat in this terminal. An invite link pins the chat's certificate; with a plain address the
@@ -42,8 +44,8 @@ const USAGE = `Usage:
       exits after --give-up seconds with none.
   chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app]
       Open the desktop app. Where Electron is not installed (or with --no-app): host a server
-      on the LAN, serve the chat to browsers at http://localhost:4000/, and chat on it from
-      this terminal.
+      on the LAN (advertised over mDNS), serve the chat to browsers at https://localhost:4000/,
+      and chat on it from this terminal.
   chatty help`;
 
 function portFlag(value: string | undefined): number {
@@ -138,6 +140,7 @@ export async function main(argv: string[]): Promise<number> {
         'new-invite': { type: 'boolean' },
         'no-replicas': { type: 'boolean' },
         insecure: { type: 'boolean' },
+        'no-mdns': { type: 'boolean' },
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const port = portFlag(values.port as string | undefined);
@@ -158,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
         allowedOrigins: values['allow-origin'] as string[] | undefined,
         limits: parseLimits(values.limit as string[] | undefined),
         sourceMaps: values['source-maps'] === true,
+        mdns: values['no-mdns'] !== true,
       });
       return untilSignal(node);
     }
@@ -183,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
       const name = positionals[0] ?? userInfo().username;
       // Its own node: the invite pins the certificate this process just served (no first-use line).
       const code = await runTerminalClient(formatInvite(node.invite()), name);
-      await node.disconnect();
+      await stopHost(node);
       return code;
     }
     case undefined:

@@ -1,8 +1,10 @@
 // `chatty host`: run a node until Ctrl-C, which is the seminar's `disconnect`.
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ChatNode, NodeStartError, StoreError, type ChatNodeOptions } from '../server/chat-node.js';
+import { advertiseNode, LanDiscovery, reachableFromLan } from '../server/lan-discovery.js';
 import { staticFiles } from '../server/static-files.js';
 import { fingerprintForPeople } from '../shared/auth.js';
 import { browserInviteLink, formatInvite } from '../shared/invite.js';
@@ -12,6 +14,8 @@ import { CliError } from './errors.js';
 export interface HostOptions extends ChatNodeOptions {
   /** Serve the browser bundle's source maps (for debugging the page). */
   sourceMaps?: boolean;
+  /** Advertise over mDNS (as the app does) when the LAN can reach this server. Default true. */
+  mdns?: boolean;
 }
 
 export async function startHost(options: HostOptions, out: NodeJS.WritableStream = process.stdout): Promise<ChatNode> {
@@ -37,6 +41,13 @@ export async function startHost(options: HostOptions, out: NodeJS.WritableStream
     out.write("The chat's invite changed (this server joined the set, or one of its servers made a new invite).\n");
     printInvite(node!, out);
   });
+  if (options.mdns !== false && reachableFromLan(options.bind ?? '127.0.0.1')) {
+    // App users find it in their Join list, as they find each other's.
+    const discovery = new LanDiscovery();
+    advertiseNode(discovery, node, () => userInfo().username, node.port!);
+    out.write('Advertised on the local network (mDNS); --no-mdns turns that off.\n');
+    beforeStop.set(node, () => discovery.destroy());
+  }
   return node;
 }
 
@@ -68,13 +79,22 @@ export function printInvite(node: ChatNode, out: NodeJS.WritableStream): void {
   else out.write('Not encrypted (--insecure): anyone on the network can read this chat.\n');
 }
 
+/** What a host does before its node disconnects: say goodbye on mDNS. */
+const beforeStop = new WeakMap<ChatNode, () => Promise<void>>();
+
+/** The seminar's `disconnect`, after the goodbyes a host owes the LAN. */
+export async function stopHost(node: ChatNode): Promise<void> {
+  await beforeStop.get(node)?.();
+  await node.disconnect();
+}
+
 /** Disconnect cleanly on SIGINT/SIGTERM, then resolve with the exit code. */
 export function untilSignal(node: ChatNode, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   return new Promise((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      node.disconnect().then(() => {
+      stopHost(node).then(() => {
         out.write('Server disconnected\n');
         resolve(0);
       });

@@ -8,7 +8,7 @@ import { Channel, type SessionEvent, type Settings } from '../shared/bridge.js';
 import { ErrorCode, fail } from '../shared/errors.js';
 import { DEFAULT_PORT } from '../shared/protocol.js';
 import { Attention, type AttentionUpdate } from '../shared/attention.js';
-import { LanDiscovery } from './discovery.js';
+import { advertiseNode, LanDiscovery } from '../server/lan-discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
 import { nodeSockets } from '../shared/node/node-socket.js';
 import { staticFiles } from '../server/static-files.js';
@@ -25,6 +25,7 @@ const settings = new SettingsStore(app.getPath('userData'));
 const discovery = new LanDiscovery();
 const attention = new Attention();
 let window: BrowserWindow | undefined;
+let stopAdvertising: (() => void) | undefined;
 
 function applyAttention(update: AttentionUpdate | undefined): void {
   if (!update) return;
@@ -52,16 +53,8 @@ const session: ChatSession = new ChatSession({
   },
   logger,
   onNode(node) {
-    if (!node) return discovery.stopAdvertising();
-    const advertise = () => {
-      const invite = node.invite();
-      discovery.advertise(session.client?.name ?? 'Chatty', node.port ?? DEFAULT_PORT, node.buddies().length, {
-        secure: invite.fingerprint !== undefined,
-        private: invite.private,
-      });
-    };
-    node.on('event', advertise);
-    advertise();
+    stopAdvertising?.();
+    stopAdvertising = node ? advertiseNode(discovery, node, () => session.client?.name ?? 'Chatty', node.port ?? DEFAULT_PORT) : undefined;
   },
 });
 

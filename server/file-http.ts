@@ -144,7 +144,7 @@ export class FileRoutes {
       return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
     }
     const event = this.deps.event(id);
-    if (!event || event.type !== 'file' || !visibleTo(event, as)) {
+    if (event?.type !== 'file' || !visibleTo(event, as)) {
       return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });
     }
     const { file } = event;

@@ -143,7 +143,9 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     expect(await win.page.getByTestId('replica').isChecked()).toBe(false);
     expect(await win.page.getByTestId('port').inputValue()).toBe(String(busy.port));
     await win.page.getByTestId('join').click();
-    await expect.poll(() => win.page.getByTestId('start-error').textContent()).toMatch(/^Cannot reach wss:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+    await expect
+      .poll(() => win.page.getByTestId('start-error').textContent())
+      .toMatch(/^Chatty could not reach the chat\. .*\(cannot reach wss:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
 
     await win.page.getByTestId('address').fill('http://example.com/chat');
     await win.page.getByTestId('join').click();

@@ -1,9 +1,10 @@
-// LAN discovery over mDNS/DNS-SD: a hosting node advertises `_chatty._tcp`; the Join screen lists
-// what it finds. Needs multicast on the LAN; where there is none, the list stays empty and typing
-// an address still works.
+// LAN discovery over mDNS/DNS-SD: a node on the LAN — the app's, or `chatty host --bind 0.0.0.0`
+// and `chatty start` — advertises `_chatty._tcp`; the app's Join screen lists what it finds. Needs
+// multicast on the LAN; where there is none, the list stays empty and typing an address still works.
 import { hostname } from 'node:os';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import type { DiscoveredHost } from '../shared/bridge.js';
+import type { ChatNode } from './chat-node.js';
 
 const SERVICE_TYPE = 'chatty';
 
@@ -55,10 +56,14 @@ export class LanDiscovery {
     this.#published = undefined;
   }
 
-  destroy(): Promise<void> {
-    this.stopAdvertising();
+  /** Stop, saying goodbye first (so browsers drop this host at once rather than when its record expires). */
+  async destroy(): Promise<void> {
+    clearTimeout(this.#republishTimer);
+    this.#advert = undefined;
     this.#browser?.stop();
-    return new Promise((resolve) => this.#bonjour.destroy(() => resolve()));
+    await new Promise<void>((resolve) => this.#bonjour.unpublishAll(() => resolve()));
+    this.#published = undefined;
+    await new Promise<void>((resolve) => this.#bonjour.destroy(() => resolve()));
   }
 
   #publish(): void {
@@ -78,6 +83,31 @@ export class LanDiscovery {
     if (previous?.stop) previous.stop(publish);
     else publish();
   }
+}
+
+/**
+ * Keep a node advertised while it runs: its invite says whether it serves TLS and needs an invite,
+ * and its buddy count follows joins and leaves. `name`: who hosts it (shown in the Join list).
+ * Returns the function that stops it.
+ */
+export function advertiseNode(discovery: LanDiscovery, node: ChatNode, name: () => string, port: number): () => void {
+  const advertise = () => {
+    const invite = node.invite();
+    discovery.advertise(name(), port, node.buddies().length, { secure: invite.fingerprint !== undefined, private: invite.private });
+  };
+  node.on('event', advertise);
+  node.on('keys', advertise);
+  advertise();
+  return () => {
+    node.off('event', advertise);
+    node.off('keys', advertise);
+    discovery.stopAdvertising();
+  };
+}
+
+/** Whether a server bound to `bind` can be reached from the LAN (and so is worth advertising). */
+export function reachableFromLan(bind: string): boolean {
+  return !/^(127\.|::1$|localhost$)/.test(bind);
 }
 
 function toHost(service: Service): DiscoveredHost | undefined {
