@@ -1,6 +1,6 @@
 // The Electron main process: window, lifecycle and IPC wiring only. The chat itself is
 // session.ts (and the node behind it), which runs and is tested without Electron.
-import { app, BrowserWindow, ipcMain, Notification, safeStorage, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, nativeImage, Notification, safeStorage, shell, Tray } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -14,6 +14,8 @@ import { nodeSockets } from '../shared/node/node-socket.js';
 import { staticFiles } from '../server/static-files.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
+import { appMenuTemplate } from './app-menu.js';
+import { DesktopShell, type TrayItem } from './desktop-shell.js';
 
 const rendererDir = fileURLToPath(new URL('../renderer/', import.meta.url));
 const indexFile = join(rendererDir, 'index.html');
@@ -25,19 +27,59 @@ const settings = new SettingsStore(app.getPath('userData'));
 const discovery = new LanDiscovery();
 const attention = new Attention();
 let window: BrowserWindow | undefined;
+let tray: Tray | undefined;
 let stopAdvertising: (() => void) | undefined;
+let closeNoticeShown = false;
+
+// A second launch only brings the running window forward.
+if (!app.requestSingleInstanceLock()) app.exit(0);
+
+const notify = (title: string, body: string) => {
+  if (Notification.isSupported()) new Notification({ title, body }).show();
+};
+
+const desktopShell = new DesktopShell({
+  window: () => window,
+  platform: {
+    platform: process.platform,
+    quit: () => app.quit(),
+    setLoginItemSettings: (s) => app.setLoginItemSettings(s),
+    ...(process.platform === 'darwin' ? { bounceDock: () => void app.dock?.bounce('informational') } : {}),
+    notify,
+    setTray(tooltip, title, menu) {
+      if (!tray) return;
+      tray.setToolTip(tooltip);
+      if (process.platform === 'darwin') tray.setTitle(title);
+      tray.setContextMenu(Menu.buildFromTemplate(menu.map(trayMenuItem)));
+    },
+  },
+  closeNoticeShown: () => closeNoticeShown,
+  rememberCloseNotice: () => {
+    closeNoticeShown = true;
+    void settings.update({ closeNoticeShown: true });
+  },
+  setStatus: (status) => void session.chat.setStatus(status),
+});
+
+function trayMenuItem(item: TrayItem): Electron.MenuItemConstructorOptions {
+  if (item.kind === 'separator') return { type: 'separator' };
+  return { type: item.kind, label: item.label, checked: item.checked, enabled: item.enabled ?? true, click: () => desktopShell.onTrayAction(item.action) };
+}
 
 function applyAttention(update: AttentionUpdate | undefined): void {
   if (!update) return;
   app.setBadgeCount(update.unread);
   window?.setTitle(update.title);
-  if (update.notification && Notification.isSupported()) new Notification(update.notification).show();
+  if (update.notification) notify(update.notification.title, update.notification.body);
+  desktopShell.onAttention(update);
 }
 
 function emit(event: SessionEvent): void {
   window?.webContents.send(Channel.event, event);
   const me = session.client ? { name: session.client.name, server: session.client.welcome.server } : undefined;
-  applyAttention(attention.onEvent(event, window?.isFocused() ?? false, me));
+  // A hidden window (in the tray) is not in front, even if it had the focus when it was hidden.
+  applyAttention(attention.onEvent(event, (window?.isVisible() && window.isFocused()) ?? false, me));
+  desktopShell.onSessionEvent(event, me?.name);
 }
 
 const session: ChatSession = new ChatSession({
@@ -67,7 +109,14 @@ function createWindow(): void {
     title: 'Chatty',
     webPreferences: { preload, contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true },
   });
-  window.on('focus', () => applyAttention(attention.onFocus()));
+  window.on('focus', () => {
+    applyAttention(attention.onFocus());
+    desktopShell.onFocus();
+  });
+  // Closing the window hides it: the chat (and a server this app hosts) keep running in the tray.
+  window.on('close', (event) => {
+    if (desktopShell.onClose()) event.preventDefault();
+  });
   window.on('closed', () => {
     window = undefined;
   });
@@ -81,8 +130,14 @@ app.on('web-contents-created', (_event, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
-const applyPreferences = (chosen: Settings) => attention.setMutePublic(chosen.mutePublic);
-void settings.load().then(applyPreferences);
+const applyPreferences = (chosen: Settings) => {
+  attention.setMutePublic(chosen.mutePublic);
+  desktopShell.setStartAtLogin(chosen.startAtLogin);
+};
+void settings.load().then((chosen) => {
+  closeNoticeShown = chosen.closeNoticeShown === true;
+  applyPreferences(chosen);
+});
 for (const [channel, handler] of Object.entries(
   invokeHandlers({ session, settings, openExternal: (url) => shell.openExternal(url), onPreferences: applyPreferences }),
 )) {
@@ -103,6 +158,7 @@ app.on('certificate-error', (event, _contents, _url, _error, certificate, callba
 // Quitting is the seminar's `disconnect`: leave, tell the other servers, then exit.
 let quitting = false;
 app.on('before-quit', (event) => {
+  desktopShell.onQuit();
   if (quitting) return;
   event.preventDefault();
   quitting = true;
@@ -112,8 +168,15 @@ app.on('before-quit', (event) => {
     .finally(() => app.quit());
 });
 app.on('window-all-closed', () => app.quit());
+app.on('second-instance', () => desktopShell.showWindow());
+app.on('activate', () => desktopShell.showWindow()); // macOS: a click on the dock icon
 
 void app.whenReady().then(() => {
   discovery.browse((hosts) => window?.webContents.send(Channel.event, { kind: 'hosts', hosts } satisfies SessionEvent));
   createWindow();
+  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(process.platform, (command) => emit({ kind: 'command', command }))));
+  const icon = nativeImage.createFromPath(fileURLToPath(new URL('./tray-icon.png', import.meta.url))).resize({ width: 16, height: 16 });
+  tray = new Tray(icon);
+  tray.on('click', () => desktopShell.showWindow());
+  desktopShell.setStatus(undefined); // draws the tray's menu
 });

@@ -14,6 +14,8 @@ const StoredSettings = v.object({
   address: v.optional(v.pipe(v.string(), v.maxLength(2048)), ''),
   replica: v.optional(v.boolean(), true),
   mutePublic: v.optional(Preferences.entries.mutePublic, DEFAULT_PREFERENCES.mutePublic),
+  startAtLogin: v.optional(v.boolean(), DEFAULT_PREFERENCES.startAtLogin),
+  closeNoticeShown: v.optional(v.boolean()),
   idleMinutes: v.optional(Preferences.entries.idleMinutes, DEFAULT_PREFERENCES.idleMinutes),
 });
 

@@ -50,7 +50,8 @@ function watchIdle(api: ChattyApi, state: () => ChatState, idleMinutes: () => nu
   return active; // a new idle time counts from now
 }
 
-const pick = (s: Settings | undefined): Partial<Preferences> => (s ? { mutePublic: s.mutePublic, idleMinutes: s.idleMinutes } : {});
+const pick = (s: Settings | undefined): Partial<Preferences> =>
+  s ? { mutePublic: s.mutePublic, startAtLogin: s.startAtLogin, idleMinutes: s.idleMinutes } : {};
 
 export function createModel(api: ChattyApi) {
   const state = signal<ChatState>(initialState);
@@ -81,8 +82,10 @@ export function createModel(api: ChattyApi) {
     void api.settings().then((s) => settled(s));
     return result;
   };
+  const commands = new Set<(command: 'jump' | 'search') => void>();
   api.subscribe((event) => {
     state.value = reduce(state.value, event);
+    if (event.kind === 'command') for (const run of commands) run(event.command);
   });
   const settled = (s: Result<Settings>) => {
     if (!s.ok) return s;
@@ -128,6 +131,11 @@ export function createModel(api: ChattyApi) {
       drawerOpen.value = false;
     },
     drawerOpen,
+    /** What the app menu asks of the window (Go to Conversation…, Search); returns the unsubscribe. */
+    onCommand(run: (command: 'jump' | 'search') => void): () => void {
+      commands.add(run);
+      return () => commands.delete(run);
+    },
     /** The page of history before the oldest entry shown. */
     loadOlder: () => {
       const oldest = state.value.timeline.find((e) => e.kind !== 'notice' && !e.id.startsWith('pending-'));

@@ -21,6 +21,8 @@ await build({
 });
 copyFileSync('renderer/index.html', `${out}/index.html`);
 copyFileSync('renderer/styles.css', `${out}/app.css`);
+mkdirSync('dist/electron', { recursive: true });
+copyFileSync('build/icon.png', 'dist/electron/tray-icon.png'); // the tray's icon (main.ts)
 
 await build({
   entryPoints: ['electron/preload.ts'],

@@ -12,6 +12,8 @@ export interface AttentionUpdate {
   /** The window title that shows the count. */
   title: string;
   notification?: { title: string; body: string };
+  /** For the user (a mention, a direct message or file to them): the desktop flashes its taskbar button. */
+  urgent?: boolean;
 }
 
 const NOTIFICATION_BODY_MAX = 200;
@@ -41,6 +43,7 @@ export class Attention {
     return {
       ...this.#counts(),
       notification: { title, body: text.length > NOTIFICATION_BODY_MAX ? `${text.slice(0, NOTIFICATION_BODY_MAX - 1)}…` : text },
+      ...(toMe || mentioned ? { urgent: true } : {}),
     };
   }
 

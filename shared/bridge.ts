@@ -44,6 +44,8 @@ export const DEFAULT_IDLE_MINUTES = 10;
 export const Preferences = v.strictObject({
   /** The public chat neither counts nor notifies; mentions and direct messages still do. */
   mutePublic: v.boolean(),
+  /** The desktop app starts when the user logs in (the browser ignores it). */
+  startAtLogin: v.optional(v.boolean(), false),
   /** Away after this many idle minutes (0: never automatically). */
   idleMinutes: v.pipe(
     v.number(),
@@ -54,13 +56,15 @@ export const Preferences = v.strictObject({
 });
 export type Preferences = v.InferOutput<typeof Preferences>;
 
-export const DEFAULT_PREFERENCES: Readonly<Preferences> = Object.freeze({ mutePublic: false, idleMinutes: DEFAULT_IDLE_MINUTES });
+export const DEFAULT_PREFERENCES: Readonly<Preferences> = Object.freeze({ mutePublic: false, startAtLogin: false, idleMinutes: DEFAULT_IDLE_MINUTES });
 
 export interface Settings extends Preferences {
   name: string;
   port: number;
   address: string;
   replica: boolean;
+  /** The app said once where it went when its window was closed (to the tray). */
+  closeNoticeShown?: boolean;
 }
 
 /** Everything the UI hears, in order, through one subscription. */
@@ -71,7 +75,9 @@ export type SessionEvent =
   | { kind: 'pending'; cid: string; text: string; to?: string }
   /** These sends never reached a server (the chat was lost for good). */
   | { kind: 'failed'; cids: string[] }
-  | { kind: 'hosts'; hosts: DiscoveredHost[] };
+  | { kind: 'hosts'; hosts: DiscoveredHost[] }
+  /** The app menu asked for something the window does (Go to Conversation…, Search). */
+  | { kind: 'command'; command: 'jump' | 'search' };
 
 /** The API the preload exposes as `window.chatty` (and the browser bridge implements). */
 export interface ChattyApi {

@@ -211,6 +211,8 @@ export function reduce(state: ChatState, event: SessionEvent): ChatState {
   switch (event.kind) {
     case 'hosts':
       return { ...state, hosts: event.hosts };
+    case 'command':
+      return state; // the window acts on it (ChatScreen); nothing of the chat changes
     case 'status': {
       const next: ChatState = { ...state, status: event.status, statusDetail: event.detail };
       if (event.status === 'disconnected' && state.status !== 'disconnected' && state.me !== undefined) {

@@ -9,9 +9,9 @@ describe('SettingsStore', () => {
   it('falls back to defaults on a missing or damaged file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
     const store = new SettingsStore(dir);
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true, mutePublic: false, idleMinutes: 10 });
+    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
     writeFileSync(store.file, '{"name": 12, "port": "x"');
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true, mutePublic: false, idleMinutes: 10 });
+    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
     await store.update({ name: 'Zoë', address: '10.0.0.2:4000' });
     expect(await new SettingsStore(dir).load()).toEqual({
       name: 'Zoë',
@@ -19,6 +19,7 @@ describe('SettingsStore', () => {
       address: '10.0.0.2:4000',
       replica: true,
       mutePublic: false,
+      startAtLogin: false,
       idleMinutes: 10,
     });
   });

@@ -70,6 +70,17 @@ function Preferences({ model }: { model: Model }) {
         />{' '}
         Mute the public chat (mentions and direct messages still notify)
       </label>
+      {model.mode === 'desktop' && (
+        <label>
+          <input
+            type="checkbox"
+            data-testid="start-at-login"
+            checked={settings.startAtLogin}
+            onChange={(e) => void model.setPreferences({ startAtLogin: e.currentTarget.checked })}
+          />{' '}
+          Start Chatty when I log in
+        </label>
+      )}
       <label>
         Show me away after{' '}
         <input

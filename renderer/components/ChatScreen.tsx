@@ -46,22 +46,29 @@ export function ChatScreen({ model }: { model: Model }) {
   // Ctrl/Cmd+K: go to a conversation; Ctrl/Cmd+F: search the chat (as in Slack and VS Code).
   const jumping = useSignal(false);
   useEffect(() => {
+    const run = (command: 'jump' | 'search'): boolean => {
+      if (command === 'jump') {
+        jumping.value = true;
+        return true;
+      }
+      const search = document.querySelector<HTMLInputElement>('[data-testid="search"]');
+      search?.focus();
+      search?.select();
+      return search !== null;
+    };
     const keys = (e: KeyboardEvent) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
-      if (e.key === 'k' || e.key === 'K') {
-        e.preventDefault();
-        jumping.value = true;
-      } else if (e.key === 'f' || e.key === 'F') {
-        const search = document.querySelector<HTMLInputElement>('[data-testid="search"]');
-        if (!search) return;
-        e.preventDefault();
-        search.focus();
-        search.select();
-      }
+      const command = e.key === 'k' || e.key === 'K' ? 'jump' : e.key === 'f' || e.key === 'F' ? 'search' : undefined;
+      if (command && run(command)) e.preventDefault();
     };
     window.addEventListener('keydown', keys);
-    return () => window.removeEventListener('keydown', keys);
-  }, []);
+    // The app's menu offers the same (its accelerators are shown there, and handled here).
+    const unsubscribe = model.onCommand(run);
+    return () => {
+      window.removeEventListener('keydown', keys);
+      unsubscribe();
+    };
+  }, [model]);
   const drawer = model.drawerOpen.value;
   return (
     <div ref={screen} class={`chat${dragging.value ? ' dragging' : ''}${drawer ? ' drawer-open' : ''}`}>
