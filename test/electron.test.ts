@@ -1,9 +1,14 @@
 // The desktop app itself, for real: two Electron apps, one clicks Host, the other Join (as a
-// replica), and they chat. Runs where an Electron binary is installed; elsewhere says SKIP.
+// replica), and they chat; closing the window keeps the app in the tray, a second launch brings it
+// back, and the app menu's commands reach the window. electron-playwright-helpers finds a packaged
+// build (when `npm run dist` made one), stubs dialogs and drives the menu. Runs where an Electron
+// binary is installed; elsewhere says SKIP.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { clickMenuItem, findLatestBuild, getApplicationMenu, parseElectronApp, stubAllDialogs } from 'electron-playwright-helpers';
 import { _electron as electron, type ElectronApplication } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { electronBinary } from '../cli/desktop.js';
@@ -21,10 +26,24 @@ afterEach(async () => {
   for (const app of apps.splice(0).reverse()) await app.close();
 });
 
-async function launch(): Promise<ElectronApplication> {
-  const userData = mkdtempSync(join(tmpdir(), 'chatty-app-'));
-  const app = await electron.launch({ executablePath: binary, args: [main, `--user-data-dir=${userData}`, '--no-sandbox'] });
+/** The packaged app when `npm run dist` made one (release/), else the built sources with the installed Electron. */
+function target(): { executablePath: string; args: string[] } {
+  if (existsSync('release')) {
+    try {
+      const build = parseElectronApp(findLatestBuild('release'));
+      return { executablePath: build.executable, args: [] };
+    } catch {
+      // no packaged build for this platform: the sources
+    }
+  }
+  return { executablePath: binary!, args: [main] };
+}
+
+async function launch(userData = mkdtempSync(join(tmpdir(), 'chatty-app-'))): Promise<ElectronApplication> {
+  const { executablePath, args } = target();
+  const app = await electron.launch({ executablePath, args: [...args, `--user-data-dir=${userData}`, '--no-sandbox'] });
   apps.push(app);
+  await stubAllDialogs(app); // no dialog may wait for a click nobody makes
   return app;
 }
 
@@ -53,5 +72,39 @@ describe.skipIf(Boolean(skip))('Electron app', () => {
     // The renderer has no Node: the bridge is all it gets.
     expect(await host.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     await screenshot(host, 'electron-host');
+  });
+
+  it('closing the window keeps the app (and its server) running in the tray; a second launch brings the window back', async () => {
+    const userData = mkdtempSync(join(tmpdir(), 'chatty-app-'));
+    const app = await launch(userData);
+    const window = await app.firstWindow();
+    await window.getByTestId('name').fill('Ann');
+    await window.getByTestId('port').fill(String(await freePort()));
+    await window.getByTestId('host').click();
+    await window.getByTestId('status').getByText('as Ann').waitFor();
+    const visible = () => app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().map((w) => w.isVisible()));
+    await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.close());
+    await expect.poll(visible).toEqual([false]); // hidden, not closed: the chat goes on
+    // A second launch with the same profile only brings the running window forward, then exits.
+    const { executablePath, args } = target();
+    const second = await electron.launch({ executablePath, args: [...args, `--user-data-dir=${userData}`, '--no-sandbox'] }).catch(() => undefined);
+    if (second) apps.push(second);
+    await expect.poll(visible).toEqual([true]);
+    expect(await window.getByTestId('status').textContent()).toContain('as Ann');
+  });
+
+  it('the app menu has Edit, View and Window, and Go to Conversation… opens in the window', async () => {
+    const app = await launch();
+    const window = await app.firstWindow();
+    const menu = await getApplicationMenu(app);
+    expect(menu.map((m) => m.role ?? m.label)).toEqual(
+      expect.arrayContaining(['Chat', 'editmenu', 'viewmenu', 'windowmenu'].map((r) => expect.stringMatching(new RegExp(r, 'i')))),
+    );
+    await window.getByTestId('name').fill('Ann');
+    await window.getByTestId('port').fill(String(await freePort()));
+    await window.getByTestId('host').click();
+    await window.getByTestId('composer').waitFor();
+    await clickMenuItem(app, 'label', 'Go to Conversation…');
+    await window.getByTestId('jump-to').waitFor();
   });
 });
