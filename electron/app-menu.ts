@@ -2,12 +2,22 @@
 // usual shortcuts, copy and paste among them), and the chat's own: Go to Conversation… (Ctrl/Cmd+K)
 // and Search (Ctrl/Cmd+F). Those two are shown, not registered: the window's own key handler
 // answers them, so they work the same in a browser.
-import type { MenuItemConstructorOptions } from 'electron';
 
 export type WindowCommand = 'jump' | 'search';
 
-export function appMenuTemplate(platform: NodeJS.Platform, command: (command: WindowCommand) => void): MenuItemConstructorOptions[] {
-  const chat: MenuItemConstructorOptions = {
+/** A menu entry as Electron's Menu.buildFromTemplate takes it (the fields used here; main.ts passes it on). */
+export interface MenuEntry {
+  label?: string;
+  role?: 'appMenu' | 'editMenu' | 'viewMenu' | 'windowMenu' | 'quit';
+  type?: 'separator';
+  accelerator?: string;
+  registerAccelerator?: boolean;
+  click?: () => void;
+  submenu?: MenuEntry[];
+}
+
+export function appMenuTemplate(platform: NodeJS.Platform, command: (command: WindowCommand) => void): MenuEntry[] {
+  const chat: MenuEntry = {
     label: 'Chat',
     submenu: [
       { label: 'Go to Conversation…', accelerator: 'CmdOrCtrl+K', registerAccelerator: false, click: () => command('jump') },
