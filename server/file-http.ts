@@ -5,6 +5,7 @@
 // A client proves who it is with the token its welcome gave it; a server with an HMAC of the set's
 // secret. Downloads are always attachments of a type no browser renders, in a sandbox.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
@@ -166,13 +167,7 @@ export class FileRoutes {
       'x-chatty-type': file.type,
       'access-control-expose-headers': 'x-chatty-sha256, x-chatty-type',
     });
-    if (req.method === 'HEAD') {
-      opened.stream.destroy();
-      res.end();
-      return;
-    }
-    opened.stream.pipe(res);
-    res.on('close', () => opened.stream.destroy());
+    sendBody(req, res, opened.stream);
   }
 
   /** Another server fetches a file: only what this one holds (no onward fetch, so no loops). */
@@ -184,13 +179,7 @@ export class FileRoutes {
     const opened = this.deps.files.open(hash);
     if (!opened) return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'this server does not hold that file' });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': opened.size });
-    if (req.method === 'HEAD') {
-      opened.stream.destroy();
-      res.end();
-      return;
-    }
-    opened.stream.pipe(res);
-    res.on('close', () => opened.stream.destroy());
+    sendBody(req, res, opened.stream);
   }
 
   /** Fetch a file this server lacks: from its sender's server first, then from every other server. */
@@ -241,6 +230,17 @@ export class FileRoutes {
     res.setHeader('connection', 'close');
     this.#answer(res, status, { code: error.code, message: error.message });
   }
+}
+
+/** The file's bytes as the body (none for HEAD); the file closes with the response, however it ends. */
+function sendBody(req: IncomingMessage, res: ServerResponse, stream: ReadStream): void {
+  if (req.method === 'HEAD') {
+    stream.destroy();
+    res.end();
+    return;
+  }
+  stream.pipe(res);
+  res.on('close', () => stream.destroy());
 }
 
 /** `attachment` with the name both as plain ASCII (old browsers) and as UTF-8 (RFC 6266, RFC 8187). */

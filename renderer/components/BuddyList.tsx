@@ -61,26 +61,8 @@ function Preferences({ model }: { model: Model }) {
   return (
     <details class="preferences" data-testid="preferences">
       <summary>Preferences</summary>
-      <label>
-        <input
-          type="checkbox"
-          data-testid="mute-public"
-          checked={settings.mutePublic}
-          onChange={(e) => void model.setPreferences({ mutePublic: e.currentTarget.checked })}
-        />{' '}
-        Mute the public chat (mentions and direct messages still notify)
-      </label>
-      {model.mode === 'desktop' && (
-        <label>
-          <input
-            type="checkbox"
-            data-testid="start-at-login"
-            checked={settings.startAtLogin}
-            onChange={(e) => void model.setPreferences({ startAtLogin: e.currentTarget.checked })}
-          />{' '}
-          Start Chatty when I log in
-        </label>
-      )}
+      <Choice model={model} choice="mutePublic" testId="mute-public" label="Mute the public chat (mentions and direct messages still notify)" />
+      {model.mode === 'desktop' && <Choice model={model} choice="startAtLogin" testId="start-at-login" label="Start Chatty when I log in" />}
       <label>
         Show me away after{' '}
         <input
@@ -99,5 +81,20 @@ function Preferences({ model }: { model: Model }) {
         idle minutes (0: never)
       </label>
     </details>
+  );
+}
+
+/** One on/off preference. */
+function Choice({ model, choice, testId, label }: { model: Model; choice: 'mutePublic' | 'startAtLogin'; testId: string; label: string }) {
+  return (
+    <label>
+      <input
+        type="checkbox"
+        data-testid={testId}
+        checked={model.settings.value?.[choice] === true}
+        onChange={(e) => void model.setPreferences({ [choice]: e.currentTarget.checked })}
+      />{' '}
+      {label}
+    </label>
   );
 }
