@@ -74,7 +74,10 @@ describe('ChatSession', () => {
       const invite = hosted.ok ? hosted.value.invite : undefined;
       expect(invite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#invite=[\w-]+&fp=[\w-]{43}$/);
       const result = await guest.session.join({ name: 'Bob', address: invite!, replica: true });
-      expect(result).toMatchObject({ ok: true, value: { runsNode: true } });
+      // The status names the host joined, not the local replica's random port.
+      expect(result).toMatchObject({ ok: true, value: { runsNode: true, joined: hostUrl } });
+      expect(hosted).toMatchObject({ ok: true, value: { runsNode: true } });
+      expect(hosted.ok && hosted.value.joined).toBeFalsy();
       const replicaUrl = guest.session.node!.url;
       expect(replicaUrl).not.toBe(hostUrl);
       await eventually(() => expect(guest.state().servers).toEqual([hostUrl, replicaUrl].sort()));

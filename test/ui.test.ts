@@ -130,4 +130,15 @@ describe.skipIf(!hasChromium)('the page in everyday use', () => {
     expect(await page.getByTestId('name').inputValue()).toBe('Ann');
     expect(await page.getByTestId('address').inputValue()).toBe(await host.invite());
   });
+
+  it('in the app, as a replica: the status names the host joined, not the local replica', async () => {
+    const host = new Chatty(['host', '--port', '0']);
+    const hostUrl = await host.url();
+    const { page } = await openDesktopWindow(browser());
+    await page.getByTestId('name').fill('Bob');
+    await page.getByTestId('address').fill(await host.invite());
+    await page.getByTestId('join').click(); // "Run a replica" is on by default
+    await page.getByTestId('composer').waitFor();
+    expect(await page.getByTestId('status').textContent()).toBe(`Connected to ${hostUrl.replace('wss://', '')} as Bob`);
+  });
 });
