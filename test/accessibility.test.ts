@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chromiumForFile, hasChromium, pageOf, say, screenshot } from './helpers/browser.js';
+import { openDesktopWindow } from './helpers/desktop.js';
 import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
 
@@ -58,6 +59,21 @@ describe.skipIf(!hasChromium)('accessibility and layout', () => {
         expect(await violations(page)).toEqual([]);
         await screenshot(page, `chat-${scheme}-${width}`);
         await page.context().close();
+      });
+
+      it(`the app's start and chat screens, ${scheme}, ${width} px: no serious or critical axe violations`, async () => {
+        const { page } = await openDesktopWindow(browser(), undefined, { viewport: { width, height: 800 }, colorScheme: scheme, bypassCSP: true });
+        await page.getByTestId('name').waitFor();
+        expect(await violations(page)).toEqual([]);
+        await screenshot(page, `app-start-${scheme}-${width}`);
+        await page.getByTestId('name').fill('Ann');
+        await page.getByTestId('port').fill('0');
+        await page.getByTestId('host').click();
+        await page.getByTestId('composer').waitFor();
+        await say(page, 'hosting from the app');
+        await page.getByTestId('message').filter({ hasText: 'hosting from the app' }).waitFor();
+        expect(await violations(page)).toEqual([]);
+        await screenshot(page, `app-chat-${scheme}-${width}`);
       });
     }
   }

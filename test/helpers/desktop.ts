@@ -53,9 +53,16 @@ export interface DesktopWindow {
   send(event: SessionEvent): Promise<unknown>;
 }
 
-/** @param settingsDir where settings are remembered (the app's userData); default: a new folder */
-export async function openDesktopWindow(browser: Browser, settingsDir = mkdtempSync(join(tmpdir(), 'chatty-desktop-'))): Promise<DesktopWindow> {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 650 }, ignoreHTTPSErrors: true });
+/**
+ * @param settingsDir where settings are remembered (the app's userData); default: a new folder
+ * @param pageOptions the window's size, colour scheme and such (Playwright's page options)
+ */
+export async function openDesktopWindow(
+  browser: Browser,
+  settingsDir = mkdtempSync(join(tmpdir(), 'chatty-desktop-')),
+  pageOptions: Parameters<Browser['newPage']>[0] = {},
+): Promise<DesktopWindow> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 650 }, ignoreHTTPSErrors: true, ...pageOptions });
   page.on('pageerror', (err) => console.error(`[desktop page] ${err.message}`));
   let ready = false;
   const early: SessionEvent[] = [];
