@@ -22,12 +22,12 @@ describe.skipIf(!hasChromium)('the page in everyday use', () => {
     await page.keyboard.type('Ann');
     await page.keyboard.press('Enter');
     await page.getByTestId('status').getByText('as Ann').waitFor();
-    expect(await focused(page)).toBe('composer');
+    await expect.poll(() => focused(page)).toBe('composer');
     await page.keyboard.type('hello from the keyboard');
     await page.keyboard.press('Enter');
     await bob.next((f) => f.type === 'message' && f.text === 'hello from the keyboard');
     await page.keyboard.press('Control+k');
-    expect(await focused(page)).toBe('jump-to');
+    await expect.poll(() => focused(page)).toBe('jump-to');
     await page.keyboard.type('bo');
     await page.keyboard.press('Enter');
     await page.getByTestId('conversation-title').getByText('Bob').waitFor();
@@ -36,7 +36,7 @@ describe.skipIf(!hasChromium)('the page in everyday use', () => {
     await page.keyboard.press('Enter');
     expect(await bob.next((f) => f.type === 'direct')).toMatchObject({ name: 'Ann', to: 'Bob', text: 'just for you' });
     await page.keyboard.press('Control+f');
-    expect(await focused(page)).toBe('search');
+    await expect.poll(() => focused(page)).toBe('search');
     for (let i = 0; i < 40 && (await focused(page)) !== 'leave'; i++) await page.keyboard.press('Tab');
     expect(await focused(page)).toBe('leave');
     await page.keyboard.press('Enter');
