@@ -42,6 +42,9 @@ export interface FileRoutesDeps {
 /** A fetch from another server gives up when nothing arrives for this long. */
 const FETCH_IDLE_MS = 10_000;
 
+/** Uploads one person may have under way at once (a few files dropped together; not a disk-filling flood). */
+const UPLOADS_AT_ONCE = 4;
+
 const HTTP_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.FILE_NAME_INVALID]: 400,
   [ErrorCode.BAD_FRAME]: 400,
@@ -51,6 +54,7 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.FILE_NOT_FOUND]: 404,
   [ErrorCode.FILE_TOO_LARGE]: 413,
   [ErrorCode.FILE_UNAVAILABLE]: 503,
+  [ErrorCode.RATE_LIMITED]: 429,
 };
 
 /** The token a session's file requests carry: the set's secret over its name and session key. */
@@ -70,6 +74,9 @@ function sameText(a: string, b: string): boolean {
 }
 
 export class FileRoutes {
+  /** Uploads under way, by uploader. */
+  readonly #uploading = new Map<string, number>();
+
   constructor(private readonly deps: FileRoutesDeps) {}
 
   /** Answer `req` if it is one of the file routes; false leaves it to the next handler. */
@@ -124,7 +131,16 @@ export class FileRoutes {
         message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server takes`,
       });
     }
-    const received = await this.deps.files.receive(req, this.deps.maxBytes);
+    const under = this.#uploading.get(as) ?? 0;
+    if (under >= UPLOADS_AT_ONCE) {
+      return this.#refuse(res, 429, { code: ErrorCode.RATE_LIMITED, message: `at most ${UPLOADS_AT_ONCE} uploads at once: wait for one to finish` });
+    }
+    this.#uploading.set(as, under + 1);
+    const received = await this.deps.files.receive(req, this.deps.maxBytes).finally(() => {
+      const left = (this.#uploading.get(as) ?? 1) - 1;
+      if (left > 0) this.#uploading.set(as, left);
+      else this.#uploading.delete(as);
+    });
     if (!received.ok) {
       this.deps.log.info({ name: as, code: received.error.code }, 'upload refused');
       return this.#refuse(res, HTTP_STATUS[received.error.code] ?? 400, received.error);

@@ -101,6 +101,24 @@ describe('files', () => {
     expect(forged.status).toBe(403);
   });
 
+  it("with --insecure too: plain HTTP between servers, with the set's proof", async () => {
+    const a = new Chatty(['host', '--port', '0', '--insecure']);
+    const aUrl = await a.url();
+    const b = new Chatty(['host', '--port', '0', '--insecure', '--join', await a.invite()]);
+    const bUrl = await b.url();
+    await b.waitFor(/^\[SERVER UPDATE\] \[ws:\/\/[^,]+,ws:\/\/[^,]+\]$/);
+    const ann = await RawSocket.join(aUrl, 'Ann');
+    const bob = await RawSocket.join(bUrl, 'Bob');
+    const bytes = randomBytes(300_000);
+    expect((await upload(ann, bytes, { name: 'plain.bin' })).status).toBe(201);
+    const event = await bob.next((f) => f.type === 'file');
+    const got = await download(bob, event.id);
+    expect(sha256(got.body)).toBe(sha256(bytes));
+    // Without the set's proof, a server's by-hash route gives nothing.
+    const stranger = await http(`${aUrl.replace('ws:', 'http:')}/files/sha256/${event.file.hash}`);
+    expect([stranger.status, stranger.json?.code]).toEqual([403, 'AUTH_FAILED']);
+  });
+
   it('the terminal client prints a line with the download link, which works', async () => {
     const host = new Chatty(['host', '--port', '0']);
     const url = await host.url();
@@ -166,6 +184,23 @@ describe('files', () => {
     });
     expect(chunked).toMatch(/^HTTP\/1\.1 413/);
     expect(chunked).toContain('FILE_TOO_LARGE');
+    // A flood of uploads at once from one person: the fifth waits its turn.
+    const held = await Promise.all(
+      [1, 2, 3, 4].map(
+        (i) =>
+          new Promise<ReturnType<typeof connect>>((resolve) => {
+            const t = new URL(uploadUrl(server, name, access, { name: `slow-${i}.bin` }));
+            const socket = connect({ host: t.hostname, port: Number(t.port), rejectUnauthorized: false }, () => {
+              socket.write(`POST ${t.pathname}${t.search} HTTP/1.1\r\nHost: ${t.host}\r\nContent-Length: 1000\r\n\r\nabc`, () => resolve(socket));
+            });
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const fifth = await upload(ann, Buffer.from('x'), { name: 'fifth.txt' });
+    expect([fifth.status, fifth.json?.code]).toEqual([429, 'RATE_LIMITED']);
+    for (const socket of held) socket.destroy();
+    await new Promise((r) => setTimeout(r, 300));
     // Nothing was published, and nothing (not even a part) was kept.
     const ok = await upload(ann, Buffer.from('fine'), { name: 'fine.txt', type: 'text/plain' });
     expect(ok.status).toBe(201);
