@@ -15,6 +15,8 @@ const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
 let run; // the load step in progress: its histogram and counters
 let lastFrameAt = nowUs();
+/** Bytes of the newest `welcome` (it lists every buddy: the join storm's per-join cost). */
+let welcomeBytes = 0;
 
 /** A text is "seq|sentAtMicros"; read the number straight from the frame's bytes (no JSON.parse). */
 function sentAtIn(buf) {
@@ -48,6 +50,7 @@ const adapters = {
         lastFrameAt = nowUs();
         if (data[9] === 0x6d) return onSentAt(sentAtIn(data)); // {"type":"message"…
         const s = data.toString();
+        if (s.startsWith('{"type":"welcome"')) welcomeBytes = data.length;
         if (s.startsWith('{"type":"welcome"')) resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text })), close: () => ws.terminate() });
         else if (s.startsWith('{"type":"error"')) reject(new Error(s));
       });
@@ -74,7 +77,7 @@ const adapters = {
 async function connectAll() {
   const connect = adapters[config.kind];
   const clients = new Array(config.clients);
-  const started = Date.now();
+  const startedUs = nowUs();
   const BATCH = config.connectBatch ?? 100;
   for (let i = 0; i < config.clients; i += BATCH) {
     const batch = [];
@@ -83,9 +86,12 @@ async function connectAll() {
     }
     await Promise.all(batch);
   }
+  const connectedAt = nowUs();
   // Chatty tells everyone about every join: wait for that to settle before measuring anything.
+  // All have joined when the last of those frames came (the 500 ms of quiet are not counted).
   while (nowUs() - lastFrameAt < 500_000) await new Promise((r) => setTimeout(r, 100));
-  return { clients, joinMs: Date.now() - started };
+  const settledAt = Math.max(connectedAt, lastFrameAt);
+  return { clients, joinMs: settledAt / 1000 - startedUs / 1000 };
 }
 
 async function runLoad(clients, { rate, duration, senders }) {
@@ -136,7 +142,7 @@ async function runLoad(clients, { rate, duration, senders }) {
 }
 
 const { clients, joinMs } = await connectAll();
-say({ ready: true, joinMs });
+say({ ready: true, joinMs, welcomeBytes });
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = JSON.parse(line);
   if (cmd.cmd === 'run') say({ result: await runLoad(clients, cmd) });

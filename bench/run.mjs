@@ -16,7 +16,8 @@ const { values: opts } = parseArgs({
     senders: { type: 'string', default: '10' },
     rate: { type: 'string', default: '100' },
     duration: { type: 'string', default: '5' },
-    servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,socketio' },
+    servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,rawbatched,socketio' },
+    storm: { type: 'string', default: '' },
     failover: { type: 'string', default: '50' },
     sweep: { type: 'boolean', default: false },
     'sweep-duration': { type: 'string', default: '3' },
@@ -36,6 +37,7 @@ const SERVERS = {
   chattydisk: { label: 'Chatty, 1 node, history in SQLite', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 1, disk: true },
   chatty3: { label: 'Chatty, 3 replicated nodes', kind: 'chatty', script: 'bench/servers/chatty.mjs', nodes: 3 },
   raw: { label: 'raw ws', kind: 'raw', script: 'bench/servers/raw-ws.mjs', nodes: 1 },
+  rawbatched: { label: 'raw ws, batched per turn', kind: 'raw', script: 'bench/servers/raw-ws.mjs', args: ['--batched'], nodes: 1 },
   socketio: { label: 'socket.io', kind: 'socketio', script: 'bench/servers/socketio.mjs', nodes: 1 },
 };
 
@@ -83,6 +85,11 @@ function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
 
+/** Bytes the process has written with syscalls (its sockets, mostly): /proc/PID/io's wchar. */
+function bytesWritten(pid) {
+  return Number(/wchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+
 const sum = (procs, f) => procs.reduce((acc, p) => acc + f(p.child.pid), 0);
 
 /**
@@ -104,7 +111,7 @@ async function startServers(def) {
   let boot;
   for (let i = 0; i < def.nodes; i++) {
     const env = def.disk ? { CHATTY_BENCH_DATA: mkdtempSync(join(tmpdir(), 'chatty-bench-data-')) } : {};
-    const p = jsonProcess([def.script, ...(boot ? [boot.url, boot.invite] : [])], ['--expose-gc'], env);
+    const p = jsonProcess([def.script, ...(def.args ?? []), ...(boot ? [boot.url, boot.invite] : [])], ['--expose-gc'], env);
     procs.push(p);
     const { url, invite } = await p.next();
     boot ??= { url, invite };
@@ -149,19 +156,24 @@ async function measure(name) {
 /** One load step at `rate` msg/s for `duration` s: the generator's figures plus the servers' CPU. */
 async function loadStep(gen, servers, rate, duration) {
   const cpu0 = sum(servers, cpuTicks);
+  const bytes0 = sum(servers, bytesWritten);
   const t0 = Date.now();
   gen.send({ cmd: 'run', rate, duration, senders: S });
   const { result } = await gen.next();
   result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  // Payloads differ between servers (each speaks its own protocol): what one delivery costs on the wire.
+  result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
   return result;
 }
 
+/** Sweep steps: ×1.25 apart, then narrowed. */
+const SWEEP_STEP = 1.25;
+
 /**
  * Raise the offered rate until p99 passes the limit or deliveries fall behind. One noisy step does
- * not end the sweep: it stops after two failing steps in a row. The steps are ×1.5 apart, too
- * coarse to compare two servers by (a few percent would read as 1.5×): the saturation point is then
- * narrowed by halving the gap between the highest rate that passed and the step above it, three
- * times (to within about 6 %).
+ * not end the sweep: it stops after two failing steps in a row. The steps are ×1.25 apart, still
+ * too coarse to compare two servers by: the saturation point is then narrowed by halving the gap
+ * between the highest rate that passed and the step above it, three times (to within about 3 %).
  */
 async function sweep(gen, servers) {
   const points = [];
@@ -178,13 +190,13 @@ async function sweep(gen, servers) {
     return ok;
   };
   let failures = 0;
-  for (let rate = 25; rate <= 20_000 && failures < 2; rate = Math.round(rate * 1.5)) {
+  for (let rate = 25; rate <= 20_000 && failures < 2; rate = Math.round(rate * SWEEP_STEP)) {
     failures = (await step(rate)) ? 0 : failures + 1;
   }
   const passed = points.filter((p) => p.ok);
   if (passed.length > 0) {
     let low = Math.max(...passed.map((p) => p.rate));
-    let high = Math.round(low * 1.5);
+    let high = Math.round(low * SWEEP_STEP);
     for (let i = 0; i < 3; i++) {
       const mid = Math.round((low + high) / 2);
       if (await step(mid, ' (narrowing)')) low = mid;
@@ -201,7 +213,19 @@ const fmt = (n, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function table(rows) {
-  const head = ['server', 'offered msg/s', 'deliveries/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'idle RSS KiB/client', 'idle heap KiB/client', 'server CPU %'];
+  const head = [
+    'server',
+    'offered msg/s',
+    'deliveries/s',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'lost',
+    'bytes/delivery',
+    'idle RSS KiB/client',
+    'idle heap KiB/client',
+    'server CPU %',
+  ];
   const lines = rows.map((r) => [
     r.label,
     fmt(r.offeredPerSec),
@@ -210,6 +234,7 @@ function table(rows) {
     fmt(r.p99Ms, 2),
     fmt(r.maxMs, 1),
     fmt(r.lost),
+    fmt(r.bytesPerDelivery, 1),
     fmt(r.idleKiBPerClient, 1),
     fmt(r.idleHeapKiBPerClient, 1),
     fmt(r.serverCpuPct),
@@ -227,9 +252,13 @@ function ratios(rows) {
   const by = Object.fromEntries(rows.map((r) => [r.server, r]));
   const out = [];
   const pair = (a, b, what, get) => {
-    if (by[a] && by[b] && get(by[b])) out.push(`${SERVERS[a].label} / ${SERVERS[b].label}, ${what}: ${(get(by[a]) / get(by[b])).toFixed(2)}×`);
+    if (!by[a] || !by[b]) return;
+    const ratio = ratioOf(get(by[a]), get(by[b]));
+    out.push(
+      `${SERVERS[a].label} / ${SERVERS[b].label}, ${what}: ${ratio === undefined ? `n/a (${SERVERS[b].label} failed: measured ${fmt(get(by[b]))})` : `${ratio.toFixed(2)}×`}`,
+    );
   };
-  for (const ref of ['raw', 'socketio']) {
+  for (const ref of ['raw', 'rawbatched', 'socketio']) {
     if (!opts.idle) pair('chatty', ref, `deliveries/s at ${R} msg/s`, (r) => r.deliveriesPerSec);
     if (opts.sweep) pair('chatty', ref, 'deliveries/s at saturation', (r) => r.sweep.saturationDeliveriesPerSec);
     pair('chatty', ref, 'idle RSS per client', (r) => r.idleKiBPerClient);
@@ -246,18 +275,41 @@ function ratios(rows) {
   return out;
 }
 
+/** a / b, or undefined when the reference b failed (nothing measured): never Infinity. */
+function ratioOf(a, b) {
+  return b > 0 && Number.isFinite(b) && Number.isFinite(a) ? a / b : undefined;
+}
+
 function targets(rows) {
   const by = Object.fromEntries(rows.map((r) => [r.server, r]));
   const t = [];
   const add = (target, measured, met) => t.push({ target, measured, met });
-  if (opts.sweep && by.chatty && by.raw) {
-    const ratio = by.chatty.sweep.saturationDeliveriesPerSec / by.raw.sweep.saturationDeliveriesPerSec;
-    add('saturation ≥ 0.9× raw ws (deliveries/s)', `${ratio.toFixed(2)}×`, ratio >= 0.9);
-  }
-  if (opts.sweep && by.chatty && by.socketio) {
-    const ratio = by.chatty.sweep.saturationDeliveriesPerSec / by.socketio.sweep.saturationDeliveriesPerSec;
-    add('saturation ≥ 2× socket.io (deliveries/s)', `${ratio.toFixed(2)}×`, ratio >= 2);
-  }
+  /** A target against a reference: a reference that failed makes it "not measured", never met. */
+  const versus = (target, a, b, get, ok) => {
+    const ratio = ratioOf(get(a), get(b));
+    if (ratio === undefined) add(target, `n/a: the reference failed (${fmt(get(b))})`, undefined);
+    else add(target, `${ratio.toFixed(2)}×`, ok(ratio));
+  };
+  const saturation = (r) => r.sweep.saturationDeliveriesPerSec;
+  if (opts.sweep && by.chatty && by.rawbatched) versus('saturation ≥ 1.0× batched raw ws (deliveries/s)', by.chatty, by.rawbatched, saturation, (x) => x >= 1);
+  if (opts.sweep && by.chatty && by.raw) versus('saturation ≥ 0.9× raw ws (deliveries/s)', by.chatty, by.raw, saturation, (x) => x >= 0.9);
+  if (opts.sweep && by.chatty && by.socketio) versus('saturation ≥ 2× socket.io (deliveries/s)', by.chatty, by.socketio, saturation, (x) => x >= 2);
+  if (by.chatty && by.rawbatched && !opts.idle)
+    versus(
+      `p99 ≤ 1.0× batched raw ws at ${R} msg/s`,
+      by.chatty,
+      by.rawbatched,
+      (r) => r.p99Ms,
+      (x) => x <= 1,
+    );
+  if (by.chatty && by.raw)
+    versus(
+      `idle RSS per client ≤ 1.3× raw ws (${N} clients)`,
+      by.chatty,
+      by.raw,
+      (r) => r.idleKiBPerClient,
+      (x) => x <= 1.3,
+    );
   if (by.chatty && !opts.idle && R === 100 && N === 1000)
     add('p99 ≤ 5 ms at 100 msg/s, 1,000 clients', `${by.chatty.p99Ms.toFixed(2)} ms`, by.chatty.p99Ms <= 5);
   if (by.chatty)
@@ -340,6 +392,45 @@ async function failover(k) {
   return { clients: k, resumed: resumes.length, p50Ms: pct(50), p99Ms: pct(99), acked: acked.length, lost, doubled };
 }
 
+/**
+ * Join storm: N clients join at once. How long until every one is welcomed and has seen every
+ * later join, and how many bytes the server sent for it, beside the time to open N bare sockets
+ * to a raw ws server. A storm that takes longer than STORM_LIMIT_MS is reported as unfinished.
+ */
+const STORM_LIMIT_MS = 120_000;
+async function joinStorm(n) {
+  const timeGen = async (def) => {
+    const servers = await startServers(def);
+    const bytes0 = sum(servers, bytesWritten);
+    const gen = jsonProcess(['bench/load.mjs', JSON.stringify({ kind: def.kind, urls: servers.map((x) => x.url), clients: n })]);
+    let timer;
+    const ready = await Promise.race([gen.next(), new Promise((r) => (timer = setTimeout(r, STORM_LIMIT_MS)))]);
+    clearTimeout(timer);
+    const bytes = sum(servers, bytesWritten) - bytes0;
+    if (ready) gen.send({ cmd: 'exit' });
+    else gen.child.kill('SIGKILL');
+    await gen.stop();
+    for (const x of servers) await x.stop();
+    return ready ? { ms: ready.joinMs, bytes, welcomeBytes: ready.welcomeBytes } : { ms: undefined, bytes };
+  };
+  const bare = await timeGen(SERVERS.raw);
+  const chatty = await timeGen(SERVERS.chatty);
+  return {
+    clients: n,
+    bareSocketsMs: bare.ms,
+    chattyJoinedMs: chatty.ms,
+    ratio: chatty.ms === undefined ? undefined : ratioOf(chatty.ms, bare.ms),
+    chattyBytesSent: chatty.bytes,
+    welcomeBytesPerBuddy: chatty.welcomeBytes ? chatty.welcomeBytes / n : undefined,
+  };
+}
+
+const storms = [];
+for (const n of opts.storm ? opts.storm.split(',').map(Number) : []) {
+  log(`- join storm: ${n} clients`);
+  storms.push(await joinStorm(n));
+}
+
 let fail;
 if (Number(opts.failover) > 0 && !opts.idle) {
   log(`- failover: ${opts.failover} clients, their server SIGKILLed`);
@@ -358,7 +449,18 @@ const report = [
   '',
   '| target | measured | met |',
   '|---|---|---|',
-  ...targets(rows).map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+  ...targets(rows).map((t) => `| ${t.target} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`),
+  ...(storms.length
+    ? [
+        '',
+        '| join storm: clients | open bare sockets (raw ws) s | Chatty: all joined s | ratio | Chatty bytes sent | welcome bytes per buddy |',
+        '|---|---|---|---|---|---|',
+        ...storms.map(
+          (x) =>
+            `| ${fmt(x.clients)} | ${fmt(x.bareSocketsMs / 1000, 2)} | ${x.chattyJoinedMs === undefined ? `not done in ${STORM_LIMIT_MS / 1000} s` : fmt(x.chattyJoinedMs / 1000, 2)} | ${x.ratio === undefined ? 'n/a' : `${x.ratio.toFixed(1)}×`} | ${fmt(x.chattyBytesSent / 1e6, 1)} MB | ${fmt(x.welcomeBytesPerBuddy, 1)} |`,
+        ),
+      ]
+    : []),
   ...(fail
     ? [
         '',
@@ -369,7 +471,7 @@ const report = [
 console.log(report);
 
 mkdirSync(opts.out, { recursive: true });
-writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows, failover: fail }, null, 2));
+writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows, storms, failover: fail }, null, 2));
 writeFileSync(`${opts.out}/summary-${stamp}.md`, `${report}\n`);
 if (opts.sweep) {
   const png = `${opts.out}/latency-vs-load-${stamp}.png`;

@@ -11,25 +11,35 @@ describe('npm run bench', () => {
     const out = mkdtempSync(join(tmpdir(), 'chatty-bench-'));
     const run = spawnSync(
       process.execPath,
-      ['bench/run.mjs', '--clients', '20', '--senders', '4', '--rate', '20', '--duration', '1', '--failover', '10', '--out', out],
+      ['bench/run.mjs', '--clients', '20', '--senders', '4', '--rate', '20', '--duration', '1', '--failover', '10', '--storm', '50', '--out', out],
       {
         encoding: 'utf8',
         timeout: 120_000,
       },
     );
     expect(run.status, run.stderr).toBe(0);
-    for (const label of ['Chatty, 1 node', 'Chatty, 1 node, history in SQLite', 'Chatty, 3 replicated nodes', 'raw ws', 'socket.io']) {
+    for (const label of [
+      'Chatty, 1 node',
+      'Chatty, 1 node, history in SQLite',
+      'Chatty, 3 replicated nodes',
+      'raw ws',
+      'raw ws, batched per turn',
+      'socket.io',
+    ]) {
       expect(run.stdout).toMatch(new RegExp(`^\\| ${label.replace(/[()]/g, '\\$&')} \\|`, 'm'));
     }
     expect(run.stdout).toContain('Chatty, 1 node / raw ws, deliveries/s at 20 msg/s:');
     expect(run.stdout).toContain('Chatty, 1 node / socket.io, deliveries/s at 20 msg/s:');
     expect(run.stdout).toContain('history in SQLite / in memory, server CPU per delivery at 20 msg/s:');
+    expect(run.stdout).toContain('Chatty, 1 node / raw ws, batched per turn, deliveries/s at 20 msg/s:');
+    expect(run.stdout).toMatch(/^\| 50 \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+ MB \| [\d.]+ \|$/m); // the join storm row
+    expect(run.stdout).not.toContain('Infinity');
     expect(run.stdout).toMatch(
       /^Failover: 10 clients of a SIGKILLed server resumed on the other \(10 of 10\), time to resume after noticing p50 \d+ ms, p99 \d+ ms; \d+ messages acked during it, lost 0, doubled 0\.$/m,
     );
     const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
     const { rows } = JSON.parse(readFileSync(join(out, json), 'utf8')) as { rows: Array<{ server: string; lost: number; sent: number }> };
-    expect(rows.map((r) => r.server)).toEqual(['chatty', 'chattydisk', 'chatty3', 'raw', 'socketio']);
+    expect(rows.map((r) => r.server)).toEqual(['chatty', 'chattydisk', 'chatty3', 'raw', 'rawbatched', 'socketio']);
     for (const row of rows) {
       expect(row.sent).toBeGreaterThan(0);
       expect(row.lost).toBe(0); // every message reached every client

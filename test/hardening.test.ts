@@ -100,7 +100,8 @@ describe('hardening: a host stays up and honest under attack', () => {
     expect((await bob.next((f) => f.type === 'welcome')).buddies.map((b: { name: string }) => b.name).sort()).toEqual(['Bob', 'Mallory', 'Victim']);
     bob.send({ type: 'send', name: 'Bob', text: 'still there?' });
     await victim.next((f) => f.type === 'message' && f.text === 'still there?');
-    expect(proc.stderr.filter((l) => l.includes('refused a frame from a peer')).length).toBe(7);
+    // The log is written as the frames are refused; it reaches this process a moment later.
+    await expect.poll(() => proc.stderr.filter((l) => l.includes('refused a frame from a peer')).length).toBe(7);
   });
 
   it('5. a server_join_req claiming a live peer’s address is refused; the set stays whole', async () => {

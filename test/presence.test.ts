@@ -57,7 +57,7 @@ describe('presence', () => {
       const bob = await joinInBrowser(browser(), pageOf(bUrl), 'Bob');
       await ann.getByTestId('buddy').filter({ hasText: 'Bob' }).waitFor();
       await ann.getByTestId('presence').click();
-      expect(await ann.getByTestId('presence').textContent()).toBe('Away');
+      await expect.poll(() => ann.getByTestId('presence').textContent()).toBe('Away'); // once the server said so
       await bob.getByTestId('buddy').filter({ hasText: 'Ann (away)' }).waitFor();
       await ann.getByTestId('presence').click();
       await expect.poll(() => bob.getByTestId('buddy').filter({ hasText: 'Ann' }).textContent()).not.toContain('(away)');
