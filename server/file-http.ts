@@ -97,7 +97,7 @@ export class FileRoutes {
         : (req.method === 'GET' || req.method === 'HEAD') && url.pathname.startsWith('/files/sha256/')
           ? this.#serveToPeer(req, res, url.pathname.slice('/files/sha256/'.length))
           : req.method === 'GET' || req.method === 'HEAD'
-            ? this.#download(req, res, decodeURIComponent(url.pathname.slice('/files/'.length)), url.searchParams)
+            ? this.#download(req, res, url.pathname.slice('/files/'.length), url.searchParams)
             : Promise.resolve(this.#refuse(res, 405, { code: ErrorCode.BAD_FRAME, message: 'use POST to upload and GET to download' }));
     run.catch((err: Error) => {
       this.deps.log.error({ err: err.message }, 'file request failed');
@@ -160,6 +160,7 @@ export class FileRoutes {
     if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
       return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
     }
+    // Event ids are letters, digits and dashes: one that needs decoding (or cannot be decoded) names nothing.
     const event = this.deps.event(id);
     if (event?.type !== 'file' || !visibleTo(event, as)) {
       return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });

@@ -201,6 +201,9 @@ describe('files', () => {
     expect([fifth.status, fifth.json?.code]).toEqual([429, 'RATE_LIMITED']);
     for (const socket of held) socket.destroy();
     await new Promise((r) => setTimeout(r, 300));
+    // A malformed link is a clear error, not a crash.
+    const malformed = await http(`${server.replace(/^ws/, 'http')}/files/%E0%A4%A?as=Ann&t=${access.token}`);
+    expect([malformed.status, malformed.json?.code]).toEqual([404, 'FILE_NOT_FOUND']);
     // Nothing was published, and nothing (not even a part) was kept.
     const ok = await upload(ann, Buffer.from('fine'), { name: 'fine.txt', type: 'text/plain' });
     expect(ok.status).toBe(201);
