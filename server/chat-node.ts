@@ -17,6 +17,7 @@ import {
   type ClientJoinReq,
   decodeServerInbound,
   type FileInfo,
+  forClients,
   frame,
   Limits,
   type Status,
@@ -396,7 +397,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'history_req': {
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         const page = this.#history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, role.name));
-        sendFrame(conn.ws, frame.history(page.events, page.more, true));
+        sendFrame(conn.ws, frame.history(page.events.map(forClients), page.more, true));
         return;
       }
       case 'ping':
@@ -590,7 +591,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const files = { token: fileToken(this.#access.keys.secret, name, key), maxBytes: this.#maxFileBytes };
     sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, after !== undefined, files));
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
-    sendFrame(conn.ws, frame.history(page.events, page.more));
+    sendFrame(conn.ws, frame.history(page.events.map(forClients), page.more));
   }
 
   /**

@@ -1,7 +1,7 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 import type WebSocket from 'ws';
-import { type ChatEvent, type IsTyping, privateTo } from '../shared/protocol.js';
-import { sendBatched } from './wire.js';
+import { type ChatEvent, forClients, type IsTyping, privateTo } from '../shared/protocol.js';
+import { encode, sendBatched } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;
@@ -50,6 +50,8 @@ export class LocalClients {
 
   /** An event (`data`: its encoding) to the clients who may see it: everyone, or a direct message's two people. */
   deliver(event: ChatEvent, data: Buffer): void {
+    // The resume key stays between servers: clients get the event without it.
+    if (forClients(event) !== event) data = encode(forClients(event));
     const to = privateTo(event);
     if (to === undefined) return this.broadcast(data);
     // Exactly the two people visibleTo() lets see it: its sender and its addressee, where they are ours.
