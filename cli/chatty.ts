@@ -42,7 +42,7 @@ const USAGE = `Usage:
       first certificate seen is trusted and shown. A private chat's passphrase: CHATTY_PASSPHRASE. Type a line to send it; type "exit" to leave. If the server goes
       away, the client moves to another server of the set (or waits for one) and goes on; it
       exits after --give-up seconds with none.
-  chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app]
+  chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app] [--no-mdns]
       Open the desktop app. Where Electron is not installed (or with --no-app): host a server
       on the LAN (advertised over mDNS), serve the chat to browsers at https://localhost:4000/,
       and chat on it from this terminal.
@@ -175,13 +175,18 @@ export async function main(argv: string[]): Promise<number> {
       return runTerminalClient(url, name, undefined, giveUp === undefined ? {} : { giveUpMs: Number(giveUp) * 1000 });
     }
     case 'start': {
-      const { values, positionals } = parse(rest, { port: { type: 'string' }, bind: { type: 'string' }, 'no-app': { type: 'boolean' } });
+      const { values, positionals } = parse(rest, {
+        port: { type: 'string' },
+        bind: { type: 'string' },
+        'no-app': { type: 'boolean' },
+        'no-mdns': { type: 'boolean' },
+      });
       const electron = values['no-app'] ? undefined : electronBinary();
       if (electron) return launchDesktopApp(electron);
       if (!values['no-app']) process.stdout.write('The desktop app needs Electron, which is not installed here: hosting Chatty for browsers instead.\n');
       const port = portFlag(values.port as string | undefined);
       const bind = (values.bind as string | undefined) ?? '0.0.0.0';
-      const node = await startHost({ port, bind, data: defaultDataFolder(bind, port) });
+      const node = await startHost({ port, bind, data: defaultDataFolder(bind, port), mdns: values['no-mdns'] !== true });
       process.stdout.write(`Open ${browserUrl(node).replace(/\/\/[^:/]+/, '//localhost')} here, or the address above from another machine.\n`);
       if (!process.stdin.isTTY) return untilSignal(node);
       const name = positionals[0] ?? userInfo().username;
