@@ -6,7 +6,7 @@ import { fingerprintForPeople } from '../shared/auth.js';
 import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
 import { ErrorCode } from '../shared/errors.js';
 import { parseInvite } from '../shared/invite.js';
-import { type ChatEvent, clientIdOf } from '../shared/protocol.js';
+import { buddiesOf, type ChatEvent, clientIdOf } from '../shared/protocol.js';
 import { downloadUrl } from '../shared/files.js';
 import { defaultKnownServersFile, KnownServers } from './known-servers.js';
 import { formatEvent } from './seminar-format.js';
@@ -86,7 +86,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     };
 
     // Who is here, for /who: kept from the welcome, joins, leaves, rosters and presence.
-    const buddies = new Map<string, { away: boolean }>(client.welcome.buddies.map((b) => [b.name, { away: b.status === 'away' }]));
+    const buddies = new Map<string, { away: boolean }>(buddiesOf(client.welcome).map((b) => [b.name, { away: b.status === 'away' }]));
     client.onFrame((msg) => {
       switch (msg.type) {
         case 'join':

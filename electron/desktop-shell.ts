@@ -125,7 +125,7 @@ export class DesktopShell {
     if (event.kind === 'status' && event.status === 'idle') return this.setStatus(undefined);
     if (event.kind !== 'frame') return;
     const frame = event.frame;
-    if (frame.type === 'welcome') this.setStatus(frame.buddies.find((b) => b.name === frame.name)?.status ?? 'available');
+    if (frame.type === 'welcome') this.setStatus(frame.away?.includes(frame.name) ? 'away' : 'available');
     else if (frame.type === 'presence' && frame.name === me) this.setStatus(frame.status);
     else if (frame.type === 'exit') this.setStatus(undefined);
   }

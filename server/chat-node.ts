@@ -20,9 +20,9 @@ import {
   forClients,
   frame,
   Limits,
+  type Buddy,
   type Status,
   visibleTo,
-  type Welcome,
 } from '../shared/protocol.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
 import { advertisedUrl } from './address.js';
@@ -272,7 +272,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   /** Everyone connected to any server of the set. */
-  buddies(): Welcome['buddies'] {
+  buddies(): Buddy[] {
     return this.#roster.buddies();
   }
 
@@ -589,7 +589,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const mine = (e: ChatEvent) => visibleTo(e, name);
     const missed = after ? this.#history.after(after, mine) : undefined;
     const files = { token: fileToken(this.#access.keys.secret, name, key), maxBytes: this.#maxFileBytes };
-    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.buddies(), token, after !== undefined, files));
+    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.grouped(), token, after !== undefined, files));
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
     sendFrame(conn.ws, frame.history(page.events.map(forClients), page.more));
   }

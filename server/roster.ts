@@ -92,6 +92,19 @@ export class Roster {
     return [...(this.#byServer.get(server) ?? [])].map((key) => this.#byKey.get(key)!);
   }
 
+  /** Everyone, as a welcome lists them: names under their server, and who shows as away. */
+  grouped(): { roster: Record<string, string[]>; away: string[] } {
+    const roster: Record<string, string[]> = {};
+    const away: string[] = [];
+    for (const { name, server, status } of this.#byKey.values()) {
+      const names = roster[server] ?? [];
+      names.push(name);
+      roster[server] = names;
+      if (status === 'away') away.push(name);
+    }
+    return { roster, away };
+  }
+
   buddies(): Buddy[] {
     const all: Buddy[] = [];
     for (const { name, server, status } of this.#byKey.values()) all.push({ name, server, ...(status ? { status } : {}) });

@@ -8,7 +8,7 @@
 // also by its sender's client id (a resend through another server is the same message).
 import type { ConnectionStatus, DiscoveredHost, SessionEvent } from './bridge.js';
 import { type ChatError, missingCase } from './errors.js';
-import type { Buddy, ChatEvent, FileInfo, Welcome } from './protocol.js';
+import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, type Welcome } from './protocol.js';
 
 /** Where an entry stands in the set's order. Client-side entries (notices, pending sends) go last. */
 interface Order {
@@ -252,7 +252,7 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         me: frame.name,
         server: frame.server,
         servers: frame.servers,
-        buddies: [...frame.buddies].sort(byName),
+        buddies: buddiesOf(frame).sort(byName),
         lastError: undefined,
         files: frame.files,
       };

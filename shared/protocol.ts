@@ -225,7 +225,10 @@ export const Welcome = v.strictObject({
   name: Name,
   server: ServerUrl,
   servers: ServerList,
-  buddies: v.array(v.strictObject({ name: Name, server: ServerUrl, status: v.optional(v.literal('away')) })),
+  /** Everyone connected to any server of the set, you included: names under their server (compact: thousands join at once). */
+  roster: v.record(ServerUrl, v.array(Name)),
+  /** Those of them who show as away (set by hand, or idle). */
+  away: v.optional(v.array(Name)),
   /** Present it in `client_join_req.resume` to come back as this buddy after a lost connection. */
   token: v.optional(ClientId),
   /** This join resumed a session: `history` holds exactly the events missed since `resume.after`. */
@@ -312,7 +315,16 @@ export type History = v.InferOutput<typeof History>;
 export type Ack = v.InferOutput<typeof Ack>;
 export type Sync = v.InferOutput<typeof Sync>;
 export type Backfill = v.InferOutput<typeof Backfill>;
-export type Buddy = Welcome['buddies'][number];
+/** One buddy: who, on which server, and whether they show as away. */
+export type Buddy = { name: string; server: string; status?: 'away' };
+
+/** The welcome's roster, one buddy at a time. */
+export function buddiesOf(welcome: Pick<Welcome, 'roster' | 'away'>): Buddy[] {
+  const away = new Set(welcome.away);
+  return Object.entries(welcome.roster).flatMap(([server, names]) =>
+    names.map((name) => ({ name, server, ...(away.has(name) ? { status: 'away' as const } : {}) })),
+  );
+}
 export type Hello = v.InferOutput<typeof Hello>;
 export type AuthOk = v.InferOutput<typeof AuthOk>;
 export type SetKeysFrame = v.InferOutput<typeof SetKeysFrame>;
@@ -557,12 +569,21 @@ export const frame = {
   authOk: (proof: string): AuthOk => ({ type: 'auth_ok', proof }),
   setKeys: (keys: Omit<SetKeysFrame, 'type'>): SetKeysFrame => ({ type: 'set_keys', ...keys }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
-  welcome: (name: string, server: string, servers: string[], buddies: Buddy[], token?: string, resumed?: boolean, files?: Welcome['files']): Welcome => ({
+  welcome: (
+    name: string,
+    server: string,
+    servers: string[],
+    roster: Pick<Welcome, 'roster' | 'away'>,
+    token?: string,
+    resumed?: boolean,
+    files?: Welcome['files'],
+  ): Welcome => ({
     type: 'welcome',
     name,
     server,
     servers,
-    buddies,
+    roster: roster.roster,
+    ...(roster.away?.length ? { away: roster.away } : {}),
     ...(token ? { token } : {}),
     ...(resumed ? { resumed } : {}),
     ...(files ? { files } : {}),

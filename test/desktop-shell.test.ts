@@ -81,7 +81,7 @@ describe('DesktopShell', () => {
     const { shell, tray, statuses } = desktop();
     expect(tray.tooltip).toBe('Chatty');
     expect(tray.menu.filter((i) => i.kind === 'radio').every((i) => i.kind === 'radio' && i.enabled === false)).toBe(true); // not in a chat
-    shell.onSessionEvent(frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [{ name: 'Ann', server: S }] }), 'Ann');
+    shell.onSessionEvent(frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: { [S]: ['Ann'] } }), 'Ann');
     expect(tray.menu).toContainEqual({ kind: 'radio', label: 'Available', action: 'available', checked: true, enabled: true });
     const attention = new Attention();
     shell.onAttention(attention.onEvent(frame({ type: 'message', name: 'Bob', text: 'hi', ...meta(2) }), false, { name: 'Ann' }));

@@ -97,7 +97,11 @@ describe('hardening: a host stays up and honest under attack', () => {
     impostor.send({ type: 'client_join_req', name: 'Victim' });
     await impostor.nextError('NAME_TAKEN');
     const bob = await RawSocket.join(url, 'Bob');
-    expect((await bob.next((f) => f.type === 'welcome')).buddies.map((b: { name: string }) => b.name).sort()).toEqual(['Bob', 'Mallory', 'Victim']);
+    expect(
+      Object.values((await bob.next((f) => f.type === 'welcome')).roster)
+        .flat()
+        .sort(),
+    ).toEqual(['Bob', 'Mallory', 'Victim']);
     bob.send({ type: 'send', name: 'Bob', text: 'still there?' });
     await victim.next((f) => f.type === 'message' && f.text === 'still there?');
     // The log is written as the frames are refused; it reaches this process a moment later.

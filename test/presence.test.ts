@@ -19,8 +19,9 @@ describe('presence', () => {
     ann.send({ type: 'set_status', status: 'away' }); // no change, no event
     const late = await RawSocket.join(bUrl, 'Late');
     const welcome = await late.next((f) => f.type === 'welcome');
-    expect(welcome.buddies).toContainEqual({ name: 'Ann', server: aUrl, status: 'away' });
-    expect(welcome.buddies).toContainEqual({ name: 'Bob', server: bUrl });
+    expect(welcome.roster[aUrl]).toContain('Ann');
+    expect(welcome.roster[bUrl]).toContain('Bob');
+    expect(welcome.away).toEqual(['Ann']);
 
     // The terminal: /who shows it; /away and /available set it.
     const tess = new Chatty(['client', invite, 'Tess', '--give-up', '1']);

@@ -13,7 +13,7 @@ describe('ChatNode (single server)', () => {
     bob.send({ type: 'client_join_req', name: 'Bob' });
     const welcome = await bob.next((f) => f.type === 'welcome');
     expect(welcome).toMatchObject({ name: 'Bob', server: node.url, servers: [node.url] });
-    expect(welcome.buddies.map((b: { name: string }) => b.name).sort()).toEqual(['Ann', 'Bob']);
+    expect(Object.values(welcome.roster).flat().sort()).toEqual(['Ann', 'Bob']);
     await bob.next((f) => f.type === 'join' && f.name === 'Bob');
     const joinSeenByAnn = await ann.next((f) => f.type === 'join' && f.name === 'Bob');
     expect(joinSeenByAnn).toMatchObject({ server: node.url, id: expect.any(String), ts: expect.any(Number) });

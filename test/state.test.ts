@@ -16,10 +16,7 @@ describe('chat state', () => {
         name: 'Ann',
         server: S,
         servers: [S, T],
-        buddies: [
-          { name: 'Zed', server: T },
-          { name: 'Ann', server: S },
-        ],
+        roster: { [T]: ['Zed'], [S]: ['Ann'] },
       }),
       frame({ type: 'join', name: 'Ann', ...meta(1) }),
       frame({ type: 'roster', server: T, names: ['Bob'] }),
@@ -37,14 +34,14 @@ describe('chat state', () => {
   });
 
   it('keeps at most TIMELINE_LIMIT entries', () => {
-    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }));
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: {} }));
     for (let i = 0; i < TIMELINE_LIMIT + 10; i++) state = reduce(state, frame({ type: 'message', name: 'Bob', text: `${i}`, ...meta(i) }));
     expect(state.timeline).toHaveLength(TIMELINE_LIMIT);
     expect(state.timeline[0]).toMatchObject({ text: '10' });
   });
 
   it('a lost connection empties the buddies and says so in the timeline', () => {
-    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [{ name: 'Ann', server: S }] }));
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: { [S]: ['Ann'] } }));
     state = reduce(state, { kind: 'status', status: 'connected' });
     state = reduce(state, { kind: 'status', status: 'disconnected', detail: 'Lost the connection to the server' });
     expect(state.buddies).toEqual([]);
@@ -53,7 +50,7 @@ describe('chat state', () => {
 
   it('places late events in the set order, shows each once, and a resend through another server once', () => {
     const B = 'bbbbbbbbbbbbbbbb';
-    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S, T], buddies: [] }));
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S, T], roster: {} }));
     state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'third', ...meta(3) }));
     state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'first', ...meta(1) })); // backfilled after a split
     state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'first', ...meta(1) })); // and again, live
@@ -66,7 +63,7 @@ describe('chat state', () => {
   });
 
   it('shows a send as pending until its event arrives, and failed when the chat is lost', () => {
-    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }));
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: {} }));
     state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'hi', ...meta(7) }));
     state = reduce(state, { kind: 'pending', cid: 'c1', text: 'hello' });
     state = reduce(state, { kind: 'pending', cid: 'c2', text: 'are you there?' });
@@ -85,19 +82,19 @@ describe('chat state', () => {
   });
 
   it('a resumed welcome keeps the timeline; a new one starts from the history that follows', () => {
-    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }));
+    let state = reduce(initialState, frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: {} }));
     state = reduce(state, frame({ type: 'message', name: 'Bob', text: 'before', ...meta(1) }));
-    state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], buddies: [], resumed: true }));
+    state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], roster: {}, resumed: true }));
     state = reduce(state, frame({ type: 'history', events: [{ type: 'message', name: 'Bob', text: 'missed', ...meta(2) }], more: false }));
     expect(state.timeline.map((e) => e.kind === 'message' && e.text)).toEqual(['before', 'missed']);
     expect(state.server).toBe(T);
-    state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], buddies: [] }));
+    state = reduce(state, frame({ type: 'welcome', name: 'Ann', server: T, servers: [S, T], roster: {} }));
     expect(state.timeline).toEqual([]);
   });
 
   it('keeps direct messages in their conversation, counts what comes while another is shown, and clears it when opened', () => {
     let state = [
-      frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], buddies: [] }),
+      frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: {} }),
       frame({ type: 'direct', name: 'Bob', to: 'Ann', text: 'psst', ...meta(1) }),
       frame({ type: 'direct', name: 'Bob', to: 'Ann', text: 'psst', ...meta(1) }), // the same event twice: counted once
       frame({ type: 'message', name: 'Cid', text: 'public', ...meta(2) }),
