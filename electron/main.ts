@@ -162,10 +162,9 @@ app.on('before-quit', (event) => {
   if (quitting) return;
   event.preventDefault();
   quitting = true;
-  void session
-    .quit()
-    .then(() => discovery.destroy())
-    .finally(() => app.quit());
+  // Leaving tells the other servers; if that cannot finish (a stuck network), Quit still quits.
+  const atMost = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  void Promise.race([session.quit().then(() => discovery.destroy()), atMost(5_000)]).finally(() => app.quit());
 });
 app.on('window-all-closed', () => app.quit());
 app.on('second-instance', () => desktopShell.showWindow());
