@@ -94,6 +94,8 @@ export class Listener {
     for (const ws of sockets) ws.terminate();
     this.wss.close();
     this.http.closeAllConnections();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    // The port is free as soon as close() is called; a connection the HTTP server does not track (one
+    // still in its TLS handshake) may delay the callback, and a stopping server does not wait on it.
+    await Promise.race([new Promise<void>((resolve) => this.http.close(() => resolve())), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
 }

@@ -227,7 +227,13 @@ export class SqliteStore implements EventStore {
     this.#closed = true;
     if (this.#writer) {
       this.#writer.postMessage({ kind: 'close' } satisfies WriterRequest);
+      // It writes what it still holds, then exits; one that cannot (a stuck disk) is stopped.
+      const stuck = setTimeout(() => {
+        this.#options.onWriteFailed?.('the history writer did not finish within 10 s; stopped');
+        void this.#writer?.terminate();
+      }, 10_000);
       await this.#writerExited;
+      clearTimeout(stuck);
     } else {
       this.#db?.close();
     }
