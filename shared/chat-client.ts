@@ -17,6 +17,7 @@ import {
   type ClientInbound,
   type ClientJoinReq,
   decodeClientInbound,
+  joinsOf,
   frame,
   type Hello,
   type Status,
@@ -269,7 +270,8 @@ export class ChatClient {
       if (socket !== this.#socket || typeof data !== 'string') return;
       this.#lastHeard = Date.now();
       const decoded = decodeClientInbound(data);
-      if (decoded.ok) this.#deliver(decoded.value); // a newer server's frame we do not know: ignored, as the protocol asks
+      if (!decoded.ok) return; // a newer server's frame we do not know: ignored, as the protocol asks
+      for (const msg of oneByOne(decoded.value)) this.#deliver(msg);
     });
     socket.addEventListener('close', ({ code, reason }) => {
       if (socket === this.#socket) this.#onLost(code, reason);
@@ -499,7 +501,7 @@ function join(
     socket.addEventListener('message', ({ data }) => {
       if (!settled || !collecting || typeof data !== 'string') return;
       const decoded = decodeClientInbound(data);
-      if (decoded.ok && decoded.value.type !== 'welcome') early.push(decoded.value);
+      if (decoded.ok && decoded.value.type !== 'welcome') early.push(...oneByOne(decoded.value));
     });
     socket.addEventListener('close', ({ code, reason }) => {
       // A socket that refused the server's certificate says so first (node-socket.ts).
@@ -514,4 +516,9 @@ function describeSocketError(event: unknown): string {
   // ws puts the cause on event.error (ECONNREFUSED, ENOTFOUND…); browsers say nothing more.
   const error = (event as { error?: { code?: string; message?: string } } | undefined)?.error;
   return error?.code ?? error?.message ?? '';
+}
+
+/** Frames as listeners get them: a `joins` batch as the join events it stands for. */
+function oneByOne(msg: ClientInbound): ClientInbound[] {
+  return msg.type === 'joins' ? joinsOf(msg) : [msg];
 }

@@ -236,6 +236,29 @@ export const Welcome = v.strictObject({
   /** Files (docs/protocol.md § Files): the token this buddy's uploads and downloads carry, and the largest upload taken. */
   files: v.optional(v.strictObject({ token: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)), maxBytes: Count })),
 });
+/**
+ * Server → client: joins that happened together, in one frame — `names[i]` is the join event
+ * `origin-(seq+i)` with clock `clock+i`, on `server`, at about `ts`. A storm of joins costs every
+ * client a few bytes per name rather than a frame each. Read it as those join events (joinsOf).
+ */
+export const Joins = v.strictObject({
+  type: v.literal('joins'),
+  server: ServerUrl,
+  origin: Origin,
+  seq: v.pipe(Count, v.minValue(1)),
+  clock: Count,
+  ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
+  names: v.pipe(v.array(Name), v.minLength(1)),
+});
+
+/** The join events a `joins` frame stands for, in order. */
+export function joinsOf(batch: v.InferOutput<typeof Joins>): JoinEvent[] {
+  return batch.names.map((name, i) => {
+    const seq = batch.seq + i;
+    return { type: 'join', name, id: `${batch.origin}-${seq}`, origin: batch.origin, seq, clock: batch.clock + i, server: batch.server, ts: batch.ts };
+  });
+}
+
 /** Events of the set's history in order (oldest first): after `welcome`, or the answer to `history_req`. */
 export const History = v.strictObject({
   type: v.literal('history'),
@@ -389,7 +412,8 @@ export type ClientInbound =
   | Hello
   | AuthOk
   | IsTyping
-  | SearchResults;
+  | SearchResults
+  | v.InferOutput<typeof Joins>;
 
 const events = {
   join: JoinEvent,
@@ -437,6 +461,7 @@ const clientInbound = {
   auth_ok: AuthOk,
   is_typing: IsTyping,
   search_results: SearchResults,
+  joins: Joins,
 } as const;
 
 type Schemas = Record<string, v.GenericSchema>;
@@ -590,5 +615,15 @@ export const frame = {
   }),
   roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
   exit: (): Exit => ({ type: 'exit' }),
+  /** Consecutive joins of one origin (seq and clock one apart) as one frame. */
+  joins: (run: readonly JoinEvent[]): v.InferOutput<typeof Joins> => ({
+    type: 'joins',
+    server: run[0]!.server,
+    origin: run[0]!.origin,
+    seq: run[0]!.seq,
+    clock: run[0]!.clock,
+    ts: run[0]!.ts,
+    names: run.map((j) => j.name),
+  }),
   error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
 };
