@@ -139,6 +139,6 @@ describe.skipIf(!hasChromium)('the page in everyday use', () => {
     await page.getByTestId('address').fill(await host.invite());
     await page.getByTestId('join').click(); // "Run a replica" is on by default
     await page.getByTestId('composer').waitFor();
-    expect(await page.getByTestId('status').textContent()).toBe(`Connected to ${hostUrl.replace('wss://', '')} as Bob`);
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe(`Connected to ${hostUrl.replace('wss://', '')} as Bob`);
   });
 });
