@@ -1,4 +1,5 @@
 // `chatty host`: run a node until Ctrl-C, which is the seminar's `disconnect`.
+import { httpBaseOf } from '../shared/files.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +66,7 @@ function browserUi(sourceMaps: boolean | undefined, connectTo: () => string[]) {
 
 /** http(s)://… where a browser opens the chat of a node. */
 export function browserUrl(node: ChatNode): string {
-  return `${node.url.replace(/^ws/, 'http')}/`;
+  return `${httpBaseOf(node.url)}/`;
 }
 
 /** What people (and replicas) join with, and what to compare the certificate with. */

@@ -6,6 +6,7 @@ import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, re
 import { validateFileName, validateText } from '../shared/protocol.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
 import { downloadUrl, formatBytes, PICTURE_TYPES, THUMBNAIL_MAX_BYTES, uploadUrl } from '../shared/files.js';
+import { newClientId } from '../shared/chat-client.js';
 import { watchAttention } from './browser-attention.js';
 import { download, save, upload } from './file-transfer.js';
 
@@ -168,7 +169,7 @@ export function createModel(api: ChattyApi) {
         }
       }
       for (const file of files) {
-        const cid = `up-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+        const cid = newClientId();
         const to = conversation === PUBLIC ? undefined : conversation;
         setTransfer(cid, { name: file.name, direction: 'up', progress: 0 });
         const url = uploadUrl(server, me, access, { name: file.name, cid, ...(to ? { to } : {}) });

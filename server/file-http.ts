@@ -98,10 +98,10 @@ export class FileRoutes {
           ? this.#serveToPeer(req, res, url.pathname.slice('/files/sha256/'.length))
           : req.method === 'GET' || req.method === 'HEAD'
             ? this.#download(req, res, url.pathname.slice('/files/'.length), url.searchParams)
-            : Promise.resolve(this.#refuse(res, 405, { code: ErrorCode.BAD_FRAME, message: 'use POST to upload and GET to download' }));
+            : Promise.resolve(this.#refuse(res, { code: ErrorCode.BAD_FRAME, message: 'use POST to upload and GET to download' }, 405));
     run.catch((err: Error) => {
       this.deps.log.error({ err: err.message }, 'file request failed');
-      if (!res.headersSent) this.#refuse(res, 500, { code: ErrorCode.FILE_UNAVAILABLE, message: 'the server could not handle this file' });
+      if (!res.headersSent) this.#refuse(res, { code: ErrorCode.FILE_UNAVAILABLE, message: 'the server could not handle this file' }, 500);
       else res.destroy();
     });
     return true;
@@ -111,29 +111,29 @@ export class FileRoutes {
     const as = query.get('as') ?? '';
     const key = this.deps.localKey(as);
     if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
-      return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'upload to the server you are connected to, with the token its welcome gave you' });
+      return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'upload to the server you are connected to, with the token its welcome gave you' });
     }
     const name = validateFileName(query.get('name') ?? '');
-    if (!name.ok) return this.#refuse(res, 400, name.error);
+    if (!name.ok) return this.#refuse(res, name.error);
     const to = query.get('to') ?? undefined;
     const wrongAddressee = to === undefined ? undefined : this.deps.checkAddressee(as, to);
-    if (wrongAddressee) return this.#refuse(res, 404, wrongAddressee);
+    if (wrongAddressee) return this.#refuse(res, wrongAddressee);
     const cid = query.get('cid') ?? undefined;
     if (cid !== undefined && (cid.length === 0 || cid.length > Limits.CID_MAX_CHARS)) {
-      return this.#refuse(res, 400, { code: ErrorCode.BAD_FRAME, message: `cid must be 1–${Limits.CID_MAX_CHARS} characters` });
+      return this.#refuse(res, { code: ErrorCode.BAD_FRAME, message: `cid must be 1–${Limits.CID_MAX_CHARS} characters` });
     }
     const already = cid === undefined ? undefined : this.deps.published(as, cid);
     if (already) return this.#answer(res, 200, { id: already });
     const declared = Number(req.headers['content-length'] ?? Number.NaN);
     if (declared > this.deps.maxBytes) {
-      return this.#refuse(res, 413, {
+      return this.#refuse(res, {
         code: ErrorCode.FILE_TOO_LARGE,
         message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server takes`,
       });
     }
     const under = this.#uploading.get(as) ?? 0;
     if (under >= UPLOADS_AT_ONCE) {
-      return this.#refuse(res, 429, { code: ErrorCode.RATE_LIMITED, message: `at most ${UPLOADS_AT_ONCE} uploads at once: wait for one to finish` });
+      return this.#refuse(res, { code: ErrorCode.RATE_LIMITED, message: `at most ${UPLOADS_AT_ONCE} uploads at once: wait for one to finish` });
     }
     this.#uploading.set(as, under + 1);
     const received = await this.deps.files.receive(req, this.deps.maxBytes).finally(() => {
@@ -143,12 +143,12 @@ export class FileRoutes {
     });
     if (!received.ok) {
       this.deps.log.info({ name: as, code: received.error.code }, 'upload refused');
-      return this.#refuse(res, HTTP_STATUS[received.error.code] ?? 400, received.error);
+      return this.#refuse(res, received.error);
     }
     // The person may have left, or the addressee gone, while the bytes came: check again.
-    if (this.deps.localKey(as) !== key) return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'you left the chat during the upload' });
+    if (this.deps.localKey(as) !== key) return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'you left the chat during the upload' });
     const gone = to === undefined ? undefined : this.deps.checkAddressee(as, to);
-    if (gone) return this.#refuse(res, 404, gone);
+    if (gone) return this.#refuse(res, gone);
     const file: FileInfo = { name: name.value, size: received.value.size, type: mediaTypeOf(req.headers['content-type']), hash: received.value.hash };
     const event = this.deps.publish(as, file, to, cid);
     this.#answer(res, 201, { id: event.id, hash: file.hash });
@@ -158,21 +158,20 @@ export class FileRoutes {
     const as = query.get('as') ?? '';
     const key = this.deps.anyKey(as);
     if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
-      return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
+      return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
     }
     // Event ids are letters, digits and dashes: one that needs decoding (or cannot be decoded) names nothing.
     const event = this.deps.event(id);
     if (event?.type !== 'file' || !visibleTo(event, as)) {
-      return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });
+      return this.#refuse(res, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });
     }
     const { file } = event;
     if (!this.deps.files.has(file.hash)) {
       const fetched = await this.deps.files.fetchOnce(file.hash, () => this.#fetch(file, event.server));
-      if (!fetched)
-        return this.#refuse(res, 503, { code: ErrorCode.FILE_UNAVAILABLE, message: 'no server that holds this file is up right now; try again later' });
+      if (!fetched) return this.#refuse(res, { code: ErrorCode.FILE_UNAVAILABLE, message: 'no server that holds this file is up right now; try again later' });
     }
     const opened = this.deps.files.open(file.hash);
-    if (!opened) return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'the file is gone from this server' });
+    if (!opened) return this.#refuse(res, { code: ErrorCode.FILE_NOT_FOUND, message: 'the file is gone from this server' });
     res.writeHead(200, {
       // Never rendered, never sniffed, never run: bytes to save, whatever the sender called them.
       'content-type': 'application/octet-stream',
@@ -191,10 +190,10 @@ export class FileRoutes {
   async #serveToPeer(req: IncomingMessage, res: ServerResponse, hash: string): Promise<void> {
     const proof = req.headers['x-chatty-proof'];
     if (typeof proof !== 'string' || !sameText(proof, fetchProof(this.deps.secret(), hash))) {
-      return this.#refuse(res, 403, { code: ErrorCode.AUTH_FAILED, message: 'only servers of this chat fetch files by hash' });
+      return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'only servers of this chat fetch files by hash' });
     }
     const opened = this.deps.files.open(hash);
-    if (!opened) return this.#refuse(res, 404, { code: ErrorCode.FILE_NOT_FOUND, message: 'this server does not hold that file' });
+    if (!opened) return this.#refuse(res, { code: ErrorCode.FILE_NOT_FOUND, message: 'this server does not hold that file' });
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': opened.size });
     sendBody(req, res, opened.stream);
   }
@@ -242,8 +241,8 @@ export class FileRoutes {
     res.end(text);
   }
 
-  /** An error as JSON `{code, message}`. An upload still coming is cut off rather than read. */
-  #refuse(res: ServerResponse, status: number, error: ChatError): void {
+  /** An error as JSON `{code, message}`, with the code's HTTP status. An upload still coming is cut off rather than read. */
+  #refuse(res: ServerResponse, error: ChatError, status = HTTP_STATUS[error.code] ?? 400): void {
     res.setHeader('connection', 'close');
     this.#answer(res, status, { code: error.code, message: error.message });
   }

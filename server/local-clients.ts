@@ -63,7 +63,8 @@ export class LocalClients {
     }
     this.#flushJoins();
     // The resume key stays between servers: clients get the event without it.
-    if (forClients(event) !== event) data = encode(forClients(event));
+    const seen = forClients(event);
+    if (seen !== event) data = encode(seen);
     const to = privateTo(event);
     if (to === undefined) return this.broadcast(data);
     // Exactly the two people visibleTo() lets see it: its sender and its addressee, where they are ours.

@@ -4,6 +4,7 @@
 // to); the pages of the servers of its set; and origins the operator lists. Anything else — a page
 // from elsewhere on the LAN or the web, even one opened on this machine — is refused with 403.
 // The Host header is never trusted for this: a DNS-rebinding page controls it.
+import { httpBaseOf } from '../shared/files.js';
 import { hostname, networkInterfaces } from 'node:os';
 
 export interface OriginPolicyOptions {
@@ -34,7 +35,7 @@ export class OriginPolicy {
       if (normalized) trusted.add(normalized);
     }
     for (const server of this.opts.servers()) {
-      const page = normalizeOrigin(server.replace(/^ws/, 'http'));
+      const page = normalizeOrigin(httpBaseOf(server));
       if (page) trusted.add(page);
     }
     const port = this.opts.port();

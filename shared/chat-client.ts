@@ -123,7 +123,6 @@ export class ChatClient {
   #reconnecting = false;
   #lastHeard = Date.now();
   #pinger: ReturnType<typeof setInterval> | undefined;
-  #cidSeq = 0;
   /** Frames that came between welcome and the first subscription. */
   #pending: ClientInbound[] | undefined;
 
@@ -205,7 +204,7 @@ export class ChatClient {
       if (!name.ok) return name;
     }
     if (!this.connected || this.#leaving) return fail(ErrorCode.NOT_JOINED, 'not connected to a server');
-    const cid = `${Date.now().toString(36)}-${(++this.#cidSeq).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const cid = newClientId();
     const out: Outgoing = { cid, text, ...(to !== undefined ? { to } : {}) };
     this.#unacked.set(cid, out);
     if (!this.#reconnecting) this.#socket.send(JSON.stringify(frame.send(this.name, text, cid, to)));
@@ -521,4 +520,10 @@ function describeSocketError(event: unknown): string {
 /** Frames as listeners get them: a `joins` batch as the join events it stands for. */
 function oneByOne(msg: ClientInbound): ClientInbound[] {
   return msg.type === 'joins' ? joinsOf(msg) : [msg];
+}
+
+let clientIds = 0;
+/** A fresh client id (`cid`) for a send or an upload: the server acks it, and a resend with it is not published twice. */
+export function newClientId(): string {
+  return `${Date.now().toString(36)}-${(++clientIds).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
