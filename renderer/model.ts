@@ -62,7 +62,7 @@ export function createModel(api: ChattyApi) {
   /** On narrow screens the buddy list is a drawer: open or not. */
   const drawerOpen = signal(false);
   const transfers = signal<Readonly<Record<string, Transfer>>>({});
-  /** Thumbnails: object URLs of pictures fetched, by event id (undefined while fetching, '' when it failed). */
+  /** Thumbnails: object URLs of pictures fetched, by event id ('' while fetching; none after a failure, so it is tried again). */
   const pictures = signal<Readonly<Record<string, string>>>({});
   const setTransfer = (key: string, transfer: Transfer | undefined) => {
     const { [key]: _old, ...rest } = transfers.value;
