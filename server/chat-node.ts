@@ -17,7 +17,6 @@ import {
   type ClientJoinReq,
   decodeServerInbound,
   type FileInfo,
-  forClients,
   frame,
   Limits,
   type Buddy,
@@ -42,7 +41,7 @@ import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
 import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
 import { SqliteStore, StoreError } from './store.js';
-import { closeWith, encode, sendFrame } from './wire.js';
+import { closeWith, encode, encodeSpliced, sendEncoded, sendFrame } from './wire.js';
 
 export { NodeStartError, StoreError };
 export type { ChatNodeOptions };
@@ -397,7 +396,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       case 'history_req': {
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
         const page = this.#history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, role.name));
-        sendFrame(conn.ws, frame.history(page.events.map(forClients), page.more, true));
+        sendFrame(conn.ws, frame.history(page.events, page.more, true));
         return;
       }
       case 'ping':
@@ -589,9 +588,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const mine = (e: ChatEvent) => visibleTo(e, name);
     const missed = after ? this.#history.after(after, mine) : undefined;
     const files = { token: fileToken(this.#access.keys.secret, name, key), maxBytes: this.#maxFileBytes };
-    sendFrame(conn.ws, frame.welcome(name, this.url, this.servers(), this.#roster.grouped(), token, after !== undefined, files));
+    const welcome = frame.welcome(name, this.url, this.servers(), token, after !== undefined, files);
+    sendEncoded(conn.ws, encodeSpliced(welcome, this.#roster.welcomeJson()));
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
-    sendFrame(conn.ws, frame.history(page.events.map(forClients), page.more));
+    sendFrame(conn.ws, frame.history(page.events, page.more));
   }
 
   /**
@@ -643,8 +643,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #setStatus(name: string, status: Status): void {
     const holder = this.#roster.holder(name);
     if (!holder || (holder.status ?? 'available') === status) return;
-    if (status === 'away') holder.status = 'away';
-    else delete holder.status;
+    this.#roster.setStatus(holder, status);
     this.#publish(this.#event('presence', name, { status }));
   }
 

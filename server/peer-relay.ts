@@ -75,9 +75,7 @@ export class PeerRelay {
         roster.holder(event.name)!.away = true; // its server keeps the grace period and says how it ends
         break;
       case 'presence': {
-        const holder = roster.holder(event.name)!;
-        if (event.status === 'away') holder.status = 'away';
-        else delete holder.status;
+        roster.setStatus(roster.holder(event.name)!, event.status);
         break;
       }
       case 'message':

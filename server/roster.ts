@@ -1,7 +1,10 @@
 // Who is connected where, across the whole set of servers. A server keeps its own clients' names
 // and what peers told it (`roster` frames, then `join`/`leave`/`away`/`back` events). Names are held
 // by key (names.ts): one holder per key across the set, so look-alikes cannot be present together.
-import type { Buddy, ChatEvent } from '../shared/protocol.js';
+// The welcome lists everyone, and thousands may join at once: the roster keeps that list's JSON
+// bytes up to date as names come, so a welcome copies them rather than building them anew.
+import type { Buddy, ChatEvent, Status } from '../shared/protocol.js';
+import { JsonList } from './json-list.js';
 import { nameKey } from './names.js';
 
 /** How a name was claimed: by a join event (its place in the set's order), or by a roster (all 0). */
@@ -19,8 +22,8 @@ export interface Holder extends Claim {
   readonly server: string;
   /** The buddy's connection dropped; its name is kept for it until the grace period ends. */
   away: boolean;
-  /** Presence set by hand (a `presence` event): shown to everyone, kept across a resume. */
-  status?: 'away';
+  /** Presence set by hand (a `presence` event): shown to everyone, kept across a resume. Set by Roster.setStatus. */
+  readonly status?: 'away';
 }
 
 const NO_CLAIM: Claim = { since: 0, clock: 0, origin: '' };
@@ -28,6 +31,10 @@ const NO_CLAIM: Claim = { since: 0, clock: 0, origin: '' };
 export class Roster {
   readonly #byKey = new Map<string, Holder>();
   readonly #byServer = new Map<string, Set<string>>();
+  /** Per server, its names as JSON: appended to on a join, dropped when a name goes, rebuilt when asked for. */
+  readonly #namesJson = new Map<string, JsonList>();
+  /** Keys of the holders whose status is away. */
+  readonly #away = new Set<string>();
 
   /** Who holds `name`, or a name people would take for it. */
   holder(name: string): Holder | undefined {
@@ -44,12 +51,13 @@ export class Roster {
   add(server: string, name: string, claim: Claim = NO_CLAIM): Holder {
     const key = nameKey(name);
     const previous = this.#byKey.get(key);
-    if (previous) this.#byServer.get(previous.server)?.delete(key);
+    if (previous) this.#forget(key, previous);
     const holder: Holder = { ...claim, name, server, away: false };
     this.#byKey.set(key, holder);
     const keys = this.#byServer.get(server) ?? new Set<string>();
     this.#byServer.set(server, keys);
     keys.add(key);
+    this.#namesJson.get(server)?.push(name);
     return holder;
   }
 
@@ -69,7 +77,7 @@ export class Roster {
       ...(kept ? { key: kept } : {}),
     });
     // A buddy that comes back keeps the presence it had set.
-    if (event.type === 'back' && previous?.name === name && previous.status) holder.status = previous.status;
+    if (event.type === 'back' && previous?.name === name && previous.status) this.setStatus(holder, previous.status);
     return holder;
   }
 
@@ -77,9 +85,25 @@ export class Roster {
   remove(server: string, name: string): boolean {
     if (!this.isOn(server, name)) return false;
     const key = nameKey(name);
+    this.#forget(key, this.#byKey.get(key)!);
     this.#byKey.delete(key);
-    this.#byServer.get(server)?.delete(key);
     return true;
+  }
+
+  /** Presence set by hand: `available` clears it. */
+  setStatus(holder: Holder, status: Status): void {
+    const key = nameKey(holder.name);
+    if (status === 'away') this.#away.add(key);
+    else this.#away.delete(key);
+    if (status === 'away') (holder as { status?: 'away' }).status = 'away';
+    else delete (holder as { status?: 'away' }).status;
+  }
+
+  /** `holder` no longer holds `key` where it was: out of its server's names. */
+  #forget(key: string, holder: Holder): void {
+    this.#byServer.get(holder.server)?.delete(key);
+    this.#namesJson.delete(holder.server);
+    this.#away.delete(key);
   }
 
   /** How many buddies `server` has. */
@@ -92,17 +116,24 @@ export class Roster {
     return [...(this.#byServer.get(server) ?? [])].map((key) => this.#byKey.get(key)!);
   }
 
-  /** Everyone, as a welcome lists them: names under their server, and who shows as away. */
-  grouped(): { roster: Record<string, string[]>; away: string[] } {
-    const roster: Record<string, string[]> = {};
-    const away: string[] = [];
-    for (const { name, server, status } of this.#byKey.values()) {
-      const names = roster[server] ?? [];
-      names.push(name);
-      roster[server] = names;
-      if (status === 'away') away.push(name);
+  /**
+   * Everyone, as a welcome lists them, as JSON: `roster` (names under their server) and `away`
+   * (who shows as away). Only a server whose names changed other than by a join is rebuilt.
+   */
+  welcomeJson(): { roster: Buffer[]; away: Buffer[] } {
+    const roster: Buffer[] = [];
+    for (const [server, keys] of this.#byServer) {
+      if (keys.size === 0) continue;
+      let names = this.#namesJson.get(server);
+      if (names === undefined) {
+        names = new JsonList([...keys].map((key) => this.#byKey.get(key)!.name));
+        this.#namesJson.set(server, names);
+      }
+      roster.push(Buffer.from(`${roster.length === 0 ? '{' : ','}${JSON.stringify(server)}:[`), names.bytes(), Buffer.from(']'));
     }
-    return { roster, away };
+    roster.push(Buffer.from(roster.length === 0 ? '{}' : '}'));
+    const away = [...this.#away].map((key) => this.#byKey.get(key)!.name);
+    return { roster, away: away.length === 0 ? [] : [Buffer.from(JSON.stringify(away))] };
   }
 
   buddies(): Buddy[] {

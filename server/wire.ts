@@ -7,6 +7,18 @@ export function encode(frame: object): Buffer {
   return Buffer.from(JSON.stringify(frame));
 }
 
+/**
+ * Encode `frame` with more fields whose JSON is already at hand as bytes, kept up to date by their
+ * owner (the roster keeps the welcome's list of everyone): copied in as they are, not serialized
+ * again. A field's bytes may come in pieces; a field without any is left out.
+ */
+export function encodeSpliced(frame: object, json: Record<string, readonly Buffer[]>): Buffer {
+  const parts: Buffer[] = [Buffer.from(JSON.stringify(frame).slice(0, -1))];
+  for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
+  parts.push(Buffer.from('}'));
+  return Buffer.concat(parts);
+}
+
 const TEXT = { binary: false } as const;
 
 /** Send one encoded frame as a text frame; sending to a closed socket is a no-op, not a throw. */

@@ -252,17 +252,64 @@ export const Joins = v.strictObject({
 });
 
 /** The join events a `joins` frame stands for, in order. */
-export function joinsOf(batch: v.InferOutput<typeof Joins>): JoinEvent[] {
+export function joinsOf(batch: Joins): JoinEvent[] {
   return batch.names.map((name, i) => {
     const seq = batch.seq + i;
     return { type: 'join', name, id: `${batch.origin}-${seq}`, origin: batch.origin, seq, clock: batch.clock + i, server: batch.server, ts: batch.ts };
   });
 }
 
-/** Events of the set's history in order (oldest first): after `welcome`, or the answer to `history_req`. */
+/** A history page's items as events: each `joins` batch as the join events it stands for. */
+export function historyEvents(items: Array<ChatEvent | Joins>): ChatEvent[] {
+  return items.flatMap((item) => (item.type === 'joins' ? joinsOf(item) : [item]));
+}
+
+/** A `joins` batch stands only for joins this close in time: they all read as at its `ts`. */
+const JOIN_RUN_MS = 1_000;
+
+/**
+ * Events as clients get them: without resume keys (forClients), and each run of joins that one
+ * `joins` batch can stand for — one origin and server, seq and clock one apart, within JOIN_RUN_MS
+ * of the first — as that batch.
+ */
+export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent | Joins> {
+  const items: Array<ChatEvent | Joins> = [];
+  let run: JoinEvent[] = [];
+  const endRun = () => {
+    if (run.length > 0) items.push(run.length === 1 ? forClients(run[0]!) : frame.joins(run));
+    run = [];
+  };
+  for (const event of events) {
+    if (event.type !== 'join') {
+      endRun();
+      items.push(forClients(event));
+      continue;
+    }
+    const first = run[0];
+    const last = run.at(-1);
+    const follows =
+      first !== undefined &&
+      last !== undefined &&
+      event.origin === last.origin &&
+      event.server === last.server &&
+      event.seq === last.seq + 1 &&
+      event.clock === last.clock + 1 &&
+      event.ts - first.ts <= JOIN_RUN_MS;
+    if (!follows) endRun();
+    run.push(event);
+  }
+  endRun();
+  return items;
+}
+
+/**
+ * Events of the set's history in order (oldest first): after `welcome`, or the answer to `history_req`.
+ * A run of joins may come as one `joins` batch among them (a storm of joins fills a page); it is
+ * read as the join events it stands for, so `events` decodes to events only.
+ */
 export const History = v.strictObject({
   type: v.literal('history'),
-  events: v.array(AnyEvent),
+  events: v.pipe(v.array(v.variant('type', [AnyEvent, Joins])), v.transform(historyEvents)),
   /** Older events exist than the first one here. */
   more: v.boolean(),
   /** Answers a `history_req` (older page), rather than following `welcome`. */
@@ -316,6 +363,7 @@ export type ClientJoinReq = v.InferOutput<typeof ClientJoinReq>;
 export type ClientLeaveReq = v.InferOutput<typeof ClientLeaveReq>;
 export type SendReq = v.InferOutput<typeof SendReq>;
 export type JoinEvent = v.InferOutput<typeof JoinEvent>;
+export type Joins = v.InferOutput<typeof Joins>;
 export type LeaveEvent = v.InferOutput<typeof LeaveEvent>;
 export type MessageEvent = v.InferOutput<typeof MessageEvent>;
 export type DirectEvent = v.InferOutput<typeof DirectEvent>;
@@ -586,7 +634,13 @@ export const frame = {
   isTyping: (name: string, server: string, to?: string): IsTyping => ({ type: 'is_typing', name, server, ...(to ? { to } : {}) }),
   pong: () => ({ type: 'pong' }) as const,
   ack: (cid: string, id: string): Ack => ({ type: 'ack', cid, id }),
-  history: (events: ChatEvent[], more: boolean, page = false): History => ({ type: 'history', events, more, ...(page ? { page } : {}) }),
+  /** Events as clients get them (forClients), runs of joins as batches. */
+  history: (events: readonly ChatEvent[], more: boolean, page = false): v.InferInput<typeof History> => ({
+    type: 'history',
+    events: forClientsBatched(events),
+    more,
+    ...(page ? { page } : {}),
+  }),
   sync: (seen: Record<string, number>): Sync => ({ type: 'sync', seen }),
   backfill: (events: ChatEvent[]): Backfill => ({ type: 'backfill', events }),
   serverJoinReq: (from: string, auth?: LinkAuth): ServerJoinReq => ({ type: 'server_join_req', from, ...(auth ? { auth } : {}) }),
@@ -594,21 +648,19 @@ export const frame = {
   authOk: (proof: string): AuthOk => ({ type: 'auth_ok', proof }),
   setKeys: (keys: Omit<SetKeysFrame, 'type'>): SetKeysFrame => ({ type: 'set_keys', ...keys }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
+  /** A welcome but for its list of everyone: the server splices that in as JSON text it keeps up to date (Roster.welcomeJson). */
   welcome: (
     name: string,
     server: string,
     servers: string[],
-    roster: Pick<Welcome, 'roster' | 'away'>,
     token?: string,
     resumed?: boolean,
     files?: Welcome['files'],
-  ): Welcome => ({
+  ): Omit<Welcome, 'roster' | 'away'> => ({
     type: 'welcome',
     name,
     server,
     servers,
-    roster: roster.roster,
-    ...(roster.away?.length ? { away: roster.away } : {}),
     ...(token ? { token } : {}),
     ...(resumed ? { resumed } : {}),
     ...(files ? { files } : {}),
@@ -616,7 +668,7 @@ export const frame = {
   roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
   exit: (): Exit => ({ type: 'exit' }),
   /** Consecutive joins of one origin (seq and clock one apart) as one frame. */
-  joins: (run: readonly JoinEvent[]): v.InferOutput<typeof Joins> => ({
+  joins: (run: readonly JoinEvent[]): Joins => ({
     type: 'joins',
     server: run[0]!.server,
     origin: run[0]!.origin,

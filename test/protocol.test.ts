@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decodeClientInbound, decodeServerInbound, Limits, parsePort, parseServerAddress, validateName, validateText } from '../shared/protocol.js';
+import {
+  type ChatEvent,
+  decodeClientInbound,
+  decodeServerInbound,
+  frame,
+  Limits,
+  parsePort,
+  parseServerAddress,
+  validateName,
+  validateText,
+} from '../shared/protocol.js';
 
 const decode = (frame: unknown) => decodeServerInbound(typeof frame === 'string' ? frame : JSON.stringify(frame));
 const codeOf = (frame: unknown) => {
@@ -78,6 +88,50 @@ describe('protocol', () => {
       expect(decodeClientInbound('{"type":"error","code":"SOMETHING_NEW","message":"m"}').ok).toBe(true);
       expect(decodeClientInbound('{"type":"send","name":"a","text":"b"}')).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TYPE' } });
     });
+  });
+});
+
+describe('history pages', () => {
+  const origin = '0123456789abcdef';
+  const key = 'a'.repeat(64);
+  const join = (seq: number, name: string, ts = 1_000, from = origin): ChatEvent => ({
+    type: 'join',
+    name,
+    key,
+    id: `${from}-${seq}`,
+    origin: from,
+    seq,
+    clock: seq,
+    server: 'ws://h:1',
+    ts,
+  });
+  const events: ChatEvent[] = [
+    join(1, 'A'),
+    join(2, 'B', 1_200),
+    join(3, 'C', 1_900),
+    join(4, 'D', 2_500), // more than a second after A: a run of its own
+    { type: 'message', name: 'A', text: 'hi', id: `${origin}-5`, origin, seq: 5, clock: 5, server: 'ws://h:1', ts: 2_600 },
+    join(6, 'E', 2_700),
+    join(8, 'F', 2_700), // a gap in seq
+    join(1, 'G', 2_700, 'fedcba9876543210'), // another origin
+    { type: 'back', name: 'A', key, id: `${origin}-9`, origin, seq: 9, clock: 9, server: 'ws://h:1', ts: 2_800 },
+  ];
+
+  it('carry runs of joins as batches, and read back as the events clients get (without resume keys)', () => {
+    const sent = frame.history(events, false);
+    expect(sent.events.map((e) => (e.type === 'joins' ? e.names : e.type))).toEqual([['A', 'B', 'C'], 'join', 'message', 'join', 'join', 'join', 'back']);
+    expect(JSON.stringify(sent)).not.toContain(key);
+    const read = decodeClientInbound(JSON.stringify(sent));
+    // A batch's joins all read as at its first one's time; nothing else changes.
+    const withoutKeys = events.map(({ key: _, ...rest }: ChatEvent & { key?: string }) => rest);
+    withoutKeys[1]!.ts = 1_000;
+    withoutKeys[2]!.ts = 1_000;
+    expect(read).toEqual({ ok: true, value: { type: 'history', events: withoutKeys, more: false } });
+  });
+
+  it('refuse a malformed batch', () => {
+    const bad = { type: 'history', more: false, events: [{ type: 'joins', server: 'ws://h:1', origin, seq: 1, clock: 1, ts: 1, names: [] }] };
+    expect(decodeClientInbound(JSON.stringify(bad))).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
   });
 });
 

@@ -1,0 +1,74 @@
+// Presence in linear time (#13): a storm of joins goes to clients in a few frames, welcomes list
+// everyone from the roster's kept bytes, and a history page carries runs of joins as batches.
+// Real nodes and sockets; frames are counted as they come off the wire.
+import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { buddiesOf, decodeClientInbound, Limits, type Welcome } from '../shared/protocol.js';
+import { startNode } from './helpers/nodes.js';
+import { type AnyFrame, RawSocket } from './helpers/sockets.js';
+
+const STORM = 300;
+/** Hundreds of joins from one address at once: the per-address join limits and TLS are not what is tested. */
+const stormLimits = { insecure: true, limits: { joinBurstPerAddress: 1e6, joinRatePerAddress: 1e6, pendingPerAddress: 1e6, pendingTotal: 1e6 } };
+
+/** Every frame a socket gets, as sent (a `joins` batch as one frame). */
+function wireFrames(ws: WebSocket): AnyFrame[] {
+  const frames: AnyFrame[] = [];
+  ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as AnyFrame));
+  return frames;
+}
+
+describe('a storm of joins', () => {
+  it('reaches every client in a few frames, each join once and in order; someone joining afterwards is heard before what they say', async () => {
+    const node = await startNode(stormLimits);
+    const watcher = await RawSocket.join(node.url, 'Watcher');
+    const onWire = wireFrames(watcher.ws);
+    const names = Array.from({ length: STORM }, (_, i) => `c${i}`);
+    await Promise.all(names.map((name) => RawSocket.join(node.url, name)));
+    await watcher.until(() => (watcher.events().filter((e) => e.startsWith('join:c')).length === STORM ? true : undefined), 10_000, 'every join');
+
+    const joins = watcher.frames.filter((f) => f.type === 'join' && f.name !== 'Watcher');
+    expect(new Set(joins.map((f) => f.name))).toEqual(new Set(names));
+    expect(joins.map((f) => f.seq)).toEqual([...joins.map((f) => f.seq)].sort((a, b) => a - b));
+    // Batches, not a frame per join (how many depends on how the joins spread over time).
+    const carrying = onWire.filter((f) => f.type === 'joins' || f.type === 'join');
+    expect(carrying.length).toBeLessThan(STORM / 10);
+    expect(JSON.stringify(onWire)).not.toMatch(/"key"/);
+
+    // Someone joining into the quiet is heard on its own, before what they say next.
+    const late = await RawSocket.join(node.url, 'Late');
+    late.send({ type: 'send', name: 'Late', text: 'hello all' });
+    await watcher.next((f) => f.type === 'message' && f.text === 'hello all');
+    expect(watcher.events().slice(-2)).toEqual(['join:Late', 'message:Late:hello all']);
+  });
+
+  it('a welcome lists everyone, and the history page after it carries the joins as batches', async () => {
+    const node = await startNode(stormLimits);
+    const names = Array.from({ length: STORM }, (_, i) => `c${i}`);
+    const joined = await Promise.all(names.map((name) => RawSocket.join(node.url, name)));
+    await joined[0]!.until(() => (joined[0]!.events().length >= STORM ? true : undefined), 10_000, 'every join');
+    joined[7]!.send({ type: 'set_status', status: 'away' });
+    joined[9]!.send({ type: 'client_leave_req', name: 'c9' });
+    await joined[0]!.next((f) => f.type === 'leave' && f.name === 'c9');
+
+    const ws = new WebSocket(node.url);
+    const onWire = wireFrames(ws);
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'client_join_req', name: 'Newcomer' }));
+    const history = await joined[0]!.until(() => onWire.find((f) => f.type === 'history'), 5_000, 'the history page');
+    const welcome = onWire.find((f) => f.type === 'welcome')!;
+    ws.terminate();
+
+    // The welcome, as any client decodes it: everyone here, c7 away, c9 gone.
+    const decoded = decodeClientInbound(JSON.stringify(welcome));
+    expect(decoded.ok).toBe(true);
+    const buddies = buddiesOf(decoded.ok ? (decoded.value as Welcome) : ({} as Welcome));
+    expect(buddies.map((b) => b.name).sort()).toEqual([...names.filter((n) => n !== 'c9'), 'Newcomer'].sort());
+    expect(buddies.filter((b) => b.status === 'away').map((b) => b.name)).toEqual(['c7']);
+
+    // On the wire, the page's joins come in a few batches; read, they are the latest page of events.
+    expect(history.events.length).toBeLessThan(20);
+    const page = decodeClientInbound(JSON.stringify(history));
+    expect(page.ok && page.value.type === 'history' && page.value.events.length).toBe(Limits.HISTORY_PAGE);
+  });
+});
