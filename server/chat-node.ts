@@ -693,6 +693,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     }
     // The leaver hears its own `leave`, then `exit` (seminar: From ! exit), then is removed.
     this.#publish(this.#event('leave', joined));
+    this.#clients.flush();
     sendFrame(conn.ws, frame.exit());
     conn.role = { kind: 'gone' };
     this.#clients.remove(joined);

@@ -1,11 +1,12 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
-// Joins go out together: a run of consecutive joins is one `joins` frame (a few bytes per name),
-// so a storm of joins does not cost every client a frame per newcomer. A join goes out within a
-// millisecond, or, if joins went out less than JOINS_EVERY_MS before, once that much time has
-// passed: a lone join is not delayed, and a storm costs every client one frame per period.
-// Anything else sent to clients first sends the joins waiting before it, so the order holds.
+// Changes of who is here (join, leave, away, back) go out together: a run of them is one `batch`
+// frame (a few bytes per name), so a storm of joins — or of leaves, when a server fails — does not
+// cost every client a frame per person. One goes out within a millisecond, or, if some went out
+// less than BATCH_EVERY_MS before, once that much time has passed: a lone join is not delayed,
+// and a storm costs every client one frame per period. Anything else sent to clients first sends
+// what waits before it, so the order holds; so must a frame sent to a client outside this (flush).
 import type WebSocket from 'ws';
-import { type ChatEvent, forClients, forClientsBatched, type IsTyping, type JoinEvent, privateTo } from '../shared/protocol.js';
+import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
 import { encode, sendBatched } from './wire.js';
 
 export interface LocalClient {
@@ -14,18 +15,18 @@ export interface LocalClient {
 }
 
 /**
- * Joins go out at most this often. Measured (docs/benchmark.md): a storm of 5,000 joins took
- * 9.0 s flushed every turn, 6.6 s every 100 ms, 5.9 s every 250 ms; a buddy list a quarter of a
+ * Batches go out at most this often. Measured (docs/benchmark.md): a storm of 5,000 joins took
+ * 9.0 s sent every turn, 6.6 s every 100 ms, 5.9 s every 250 ms; a buddy list a quarter of a
  * second late is not seen.
  */
-const JOINS_EVERY_MS = 250;
+const BATCH_EVERY_MS = 250;
 
 export class LocalClients {
   readonly #byName = new Map<string, LocalClient>();
-  /** Joins not sent yet. */
-  #joins: JoinEvent[] = [];
-  #joinsTimer: NodeJS.Timeout | undefined;
-  #joinsSentAt = 0;
+  /** Joins, leaves, aways and backs not sent yet. */
+  #waiting: ChatEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #sentAt = 0;
 
   /**
    * @param maxBufferedBytes a client whose unsent data passes this is too slow to keep up
@@ -61,18 +62,18 @@ export class LocalClients {
 
   /** Send the same encoded frame to every client; never waits on a slow one. */
   broadcast(data: Buffer): void {
-    this.#flushJoins();
+    this.flush();
     this.#send(this.#byName.values(), data);
   }
 
   /** An event (`data`: its encoding) to the clients who may see it: everyone, or a direct message's two people. */
   deliver(event: ChatEvent, data: Buffer): void {
-    if (event.type === 'join') {
-      this.#joins.push(event);
-      this.#joinsTimer ??= setTimeout(() => this.#flushJoins(), this.#joinsSentAt + JOINS_EVERY_MS - Date.now());
+    if (isBatched(event)) {
+      this.#waiting.push(event);
+      this.#timer ??= setTimeout(() => this.flush(), this.#sentAt + BATCH_EVERY_MS - Date.now());
       return;
     }
-    this.#flushJoins();
+    this.flush();
     // The resume key stays between servers: clients get the event without it.
     const seen = forClients(event);
     if (seen !== event) data = encode(seen);
@@ -87,7 +88,7 @@ export class LocalClients {
 
   /** "Typing…" (`data`: its encoding) to whom it concerns: everyone else, or the one it is written to. */
   typing(typing: IsTyping, data: Buffer): void {
-    this.#flushJoins();
+    this.flush();
     if (typing.to !== undefined) {
       const to = this.#byName.get(typing.to);
       return to ? this.#send([to], data) : undefined;
@@ -98,15 +99,15 @@ export class LocalClients {
     );
   }
 
-  /** The joins waiting, to everyone: each run of them that a `joins` frame can stand for as that frame. */
-  #flushJoins(): void {
-    clearTimeout(this.#joinsTimer);
-    this.#joinsTimer = undefined;
-    if (this.#joins.length === 0) return;
-    const joins = this.#joins;
-    this.#joins = [];
-    this.#joinsSentAt = Date.now();
-    for (const item of forClientsBatched(joins)) this.#send(this.#byName.values(), encode(item));
+  /** Send what waits now, to everyone: each run that one `batch` frame can stand for as that frame. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#sentAt = Date.now();
+    for (const item of forClientsBatched(waiting)) this.#send(this.#byName.values(), encode(item));
   }
 
   #send(clients: Iterable<LocalClient>, data: Buffer): void {

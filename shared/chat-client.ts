@@ -17,7 +17,7 @@ import {
   type ClientInbound,
   type ClientJoinReq,
   decodeClientInbound,
-  joinsOf,
+  batchEvents,
   frame,
   type Hello,
   type Status,
@@ -517,9 +517,9 @@ function describeSocketError(event: unknown): string {
   return error?.code ?? error?.message ?? '';
 }
 
-/** Frames as listeners get them: a `joins` batch as the join events it stands for. */
+/** Frames as listeners get them: a `batch` as the events it stands for. */
 function oneByOne(msg: ClientInbound): ClientInbound[] {
-  return msg.type === 'joins' ? joinsOf(msg) : [msg];
+  return msg.type === 'batch' ? batchEvents(msg) : [msg];
 }
 
 let clientIds = 0;

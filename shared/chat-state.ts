@@ -8,7 +8,7 @@
 // also by its sender's client id (a resend through another server is the same message).
 import type { ConnectionStatus, DiscoveredHost, SessionEvent } from './bridge.js';
 import { type ChatError, missingCase } from './errors.js';
-import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, joinsOf, type Welcome } from './protocol.js';
+import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, batchEvents, type Welcome } from './protocol.js';
 
 /** Where an entry stands in the set's order. Client-side entries (notices, pending sends) go last. */
 interface Order {
@@ -325,8 +325,8 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         ...state,
         search: { query: frame.query, results: frame.events.filter((e) => e.type !== 'presence').map((e) => entryOf(e, state)) },
       };
-    case 'joins':
-      return frame.names.length ? reduceAll(state, joinsOf(frame)) : state; // the client hands them one by one; this is for a raw feed
+    case 'batch':
+      return frame.names.length ? reduceAll(state, batchEvents(frame)) : state; // the client hands them one by one; this is for a raw feed
     case 'ack':
     case 'pong':
     case 'hello': // the client answers these itself (chat-client.ts)

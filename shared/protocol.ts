@@ -236,13 +236,23 @@ export const Welcome = v.strictObject({
   /** Files (docs/protocol.md § Files): the token this buddy's uploads and downloads carry, and the largest upload taken. */
   files: v.optional(v.strictObject({ token: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)), maxBytes: Count })),
 });
+/** The events that come in batches: changes of who is here, which come in storms (many join at once, a server fails). */
+const BATCHED = ['join', 'leave', 'away', 'back'] as const;
+type BatchedEvent = JoinEvent | LeaveEvent | AwayEvent | BackEvent;
+
+export function isBatched(event: ChatEvent): event is BatchedEvent {
+  return (BATCHED as readonly string[]).includes(event.type);
+}
+
 /**
- * Server → client: joins that happened together, in one frame — `names[i]` is the join event
- * `origin-(seq+i)` with clock `clock+i`, on `server`, at about `ts`. A storm of joins costs every
- * client a few bytes per name rather than a frame each. Read it as those join events (joinsOf).
+ * Server → client: events of one type that happened together, in one frame — `names[i]` is the
+ * `event` event `origin-(seq+i)` with clock `clock+i`, on `server`, at about `ts`. A storm of joins
+ * (or of leaves, when a server fails) costs every client a few bytes per name rather than a frame
+ * each. Read it as those events (batchEvents).
  */
-export const Joins = v.strictObject({
-  type: v.literal('joins'),
+export const Batch = v.strictObject({
+  type: v.literal('batch'),
+  event: v.picklist(BATCHED),
   server: ServerUrl,
   origin: Origin,
   seq: v.pipe(Count, v.minValue(1)),
@@ -251,36 +261,36 @@ export const Joins = v.strictObject({
   names: v.pipe(v.array(Name), v.minLength(1)),
 });
 
-/** The join events a `joins` frame stands for, in order. */
-export function joinsOf(batch: Joins): JoinEvent[] {
+/** The events a `batch` stands for, in order. */
+export function batchEvents(batch: Batch): ChatEvent[] {
   return batch.names.map((name, i) => {
     const seq = batch.seq + i;
-    return { type: 'join', name, id: `${batch.origin}-${seq}`, origin: batch.origin, seq, clock: batch.clock + i, server: batch.server, ts: batch.ts };
+    return { type: batch.event, name, id: `${batch.origin}-${seq}`, origin: batch.origin, seq, clock: batch.clock + i, server: batch.server, ts: batch.ts };
   });
 }
 
-/** A history page's items as events: each `joins` batch as the join events it stands for. */
-export function historyEvents(items: Array<ChatEvent | Joins>): ChatEvent[] {
-  return items.flatMap((item) => (item.type === 'joins' ? joinsOf(item) : [item]));
+/** A history page's items as events: each batch as the events it stands for. */
+export function historyEvents(items: Array<ChatEvent | Batch>): ChatEvent[] {
+  return items.flatMap((item) => (item.type === 'batch' ? batchEvents(item) : [item]));
 }
 
-/** A `joins` batch stands only for joins this close in time: they all read as at its `ts`. */
-const JOIN_RUN_MS = 1_000;
+/** A batch stands only for events this close in time: they all read as at its `ts`. */
+const BATCH_SPAN_MS = 1_000;
 
 /**
- * Events as clients get them: without resume keys (forClients), and each run of joins that one
- * `joins` batch can stand for — one origin and server, seq and clock one apart, within JOIN_RUN_MS
- * of the first — as that batch.
+ * Events as clients get them: without resume keys (forClients), and each run that one batch can
+ * stand for — one type, origin and server, seq and clock one apart, within BATCH_SPAN_MS of the
+ * first — as that batch.
  */
-export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent | Joins> {
-  const items: Array<ChatEvent | Joins> = [];
-  let run: JoinEvent[] = [];
+export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent | Batch> {
+  const items: Array<ChatEvent | Batch> = [];
+  let run: BatchedEvent[] = [];
   const endRun = () => {
-    if (run.length > 0) items.push(run.length === 1 ? forClients(run[0]!) : frame.joins(run));
+    if (run.length > 0) items.push(run.length === 1 ? forClients(run[0]!) : frame.batch(run));
     run = [];
   };
   for (const event of events) {
-    if (event.type !== 'join') {
+    if (!isBatched(event)) {
       endRun();
       items.push(forClients(event));
       continue;
@@ -290,11 +300,12 @@ export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent
     const follows =
       first !== undefined &&
       last !== undefined &&
+      event.type === last.type &&
       event.origin === last.origin &&
       event.server === last.server &&
       event.seq === last.seq + 1 &&
       event.clock === last.clock + 1 &&
-      event.ts - first.ts <= JOIN_RUN_MS;
+      event.ts - first.ts <= BATCH_SPAN_MS;
     if (!follows) endRun();
     run.push(event);
   }
@@ -304,12 +315,12 @@ export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent
 
 /**
  * Events of the set's history in order (oldest first): after `welcome`, or the answer to `history_req`.
- * A run of joins may come as one `joins` batch among them (a storm of joins fills a page); it is
- * read as the join events it stands for, so `events` decodes to events only.
+ * A run of joins (or leaves…) may come as one `batch` among them (a storm of joins fills a page); it
+ * is read as the events it stands for, so `events` decodes to events only.
  */
 export const History = v.strictObject({
   type: v.literal('history'),
-  events: v.pipe(v.array(v.variant('type', [AnyEvent, Joins])), v.transform(historyEvents)),
+  events: v.pipe(v.array(v.variant('type', [AnyEvent, Batch])), v.transform(historyEvents)),
   /** Older events exist than the first one here. */
   more: v.boolean(),
   /** Answers a `history_req` (older page), rather than following `welcome`. */
@@ -363,7 +374,7 @@ export type ClientJoinReq = v.InferOutput<typeof ClientJoinReq>;
 export type ClientLeaveReq = v.InferOutput<typeof ClientLeaveReq>;
 export type SendReq = v.InferOutput<typeof SendReq>;
 export type JoinEvent = v.InferOutput<typeof JoinEvent>;
-export type Joins = v.InferOutput<typeof Joins>;
+export type Batch = v.InferOutput<typeof Batch>;
 export type LeaveEvent = v.InferOutput<typeof LeaveEvent>;
 export type MessageEvent = v.InferOutput<typeof MessageEvent>;
 export type DirectEvent = v.InferOutput<typeof DirectEvent>;
@@ -461,7 +472,7 @@ export type ClientInbound =
   | AuthOk
   | IsTyping
   | SearchResults
-  | v.InferOutput<typeof Joins>;
+  | Batch;
 
 const events = {
   join: JoinEvent,
@@ -509,7 +520,7 @@ const clientInbound = {
   auth_ok: AuthOk,
   is_typing: IsTyping,
   search_results: SearchResults,
-  joins: Joins,
+  batch: Batch,
 } as const;
 
 type Schemas = Record<string, v.GenericSchema>;
@@ -634,7 +645,7 @@ export const frame = {
   isTyping: (name: string, server: string, to?: string): IsTyping => ({ type: 'is_typing', name, server, ...(to ? { to } : {}) }),
   pong: () => ({ type: 'pong' }) as const,
   ack: (cid: string, id: string): Ack => ({ type: 'ack', cid, id }),
-  /** Events as clients get them (forClients), runs of joins as batches. */
+  /** Events as clients get them (forClientsBatched). */
   history: (events: readonly ChatEvent[], more: boolean, page = false): v.InferInput<typeof History> => ({
     type: 'history',
     events: forClientsBatched(events),
@@ -667,15 +678,16 @@ export const frame = {
   }),
   roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
   exit: (): Exit => ({ type: 'exit' }),
-  /** Consecutive joins of one origin (seq and clock one apart) as one frame. */
-  joins: (run: readonly JoinEvent[]): Joins => ({
-    type: 'joins',
+  /** Consecutive events of one type and origin (seq and clock one apart) as one frame. */
+  batch: (run: readonly BatchedEvent[]): Batch => ({
+    type: 'batch',
+    event: run[0]!.type,
     server: run[0]!.server,
     origin: run[0]!.origin,
     seq: run[0]!.seq,
     clock: run[0]!.clock,
     ts: run[0]!.ts,
-    names: run.map((j) => j.name),
+    names: run.map((e) => e.name),
   }),
   error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
 };

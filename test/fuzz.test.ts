@@ -108,7 +108,7 @@ describe('ChatNode (fuzz)', () => {
           'ack',
           'pong',
           'join',
-          'joins',
+          'batch',
           'leave',
           'away',
           'message',

@@ -1,4 +1,4 @@
-// Presence in linear time (#13): a storm of joins goes to clients in a few frames, welcomes list
+// Presence in linear time (#13): a storm of joins (or of lost connections) goes to clients in a few batches, welcomes list
 // everyone from the roster's kept bytes, and a history page carries runs of joins as batches.
 // Real nodes and sockets; frames are counted as they come off the wire.
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ const STORM = 300;
 /** Hundreds of joins from one address at once: the per-address join limits and TLS are not what is tested. */
 const stormLimits = { insecure: true, limits: { joinBurstPerAddress: 1e6, joinRatePerAddress: 1e6, pendingPerAddress: 1e6, pendingTotal: 1e6 } };
 
-/** Every frame a socket gets, as sent (a `joins` batch as one frame). */
+/** Every frame a socket gets, as sent (a `batch` as one frame). */
 function wireFrames(ws: WebSocket): AnyFrame[] {
   const frames: AnyFrame[] = [];
   ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as AnyFrame));
@@ -31,7 +31,7 @@ describe('a storm of joins', () => {
     expect(new Set(joins.map((f) => f.name))).toEqual(new Set(names));
     expect(joins.map((f) => f.seq)).toEqual([...joins.map((f) => f.seq)].sort((a, b) => a - b));
     // Batches, not a frame per join (how many depends on how the joins spread over time).
-    const carrying = onWire.filter((f) => f.type === 'joins' || f.type === 'join');
+    const carrying = onWire.filter((f) => f.type === 'batch' || f.type === 'join');
     expect(carrying.length).toBeLessThan(STORM / 10);
     expect(JSON.stringify(onWire)).not.toMatch(/"key"/);
 
@@ -40,6 +40,18 @@ describe('a storm of joins', () => {
     late.send({ type: 'send', name: 'Late', text: 'hello all' });
     await watcher.next((f) => f.type === 'message' && f.text === 'hello all');
     expect(watcher.events().slice(-2)).toEqual(['join:Late', 'message:Late:hello all']);
+  });
+
+  it('many connections lost at once reach the others as a few batches of aways', async () => {
+    const node = await startNode(stormLimits);
+    const watcher = await RawSocket.join(node.url, 'Watcher');
+    const joined = await Promise.all(Array.from({ length: STORM }, (_, i) => RawSocket.join(node.url, `c${i}`)));
+    await watcher.until(() => (watcher.events().filter((e) => e.startsWith('join:c')).length === STORM ? true : undefined), 10_000, 'every join');
+    const onWire = wireFrames(watcher.ws);
+    for (const s of joined) s.ws.terminate();
+    await watcher.until(() => (watcher.events().filter((e) => e.startsWith('away:c')).length === STORM ? true : undefined), 10_000, 'every away');
+    expect(onWire.filter((f) => f.type === 'batch' || f.type === 'away').length).toBeLessThan(STORM / 10);
+    expect(onWire.filter((f) => f.type === 'batch').every((f) => f.event === 'away')).toBe(true);
   });
 
   it('a welcome lists everyone, and the history page after it carries the joins as batches', async () => {

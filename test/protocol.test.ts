@@ -115,11 +115,14 @@ describe('history pages', () => {
     join(8, 'F', 2_700), // a gap in seq
     join(1, 'G', 2_700, 'fedcba9876543210'), // another origin
     { type: 'back', name: 'A', key, id: `${origin}-9`, origin, seq: 9, clock: 9, server: 'ws://h:1', ts: 2_800 },
+    { type: 'leave', name: 'E', id: `${origin}-10`, origin, seq: 10, clock: 10, server: 'ws://h:1', ts: 2_900 },
+    { type: 'leave', name: 'F', id: `${origin}-11`, origin, seq: 11, clock: 11, server: 'ws://h:1', ts: 2_900 },
   ];
 
-  it('carry runs of joins as batches, and read back as the events clients get (without resume keys)', () => {
+  it('carry runs of joins (or leaves…) as batches, and read back as the events clients get (without resume keys)', () => {
     const sent = frame.history(events, false);
-    expect(sent.events.map((e) => (e.type === 'joins' ? e.names : e.type))).toEqual([['A', 'B', 'C'], 'join', 'message', 'join', 'join', 'join', 'back']);
+    const items = sent.events.map((e) => (e.type === 'batch' ? `${e.event}:${e.names}` : e.type));
+    expect(items).toEqual(['join:A,B,C', 'join', 'message', 'join', 'join', 'join', 'back', 'leave:E,F']);
     expect(JSON.stringify(sent)).not.toContain(key);
     const read = decodeClientInbound(JSON.stringify(sent));
     // A batch's joins all read as at its first one's time; nothing else changes.
@@ -130,7 +133,7 @@ describe('history pages', () => {
   });
 
   it('refuse a malformed batch', () => {
-    const bad = { type: 'history', more: false, events: [{ type: 'joins', server: 'ws://h:1', origin, seq: 1, clock: 1, ts: 1, names: [] }] };
+    const bad = { type: 'history', more: false, events: [{ type: 'batch', event: 'join', server: 'ws://h:1', origin, seq: 1, clock: 1, ts: 1, names: [] }] };
     expect(decodeClientInbound(JSON.stringify(bad))).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
   });
 });

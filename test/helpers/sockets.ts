@@ -7,7 +7,7 @@ import { answerHello, inviteKey } from '../../shared/auth.js';
 import type { SocketFactory } from '../../shared/chat-client.js';
 import { channelBinding } from '../../shared/node/channel-binding.js';
 import { nodeSockets } from '../../shared/node/node-socket.js';
-import { historyEvents, type Joins, joinsOf } from '../../shared/protocol.js';
+import { type Batch, batchEvents, historyEvents } from '../../shared/protocol.js';
 import { Waiters } from './waiters.js';
 
 /** ChatClient sockets for tests that are not about certificates: each trusts whatever it sees first. */
@@ -35,8 +35,8 @@ export class RawSocket {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
       const frame = isBinary ? { type: '<binary>' } : (JSON.parse(data.toString()) as AnyFrame);
-      // A batch of joins (a frame, or in a history page) reads as the join events it stands for, as every client reads it.
-      if (frame.type === 'joins') this.frames.push(...(joinsOf(frame as Joins) as AnyFrame[]));
+      // A batch (a frame, or in a history page) reads as the events it stands for, as every client reads it.
+      if (frame.type === 'batch') this.frames.push(...(batchEvents(frame as Batch) as AnyFrame[]));
       else if (frame.type === 'history') this.frames.push({ ...frame, events: historyEvents(frame.events) });
       else this.frames.push(frame);
       this.#wake();
