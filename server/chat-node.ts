@@ -41,7 +41,7 @@ import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
 import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
 import { SqliteStore, StoreError } from './store.js';
-import { closeWith, encode, encodeSpliced, sendEncoded, sendFrame } from './wire.js';
+import { closeWith, encode, sendFrame, sendSpliced } from './wire.js';
 
 export { NodeStartError, StoreError };
 export type { ChatNodeOptions };
@@ -73,8 +73,8 @@ interface Connection {
   refusedInARow: number;
   /** It broke the protocol (an oversized or malformed frame): its close is no network accident. */
   broke?: boolean;
-  /** What its `hello` said: proofs are made over it. */
-  challenge: Challenge;
+  /** What its `hello` said, until it joined: proofs are made over it. */
+  challenge: Challenge | undefined;
   /** When its last "typing" counted (they are rate-limited). */
   typedAt?: number;
 }
@@ -306,6 +306,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       closeWith(ws, CloseCode.TRY_AGAIN_LATER, ErrorCode.SERVER_FULL);
       return;
     }
+    const challenge = Access.challenge(binding);
     const conn: Connection = {
       ws,
       role: { kind: 'new' },
@@ -314,10 +315,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       handshakeTimer: undefined,
       bucket: new TokenBucket(this.limits.clientBurst, this.limits.clientRate),
       refusedInARow: 0,
-      challenge: Access.challenge(binding),
+      challenge,
     };
     this.#connections.set(ws, conn);
-    sendFrame(ws, this.#access.hello(conn.challenge));
+    sendFrame(ws, this.#access.hello(challenge));
     this.#heartbeat.track(ws);
     conn.handshakeTimer = setTimeout(() => {
       if (conn.role.kind !== 'new') return;
@@ -325,14 +326,28 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       closeWith(ws, CloseCode.POLICY, ErrorCode.HANDSHAKE_TIMEOUT);
     }, this.#handshakeTimeoutMs);
     conn.handshakeTimer.unref();
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(conn, data, isBinary));
-    ws.on('close', (code: number) => this.#onClose(conn, code));
-    // ws reports protocol errors (oversized or malformed frames) here and closes the socket itself.
-    ws.on('error', (err) => {
-      conn.broke = true;
-      this.#log.debug({ err: err.message }, 'socket error');
-    });
+    ws.on('message', this.#socketListeners.message);
+    ws.on('close', this.#socketListeners.close);
+    ws.on('error', this.#socketListeners.error);
   }
+
+  /** One set of listeners for every socket (`this` is the socket): thousands of connections hold no closures of their own. */
+  readonly #socketListeners = ((node: ChatNode) => ({
+    message(this: WebSocket, data: Buffer, isBinary: boolean) {
+      const conn = node.#connections.get(this);
+      if (conn) node.#onMessage(conn, data, isBinary);
+    },
+    close(this: WebSocket, code: number) {
+      const conn = node.#connections.get(this);
+      if (conn) node.#onClose(conn, code);
+    },
+    // ws reports protocol errors (oversized or malformed frames) here and closes the socket itself.
+    error(this: WebSocket, err: Error) {
+      const conn = node.#connections.get(this);
+      if (conn) conn.broke = true;
+      node.#log.debug({ err: err.message }, 'socket error');
+    },
+  }))(this);
 
   /**
    * The seminar's `disconnect`: tell the other servers (update_servers without this one), tell this
@@ -381,10 +396,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       return;
     }
     const msg = decoded.value;
+    // A connection that is neither a client nor a peer yet is still in its handshake: its challenge is kept.
     switch (msg.type) {
       case 'client_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: `already joined as "${role.name}"` });
-        if (!this.#authorize(conn, this.#access.checkClient(msg.auth, conn.challenge))) return;
+        if (!this.#authorize(conn, this.#access.checkClient(msg.auth, conn.challenge!))) return;
         return msg.resume ? this.#clientResume(conn, msg) : this.#clientJoin(conn, msg.name);
       case 'client_leave_req':
         if (role.kind !== 'client') return this.#sendError(conn, notJoined);
@@ -414,7 +430,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         return;
       case 'server_join_req':
         if (role.kind === 'client') return this.#sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
-        if (!this.#authorize(conn, this.#access.checkLink(msg.auth, conn.challenge), msg.from)) return;
+        if (!this.#authorize(conn, this.#access.checkLink(msg.auth, conn.challenge!), msg.from)) return;
         sendFrame(conn.ws, frame.setKeys(this.#access.keys));
         void this.#serverJoin(conn, msg.from);
         return;
@@ -487,9 +503,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   #onClose(conn: Connection, code: number): void {
-    clearTimeout(conn.handshakeTimer);
     this.#connections.delete(conn.ws);
-    this.#notPending(conn);
+    this.#handshakeOver(conn);
     const { role } = conn;
     conn.role = { kind: 'gone' };
     if (role.kind !== 'client' || this.#stopping) return;
@@ -500,7 +515,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     else this.#removeClient(role.name);
   }
 
-  #notPending(conn: Connection): void {
+  /** The handshake is over (joined, linked or closed): no timer, and nothing kept of it — thousands of clients stay for hours. */
+  #handshakeOver(conn: Connection): void {
+    clearTimeout(conn.handshakeTimer);
+    conn.handshakeTimer = undefined;
+    conn.challenge = undefined;
     if (!conn.pending) return;
     conn.pending = false;
     this.#addresses.closePending(conn.address);
@@ -577,8 +596,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
    * resume exactly what came after the last event it had — then, by the caller, its own join/back.
    */
   #welcome(conn: Connection, name: string, claim: ChatEvent, key: string, token: string, after: string | undefined): void {
-    clearTimeout(conn.handshakeTimer);
-    this.#notPending(conn);
+    this.#handshakeOver(conn);
     conn.role = { kind: 'client', name };
     this.#clients.add({ name, ws: conn.ws });
     this.#roster.claimBy(this.url, name, claim, key);
@@ -589,7 +607,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const missed = after ? this.#history.after(after, mine) : undefined;
     const files = { token: fileToken(this.#access.keys.secret, name, key), maxBytes: this.#maxFileBytes };
     const welcome = frame.welcome(name, this.url, this.servers(), token, after !== undefined, files);
-    sendEncoded(conn.ws, encodeSpliced(welcome, this.#roster.welcomeJson()));
+    sendSpliced(conn.ws, welcome, this.#roster.welcomeJson());
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
     sendFrame(conn.ws, frame.history(page.events, page.more));
   }
@@ -776,8 +794,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   // --- peers (seminar: server_join_req, update_servers; RelayMessage is in peer-relay.ts)
 
   async #serverJoin(conn: Connection, from: string): Promise<void> {
-    clearTimeout(conn.handshakeTimer);
-    this.#notPending(conn);
+    this.#handshakeOver(conn);
     conn.role = { kind: 'linking' };
     const link = await this.#mesh.accept(conn.ws, from);
     if (conn.role.kind !== 'linking') return; // closed meanwhile

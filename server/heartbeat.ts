@@ -5,8 +5,19 @@ import type WebSocket from 'ws';
 export class Heartbeat {
   readonly #alive = new Map<WebSocket, boolean>();
   #timer: NodeJS.Timeout | undefined;
+  // One listener for every socket (`this` is the socket): thousands of connections hold no closures of their own.
+  readonly #markAlive: (this: WebSocket) => void;
+  readonly #forget: (this: WebSocket) => void;
 
-  constructor(readonly intervalMs: number) {}
+  constructor(readonly intervalMs: number) {
+    const alive = this.#alive;
+    this.#markAlive = function (this: WebSocket) {
+      if (alive.has(this)) alive.set(this, true);
+    };
+    this.#forget = function (this: WebSocket) {
+      alive.delete(this);
+    };
+  }
 
   start(): void {
     if (this.#timer || this.intervalMs <= 0) return;
@@ -22,10 +33,9 @@ export class Heartbeat {
 
   track(ws: WebSocket): void {
     this.#alive.set(ws, true);
-    const markAlive = () => this.#alive.set(ws, true);
-    ws.on('pong', markAlive);
-    ws.on('message', markAlive);
-    ws.once('close', () => this.#alive.delete(ws));
+    ws.on('pong', this.#markAlive);
+    ws.on('message', this.#markAlive);
+    ws.on('close', this.#forget);
   }
 
   #tick(): void {

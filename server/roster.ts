@@ -52,7 +52,8 @@ export class Roster {
     const key = nameKey(name);
     const previous = this.#byKey.get(key);
     if (previous) this.#forget(key, previous);
-    const holder: Holder = { ...claim, name, server, away: false };
+    // Written out, not spread: every holder gets one shape with its fields in the object itself.
+    const holder: Holder = { name, server, away: false, since: claim.since, clock: claim.clock, origin: claim.origin, key: claim.key };
     this.#byKey.set(key, holder);
     const keys = this.#byServer.get(server) ?? new Set<string>();
     this.#byServer.set(server, keys);

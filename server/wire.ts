@@ -7,18 +7,6 @@ export function encode(frame: object): Buffer {
   return Buffer.from(JSON.stringify(frame));
 }
 
-/**
- * Encode `frame` with more fields whose JSON is already at hand as bytes, kept up to date by their
- * owner (the roster keeps the welcome's list of everyone): copied in as they are, not serialized
- * again. A field's bytes may come in pieces; a field without any is left out.
- */
-export function encodeSpliced(frame: object, json: Record<string, readonly Buffer[]>): Buffer {
-  const parts: Buffer[] = [Buffer.from(JSON.stringify(frame).slice(0, -1))];
-  for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
-  parts.push(Buffer.from('}'));
-  return Buffer.concat(parts);
-}
-
 const TEXT = { binary: false } as const;
 
 /** Send one encoded frame as a text frame; sending to a closed socket is a no-op, not a throw. */
@@ -68,6 +56,43 @@ function uncorkAll(): void {
   corked.clear();
   corkedBytes = 0;
 }
+
+/**
+ * Send `frame` with more fields whose JSON is already at hand as bytes, kept up to date by their
+ * owner (the roster keeps the welcome's list of everyone), in pieces. The message goes as WebSocket
+ * fragments (RFC 6455 §5.4) that every client reassembles: the big kept bytes are written as they
+ * are, never copied into a buffer of their own per message (a welcome to the 10,000th person is
+ * 80 KB, and thousands of those left the process holding memory it had freed). A field without
+ * pieces is left out.
+ */
+export function sendSpliced(ws: WebSocket, frame: object, json: Record<string, readonly Buffer[]>): boolean {
+  if (ws.readyState !== WebSocket.OPEN) return false;
+  const parts: Buffer[] = [Buffer.from(JSON.stringify(frame).slice(0, -1))];
+  for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
+  parts.push(Buffer.from('}'));
+  const pieces = joinSmall(parts);
+  pieces.forEach((piece, i) => ws.send(piece, { binary: false, fin: i === pieces.length - 1 }));
+  return true;
+}
+
+/** Parts as pieces worth a fragment each: runs of small parts joined, big ones as they are. */
+function joinSmall(parts: readonly Buffer[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  let small: Buffer[] = [];
+  for (const part of parts) {
+    if (part.length < SMALL_PART_BYTES) {
+      small.push(part);
+      continue;
+    }
+    if (small.length > 0) pieces.push(Buffer.concat(small));
+    small = [];
+    pieces.push(part);
+  }
+  if (small.length > 0) pieces.push(Buffer.concat(small));
+  return pieces;
+}
+
+const SMALL_PART_BYTES = 4096;
 
 export function sendFrame(ws: WebSocket, frame: object): boolean {
   return sendEncoded(ws, encode(frame));

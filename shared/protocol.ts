@@ -247,8 +247,8 @@ export function isBatched(event: ChatEvent): event is BatchedEvent {
 /**
  * Server → client: events of one type that happened together, in one frame — `names[i]` is the
  * `event` event `origin-(seq+i)` with clock `clock+i`, on `server`, at about `ts`. A storm of joins
- * (or of leaves, when a server fails) costs every client a few bytes per name rather than a frame
- * each. Read it as those events (batchEvents).
+ * (or of lost connections and resumes, when a server fails) costs every client a few bytes per name
+ * rather than a frame each. Read it as those events (batchEvents).
  */
 export const Batch = v.strictObject({
   type: v.literal('batch'),

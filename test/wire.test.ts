@@ -1,6 +1,6 @@
 // server/wire.ts: sending frames on real sockets.
 import { describe, expect, it } from 'vitest';
-import { closeWith, encode, sendBatched, sendEncoded } from '../server/wire.js';
+import { closeWith, encode, sendBatched, sendEncoded, sendSpliced } from '../server/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 import type WebSocket from 'ws';
@@ -21,6 +21,18 @@ describe('wire', () => {
     for (let i = 0; i < 500; i++) sendBatched(server, encode({ type: 'n', i }));
     await client.until(() => (client.frames.length === 500 ? true : undefined), 5_000, '500 frames');
     expect(client.frames.map((f) => f.i)).toEqual([...Array(500).keys()]);
+    close();
+  });
+
+  it('sendSpliced: kept bytes spliced into a frame arrive as one message (in fragments when big), whole and in order', async () => {
+    const { server, client, close } = await pair();
+    const names = Array.from({ length: 5_000 }, (_, i) => `name-${i}`);
+    const kept = Buffer.from(names.map((n) => JSON.stringify(n)).join(','));
+    sendSpliced(server, { type: 'welcome', name: 'Ann' }, { roster: [Buffer.from('{"ws://h:1":['), kept, Buffer.from(']}')], away: [] });
+    sendSpliced(server, { type: 'small' }, { list: [Buffer.from('[1,2]')] });
+    sendBatched(server, encode({ type: 'after' }));
+    await client.until(() => (client.frames.length === 3 ? true : undefined), 5_000, 'three messages');
+    expect(client.frames).toEqual([{ type: 'welcome', name: 'Ann', roster: { 'ws://h:1': names } }, { type: 'small', list: [1, 2] }, { type: 'after' }]);
     close();
   });
 
