@@ -19,6 +19,7 @@ const { values: opts } = parseArgs({
     servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,rawbatched,socketio' },
     storm: { type: 'string', default: '' },
     failover: { type: 'string', default: '50' },
+    overload: { type: 'string', default: '1500' },
     sweep: { type: 'boolean', default: false },
     'sweep-duration': { type: 'string', default: '3' },
     'sweep-max-p99': { type: 'string', default: '50' },
@@ -147,6 +148,8 @@ async function measure(name) {
     Object.assign(row, await loadStep(gen, servers, R, D));
   }
   if (opts.sweep) row.sweep = await sweep(gen, servers);
+  // Last: an overloaded step may cost a server clients it drops as too slow.
+  if (!opts.idle && Number(opts.overload) > 0) row.overload = await loadStep(gen, servers, Number(opts.overload), OVERLOAD_SECONDS);
   gen.send({ cmd: 'exit' });
   await gen.stop();
   for (const s of servers) await s.stop();
@@ -165,6 +168,13 @@ async function loadStep(gen, servers, rate, duration) {
   result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
   return result;
 }
+
+/**
+ * The overload step: `--overload R` msg/s (default 1,500: 1.5 million deliveries/s to 1,000
+ * clients, more than any server here keeps up with) for this long. What a server still delivers
+ * when offered more than it can, beside the sweep's highest rate it keeps up with.
+ */
+const OVERLOAD_SECONDS = 3;
 
 /** Sweep steps: ×1.25 apart, then narrowed. */
 const SWEEP_STEP = 1.25;
@@ -239,6 +249,12 @@ function table(rows) {
     fmt(r.idleHeapKiBPerClient, 1),
     fmt(r.serverCpuPct),
   ]);
+  if (!opts.idle && Number(opts.overload) > 0) {
+    head.push(`deliveries/s at ${fmt(Number(opts.overload))} msg/s (overload)`, 'lost (overload)');
+    rows.forEach((r, i) => {
+      lines[i].push(fmt(r.overload?.deliveriesPerSec), fmt(r.overload?.lost));
+    });
+  }
   if (opts.sweep) {
     head.push('saturation msg/s', 'saturation deliveries/s');
     rows.forEach((r, i) => {
@@ -261,6 +277,8 @@ function ratios(rows) {
   for (const ref of ['raw', 'rawbatched', 'socketio']) {
     if (!opts.idle) pair('chatty', ref, `deliveries/s at ${R} msg/s`, (r) => r.deliveriesPerSec);
     if (opts.sweep) pair('chatty', ref, 'deliveries/s at saturation', (r) => r.sweep.saturationDeliveriesPerSec);
+    if (!opts.idle && Number(opts.overload) > 0)
+      pair('chatty', ref, `deliveries/s under overload (${opts.overload} msg/s)`, (r) => r.overload?.deliveriesPerSec);
     pair('chatty', ref, 'idle RSS per client', (r) => r.idleKiBPerClient);
     pair('chatty', ref, 'idle heap per client', (r) => r.idleHeapKiBPerClient);
   }

@@ -11,10 +11,28 @@ describe('npm run bench', () => {
     const out = mkdtempSync(join(tmpdir(), 'chatty-bench-'));
     const run = spawnSync(
       process.execPath,
-      ['bench/run.mjs', '--clients', '20', '--senders', '4', '--rate', '20', '--duration', '1', '--failover', '10', '--storm', '50', '--out', out],
+      [
+        'bench/run.mjs',
+        '--clients',
+        '20',
+        '--senders',
+        '4',
+        '--rate',
+        '20',
+        '--duration',
+        '1',
+        '--failover',
+        '10',
+        '--storm',
+        '50',
+        '--overload',
+        '200',
+        '--out',
+        out,
+      ],
       {
         encoding: 'utf8',
-        timeout: 120_000,
+        timeout: 140_000,
       },
     );
     expect(run.status, run.stderr).toBe(0);
@@ -33,6 +51,8 @@ describe('npm run bench', () => {
     expect(run.stdout).toContain('history in SQLite / in memory, server CPU per delivery at 20 msg/s:');
     expect(run.stdout).toContain('Chatty, 1 node / raw ws, batched per turn, deliveries/s at 20 msg/s:');
     expect(run.stdout).toMatch(/^\| 50 \| [\d.]+ \| [\d.]+ \| [\d.]+× \| [\d.]+ MB \| [\d.]+ \|$/m); // the join storm row
+    expect(run.stdout).toContain('Chatty, 1 node / raw ws, batched per turn, deliveries/s under overload (200 msg/s):');
+    expect(run.stdout).toContain('| deliveries/s at 200 msg/s (overload) | lost (overload) |');
     expect(run.stdout).not.toContain('Infinity');
     expect(run.stdout).toMatch(
       /^Failover: 10 clients of a SIGKILLed server resumed on the other \(10 of 10\), time to resume after noticing p50 \d+ ms, p99 \d+ ms; \d+ messages acked during it, lost 0, doubled 0\.$/m,
@@ -44,5 +64,5 @@ describe('npm run bench', () => {
       expect(row.sent).toBeGreaterThan(0);
       expect(row.lost).toBe(0); // every message reached every client
     }
-  });
+  }, 150_000);
 });
