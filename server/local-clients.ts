@@ -1,10 +1,11 @@
 // The clients connected to this server (the seminar's `Clients` list) and the fan-out to them.
 // Changes of who is here (join, leave, away, back) go out together: a run of them is one `batch`
 // frame (a few bytes per name), so a storm of joins — or of lost connections and resumes, when a
-// server fails — does not cost every client a frame per person. One goes out within a millisecond, or, if some went out
-// less than BATCH_EVERY_MS before, once that much time has passed: a lone join is not delayed,
-// and a storm costs every client one frame per period. Anything else sent to clients first sends
-// what waits before it, so the order holds; so must a frame sent to a client outside this (flush).
+// server fails — does not cost every client a frame per person. One goes out within a
+// millisecond, or, if some went out less than BATCH_EVERY_MS before, once that much time has
+// passed: a lone join is not delayed, and a storm costs every client one frame per period.
+// Anything else sent to clients first sends what waits before it, so the order holds; a frame
+// sent to a client outside this fan-out that must come after them calls flush() first.
 import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
 import { encode, sendBatched } from './wire.js';

@@ -71,7 +71,7 @@ export function sendSpliced(ws: WebSocket, frame: object, json: Record<string, r
   for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
   parts.push(Buffer.from('}'));
   const pieces = joinSmall(parts);
-  pieces.forEach((piece, i) => ws.send(piece, { binary: false, fin: i === pieces.length - 1 }));
+  for (const [i, piece] of pieces.entries()) ws.send(piece, { binary: false, fin: i === pieces.length - 1 });
   return true;
 }
 
