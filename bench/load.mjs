@@ -4,6 +4,7 @@
 //   {"cmd":"exit"}
 // Every client records each message's delivery latency; sender and receivers share this process's
 // monotonic clock, so latency is exact without synchronized clocks.
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
@@ -64,6 +65,30 @@ const adapters = {
       ws.on('message', (data) => onSentAt(sentAtIn(data)));
     });
   },
+  /** IRC (ngircd): register, join #chat, PRIVMSG to it. A channel message reaches every member but its sender. */
+  irc(url, name) {
+    return new Promise((resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname);
+      socket.setNoDelay(true);
+      socket.on('error', reject);
+      socket.on('connect', () => socket.write(`NICK ${name}\r\nUSER ${name} 0 * :${name}\r\n`));
+      let pending = '';
+      socket.on('data', (data) => {
+        lastFrameAt = nowUs();
+        const lines = (pending + data.toString('latin1')).split('\r\n');
+        pending = lines.pop();
+        for (const line of lines) {
+          const text = line.indexOf(' PRIVMSG #chat :');
+          if (text >= 0) onText(line.slice(text + 16));
+          else if (line.startsWith('PING ')) socket.write(`PONG ${line.slice(5)}\r\n`);
+          else if (/^:\S+ 001 /.test(line)) socket.write('JOIN #chat\r\n');
+          else if (/^:\S+ 366 /.test(line)) resolve({ send: (t) => socket.write(`PRIVMSG #chat :${t}\r\n`), close: () => socket.destroy() });
+          else if (/^:\S+ [45]\d\d /.test(line)) reject(new Error(line));
+        }
+      });
+    });
+  },
   socketio(url, name) {
     return new Promise((resolve, reject) => {
       const socket = io(url.replace('ws:', 'http:'), { transports: ['websocket'], forceNew: true, reconnection: false });
@@ -114,7 +139,8 @@ async function runLoad(clients, { rate, duration, senders }) {
     }, 2);
   });
   const sendEnd = nowUs();
-  const expected = sent * clients.length;
+  // IRC does not send a channel message back to its sender; the others do.
+  const expected = sent * (config.kind === 'irc' ? clients.length - 1 : clients.length);
   // Drain: until everything arrived, or nothing arrived for 3 s.
   while (run.received < expected && nowUs() - Math.max(run.lastReceiveAt, sendEnd) < 3_000_000) {
     await new Promise((r) => setTimeout(r, 20));
@@ -132,7 +158,7 @@ async function runLoad(clients, { rate, duration, senders }) {
     received: run.received,
     lost: expected - run.received,
     deliveriesPerSec: run.received / (span / 1e6),
-    offeredDeliveriesPerSec: (sent * clients.length) / duration,
+    offeredDeliveriesPerSec: expected / duration,
     p50Ms: h.getValueAtPercentile(50) / 1000,
     p99Ms: h.getValueAtPercentile(99) / 1000,
     maxMs: h.maxValue / 1000,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { plotSweep } from './plot.mjs';
+import { ngircdVersion, startNgircd } from './servers/ngircd.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -16,7 +17,7 @@ const { values: opts } = parseArgs({
     senders: { type: 'string', default: '10' },
     rate: { type: 'string', default: '100' },
     duration: { type: 'string', default: '5' },
-    servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,rawbatched,socketio' },
+    servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,rawbatched,socketio,ngircd' },
     storm: { type: 'string', default: '' },
     failover: { type: 'string', default: '50' },
     overload: { type: 'string', default: '1500' },
@@ -40,6 +41,8 @@ const SERVERS = {
   raw: { label: 'raw ws', kind: 'raw', script: 'bench/servers/raw-ws.mjs', nodes: 1 },
   rawbatched: { label: 'raw ws, batched per turn', kind: 'raw', script: 'bench/servers/raw-ws.mjs', args: ['--batched'], nodes: 1 },
   socketio: { label: 'socket.io', kind: 'socketio', script: 'bench/servers/socketio.mjs', nodes: 1 },
+  // IRC: a channel message reaches every member but its sender.
+  ngircd: { label: 'ngircd (C, IRC)', kind: 'irc', native: true, nodes: 1 },
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -100,6 +103,10 @@ const sum = (procs, f) => procs.reduce((acc, p) => acc + f(p.child.pid), 0);
 async function settledMemory(procs) {
   let heapKiB = 0;
   for (const p of procs) {
+    if (p.native) {
+      heapKiB = Number.NaN; // a C server: no JavaScript heap, only its RSS
+      continue;
+    }
     p.child.kill('SIGUSR2');
     const { memory } = await p.next();
     heapKiB += (memory.heapUsed + memory.external) / 1024;
@@ -108,6 +115,16 @@ async function settledMemory(procs) {
 }
 
 async function startServers(def) {
+  if (def.native) {
+    const { child, url } = await startNgircd();
+    const stop = () =>
+      new Promise((r) => {
+        if (child.exitCode !== null || child.signalCode !== null) return r();
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      });
+    return [{ child, url, native: true, stop }];
+  }
   const procs = [];
   let boot;
   for (let i = 0; i < def.nodes; i++) {
@@ -166,6 +183,8 @@ async function loadStep(gen, servers, rate, duration) {
   result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
   // Payloads differ between servers (each speaks its own protocol): what one delivery costs on the wire.
   result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
+  // Per core: ngircd and a Chatty node each run on one thread; what one CPU-second of the server delivers.
+  result.deliveriesPerCpuSecond = result.serverCpuPct > 0 ? result.deliveriesPerSec / (result.serverCpuPct / 100) : Number.NaN;
   return result;
 }
 
@@ -274,13 +293,15 @@ function ratios(rows) {
       `${SERVERS[a].label} / ${SERVERS[b].label}, ${what}: ${ratio === undefined ? `n/a (${SERVERS[b].label} failed: measured ${fmt(get(by[b]))})` : `${ratio.toFixed(2)}×`}`,
     );
   };
-  for (const ref of ['raw', 'rawbatched', 'socketio']) {
+  for (const ref of ['raw', 'rawbatched', 'socketio', 'ngircd']) {
     if (!opts.idle) pair('chatty', ref, `deliveries/s at ${R} msg/s`, (r) => r.deliveriesPerSec);
     if (opts.sweep) pair('chatty', ref, 'deliveries/s at saturation', (r) => r.sweep.saturationDeliveriesPerSec);
     if (!opts.idle && Number(opts.overload) > 0)
       pair('chatty', ref, `deliveries/s under overload (${opts.overload} msg/s)`, (r) => r.overload?.deliveriesPerSec);
+    if (!opts.idle && Number(opts.overload) > 0 && ref === 'ngircd')
+      pair('chatty', ref, 'deliveries per CPU-second under overload', (r) => r.overload?.deliveriesPerCpuSecond);
     pair('chatty', ref, 'idle RSS per client', (r) => r.idleKiBPerClient);
-    pair('chatty', ref, 'idle heap per client', (r) => r.idleHeapKiBPerClient);
+    if (!SERVERS[ref].native) pair('chatty', ref, 'idle heap per client', (r) => r.idleHeapKiBPerClient);
   }
   if (by.chatty && by.chattydisk && !opts.idle) {
     // The cost of keeping history on disk: server CPU per delivered message, and (with --sweep) throughput.
@@ -312,6 +333,14 @@ function targets(rows) {
   if (opts.sweep && by.chatty && by.rawbatched) versus('saturation ≥ 1.0× batched raw ws (deliveries/s)', by.chatty, by.rawbatched, saturation, (x) => x >= 1);
   if (opts.sweep && by.chatty && by.raw) versus('saturation ≥ 0.9× raw ws (deliveries/s)', by.chatty, by.raw, saturation, (x) => x >= 0.9);
   if (opts.sweep && by.chatty && by.socketio) versus('saturation ≥ 2× socket.io (deliveries/s)', by.chatty, by.socketio, saturation, (x) => x >= 2);
+  if (by.chatty && by.ngircd && !opts.idle && Number(opts.overload) > 0)
+    versus(
+      '≥ 2× ngircd per core (deliveries per CPU-second, under overload)',
+      by.chatty,
+      by.ngircd,
+      (r) => r.overload?.deliveriesPerCpuSecond,
+      (x) => x >= 2,
+    );
   if (by.chatty && by.rawbatched && !opts.idle)
     versus(
       `p99 ≤ 1.0× batched raw ws at ${R} msg/s`,
@@ -348,8 +377,13 @@ function targets(rows) {
   return t;
 }
 
-const names = opts.servers.split(',').map((s) => s.trim());
+let names = opts.servers.split(',').map((s) => s.trim());
 for (const n of names) if (!SERVERS[n]) throw new Error(`unknown server "${n}" (choose from ${Object.keys(SERVERS).join(', ')})`);
+const ngircd = ngircdVersion();
+if (names.includes('ngircd') && !ngircd) {
+  log('- ngircd: not installed, not measured (apt install ngircd)');
+  names = names.filter((n) => n !== 'ngircd');
+}
 log(`Chatty bench: ${N} clients, ${S} senders, ${R} msg/s for ${D} s${opts.sweep ? ', with sweep' : ''}${opts.idle ? ', idle only' : ''}`);
 const rows = [];
 for (const name of names) {
@@ -459,7 +493,7 @@ const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const report = [
   `## Chatty bench, ${new Date().toISOString()}`,
   '',
-  `${N} clients on loopback, ${S} senders, ${opts.idle ? 'idle (no load)' : `${R} msg/s offered for ${D} s (${fmt(R * N)} deliveries/s)`}; Node ${process.version}, ${(await import('node:os')).cpus().length} cores.`,
+  `${N} clients on loopback, ${S} senders, ${opts.idle ? 'idle (no load)' : `${R} msg/s offered for ${D} s (${fmt(R * N)} deliveries/s)`}; Node ${process.version}, ${(await import('node:os')).cpus().length} cores${ngircd ? `; ${ngircd}` : '; ngircd not installed'}.`,
   '',
   table(rows),
   '',
