@@ -94,6 +94,11 @@ function bytesWritten(pid) {
   return Number(/wchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
 }
 
+/** Write system calls the process has made (write, writev, send…): /proc/PID/io's syscw. */
+function writeSyscalls(pid) {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+
 const sum = (procs, f) => procs.reduce((acc, p) => acc + f(p.child.pid), 0);
 
 /**
@@ -177,12 +182,15 @@ async function measure(name) {
 async function loadStep(gen, servers, rate, duration) {
   const cpu0 = sum(servers, cpuTicks);
   const bytes0 = sum(servers, bytesWritten);
+  const syscalls0 = sum(servers, writeSyscalls);
   const t0 = Date.now();
   gen.send({ cmd: 'run', rate, duration, senders: S });
   const { result } = await gen.next();
   result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
   // Payloads differ between servers (each speaks its own protocol): what one delivery costs on the wire.
   result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
+  // How many deliveries one write system call carries: what batching and framing once buy.
+  result.deliveriesPerWriteSyscall = result.received / Math.max(1, sum(servers, writeSyscalls) - syscalls0);
   // Per core: ngircd and a Chatty node each run on one thread; what one CPU-second of the server delivers.
   result.deliveriesPerCpuSecond = result.serverCpuPct > 0 ? result.deliveriesPerSec / (result.serverCpuPct / 100) : Number.NaN;
   return result;
@@ -269,9 +277,9 @@ function table(rows) {
     fmt(r.serverCpuPct),
   ]);
   if (!opts.idle && Number(opts.overload) > 0) {
-    head.push(`deliveries/s at ${fmt(Number(opts.overload))} msg/s (overload)`, 'lost (overload)');
+    head.push(`deliveries/s at ${fmt(Number(opts.overload))} msg/s (overload)`, 'lost (overload)', 'deliveries per write syscall (overload)');
     rows.forEach((r, i) => {
-      lines[i].push(fmt(r.overload?.deliveriesPerSec), fmt(r.overload?.lost));
+      lines[i].push(fmt(r.overload?.deliveriesPerSec), fmt(r.overload?.lost), fmt(r.overload?.deliveriesPerWriteSyscall, 1));
     });
   }
   if (opts.sweep) {

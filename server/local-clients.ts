@@ -8,7 +8,7 @@
 // sent to a client outside this fan-out that must come after them calls flush() first.
 import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
-import { encode, sendBatched } from './wire.js';
+import { encode, sendFramedBatched, TextFrame } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;
@@ -113,9 +113,10 @@ export class LocalClients {
 
   #send(clients: Iterable<LocalClient>, data: Buffer): void {
     const slow: LocalClient[] = [];
+    const frame = new TextFrame(data);
     for (const client of clients) {
       if (client.ws.bufferedAmount > this.maxBufferedBytes) slow.push(client);
-      else sendBatched(client.ws, data);
+      else sendFramedBatched(client.ws, frame);
     }
     if (slow.length === 0) return;
     // Removed first, so no later broadcast finds (and reports) the same client again.

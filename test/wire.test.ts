@@ -1,6 +1,6 @@
 // server/wire.ts: sending frames on real sockets.
 import { describe, expect, it } from 'vitest';
-import { closeWith, encode, sendBatched, sendEncoded, sendSpliced } from '../server/wire.js';
+import { closeWith, encode, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, TextFrame } from '../server/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 import type WebSocket from 'ws';
@@ -34,6 +34,27 @@ describe('wire', () => {
     await client.until(() => (client.frames.length === 3 ? true : undefined), 5_000, 'three messages');
     expect(client.frames).toEqual([{ type: 'welcome', name: 'Ann', roster: { 'ws://h:1': names } }, { type: 'small', list: [1, 2] }, { type: 'after' }]);
     close();
+  });
+
+  it('a frame built once goes to many sockets whole, in order with what ws sends itself, and counts as buffered', async () => {
+    const pairs = await Promise.all([pair(), pair(), pair()]);
+    const big = new TextFrame(encode({ type: 'big', text: 'x'.repeat(70_000) })); // a 64-bit length header
+    for (let i = 0; i < 300; i++) {
+      const frame = i === 150 ? big : new TextFrame(encode({ type: 'n', i }));
+      for (const { server } of pairs) {
+        if (i % 100 === 0) sendEncoded(server, encode({ type: 'direct', i }));
+        sendFramedBatched(server, frame);
+      }
+    }
+    expect(pairs[0]!.server.bufferedAmount).toBeGreaterThan(70_000); // corked: ws sees the bytes waiting
+    for (const { client, close } of pairs) {
+      await client.until(() => (client.frames.length === 303 ? true : undefined), 5_000, '303 frames');
+      const seen = client.frames.map((f) => (f.type === 'n' ? f.i : f.type === 'big' ? `big ${f.text.length}` : `direct ${f.i}`));
+      expect(seen.slice(0, 3)).toEqual(['direct 0', 0, 1]);
+      expect(seen).toContain('big 70000');
+      expect(seen.filter((x) => typeof x === 'number')).toEqual([...Array(300).keys()].filter((i) => i !== 150));
+      close();
+    }
   });
 
   it('sending on a closed socket is a no-op that says so, not a throw', async () => {
