@@ -50,10 +50,12 @@ const adapters = {
       ws.on('message', (data) => {
         lastFrameAt = nowUs();
         if (data[9] === 0x6d) return onSentAt(sentAtIn(data)); // {"type":"message"…
-        const s = data.toString();
-        if (s.startsWith('{"type":"welcome"')) welcomeBytes = data.length;
-        if (s.startsWith('{"type":"welcome"')) resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text })), close: () => ws.terminate() });
-        else if (s.startsWith('{"type":"error"')) reject(new Error(s));
+        // Only the start says what a frame is: a storm's big welcomes and batches are not decoded.
+        const start = data.toString('latin1', 0, 20);
+        if (start.startsWith('{"type":"welcome"')) {
+          welcomeBytes = data.length;
+          resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text })), close: () => ws.terminate() });
+        } else if (start.startsWith('{"type":"error"')) reject(new Error(data.toString()));
       });
     });
   },
