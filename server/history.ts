@@ -22,7 +22,8 @@ const cidKey = (name: string, cid: string) => `${name}\n${cid}`;
 
 export class History {
   readonly #events: ChatEvent[] = [];
-  readonly #sizes = new Map<string, number>();
+  /** Every event here by id, with its size serialized (what the byte limit counts). */
+  readonly #byId = new Map<string, { event: ChatEvent; bytes: number }>();
   readonly #byCid = new Map<string, string>();
   /** Per origin, the highest seq seen (what a peer's `sync` is answered from). */
   readonly #seen = new Map<string, number>();
@@ -38,7 +39,7 @@ export class History {
   }
 
   has(id: string): boolean {
-    return this.#sizes.has(id);
+    return this.#byId.has(id);
   }
 
   /**
@@ -46,7 +47,7 @@ export class History {
    * serialized, when the caller has it (a broadcast serializes once; no need to do it again).
    */
   add(event: ChatEvent, bytes = JSON.stringify(event).length): boolean {
-    if (this.#sizes.has(event.id)) return false;
+    if (this.#byId.has(event.id)) return false;
     this.#insert(event, bytes);
     this.opts.store?.append(event);
     this.#trim();
@@ -60,8 +61,7 @@ export class History {
 
   /** The event with this id, if it is (still) here. */
   get(id: string): ChatEvent | undefined {
-    if (!this.#sizes.has(id)) return undefined;
-    return this.#events.find((e) => e.id === id);
+    return this.#byId.get(id)?.event;
   }
 
   /**
@@ -131,7 +131,7 @@ export class History {
     let at = this.#events.length;
     while (at > 0 && compareEvents(this.#events[at - 1]!, event) > 0) at--;
     this.#events.splice(at, 0, event);
-    this.#sizes.set(event.id, bytes);
+    this.#byId.set(event.id, { event, bytes });
     this.#bytes += bytes;
     const cid = clientIdOf(event);
     if (cid) this.#byCid.set(cidKey(event.name, cid), event.id);
@@ -141,8 +141,8 @@ export class History {
   #trim(): void {
     while (this.#events.length > this.opts.maxEvents || (this.#bytes > this.opts.maxBytes && this.#events.length > 1)) {
       const oldest = this.#events.shift()!;
-      this.#bytes -= this.#sizes.get(oldest.id) ?? 0;
-      this.#sizes.delete(oldest.id);
+      this.#bytes -= this.#byId.get(oldest.id)?.bytes ?? 0;
+      this.#byId.delete(oldest.id);
       const cid = clientIdOf(oldest);
       if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
     }
