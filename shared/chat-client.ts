@@ -18,6 +18,7 @@ import {
   type ClientJoinReq,
   decodeClientInbound,
   batchEvents,
+  isNotice,
   frame,
   type Hello,
   type Status,
@@ -330,7 +331,7 @@ export class ChatClient {
   }
 
   #seen(event: ChatEvent): void {
-    if (event.id.includes('.')) return; // a server's local notice: not in the set's history
+    if (isNotice(event)) return; // a server's local notice: not in the set's history
     if (!this.#last || event.clock > this.#last.clock || (event.clock === this.#last.clock && event.origin > this.#last.origin)) this.#last = event;
   }
 

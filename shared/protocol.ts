@@ -259,14 +259,27 @@ export const Batch = v.strictObject({
   clock: Count,
   ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
   names: v.pipe(v.array(Name), v.minLength(1)),
+  /** A batch of notices (not history): they share seq and clock, and their ids are `origin-seq.notice.i`. */
+  notice: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-z]{1,16}$/))),
 });
 
 /** The events a `batch` stands for, in order. */
 export function batchEvents(batch: Batch): ChatEvent[] {
   return batch.names.map((name, i) => {
-    const seq = batch.seq + i;
-    return { type: batch.event, name, id: `${batch.origin}-${seq}`, origin: batch.origin, seq, clock: batch.clock + i, server: batch.server, ts: batch.ts };
+    const { origin, notice } = batch;
+    const seq = notice === undefined ? batch.seq + i : batch.seq;
+    const clock = notice === undefined ? batch.clock + i : batch.clock;
+    const id = notice === undefined ? `${origin}-${seq}` : `${origin}-${seq}.${notice}.${i}`;
+    return { type: batch.event, name, id, origin, seq, clock, server: batch.server, ts: batch.ts };
   });
+}
+
+/**
+ * A server's notice to its own clients (an `away`, `back` or `leave` for a buddy of a server it
+ * lost), not an event of the set's history: its id has a `.` after the seq (`origin-seq.xxxx`).
+ */
+export function isNotice(event: Pick<ChatEvent, 'id'>): boolean {
+  return event.id.includes('.');
 }
 
 /** A history page's items as events: each batch as the events it stands for. */
@@ -297,14 +310,17 @@ export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent
     }
     const first = run[0];
     const last = run.at(-1);
+    // Events follow each other by seq and clock; notices (which take none of their own) share them.
+    const step = isNotice(event) ? 0 : 1;
     const follows =
       first !== undefined &&
       last !== undefined &&
+      isNotice(event) === isNotice(last) &&
       event.type === last.type &&
       event.origin === last.origin &&
       event.server === last.server &&
-      event.seq === last.seq + 1 &&
-      event.clock === last.clock + 1 &&
+      event.seq === last.seq + step &&
+      event.clock === last.clock + step &&
       event.ts - first.ts <= BATCH_SPAN_MS;
     if (!follows) endRun();
     run.push(event);
@@ -688,6 +704,8 @@ export const frame = {
     clock: run[0]!.clock,
     ts: run[0]!.ts,
     names: run.map((e) => e.name),
+    // Notices: the first one's random part names them all (`origin-seq.notice.i`), so no two batches' ids meet.
+    ...(isNotice(run[0]!) ? { notice: run[0]!.id.slice(run[0]!.id.indexOf('.') + 1) } : {}),
   }),
   error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
 };

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rendererDir } from '../cli/host.js';
 import { staticFiles } from '../server/static-files.js';
-import { buddiesOf, decodeClientInbound, Limits, type Welcome } from '../shared/protocol.js';
+import { buddiesOf, decodeClientInbound, isNotice, Limits, type Welcome } from '../shared/protocol.js';
 import { CHROMIUM, chromiumForFile, hasChromium, joinInBrowser, pageOf } from './helpers/browser.js';
-import { startNode } from './helpers/nodes.js';
+import { joining, startNode } from './helpers/nodes.js';
 import { type AnyFrame, RawSocket } from './helpers/sockets.js';
 
 const STORM = 300;
@@ -56,6 +56,22 @@ describe('a storm of joins', () => {
     await watcher.until(() => (watcher.events().filter((e) => e.startsWith('away:c')).length === STORM ? true : undefined), 10_000, 'every away');
     expect(onWire.filter((f) => f.type === 'batch' || f.type === 'away').length).toBeLessThan(STORM / 10);
     expect(onWire.filter((f) => f.type === 'batch').every((f) => f.event === 'away')).toBe(true);
+  });
+
+  it("a lost server's hundreds of buddies reach the others' clients as a few batches of notices", async () => {
+    const a = await startNode(stormLimits);
+    const b = await startNode({ ...stormLimits, ...joining(a) });
+    const watcher = await RawSocket.join(a.url, 'Watcher');
+    await Promise.all(Array.from({ length: STORM }, (_, i) => RawSocket.join(b.url, `c${i}`)));
+    await watcher.until(() => (watcher.events().filter((e) => e.startsWith('join:c')).length === STORM ? true : undefined), 10_000, 'every join');
+    const onWire = wireFrames(watcher.ws);
+    await b.disconnect();
+    await watcher.until(() => (watcher.events().filter((e) => e.startsWith('away:c')).length === STORM ? true : undefined), 10_000, 'every away');
+    expect(onWire.filter((f) => f.type === 'batch' || f.type === 'away').length).toBeLessThan(STORM / 10);
+    // Read one by one, they are notices (not history, not to resume after), each with an id of its own.
+    const aways = watcher.frames.filter((f) => f.type === 'away');
+    expect(aways.every((f) => isNotice({ id: String(f.id) }))).toBe(true);
+    expect(new Set(aways.map((f) => f.id)).size).toBe(STORM);
   });
 
   it('a welcome lists everyone, and the history page after it carries the joins as batches', async () => {
