@@ -4,6 +4,7 @@ import {
   decodeClientInbound,
   decodeServerInbound,
   frame,
+  isNotice,
   Limits,
   parsePort,
   parseServerAddress,
@@ -130,6 +131,31 @@ describe('history pages', () => {
     withoutKeys[1]!.ts = 1_000;
     withoutKeys[2]!.ts = 1_000;
     expect(read).toEqual({ ok: true, value: { type: 'history', events: withoutKeys, more: false } });
+  });
+
+  it('carry notices (no seq of their own) as batches whose ids stay notices, distinct from every other', () => {
+    const notice = (name: string, suffix: string): ChatEvent => ({
+      type: 'away',
+      name,
+      id: `${origin}-9.${suffix}`,
+      origin,
+      seq: 9,
+      clock: 9,
+      server: 'ws://h:2',
+      ts: 5_000,
+    });
+    const first = frame.history([notice('A', 'aa11'), notice('B', 'bb22'), notice('C', 'cc33')], false);
+    expect(first.events).toEqual([
+      { type: 'batch', event: 'away', server: 'ws://h:2', origin, seq: 9, clock: 9, ts: 5_000, names: ['A', 'B', 'C'], notice: 'aa11' },
+    ]);
+    const read = decodeClientInbound(JSON.stringify(first));
+    const ids = read.ok && read.value.type === 'history' ? read.value.events.map((e) => e.id) : [];
+    expect(ids).toEqual([`${origin}-9.aa11.0`, `${origin}-9.aa11.1`, `${origin}-9.aa11.2`]);
+    expect(ids.every((id) => isNotice({ id }))).toBe(true);
+    // A notice never joins a run of events, nor an event a run of notices.
+    const away: ChatEvent = { type: 'away', name: 'D', id: `${origin}-9`, origin, seq: 9, clock: 9, server: 'ws://h:2', ts: 5_000 };
+    expect(frame.history([away, notice('E', 'dd44')], false).events.map((e) => e.type)).toEqual(['away', 'away']);
+    expect(frame.history([notice('E', 'dd44'), away], false).events.map((e) => e.type)).toEqual(['away', 'away']);
   });
 
   it('refuse a malformed batch', () => {
