@@ -2,7 +2,7 @@
 // Debian's Chromium (already used by the tests), so no plotting library is needed.
 import { chromium } from 'playwright-core';
 
-const COLORS = ['#2f6fed', '#0f9d58', '#e8710a', '#c0362c', '#7b1fa2'];
+const COLORS = ['#2f6fed', '#0f9d58', '#e8710a', '#c0362c', '#7b1fa2', '#00838f', '#6d4c41', '#c2185b'];
 const W = 900;
 const H = 520;
 const M = { left: 80, right: 30, top: 50, bottom: 70 };

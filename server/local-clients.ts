@@ -71,7 +71,7 @@ export class LocalClients {
   deliver(event: ChatEvent, data: Buffer): void {
     if (isBatched(event)) {
       this.#waiting.push(event);
-      this.#timer ??= setTimeout(() => this.flush(), this.#sentAt + BATCH_EVERY_MS - Date.now());
+      this.#timer ??= setTimeout(() => this.flush(), this.#sentAt + BATCH_EVERY_MS - Date.now()).unref();
       return;
     }
     this.flush();
