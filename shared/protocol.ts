@@ -292,8 +292,8 @@ const BATCH_SPAN_MS = 1_000;
 
 /**
  * Events as clients get them: without resume keys (forClients), and each run that one batch can
- * stand for — one type, origin and server, seq and clock one apart, within BATCH_SPAN_MS of the
- * first — as that batch.
+ * stand for — one type, origin and server, seq and clock one apart (notices: the same), within
+ * BATCH_SPAN_MS of the first — as that batch.
  */
 export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent | Batch> {
   const items: Array<ChatEvent | Batch> = [];
@@ -675,7 +675,7 @@ export const frame = {
   authOk: (proof: string): AuthOk => ({ type: 'auth_ok', proof }),
   setKeys: (keys: Omit<SetKeysFrame, 'type'>): SetKeysFrame => ({ type: 'set_keys', ...keys }),
   updateServers: (servers: string[]): UpdateServers => ({ type: 'update_servers', servers }),
-  /** A welcome but for its list of everyone: the server splices that in as JSON text it keeps up to date (Roster.welcomeJson). */
+  /** A welcome but for its list of everyone: the server splices that in as JSON bytes it keeps up to date (Roster.welcomeJson). */
   welcome: (
     name: string,
     server: string,
@@ -694,7 +694,7 @@ export const frame = {
   }),
   roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
   exit: (): Exit => ({ type: 'exit' }),
-  /** Consecutive events of one type and origin (seq and clock one apart) as one frame. */
+  /** A run of events of one type and origin (forClientsBatched says which) as one frame. */
   batch: (run: readonly BatchedEvent[]): Batch => ({
     type: 'batch',
     event: run[0]!.type,
