@@ -319,7 +319,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     };
     this.#connections.set(ws, conn);
     sendFrame(ws, this.#access.hello(challenge));
-    this.#heartbeat.track(ws);
+    this.#heartbeat.trackPongs(ws);
     conn.handshakeTimer = setTimeout(() => {
       if (conn.role.kind !== 'new') return;
       this.#sendError(conn, { code: ErrorCode.HANDSHAKE_TIMEOUT, message: 'no client_join_req or server_join_req in time' });
@@ -334,10 +334,12 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** One set of listeners for every socket (`this` is the socket): thousands of connections hold no closures of their own. */
   readonly #socketListeners = ((node: ChatNode) => ({
     message(this: WebSocket, data: Buffer, isBinary: boolean) {
+      node.#heartbeat.alive(this);
       const conn = node.#connections.get(this);
       if (conn) node.#onMessage(conn, data, isBinary);
     },
     close(this: WebSocket, code: number) {
+      node.#heartbeat.forget(this);
       const conn = node.#connections.get(this);
       if (conn) node.#onClose(conn, code);
     },

@@ -31,11 +31,29 @@ export class Heartbeat {
     this.#alive.clear();
   }
 
+  /** Watch `ws`: a pong or any frame from it answers the ping; forgotten when it closes. */
   track(ws: WebSocket): void {
-    this.#alive.set(ws, true);
-    ws.on('pong', this.#markAlive);
+    this.trackPongs(ws);
     ws.on('message', this.#markAlive);
     ws.on('close', this.#forget);
+  }
+
+  /**
+   * Watch `ws` whose owner listens to it already: pongs count here, the owner calls alive() for
+   * each frame and forget() when it closes. A socket with one listener per event holds a function,
+   * not an array of them: thousands of client sockets.
+   */
+  trackPongs(ws: WebSocket): void {
+    this.#alive.set(ws, true);
+    ws.on('pong', this.#markAlive);
+  }
+
+  alive(ws: WebSocket): void {
+    this.#markAlive.call(ws);
+  }
+
+  forget(ws: WebSocket): void {
+    this.#forget.call(ws);
   }
 
   #tick(): void {
