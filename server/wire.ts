@@ -1,5 +1,5 @@
-// Serializing and sending frames. A broadcast serializes its frame once into a Buffer and hands
-// the same bytes to every socket (ws frames a Buffer without copying it).
+// Serializing and sending frames. A broadcast serializes its message once and frames it once
+// (TextFrame), and every client socket gets the same bytes; writes are corked per event-loop turn.
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import WebSocket from 'ws';
@@ -35,8 +35,8 @@ export function sendBatched(ws: WebSocket, data: Buffer): boolean {
 /**
  * A text frame built once — header and payload in one buffer — to write as it is to every client
  * it goes to, as uWebSockets does: a broadcast to N clients frames its message once, not N times,
- * and each client costs one write instead of two. Only for a server's own sockets (clients):
- * frames a server sends are never masked (RFC 6455 §5.1), so the bytes are the same for all.
+ * and each client costs one write instead of two. Only for sockets this server accepted (its
+ * clients): frames a server sends are never masked (RFC 6455 §5.1), so the bytes are the same for all.
  */
 export class TextFrame {
   readonly bytes: Buffer;
