@@ -26,8 +26,10 @@ export function sendEncoded(ws: WebSocket, data: Buffer): boolean {
  * is flushed at once and batching restarts.
  */
 export function sendBatched(ws: WebSocket, data: Buffer): boolean {
-  if (!corkForTurn(ws)) return false;
+  const socket = corkForTurn(ws);
+  if (!socket) return false;
   ws.send(data, TEXT);
+  if (socket.writableLength > SOCKET_BUDGET_BYTES) uncork(socket);
   countCorked(data.length);
   return true;
 }
@@ -61,6 +63,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   const socket = corkForTurn(ws);
   if (!socket) return false;
   socket.write(frame.bytes);
+  if (socket.writableLength > SOCKET_BUDGET_BYTES) uncork(socket);
   countCorked(frame.bytes.length);
   return true;
 }
@@ -78,6 +81,18 @@ function corkForTurn(ws: WebSocket): Socket | undefined {
     }
   }
   return socket;
+}
+
+/**
+ * What one socket may hold corked before it is flushed on its own: far below the slow-consumer
+ * bound (1 MiB unsent), so a burst to few clients (a backfill after a split heals) is never taken
+ * for clients that cannot keep up.
+ */
+const SOCKET_BUDGET_BYTES = 64 * 1024;
+
+function uncork(socket: Socket): void {
+  socket.uncork();
+  corked.delete(socket);
 }
 
 function countCorked(bytes: number): void {
