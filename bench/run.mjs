@@ -48,6 +48,15 @@ const SERVERS = {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 
+/** SIGTERM a server process; resolves once it has exited. */
+function stopChild(child) {
+  return new Promise((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) return r();
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
+}
+
 /** A child process whose stdout is JSON lines. */
 function jsonProcess(args, nodeFlags = [], env = {}) {
   const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
@@ -59,12 +68,7 @@ function jsonProcess(args, nodeFlags = [], env = {}) {
     servers: 0,
     next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r))),
     send: (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`),
-    stop: () =>
-      new Promise((r) => {
-        if (child.exitCode !== null || child.signalCode !== null) return r();
-        child.once('exit', r);
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
   createInterface({ input: child.stdout }).on('line', (line) => {
     const msg = JSON.parse(line);
@@ -122,13 +126,7 @@ async function settledMemory(procs) {
 async function startServers(def) {
   if (def.native) {
     const { child, url } = await startNgircd();
-    const stop = () =>
-      new Promise((r) => {
-        if (child.exitCode !== null || child.signalCode !== null) return r();
-        child.once('exit', r);
-        child.kill('SIGTERM');
-      });
-    return [{ child, url, native: true, stop }];
+    return [{ child, url, native: true, stop: () => stopChild(child) }];
   }
   const procs = [];
   let boot;

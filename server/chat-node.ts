@@ -773,7 +773,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #notice(type: 'away' | 'back' | 'leave', name: string, server: string): void {
     const event = this.#events.notice(type, name, server);
     // Batched like events: a lost server's thousands of buddies are a few frames to each client.
-    this.#clients.deliver(event, encode(event));
+    this.#clients.deliver(event);
     this.emit('event', event);
   }
 

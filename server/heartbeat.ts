@@ -10,12 +10,12 @@ export class Heartbeat {
   readonly #forget: (this: WebSocket) => void;
 
   constructor(readonly intervalMs: number) {
-    const alive = this.#alive;
+    const heartbeat = this;
     this.#markAlive = function (this: WebSocket) {
-      if (alive.has(this)) alive.set(this, true);
+      heartbeat.alive(this);
     };
     this.#forget = function (this: WebSocket) {
-      alive.delete(this);
+      heartbeat.forget(this);
     };
   }
 
@@ -48,12 +48,14 @@ export class Heartbeat {
     ws.on('pong', this.#markAlive);
   }
 
+  /** `ws` answered (a pong or a frame). */
   alive(ws: WebSocket): void {
-    this.#markAlive.call(ws);
+    if (this.#alive.has(ws)) this.#alive.set(ws, true);
   }
 
+  /** `ws` closed: no more pings. */
   forget(ws: WebSocket): void {
-    this.#forget.call(ws);
+    this.#alive.delete(ws);
   }
 
   #tick(): void {

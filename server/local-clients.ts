@@ -67,8 +67,11 @@ export class LocalClients {
     this.#send(this.#byName.values(), data);
   }
 
-  /** An event (`data`: its encoding) to the clients who may see it: everyone, or a direct message's two people. */
-  deliver(event: ChatEvent, data: Buffer): void {
+  /**
+   * An event to the clients who may see it: everyone, or a direct message's two people. `data`:
+   * its encoding, when the caller has it (a batched event is encoded with its batch instead).
+   */
+  deliver(event: ChatEvent, data?: Buffer): void {
     if (isBatched(event)) {
       this.#waiting.push(event);
       this.#timer ??= setTimeout(() => this.flush(), this.#sentAt + BATCH_EVERY_MS - Date.now()).unref();
@@ -77,13 +80,13 @@ export class LocalClients {
     this.flush();
     // The resume key stays between servers: clients get the event without it.
     const seen = forClients(event);
-    if (seen !== event) data = encode(seen);
+    const bytes = seen === event && data ? data : encode(seen);
     const to = privateTo(event);
-    if (to === undefined) return this.broadcast(data);
+    if (to === undefined) return this.broadcast(bytes);
     // Exactly the two people visibleTo() lets see it: its sender and its addressee, where they are ours.
     this.#send(
       [event.name, to].flatMap((name) => this.#byName.get(name) ?? []),
-      data,
+      bytes,
     );
   }
 

@@ -94,10 +94,14 @@ export class Roster {
   /** Presence set by hand: `available` clears it. */
   setStatus(holder: Holder, status: Status): void {
     const key = nameKey(holder.name);
-    if (status === 'away') this.#away.add(key);
-    else this.#away.delete(key);
-    if (status === 'away') (holder as { status?: 'away' }).status = 'away';
-    else delete (holder as { status?: 'away' }).status;
+    const writable = holder as { status?: 'away' };
+    if (status === 'away') {
+      this.#away.add(key);
+      writable.status = 'away';
+    } else {
+      this.#away.delete(key);
+      delete writable.status;
+    }
   }
 
   /** `holder` no longer holds `key` where it was: out of its server's names. */

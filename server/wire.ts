@@ -29,8 +29,7 @@ export function sendBatched(ws: WebSocket, data: Buffer): boolean {
   const socket = corkForTurn(ws);
   if (!socket) return false;
   ws.send(data, TEXT);
-  if (socket.writableLength > SOCKET_BUDGET_BYTES) uncork(socket);
-  countCorked(data.length);
+  countCorked(socket, data.length);
   return true;
 }
 
@@ -63,8 +62,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   const socket = corkForTurn(ws);
   if (!socket) return false;
   socket.write(frame.bytes);
-  if (socket.writableLength > SOCKET_BUDGET_BYTES) uncork(socket);
-  countCorked(frame.bytes.length);
+  countCorked(socket, frame.bytes.length);
   return true;
 }
 
@@ -90,12 +88,12 @@ function corkForTurn(ws: WebSocket): Socket | undefined {
  */
 const SOCKET_BUDGET_BYTES = 64 * 1024;
 
-function uncork(socket: Socket): void {
-  socket.uncork();
-  corked.delete(socket);
-}
-
-function countCorked(bytes: number): void {
+/** `bytes` more were written to the corked `socket`: flush it, or everything, once a budget is passed. */
+function countCorked(socket: Socket, bytes: number): void {
+  if (socket.writableLength > SOCKET_BUDGET_BYTES) {
+    socket.uncork();
+    corked.delete(socket);
+  }
   corkedBytes += bytes;
   if (corkedBytes > TURN_BUDGET_BYTES) uncorkAll();
 }
