@@ -87,11 +87,13 @@ function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 }
 
-function cpuTicks(pid) {
+/** CPU time in clock ticks: utime + stime, or only stime (the kernel's part: socket writes, mostly). */
+function cpuTicks(pid, kernelOnly = false) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
+  return (kernelOnly ? 0 : Number(fields[11])) + Number(fields[12]);
 }
+const kernelTicks = (pid) => cpuTicks(pid, true);
 
 /** Bytes the process has written with syscalls (its sockets, mostly): /proc/PID/io's wchar. */
 function bytesWritten(pid) {
@@ -179,12 +181,15 @@ async function measure(name) {
 /** One load step at `rate` msg/s for `duration` s: the generator's figures plus the servers' CPU. */
 async function loadStep(gen, servers, rate, duration) {
   const cpu0 = sum(servers, cpuTicks);
+  const kernel0 = sum(servers, kernelTicks);
   const bytes0 = sum(servers, bytesWritten);
   const syscalls0 = sum(servers, writeSyscalls);
   const t0 = Date.now();
   gen.send({ cmd: 'run', rate, duration, senders: S });
   const { result } = await gen.next();
-  result.serverCpuPct = ((sum(servers, cpuTicks) - cpu0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  const cpu = sum(servers, cpuTicks) - cpu0;
+  result.serverCpuPct = (cpu / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  result.serverKernelShare = cpu > 0 ? (sum(servers, kernelTicks) - kernel0) / cpu : Number.NaN;
   // Payloads differ between servers (each speaks its own protocol): what one delivery costs on the wire.
   result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
   // How many deliveries one write system call carries: what batching and framing once buy.

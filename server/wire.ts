@@ -1,5 +1,6 @@
 // Serializing and sending frames. A broadcast serializes its message once and frames it once
-// (TextFrame), and every client socket gets the same bytes; writes are corked per event-loop turn.
+// (TextFrame), and every client socket gets the same bytes; what a socket gets in one event-loop
+// turn leaves in one write at its end (a client's outbox; a peer link's socket is corked).
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import WebSocket from 'ws';
@@ -13,17 +14,18 @@ const TEXT = { binary: false } as const;
 /** Send one encoded frame as a text frame; sending to a closed socket is a no-op, not a throw. */
 export function sendEncoded(ws: WebSocket, data: Buffer): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
+  flushOutbox(ws);
   ws.send(data, TEXT);
   return true;
 }
 
 /**
- * Broadcasts send through here. The recipient's socket is corked until the end of this event-loop
+ * Relays to peer links send through here. The socket is corked until the end of this event-loop
  * turn, so every frame it gets in the turn leaves in one writev instead of one syscall each: under
  * load, many events arrive per turn and the syscalls — most of a server's time — drop by that
  * factor. Idle or not, the frames leave right after the turn's I/O callbacks (setImmediate).
- * A burst must not pile up: once a turn has corked TURN_BUDGET_BYTES across all sockets, everything
- * is flushed at once and batching restarts.
+ * A burst must not pile up: once a turn holds TURN_BUDGET_BYTES across all sockets, everything is
+ * flushed at once and batching restarts. (A client's socket gets broadcasts as TextFrames.)
  */
 export function sendBatched(ws: WebSocket, data: Buffer): boolean {
   const socket = corkForTurn(ws);
@@ -35,15 +37,24 @@ export function sendBatched(ws: WebSocket, data: Buffer): boolean {
 
 /**
  * A text frame built once — header and payload in one buffer — to write as it is to every client
- * it goes to, as uWebSockets does: a broadcast to N clients frames its message once, not N times,
- * and each client costs one write instead of two. Only for sockets this server accepted (its
- * clients): frames a server sends are never masked (RFC 6455 §5.1), so the bytes are the same for all.
+ * it goes to, as uWebSockets does: a broadcast to N clients frames its message once, not N times.
+ * Only for sockets this server accepted (its clients): frames a server sends are never masked
+ * (RFC 6455 §5.1), so the bytes are the same for all. Frames are laid out one after the other in
+ * shared segments (see FrameLog): a client that gets every broadcast of a turn gets one stretch of
+ * a segment, written as it is, without a copy.
  */
 export class TextFrame {
   readonly bytes: Buffer;
+  // Where the bytes are, as plain fields: an outbox compares them on every delivery.
+  readonly buffer: ArrayBufferLike;
+  readonly start: number;
+  readonly end: number;
 
   constructor(payload: Buffer) {
-    this.bytes = Buffer.concat(Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false }));
+    this.bytes = frameLog.append(Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false }));
+    this.buffer = this.bytes.buffer;
+    this.start = this.bytes.byteOffset;
+    this.end = this.start + this.bytes.length;
   }
 }
 
@@ -54,35 +65,130 @@ const { Sender } = wsModule as unknown as {
 };
 
 /**
- * sendBatched for a frame built once (a client's socket): the same corking, the bytes written as
- * they are. ws counts them in bufferedAmount all the same, so the slow-consumer bound holds; and
- * without compression ws never holds frames back, so the order of everything sent to the socket holds.
+ * Where frames built once are laid out, each right after the one before, in segments of
+ * SEGMENT_BYTES that are filled once and never written again (a new one is started when one is
+ * full; the garbage collector takes it once no frame or write refers to it). A frame too big to
+ * share one has a buffer of its own.
+ */
+class FrameLog {
+  #segment = Buffer.allocUnsafeSlow(0);
+  #used = 0;
+
+  append(parts: readonly Buffer[]): Buffer {
+    let size = 0;
+    for (const part of parts) size += part.length;
+    if (size > SEGMENT_BYTES / 4) return Buffer.concat(parts, size);
+    if (this.#used + size > this.#segment.length) {
+      this.#segment = Buffer.allocUnsafeSlow(SEGMENT_BYTES);
+      this.#used = 0;
+    }
+    const start = this.#used;
+    for (const part of parts) this.#used += part.copy(this.#segment, this.#used);
+    return this.#segment.subarray(start, this.#used);
+  }
+}
+
+/**
+ * Small enough that a segment a backed-up socket still refers to is little memory (see
+ * writeOutbox), big enough that a turn's frames rarely cross into a new one.
+ */
+const SEGMENT_BYTES = 64 * 1024;
+const frameLog = new FrameLog();
+
+/**
+ * Send a frame built once to a client's socket: it waits in the socket's outbox until the end of
+ * the turn, when everything the socket got in the turn leaves in one write. A delivery costs a
+ * comparison or two — the frame usually starts where the socket's last one ended, in the same
+ * segment — not a trip through the socket's stream machinery (measured: that was a third of the
+ * server's time under overload). Anything else sent to the socket through this module flushes
+ * its outbox first, so the order holds; unsent() counts what waits, so the slow-consumer bound holds.
  */
 export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
-  const socket = corkForTurn(ws);
-  if (!socket) return false;
-  socket.write(frame.bytes);
-  countCorked(socket, frame.bytes.length);
+  if (ws.readyState !== WebSocket.OPEN) return false;
+  let outbox = outboxes.get(ws);
+  if (!outbox) {
+    outbox = { earlier: [], run: frame.buffer, start: frame.start, end: frame.start, bytes: 0 };
+    outboxes.set(ws, outbox);
+    flushAtEndOfTurn();
+  }
+  if (outbox.run === frame.buffer && outbox.end === frame.start) outbox.end = frame.end;
+  else {
+    outbox.earlier.push(runOf(outbox));
+    outbox.run = frame.buffer;
+    outbox.start = frame.start;
+    outbox.end = frame.end;
+  }
+  const size = frame.end - frame.start;
+  outbox.bytes += size;
+  if (outbox.bytes > SOCKET_BUDGET_BYTES) flushOutbox(ws);
+  countTurn(size);
   return true;
+}
+
+/** What `ws` has not sent yet: what its socket and ws hold, and what waits in its outbox. */
+export function unsent(ws: WebSocket): number {
+  return ws.bufferedAmount + (outboxes.get(ws)?.bytes ?? 0);
+}
+
+/** Frames waiting for the end of the turn for one client socket, in the order they were sent. */
+interface Outbox {
+  /** Runs before the current one (a frame that did not follow the last broke the run). */
+  earlier: Buffer[];
+  /** The current run: bytes start..end of one buffer, frames that follow each other there. */
+  run: ArrayBufferLike;
+  start: number;
+  end: number;
+  bytes: number;
+}
+const outboxes = new Map<WebSocket, Outbox>();
+
+const runOf = (outbox: Outbox): Buffer => Buffer.from(outbox.run, outbox.start, outbox.end - outbox.start);
+
+/** Write what waits in `ws`'s outbox now. */
+function flushOutbox(ws: WebSocket): void {
+  const outbox = outboxes.get(ws);
+  if (!outbox) return;
+  outboxes.delete(ws);
+  writeOutbox(ws, outbox);
+}
+
+/**
+ * One write per socket: the run as it is (no copy), or the runs joined. A socket that still has a
+ * write pending is backed up, and its next write may wait in memory for long: it gets a copy, so
+ * a slow client keeps alive only its own bytes, not the segments they were in. Dropped when the
+ * socket is no longer open.
+ */
+function writeOutbox(ws: WebSocket, outbox: Outbox): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  const socket = socketOf(ws);
+  const last = runOf(outbox);
+  if (outbox.earlier.length > 0) socket.write(Buffer.concat([...outbox.earlier, last], outbox.bytes));
+  else socket.write(socket.writableLength > 0 ? Buffer.from(last) : last);
 }
 
 /** The open socket under `ws`, corked until the end of this turn; undefined when it is not open. */
 function corkForTurn(ws: WebSocket): Socket | undefined {
   if (ws.readyState !== WebSocket.OPEN) return undefined;
-  const socket = (ws as unknown as { _socket: Socket })._socket;
+  flushOutbox(ws);
+  const socket = socketOf(ws);
   if (!corked.has(socket)) {
     socket.cork();
     corked.add(socket);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(endOfTurn);
-    }
+    flushAtEndOfTurn();
   }
   return socket;
 }
 
+const socketOf = (ws: WebSocket): Socket => (ws as unknown as { _socket: Socket })._socket;
+
+function flushAtEndOfTurn(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(endOfTurn);
+}
+
 /**
- * What one socket may hold corked before it is flushed on its own: far below the slow-consumer
+ * What one socket may hold back before it is flushed on its own: far below the slow-consumer
  * bound (1 MiB unsent), so a burst to few clients (a backfill after a split heals) is never taken
  * for clients that cannot keep up.
  */
@@ -94,30 +200,37 @@ function countCorked(socket: Socket, bytes: number): void {
     socket.uncork();
     corked.delete(socket);
   }
-  corkedBytes += bytes;
-  if (corkedBytes > TURN_BUDGET_BYTES) uncorkAll();
+  countTurn(bytes);
+}
+
+/** `bytes` more wait for the end of the turn: flush everything once the turn's budget is passed. */
+function countTurn(bytes: number): void {
+  heldBytes += bytes;
+  if (heldBytes > TURN_BUDGET_BYTES) flushAll();
 }
 
 /**
- * What a turn may cork across all sockets before everything is flushed. Measured under overload
+ * What a turn may hold back across all sockets (outboxes and corked) before everything is flushed. Measured under overload
  * (1,500 msg/s to 1,000 clients; docs/benchmark.md): 1 MiB flushed every ~5 messages (5.4
  * deliveries per write syscall), 16 MiB carries ~70, 64 MiB ~170; delivered throughput moved
  * within the run-to-run noise. 16 MiB: most of the syscalls saved, a bounded burst of memory.
  */
 const TURN_BUDGET_BYTES = 16 * 1024 * 1024;
 const corked = new Set<Socket>();
-let corkedBytes = 0;
+let heldBytes = 0;
 let flushScheduled = false;
 
 function endOfTurn(): void {
   flushScheduled = false;
-  uncorkAll();
+  flushAll();
 }
 
-function uncorkAll(): void {
+function flushAll(): void {
+  for (const [ws, outbox] of outboxes) writeOutbox(ws, outbox);
+  outboxes.clear();
   for (const socket of corked) socket.uncork();
   corked.clear();
-  corkedBytes = 0;
+  heldBytes = 0;
 }
 
 /**
@@ -130,6 +243,7 @@ function uncorkAll(): void {
  */
 export function sendSpliced(ws: WebSocket, frame: object, json: Record<string, readonly Buffer[]>): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
+  flushOutbox(ws);
   const parts: Buffer[] = [Buffer.from(JSON.stringify(frame).slice(0, -1))];
   for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
   parts.push(Buffer.from('}'));
@@ -167,6 +281,7 @@ const MAX_CLOSE_REASON_BYTES = 123;
 /** Close with a reason, shortened to fit (by whole characters: half a character would not fit). */
 export function closeWith(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
+  flushOutbox(ws);
   let fitted = reason;
   if (Buffer.byteLength(fitted) > MAX_CLOSE_REASON_BYTES) {
     fitted = '';
