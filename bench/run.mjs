@@ -182,6 +182,7 @@ async function measure(name) {
 async function loadStep(gen, servers, rate, duration) {
   const cpu0 = sum(servers, cpuTicks);
   const kernel0 = sum(servers, kernelTicks);
+  const gen0 = cpuTicks(gen.child.pid);
   const bytes0 = sum(servers, bytesWritten);
   const syscalls0 = sum(servers, writeSyscalls);
   const t0 = Date.now();
@@ -190,6 +191,8 @@ async function loadStep(gen, servers, rate, duration) {
   const cpu = sum(servers, cpuTicks) - cpu0;
   result.serverCpuPct = (cpu / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
   result.serverKernelShare = cpu > 0 ? (sum(servers, kernelTicks) - kernel0) / cpu : Number.NaN;
+  // The generator shares the cores: near 100 %, it (not the server) sets what is delivered.
+  result.generatorCpuPct = ((cpuTicks(gen.child.pid) - gen0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
   // Payloads differ between servers (each speaks its own protocol): what one delivery costs on the wire.
   result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
   // How many deliveries one write system call carries: what batching and framing once buy.
@@ -265,6 +268,7 @@ function table(rows) {
     'idle RSS KiB/client',
     'idle heap KiB/client',
     'server CPU %',
+    'generator CPU %',
   ];
   const lines = rows.map((r) => [
     r.label,
@@ -278,11 +282,23 @@ function table(rows) {
     fmt(r.idleKiBPerClient, 1),
     fmt(r.idleHeapKiBPerClient, 1),
     fmt(r.serverCpuPct),
+    fmt(r.generatorCpuPct),
   ]);
   if (!opts.idle && Number(opts.overload) > 0) {
-    head.push(`deliveries/s at ${fmt(Number(opts.overload))} msg/s (overload)`, 'lost (overload)', 'deliveries per write syscall (overload)');
+    head.push(
+      `deliveries/s at ${fmt(Number(opts.overload))} msg/s (overload)`,
+      'lost (overload)',
+      'server / generator CPU % (overload)',
+      'deliveries per write syscall (overload)',
+    );
     rows.forEach((r, i) => {
-      lines[i].push(fmt(r.overload?.deliveriesPerSec), fmt(r.overload?.lost), fmt(r.overload?.deliveriesPerWriteSyscall, 1));
+      const o = r.overload;
+      lines[i].push(
+        fmt(o?.deliveriesPerSec),
+        fmt(o?.lost),
+        o ? `${fmt(o.serverCpuPct)} / ${fmt(o.generatorCpuPct)}` : '—',
+        fmt(o?.deliveriesPerWriteSyscall, 1),
+      );
     });
   }
   if (opts.sweep) {

@@ -107,7 +107,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
   let outbox = outboxes.get(ws);
   if (!outbox) {
-    outbox = { earlier: [], run: frame.buffer, start: frame.start, end: frame.start, bytes: 0 };
+    outbox = { earlier: [], first: frame.bytes, run: frame.buffer, start: frame.start, end: frame.start, bytes: 0 };
     outboxes.set(ws, outbox);
     flushAtEndOfTurn();
   }
@@ -134,6 +134,8 @@ export function unsent(ws: WebSocket): number {
 interface Outbox {
   /** Runs before the current one (a frame that did not follow the last broke the run). */
   earlier: Buffer[];
+  /** The first frame: what is written as it is when it is all there is (most turns at low load). */
+  first: Buffer;
   /** The current run: bytes start..end of one buffer, frames that follow each other there. */
   run: ArrayBufferLike;
   start: number;
@@ -161,7 +163,7 @@ function flushOutbox(ws: WebSocket): void {
 function writeOutbox(ws: WebSocket, outbox: Outbox): void {
   if (ws.readyState !== WebSocket.OPEN) return;
   const socket = socketOf(ws);
-  const last = runOf(outbox);
+  const last = outbox.bytes === outbox.first.length ? outbox.first : runOf(outbox);
   if (outbox.earlier.length > 0) socket.write(Buffer.concat([...outbox.earlier, last], outbox.bytes));
   else socket.write(socket.writableLength > 0 ? Buffer.from(last) : last);
 }
