@@ -101,7 +101,8 @@ const frameLog = new FrameLog();
  * comparison or two — the frame usually starts where the socket's last one ended, in the same
  * segment — not a trip through the socket's stream machinery (measured: that was a third of the
  * server's time under overload). Anything else sent to the socket through this module flushes
- * its outbox first, so the order holds; unsent() counts what waits, so the slow-consumer bound holds.
+ * its outbox first, so the order holds; an outbox is flushed on its own once it holds
+ * SOCKET_BUDGET_BYTES, so what waits never hides a slow consumer for long (unsent() counts it).
  */
 export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
@@ -125,7 +126,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   return true;
 }
 
-/** What `ws` has not sent yet: what its socket and ws hold, and what waits in its outbox. */
+/** What `ws` has not sent yet: what its socket and ws hold, and what waits in its outbox (at most SOCKET_BUDGET_BYTES). */
 export function unsent(ws: WebSocket): number {
   return ws.bufferedAmount + (outboxes.get(ws)?.bytes ?? 0);
 }
