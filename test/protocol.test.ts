@@ -68,6 +68,15 @@ describe('protocol', () => {
       expect(validateName('x'.repeat(Limits.NAME_MAX_CHARS)).ok).toBe(true);
     });
 
+    it('counts characters as people see them: 32 accented letters of two code units each are 32', () => {
+      const accented = 'e\u0301'; // é as e and a combining accent: one character, two UTF-16 units
+      expect(validateName(accented.repeat(Limits.NAME_MAX_CHARS)).ok).toBe(true);
+      expect(validateName(accented.repeat(Limits.NAME_MAX_CHARS + 1))).toMatchObject({
+        ok: false,
+        error: { code: 'NAME_INVALID', message: 'name must be at most 32 characters' },
+      });
+    });
+
     it('refuses empty, long, padded and control-character names', () => {
       for (const bad of ['', 'x'.repeat(33), ' John', 'John ', 'a\u001b[31mb', 'a\nb', 'evil\u202Eman', '   ']) {
         expect(validateName(bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'NAME_INVALID' } });
