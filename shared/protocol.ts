@@ -60,10 +60,7 @@ const Name = v.pipe(
   v.minLength(1, 'name must not be empty'),
   // A name of at most NAME_MAX_CHARS UTF-16 units has at most that many graphemes: only longer
   // ones are counted (ICU's segmenter costs ~15 µs a name, and every `send` carries one).
-  v.check(
-    (s) => s.length <= Limits.NAME_MAX_CHARS || v.is(LongName, s),
-    `name must be at most ${Limits.NAME_MAX_CHARS} characters`,
-  ),
+  v.check((s) => s.length <= Limits.NAME_MAX_CHARS || v.is(LongName, s), `name must be at most ${Limits.NAME_MAX_CHARS} characters`),
   v.maxBytes(Limits.NAME_MAX_BYTES, `name must be at most ${Limits.NAME_MAX_BYTES} bytes`),
   v.check((s) => !LONE_SURROGATE.test(s), 'name must be valid Unicode text'),
   v.check((s) => !FORBIDDEN_IN_NAME.test(s), 'name must not contain control characters'),
