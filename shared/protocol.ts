@@ -302,6 +302,7 @@ const BATCH_SPAN_MS = 1_000;
 export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent | Batch> {
   const items: Array<ChatEvent | Batch> = [];
   let run: BatchedEvent[] = [];
+  let runOfNotices = false;
   const endRun = () => {
     if (run.length > 0) items.push(run.length === 1 ? forClients(run[0]!) : frame.batch(run));
     run = [];
@@ -314,12 +315,13 @@ export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent
     }
     const first = run[0];
     const last = run.at(-1);
+    const notice = isNotice(event);
     // Events follow each other by seq and clock; notices (which take none of their own) share them.
-    const step = isNotice(event) ? 0 : 1;
+    const step = notice ? 0 : 1;
     const follows =
       first !== undefined &&
       last !== undefined &&
-      isNotice(event) === isNotice(last) &&
+      notice === runOfNotices &&
       event.type === last.type &&
       event.origin === last.origin &&
       event.server === last.server &&
@@ -328,6 +330,7 @@ export function forClientsBatched(events: readonly ChatEvent[]): Array<ChatEvent
       event.ts - first.ts <= BATCH_SPAN_MS;
     if (!follows) endRun();
     run.push(event);
+    runOfNotices = notice;
   }
   endRun();
   return items;
