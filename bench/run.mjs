@@ -188,11 +188,13 @@ async function loadStep(gen, servers, rate, duration) {
   const t0 = Date.now();
   gen.send({ cmd: 'run', rate, duration, senders: S });
   const { result } = await gen.next();
+  const seconds = (Date.now() - t0) / 1000;
+  const percentOfACore = (ticks) => (ticks / CLK_TCK / seconds) * 100;
   const cpu = sum(servers, cpuTicks) - cpu0;
-  result.serverCpuPct = (cpu / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  result.serverCpuPct = percentOfACore(cpu);
   result.serverKernelShare = cpu > 0 ? (sum(servers, kernelTicks) - kernel0) / cpu : Number.NaN;
   // The generator shares the cores: near 100 %, it (not the server) sets what is delivered.
-  result.generatorCpuPct = ((cpuTicks(gen.child.pid) - gen0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100;
+  result.generatorCpuPct = percentOfACore(cpuTicks(gen.child.pid) - gen0);
   // Payloads differ between servers (each speaks its own protocol): what one delivery costs on the wire.
   result.bytesPerDelivery = result.received > 0 ? (sum(servers, bytesWritten) - bytes0) / result.received : Number.NaN;
   // How many deliveries one write system call carries: what batching and framing once buy.
