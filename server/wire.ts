@@ -106,14 +106,21 @@ const frameLog = new FrameLog();
  */
 export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
-  let outbox = outboxes.get(ws);
-  if (!outbox) {
-    outbox = { earlier: [], first: frame.bytes, run: frame.buffer, start: frame.start, end: frame.start, bytes: 0 };
-    outboxes.set(ws, outbox);
-    flushAtEndOfTurn();
+  const outbox = outboxOf(ws);
+  if (outbox.bytes === 0) {
+    outbox.first = frame.bytes;
+    outbox.run = frame.buffer;
+    outbox.start = frame.start;
+    outbox.end = frame.start;
+    if (!outbox.waiting) {
+      outbox.waiting = true;
+      waiting[waitingCount++] = ws;
+      flushAtEndOfTurn();
+    }
   }
   if (outbox.run === frame.buffer && outbox.end === frame.start) outbox.end = frame.end;
   else {
+    outbox.earlier ??= [];
     outbox.earlier.push(runOf(outbox));
     outbox.run = frame.buffer;
     outbox.start = frame.start;
@@ -121,51 +128,69 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   }
   const size = frame.end - frame.start;
   outbox.bytes += size;
-  if (outbox.bytes > SOCKET_BUDGET_BYTES) flushOutbox(ws);
+  if (outbox.bytes > SOCKET_BUDGET_BYTES) writeOutbox(ws, outbox);
   countTurn(size);
   return true;
 }
 
 /** What `ws` has not sent yet: what its socket and ws hold, and what waits in its outbox (at most SOCKET_BUDGET_BYTES). */
 export function unsent(ws: WebSocket): number {
-  return ws.bufferedAmount + (outboxes.get(ws)?.bytes ?? 0);
+  return ws.bufferedAmount + ((ws as WithOutbox)[OUTBOX]?.bytes ?? 0);
 }
 
-/** Frames waiting for the end of the turn for one client socket, in the order they were sent. */
-interface Outbox {
+/**
+ * Frames waiting for the end of the turn for one client socket, in the order they were sent. A
+ * socket has one for its life, reached from the socket itself: a broadcast to 10,000 clients
+ * made 10,000 outboxes and a map of them anew each turn, and the major GC then found them in the
+ * old space (most of what a join storm promoted to die there: docs/benchmark.md). Empty between
+ * turns, so it keeps no segment alive.
+ */
+class Outbox {
   /** Runs before the current one (a frame that did not follow the last broke the run). */
-  earlier: Buffer[];
+  earlier: Buffer[] | undefined = undefined;
   /** The first frame: what is written as it is when it is all there is (most turns at low load). */
-  first: Buffer;
+  first: Buffer | undefined = undefined;
   /** The current run: bytes start..end of one buffer, frames that follow each other there. */
-  run: ArrayBufferLike;
-  start: number;
-  end: number;
-  bytes: number;
+  run: ArrayBufferLike | undefined = undefined;
+  start = 0;
+  end = 0;
+  bytes = 0;
+  /** In `waiting`: written at the end of this turn. */
+  waiting = false;
 }
-const outboxes = new Map<WebSocket, Outbox>();
+const OUTBOX = Symbol('outbox');
+type WithOutbox = WebSocket & { [OUTBOX]?: Outbox };
+const outboxOf = (ws: WebSocket): Outbox => ((ws as WithOutbox)[OUTBOX] ??= new Outbox());
 
-const runOf = (outbox: Outbox): Buffer => Buffer.from(outbox.run, outbox.start, outbox.end - outbox.start);
+/** The sockets whose outboxes wait for the end of the turn: the first `waitingCount` entries (kept, not regrown each turn). */
+const waiting: (WebSocket | undefined)[] = [];
+let waitingCount = 0;
+
+const runOf = (outbox: Outbox): Buffer => Buffer.from(outbox.run as ArrayBuffer, outbox.start, outbox.end - outbox.start);
 
 /** Write what waits in `ws`'s outbox now. */
 function flushOutbox(ws: WebSocket): void {
-  const outbox = outboxes.get(ws);
-  if (!outbox) return;
-  outboxes.delete(ws);
-  writeOutbox(ws, outbox);
+  const outbox = (ws as WithOutbox)[OUTBOX];
+  if (outbox) writeOutbox(ws, outbox);
 }
 
 /**
  * One write per socket: the run as it is (no copy), or the runs joined. A socket that still has a
  * write pending is backed up, and its next write may wait in memory for long: it gets a copy, so
  * a slow client keeps alive only its own bytes, not the segments they were in. Dropped when the
- * socket is no longer open.
+ * socket is no longer open. The outbox is left empty.
  */
 function writeOutbox(ws: WebSocket, outbox: Outbox): void {
+  const { bytes, earlier, first } = outbox;
+  if (bytes === 0 || !first) return;
+  const last = bytes === first.length ? first : runOf(outbox);
+  outbox.earlier = undefined;
+  outbox.first = undefined;
+  outbox.run = undefined;
+  outbox.bytes = 0;
   if (ws.readyState !== WebSocket.OPEN) return;
   const socket = socketOf(ws);
-  const last = outbox.bytes === outbox.first.length ? outbox.first : runOf(outbox);
-  if (outbox.earlier.length > 0) socket.write(Buffer.concat([...outbox.earlier, last], outbox.bytes));
+  if (earlier) socket.write(Buffer.concat([...earlier, last], bytes));
   else socket.write(socket.writableLength > 0 ? Buffer.from(last) : last);
 }
 
@@ -229,8 +254,15 @@ function endOfTurn(): void {
 }
 
 function flushAll(): void {
-  for (const [ws, outbox] of outboxes) writeOutbox(ws, outbox);
-  outboxes.clear();
+  // Written in order; an outbox filled again by a write's events joins the end and is written too.
+  for (let i = 0; i < waitingCount; i++) {
+    const ws = waiting[i] as WithOutbox;
+    waiting[i] = undefined;
+    const outbox = ws[OUTBOX] as Outbox;
+    outbox.waiting = false;
+    writeOutbox(ws, outbox);
+  }
+  waitingCount = 0;
   for (const socket of corked) socket.uncork();
   corked.clear();
   heldBytes = 0;
