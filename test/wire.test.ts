@@ -75,6 +75,20 @@ describe('wire', () => {
     }
   });
 
+  it("a socket's outbox is empty after each turn and takes the next turn's frames, in order", async () => {
+    const { server, client, close } = await pair();
+    for (let turn = 0; turn < 3; turn++) {
+      for (let i = 0; i < 10; i++) sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: turn * 10 + i })));
+      expect(unsent(server)).toBeGreaterThan(0);
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      expect(unsent(server)).toBe(0); // written, and nothing left waiting
+    }
+    await client.until(() => (client.frames.length === 30 ? true : undefined), 5_000, '30 frames');
+    expect(client.frames.map((f) => f.i)).toEqual([...Array(30).keys()]);
+    close();
+  });
+
   it('a burst to one socket in one turn is flushed as it goes, never held back past what marks a slow consumer', async () => {
     const { server, client, close } = await pair();
     let most = 0;
