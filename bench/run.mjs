@@ -378,14 +378,13 @@ function targets(rows) {
       (r) => r.p99Ms,
       (x) => x <= 1,
     );
-  if (by.chatty && by.raw)
-    versus(
-      `idle RSS per client ≤ 1.3× raw ws (${N} clients)`,
-      by.chatty,
-      by.raw,
-      (r) => r.idleKiBPerClient,
-      (x) => x <= 1.3,
-    );
+  if (by.chatty && by.raw) {
+    // The target is at 10,000 clients: with fewer, what a process holds anyway weighs more per client.
+    const target = 'idle RSS per client ≤ 1.3× raw ws, 10,000 clients';
+    const rss = (r) => r.idleKiBPerClient;
+    if (N >= 10_000) versus(target, by.chatty, by.raw, rss, (x) => x <= 1.3);
+    else add(target, `${ratioOf(rss(by.chatty), rss(by.raw))?.toFixed(2) ?? 'n/a'}× at ${N} clients (for the target: --idle --clients 10000)`, undefined);
+  }
   if (by.chatty && !opts.idle && R === 100 && N === 1000)
     add('p99 ≤ 5 ms at 100 msg/s, 1,000 clients', `${by.chatty.p99Ms.toFixed(2)} ms`, by.chatty.p99Ms <= 5);
   if (by.chatty)
