@@ -8,7 +8,7 @@
 // sent to a client outside this fan-out that must come after them calls flush() first.
 import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
-import { encode, sendFramedBatched, TextFrame } from './wire.js';
+import { encode, sendFramedBatched, TextFrame, unsent } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;
@@ -118,9 +118,7 @@ export class LocalClients {
     const slow: LocalClient[] = [];
     const frame = new TextFrame(data);
     for (const client of clients) {
-      // What waits in its outbox for the end of the turn is not counted (unsent() would, at the
-      // price of a lookup per delivery): at most 64 KiB, well within the bound's slack.
-      if (client.ws.bufferedAmount > this.maxBufferedBytes) slow.push(client);
+      if (unsent(client.ws) > this.maxBufferedBytes) slow.push(client);
       else sendFramedBatched(client.ws, frame);
     }
     if (slow.length === 0) return;
