@@ -2,13 +2,12 @@
 // npm run bench [-- options]: Chatty side by side with raw ws and socket.io, in one run, on this
 // machine. Each server runs in its own process(es); the load generator (bench/load.mjs) in another.
 // Prints figures; asserts nothing. See the README's "Benchmark" section for the options.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { plotSweep } from './plot.mjs';
+import { jsonProcess, stopChild } from './processes.mjs';
 import { ngircdVersion, startNgircd } from './servers/ngircd.mjs';
 
 const { values: opts } = parseArgs({
@@ -47,41 +46,6 @@ const SERVERS = {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
-
-/** SIGTERM a server process; resolves once it has exited. */
-function stopChild(child) {
-  return new Promise((r) => {
-    if (child.exitCode !== null || child.signalCode !== null) return r();
-    child.once('exit', r);
-    child.kill('SIGTERM');
-  });
-}
-
-/** A child process whose stdout is JSON lines. */
-function jsonProcess(args, nodeFlags = [], env = {}) {
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  const queue = [];
-  const waiting = [];
-  const proc = {
-    child,
-    /** How many servers this node sees (Chatty nodes report it on every change). */
-    servers: 0,
-    next: () => (queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r))),
-    send: (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`),
-    stop: () => stopChild(child),
-  };
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const msg = JSON.parse(line);
-    if (msg.servers !== undefined) {
-      proc.servers = msg.servers;
-      return;
-    }
-    const w = waiting.shift();
-    if (w) w(msg);
-    else queue.push(msg);
-  });
-  return proc;
-}
 
 function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
