@@ -64,7 +64,7 @@ export function fileToken(secret: string, name: string, key: string): string {
 
 /**
  * The set's secret as a key, decoded once, not for every token: every welcome signs one (4 % of a
- * server's time in a join storm went to decoding the secret and signing). Kept for the newest secret only.
+ * server's time in a join storm went to decoding the secret and signing). Kept for the last secret asked for.
  */
 function hmacKey(secret: string): KeyObject {
   if (secret !== lastSecret) {
