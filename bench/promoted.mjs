@@ -16,7 +16,7 @@ async function storm(dead) {
   const { url } = await server.next();
   const gen = jsonProcess(['bench/load.mjs', JSON.stringify({ kind: 'chatty', urls: [url], clients: N })]);
   const { joinMs } = await gen.next();
-  server.child.stdin.write('heap-profile\n');
+  server.send({ cmd: 'heap-profile' });
   const { heapProfile } = await server.next();
   gen.send({ cmd: 'exit' });
   await gen.stop();

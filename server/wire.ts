@@ -241,7 +241,8 @@ function countTurn(bytes: number): void {
  * What a turn may hold back across all sockets (outboxes and corked) before everything is
  * flushed. Measured under overload (1,500 msg/s to 1,000 clients; docs/benchmark.md, with corked
  * sockets then): 1 MiB flushed every ~5 messages (5.4 deliveries per write syscall), 16 MiB
- * carries ~70, 64 MiB ~170; delivered throughput moved within the run-to-run noise. 16 MiB: most of the syscalls saved, a bounded burst of memory.
+ * carries ~70, 64 MiB ~170; delivered throughput moved within the run-to-run noise. 16 MiB: most
+ * of the syscalls saved, a bounded burst of memory.
  */
 const TURN_BUDGET_BYTES = 16 * 1024 * 1024;
 const corked = new Set<Socket>();
