@@ -15,7 +15,7 @@ const config = JSON.parse(process.argv[2]);
 const nowUs = () => Math.round(performance.now() * 1000);
 const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
-let run; // the load step in progress: its histogram and counters
+let run; // the load step in progress: its latencies and counters
 let lastFrameAt = nowUs();
 /** Bytes of the newest `welcome` (it lists every buddy: the join storm's per-join cost). */
 let welcomeBytes = 0;
@@ -32,18 +32,19 @@ function onText(text) {
   onSentAt(Number(text.slice(text.indexOf('|') + 1)));
 }
 
-function onSentAt(sentAt) {
-  const now = nowUs();
+/** A delivery, read at `now` (every frame of one read arrived at the same moment: one clock read for them all). */
+function onSentAt(sentAt, now = nowUs()) {
   lastFrameAt = now;
   if (!run) return;
-  run.histogram.recordValue(Math.max(1, now - sentAt));
+  // Kept as they come, put in the histogram after the step: recording there was a quarter of the generator's time.
+  if (run.received < run.latencies.length) run.latencies[run.received] = Math.max(1, now - sentAt);
   run.received++;
   run.lastReceiveAt = now;
 }
 
 /**
  * Read what a WebSocket server sends straight from the TCP stream, frame by frame, and hand each
- * text frame to onFrame(buf, start, end) where it lies, instead of through ws's receiver (a Buffer,
+ * text frame to onFrame(buf, start, end, now) where it lies, instead of through ws's receiver (a Buffer,
  * an event and a UTF-8 check per frame: a third of the generator's time). The generator must cost
  * less per delivery than the servers it measures, or it measures itself. ws still opens the
  * connection and sends; pings are answered here. Frames from a server are never masked (RFC 6455
@@ -57,6 +58,7 @@ function readFrames(ws, onFrame) {
   let need = 2;
   let fragments;
   socket.on('data', (chunk) => {
+    const now = nowUs();
     parts.push(chunk);
     have += chunk.length;
     if (have < need) return;
@@ -68,7 +70,7 @@ function readFrames(ws, onFrame) {
       if (opcode === 0x9) ws.pong(buf.subarray(payload, i + size));
       else if (opcode <= 0x2) {
         const fin = (buf[i] & 0x80) !== 0;
-        if (fin && !fragments) onFrame(buf, payload, i + size);
+        if (fin && !fragments) onFrame(buf, payload, i + size, now);
         else {
           // A message in fragments (Chatty's welcome): joined when its last one is here.
           fragments ??= [];
@@ -76,7 +78,7 @@ function readFrames(ws, onFrame) {
           if (fin) {
             const message = Buffer.concat(fragments);
             fragments = undefined;
-            onFrame(message, 0, message.length);
+            onFrame(message, 0, message.length, now);
           }
         }
       }
@@ -109,8 +111,8 @@ const adapters = {
         readFrames(ws, onFrame);
         ws.send(JSON.stringify({ type: 'client_join_req', name }));
       });
-      function onFrame(buf, start, end) {
-        if (buf[start + 9] === 0x6d) return onSentAt(sentAtIn(buf, start)); // {"type":"message"…
+      function onFrame(buf, start, end, now) {
+        if (buf[start + 9] === 0x6d) return onSentAt(sentAtIn(buf, start), now); // {"type":"message"…
         lastFrameAt = nowUs();
         // Only the start says what a frame is: a storm's big welcomes and batches are not decoded.
         const head = buf.toString('latin1', start, Math.min(end, start + 20));
@@ -126,7 +128,7 @@ const adapters = {
       const ws = new WebSocket(url);
       ws.on('error', reject);
       ws.on('open', () => {
-        readFrames(ws, (buf, start) => onSentAt(sentAtIn(buf, start)));
+        readFrames(ws, (buf, start, _end, now) => onSentAt(sentAtIn(buf, start), now));
         resolve({ send: (text) => ws.send(JSON.stringify({ type: 'message', name, text })), close: () => ws.terminate() });
       });
     });
@@ -187,7 +189,7 @@ async function connectAll() {
 
 async function runLoad(clients, { rate, duration, senders }) {
   run = {
-    histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 }),
+    latencies: new Uint32Array(Math.ceil(rate * duration) * clients.length), // µs, one per expected delivery
     received: 0,
     lastReceiveAt: 0,
   };
@@ -211,7 +213,8 @@ async function runLoad(clients, { rate, duration, senders }) {
   while (run.received < expected && nowUs() - Math.max(run.lastReceiveAt, sendEnd) < 3_000_000) {
     await new Promise((r) => setTimeout(r, 20));
   }
-  const h = run.histogram;
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  for (let i = 0; i < Math.min(run.received, run.latencies.length); i++) h.recordValue(run.latencies[i]);
   const span = Math.max(run.lastReceiveAt, sendEnd) - start;
   const result = {
     rate,
