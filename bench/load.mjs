@@ -113,7 +113,7 @@ const adapters = {
       });
       function onFrame(buf, start, end, now) {
         if (buf[start + 9] === 0x6d) return onSentAt(sentAtIn(buf, start), now); // {"type":"message"…
-        lastFrameAt = nowUs();
+        lastFrameAt = now;
         // Only the start says what a frame is: a storm's big welcomes and batches are not decoded.
         const head = buf.toString('latin1', start, Math.min(end, start + 20));
         if (head.startsWith('{"type":"welcome"')) {
