@@ -8,7 +8,7 @@
 // sent to a client outside this fan-out that must come after them calls flush() first.
 import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
-import { encode, sendFramedBatched, TextFrame, unsent } from './wire.js';
+import { encode, sendFramedBatched, TextFrame } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;
@@ -118,8 +118,7 @@ export class LocalClients {
     const slow: LocalClient[] = [];
     const frame = new TextFrame(data);
     for (const client of clients) {
-      if (unsent(client.ws) > this.maxBufferedBytes) slow.push(client);
-      else sendFramedBatched(client.ws, frame);
+      if (sendFramedBatched(client.ws, frame, this.maxBufferedBytes) === 'slow') slow.push(client);
     }
     if (slow.length === 0) return;
     // Removed first, so no later broadcast finds (and reports) the same client again.

@@ -102,11 +102,22 @@ const frameLog = new FrameLog();
  * segment — not a trip through the socket's stream machinery (measured: that was a third of the
  * server's time under overload). Anything else sent to the socket through this module flushes
  * its outbox first, so the order holds; an outbox is flushed on its own once it holds
- * SOCKET_BUDGET_BYTES, so what waits never hides a slow consumer for long (unsent() counts it).
+ * SOCKET_BUDGET_BYTES, so what waits never hides a slow consumer for long.
+ *
+ * 'slow', and nothing sent, when what the socket has not sent yet (what its socket and ws hold,
+ * and its outbox) is past `maxUnsent`; 'closed' when it is not open.
  */
-export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
-  if (ws.readyState !== WebSocket.OPEN) return false;
-  const outbox = outboxOf(ws);
+export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: number): 'sent' | 'slow' | 'closed' {
+  let outbox = (ws as WithOutbox)[OUTBOX];
+  if (outbox === undefined || outbox.bytes === 0) {
+    if (ws.readyState !== WebSocket.OPEN) return 'closed';
+    outbox ??= (ws as WithOutbox)[OUTBOX] = new Outbox();
+    // What the socket and ws hold grows only when something is written to them, and this module
+    // empties the outbox before it writes: read it when the outbox starts to fill, not per delivery.
+    outbox.heldBefore = ws.bufferedAmount;
+  }
+  // It may have shrunk since (a write completed): read it again before calling the client slow.
+  if (outbox.heldBefore + outbox.bytes > maxUnsent && unsent(ws) > maxUnsent) return 'slow';
   if (outbox.bytes === 0) {
     outbox.first = frame.bytes;
     outbox.run = frame.buffer;
@@ -130,7 +141,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame): boolean {
   outbox.bytes += size;
   if (outbox.bytes > SOCKET_BUDGET_BYTES) writeOutbox(ws, outbox);
   countTurn(size);
-  return true;
+  return 'sent';
 }
 
 /** What `ws` has not sent yet: what its socket and ws hold, and what waits in its outbox (at most SOCKET_BUDGET_BYTES). */
@@ -155,12 +166,13 @@ class Outbox {
   start = 0;
   end = 0;
   bytes = 0;
+  /** What the socket and ws held when the outbox started to fill (see sendFramedBatched). */
+  heldBefore = 0;
   /** In `waiting`: written at the end of this turn. */
   waiting = false;
 }
 const OUTBOX = Symbol('outbox');
 type WithOutbox = WebSocket & { [OUTBOX]?: Outbox };
-const outboxOf = (ws: WebSocket): Outbox => ((ws as WithOutbox)[OUTBOX] ??= new Outbox());
 
 /** The sockets whose outboxes wait for the end of the turn: the first `waitingCount` entries (kept, not regrown each turn). */
 const waiting: (WebSocket | undefined)[] = [];

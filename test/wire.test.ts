@@ -44,7 +44,7 @@ describe('wire', () => {
       const frame = i === 150 ? big : new TextFrame(encode({ type: 'n', i }));
       for (const { server } of pairs) {
         if (i % 100 === 0) sendEncoded(server, encode({ type: 'direct', i }));
-        sendFramedBatched(server, frame);
+        sendFramedBatched(server, frame, Number.POSITIVE_INFINITY);
       }
       if (i === 10) corkedSeen = unsent(pairs[0]!.server);
     }
@@ -65,7 +65,7 @@ describe('wire', () => {
     // the runs differently (every frame, every second, every third).
     for (let i = 0; i < 3_000; i++) {
       const frame = new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) }));
-      for (const [k, { server }] of pairs.entries()) if (i % (k + 1) === 0) sendFramedBatched(server, frame);
+      for (const [k, { server }] of pairs.entries()) if (i % (k + 1) === 0) sendFramedBatched(server, frame, Number.POSITIVE_INFINITY);
     }
     for (const { server } of pairs) closeWith(server, 1000, 'done');
     for (const [k, { client, close }] of pairs.entries()) {
@@ -78,7 +78,7 @@ describe('wire', () => {
   it("a socket's outbox is empty after each turn and takes the next turn's frames, in order", async () => {
     const { server, client, close } = await pair();
     for (let turn = 0; turn < 3; turn++) {
-      for (let i = 0; i < 10; i++) sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: turn * 10 + i })));
+      for (let i = 0; i < 10; i++) sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: turn * 10 + i })), Number.POSITIVE_INFINITY);
       expect(unsent(server)).toBeGreaterThan(0);
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
@@ -98,6 +98,27 @@ describe('wire', () => {
     }
     expect(most).toBeLessThan(256 * 1024); // the slow-consumer bound is 1 MiB
     await client.until(() => (client.frames.length === 6_000 ? true : undefined), 10_000, '6,000 frames');
+    close();
+  });
+
+  it('a client that stops reading is told apart once what it has not sent passes the bound: nothing more waits for it', async () => {
+    const { server, client, close } = await pair();
+    client.ws.pause(); // the kernel's buffers fill, then ws's, then the outbox
+    const frame = new TextFrame(encode({ type: 'n', pad: 'x'.repeat(10_000) }));
+    const bound = 256 * 1024;
+    let verdict = 'sent';
+    for (let turn = 0; turn < 2_000 && verdict === 'sent'; turn++) {
+      for (let i = 0; i < 10 && verdict === 'sent'; i++) {
+        const before = unsent(server);
+        verdict = sendFramedBatched(server, frame, bound);
+        expect(verdict === 'slow').toBe(before > bound); // slow exactly when past the bound
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(verdict).toBe('slow');
+    client.ws.terminate();
+    await new Promise((r) => server.once('close', r));
+    expect(sendFramedBatched(server, frame, bound)).toBe('closed');
     close();
   });
 
