@@ -93,7 +93,7 @@ describe('wire', () => {
     const { server, client, close } = await pair();
     let most = 0;
     for (let i = 0; i < 6_000; i++) {
-      sendFramedBatched(server, new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) }))); // ~1.1 MiB in all
+      sendFramedBatched(server, new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) })), Number.POSITIVE_INFINITY); // ~1.1 MiB in all
       most = Math.max(most, unsent(server));
     }
     expect(most).toBeLessThan(256 * 1024); // the slow-consumer bound is 1 MiB
