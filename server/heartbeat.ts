@@ -1,10 +1,20 @@
-// Detects peers and clients that stop answering (a frozen process, a cable pulled): each tick
-// pings every socket and terminates the ones that did not answer the previous ping.
+// Detects peers and clients that stop answering (a frozen process, a cable pulled): every socket
+// is pinged once per interval, and one that did not answer its previous ping is terminated. The
+// pings of an interval are spread over it, a slice at a time: 10,000 pings in one turn held every
+// message back for as long as they took to write, every interval.
 import type WebSocket from 'ws';
+
+/** Each interval's pings go out in this many slices, 1/SLICES of the interval apart. */
+const SLICES = 10;
 
 export class Heartbeat {
   readonly #alive = new Map<WebSocket, boolean>();
   #timer: NodeJS.Timeout | undefined;
+  /** The sockets still to ping in this interval (a Map iterator visits what is added meanwhile and skips what is removed). */
+  #pass: MapIterator<[WebSocket, boolean]> | undefined;
+  /** How many to ping per slice in this pass, and the slices since it started. */
+  #perSlice = 0;
+  #slices = SLICES - 1;
   // One listener for every socket (`this` is the socket): thousands of connections hold no closures of their own.
   readonly #markAlive: (this: WebSocket) => void;
   readonly #forget: (this: WebSocket) => void;
@@ -21,7 +31,7 @@ export class Heartbeat {
 
   start(): void {
     if (this.#timer || this.intervalMs <= 0) return;
-    this.#timer = setInterval(() => this.#tick(), this.intervalMs);
+    this.#timer = setInterval(() => this.#tick(), this.intervalMs / SLICES);
     this.#timer.unref();
   }
 
@@ -29,6 +39,7 @@ export class Heartbeat {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#alive.clear();
+    this.#pass = undefined;
   }
 
   /** Watch `ws`: a pong or any frame from it answers the ping; forgotten when it closes. */
@@ -59,7 +70,21 @@ export class Heartbeat {
   }
 
   #tick(): void {
-    for (const [ws, alive] of this.#alive) {
+    this.#slices++;
+    if (this.#pass === undefined) {
+      // However few the sockets, a pass takes an interval: each gets as long as ever to answer.
+      if (this.#slices < SLICES || this.#alive.size === 0) return;
+      this.#pass = this.#alive.entries();
+      this.#perSlice = Math.ceil(this.#alive.size / SLICES);
+      this.#slices = 0;
+    }
+    for (let i = 0; i < this.#perSlice; i++) {
+      const next = this.#pass.next();
+      if (next.done) {
+        this.#pass = undefined;
+        return;
+      }
+      const [ws, alive] = next.value;
       if (!alive) {
         this.#alive.delete(ws);
         ws.terminate();

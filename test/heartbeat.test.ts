@@ -1,4 +1,4 @@
-// server/heartbeat.ts: a socket that stops answering pings is dropped; one that answers stays.
+// server/heartbeat.ts: a socket that stops answering pings is dropped; one that answers stays; pings go out in slices.
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Heartbeat } from '../server/heartbeat.js';
@@ -24,6 +24,29 @@ describe('Heartbeat', () => {
       await new Promise((r) => setTimeout(r, 400));
       expect(accepted.map((ws) => ws.readyState)).toEqual([1, 3]); // OPEN, CLOSED
       expect(lively.closed).toBeUndefined();
+    } finally {
+      heartbeat.stop();
+      wss.close();
+    }
+  });
+
+  it('spreads the pings of an interval over it, a slice at a time, not all in one turn', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const heartbeat = new Heartbeat(2_000); // slices 200 ms apart, 2 of the 20 sockets each
+    wss.on('connection', (ws) => heartbeat.track(ws));
+    const clients = await Promise.all(Array.from({ length: 20 }, () => RawSocket.open(url)));
+    const pinged = new Set<number>();
+    for (const [i, c] of clients.entries()) c.ws.on('ping', () => pinged.add(i));
+    heartbeat.start();
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the first slice went out at 200 ms
+      expect(pinged.size).toBeGreaterThan(0);
+      expect(pinged.size).toBeLessThan(10);
+      await new Promise((r) => setTimeout(r, 2_400)); // the whole interval, and a slice to spare
+      expect(pinged.size).toBe(20);
+      expect(clients.every((c) => c.closed === undefined)).toBe(true); // every one answered
     } finally {
       heartbeat.stop();
       wss.close();
