@@ -18,6 +18,7 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '5' },
     servers: { type: 'string', default: 'chatty,chattydisk,chatty3,raw,rawbatched,socketio,ngircd' },
     storm: { type: 'string', default: '' },
+    'storm-trials': { type: 'string', default: '3' },
     failover: { type: 'string', default: '50' },
     overload: { type: 'string', default: '3000' },
     sweep: { type: 'boolean', default: false },
@@ -316,7 +317,7 @@ function ratioOf(a, b) {
   return b > 0 && Number.isFinite(b) && Number.isFinite(a) ? a / b : undefined;
 }
 
-function targets(rows) {
+function targets(rows, storms) {
   const by = Object.fromEntries(rows.map((r) => [r.server, r]));
   const t = [];
   const add = (target, measured, met) => t.push({ target, measured, met });
@@ -346,6 +347,17 @@ function targets(rows) {
       (r) => r.p99Ms,
       (x) => x <= 1,
     );
+  const storm = storms.find((x) => x.clients === 10_000);
+  if (storm)
+    add(
+      '10,000 clients all joined ≤ 3× opening 10,000 bare sockets (the median pair)',
+      storm.ratio === undefined
+        ? `not done in ${STORM_LIMIT_MS / 1000} s`
+        : `${storm.ratio.toFixed(2)}× (each pair: ${storm.trialRatios.map(ratioText).join(', ')})`,
+      storm.ratio !== undefined && storm.ratio <= 3,
+    );
+  const welcome = storms.at(-1)?.welcomeBytesPerBuddy;
+  if (welcome !== undefined) add('`welcome` < 12 bytes per buddy', welcome.toFixed(1), welcome < 12);
   if (by.chatty && by.raw) {
     // The target is at 10,000 clients: with fewer, what a process holds anyway weighs more per client.
     const target = 'idle RSS per client ≤ 1.3× raw ws, 10,000 clients';
@@ -444,6 +456,9 @@ async function failover(k) {
  * Join storm: N clients join at once. How long until every one is welcomed and has seen every
  * later join, and how many bytes the server sent for it, beside the time to open N bare sockets
  * to a raw ws server. A storm that takes longer than STORM_LIMIT_MS is reported as unfinished.
+ * `--storm-trials` pairs (bare sockets, then Chatty) are run and the median pair by ratio is
+ * reported, with every pair's ratio: on two shared cores one busy second moved a single pair's
+ * ratio from 2.6× to 3.7×.
  */
 const STORM_LIMIT_MS = 120_000;
 async function joinStorm(n) {
@@ -461,18 +476,25 @@ async function joinStorm(n) {
     for (const x of servers) await x.stop();
     return ready ? { ms: ready.joinMs, bytes, welcomeBytes: ready.welcomeBytes } : { ms: undefined, bytes };
   };
-  const bare = await timeGen(SERVERS.raw);
-  const chatty = await timeGen(SERVERS.chatty);
-  return {
-    clients: n,
-    bareSocketsMs: bare.ms,
-    chattyJoinedMs: chatty.ms,
-    ratio: chatty.ms === undefined ? undefined : ratioOf(chatty.ms, bare.ms),
-    chattyBytesSent: chatty.bytes,
-    welcomeBytesPerBuddy: chatty.welcomeBytes ? chatty.welcomeBytes / n : undefined,
-  };
+  const trials = [];
+  for (let i = 0; i < Math.max(1, Number(opts['storm-trials'])); i++) {
+    const bare = await timeGen(SERVERS.raw);
+    const chatty = await timeGen(SERVERS.chatty);
+    trials.push({
+      bareSocketsMs: bare.ms,
+      chattyJoinedMs: chatty.ms,
+      ratio: chatty.ms === undefined ? undefined : ratioOf(chatty.ms, bare.ms),
+      chattyBytesSent: chatty.bytes,
+      welcomeBytesPerBuddy: chatty.welcomeBytes ? chatty.welcomeBytes / n : undefined,
+    });
+    if (chatty.ms === undefined) break; // unfinished: that is the row, not worth more two-minute tries
+  }
+  const byRatio = [...trials].sort((a, b) => (a.ratio ?? Number.POSITIVE_INFINITY) - (b.ratio ?? Number.POSITIVE_INFINITY));
+  const reported = trials.find((t) => t.ratio === undefined) ?? byRatio[Math.floor((byRatio.length - 1) / 2)];
+  return { clients: n, ...reported, trialRatios: trials.map((t) => t.ratio) };
 }
 
+const ratioText = (ratio) => (ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}×`);
 const storms = [];
 for (const n of opts.storm ? opts.storm.split(',').map(Number) : []) {
   log(`- join storm: ${n} clients`);
@@ -497,15 +519,15 @@ const report = [
   '',
   '| target | measured | met |',
   '|---|---|---|',
-  ...targets(rows).map((t) => `| ${t.target} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`),
+  ...targets(rows, storms).map((t) => `| ${t.target} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`),
   ...(storms.length
     ? [
         '',
-        '| join storm: clients | open bare sockets (raw ws) s | Chatty: all joined s | ratio | Chatty bytes sent | welcome bytes per buddy |',
-        '|---|---|---|---|---|---|',
+        '| join storm: clients | open bare sockets (raw ws) s | Chatty: all joined s | ratio (the median pair) | ratio of each pair | Chatty bytes sent | welcome bytes per buddy |',
+        '|---|---|---|---|---|---|---|',
         ...storms.map(
           (x) =>
-            `| ${fmt(x.clients)} | ${fmt(x.bareSocketsMs / 1000, 2)} | ${x.chattyJoinedMs === undefined ? `not done in ${STORM_LIMIT_MS / 1000} s` : fmt(x.chattyJoinedMs / 1000, 2)} | ${x.ratio === undefined ? 'n/a' : `${x.ratio.toFixed(1)}×`} | ${fmt(x.chattyBytesSent / 1e6, 1)} MB | ${fmt(x.welcomeBytesPerBuddy, 1)} |`,
+            `| ${fmt(x.clients)} | ${fmt(x.bareSocketsMs / 1000, 2)} | ${x.chattyJoinedMs === undefined ? `not done in ${STORM_LIMIT_MS / 1000} s` : fmt(x.chattyJoinedMs / 1000, 2)} | ${ratioText(x.ratio)} | ${x.trialRatios.map(ratioText).join(', ')} | ${fmt(x.chattyBytesSent / 1e6, 1)} MB | ${fmt(x.welcomeBytesPerBuddy, 1)} |`,
         ),
       ]
     : []),
