@@ -70,7 +70,7 @@ describe('ChatNode (single server)', () => {
   });
 
   it('keeps the name of a client that vanished (no close frame) for the grace period, then it leaves', async () => {
-    const node = await startNode({ graceMs: 300 });
+    const node = await startNode({ graceMs: 1_500 }); // longer than a batch of presence may wait (500 ms)
     const ann = await RawSocket.join(node.url, 'Ann');
     const bob = await RawSocket.join(node.url, 'Bob');
     bob.ws.terminate();
