@@ -12,8 +12,7 @@ export class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
   /** The sockets still to ping in this interval (a Map iterator visits what is added meanwhile and skips what is removed). */
   #pass: MapIterator<[WebSocket, boolean]> | undefined;
-  /** How many to ping per slice in this pass, and the slices since it started. */
-  #perSlice = 0;
+  /** Slices since the pass started. */
   #slices = SLICES - 1;
   // One listener for every socket (`this` is the socket): thousands of connections hold no closures of their own.
   readonly #markAlive: (this: WebSocket) => void;
@@ -75,10 +74,12 @@ export class Heartbeat {
       // However few the sockets, a pass takes an interval: each gets as long as ever to answer.
       if (this.#slices < SLICES || this.#alive.size === 0) return;
       this.#pass = this.#alive.entries();
-      this.#perSlice = Math.ceil(this.#alive.size / SLICES);
       this.#slices = 0;
     }
-    for (let i = 0; i < this.#perSlice; i++) {
+    // A tenth of the sockets there are now: sockets added during a pass (a storm of joins) are
+    // visited in it, and the pass still ends within about an interval.
+    const quota = Math.ceil(this.#alive.size / SLICES);
+    for (let i = 0; i < quota; i++) {
       const next = this.#pass.next();
       if (next.done) {
         this.#pass = undefined;

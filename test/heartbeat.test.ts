@@ -52,4 +52,30 @@ describe('Heartbeat', () => {
       wss.close();
     }
   });
+
+  it('pings the sockets that came during an interval within about one more, however many came', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const heartbeat = new Heartbeat(1_000); // slices 100 ms apart
+    wss.on('connection', (ws) => heartbeat.track(ws));
+    const pinged = new Set<RawSocket>();
+    const open = async () => {
+      const c = await RawSocket.open(url);
+      c.ws.on('ping', () => pinged.add(c));
+      return c;
+    };
+    const clients = [await open(), await open()];
+    heartbeat.start();
+    try {
+      // A pass starts with two sockets; forty more come while it runs (a storm of joins).
+      await eventually(() => expect(pinged.size).toBeGreaterThan(0));
+      clients.push(...(await Promise.all(Array.from({ length: 40 }, open))));
+      await eventually(() => expect(pinged.size).toBe(42), 2_500); // not one a slice: that would take 4 s
+      expect(clients.every((c) => c.closed === undefined)).toBe(true);
+    } finally {
+      heartbeat.stop();
+      wss.close();
+    }
+  });
 });
