@@ -4,8 +4,12 @@
 // message back for as long as they took to write, every interval.
 import type WebSocket from 'ws';
 
-/** Each interval's pings go out in this many slices, 1/SLICES of the interval apart. */
-const SLICES = 10;
+/**
+ * Each interval's pings go out in this many slices, 1/SLICES of the interval apart. Measured with
+ * 10,000 idle clients: the event loop's longest delay was 101 ms with every ping in one turn,
+ * 16–26 ms in 10 slices, 6–8 ms in 50.
+ */
+const SLICES = 50;
 
 export class Heartbeat {
   readonly #alive = new Map<WebSocket, boolean>();
@@ -76,8 +80,8 @@ export class Heartbeat {
       this.#pass = this.#alive.entries();
       this.#slices = 0;
     }
-    // A tenth of the sockets there are now: sockets added during a pass (a storm of joins) are
-    // visited in it, and the pass still ends within about an interval.
+    // A slice's share of the sockets there are now: sockets added during a pass (a storm of
+    // joins) are visited in it, and the pass still ends within about an interval.
     const quota = Math.ceil(this.#alive.size / SLICES);
     for (let i = 0; i < quota; i++) {
       const next = this.#pass.next();

@@ -35,29 +35,30 @@ describe('Heartbeat', () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise((r) => wss.once('listening', r));
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
-    const heartbeat = new Heartbeat(2_000); // slices 200 ms apart, 2 of the 20 sockets each
+    const heartbeat = new Heartbeat(2_000); // 50 slices 40 ms apart, one of the 20 sockets each
     wss.on('connection', (ws) => heartbeat.track(ws));
     const clients = await Promise.all(Array.from({ length: 20 }, () => RawSocket.open(url)));
     const pinged = new Set<number>();
     for (const [i, c] of clients.entries()) c.ws.on('ping', () => pinged.add(i));
     heartbeat.start();
     try {
-      await eventually(() => expect(pinged.size).toBeGreaterThan(0)); // the first slice (at 200 ms)
-      await new Promise((r) => setTimeout(r, 50)); // all of that slice's pings are here
-      expect(pinged.size).toBeLessThan(10); // the next slice is 200 ms later
+      await eventually(() => expect(pinged.size).toBeGreaterThan(0)); // the first slice (at 40 ms)
+      await new Promise((r) => setTimeout(r, 20)); // all of that slice's pings are here
+      expect(pinged.size).toBeLessThan(10); // one a slice
       await eventually(() => expect(pinged.size).toBe(20)); // within the interval (2 s)
       expect(clients.every((c) => c.closed === undefined)).toBe(true); // every one answered
     } finally {
       heartbeat.stop();
+      for (const c of clients) c.ws.terminate();
       wss.close();
     }
   });
 
-  it('pings the sockets that came during an interval within about one more, however many came', async () => {
+  it('pings the sockets that came during a pass within about an interval, however many came', async () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise((r) => wss.once('listening', r));
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
-    const heartbeat = new Heartbeat(1_000); // slices 100 ms apart
+    const heartbeat = new Heartbeat(1_000); // 50 slices 20 ms apart
     wss.on('connection', (ws) => heartbeat.track(ws));
     const pinged = new Set<RawSocket>();
     const open = async () => {
@@ -65,16 +66,18 @@ describe('Heartbeat', () => {
       c.ws.on('ping', () => pinged.add(c));
       return c;
     };
-    const clients = [await open(), await open()];
+    const clients = await Promise.all(Array.from({ length: 100 }, open));
     heartbeat.start();
     try {
-      // A pass starts with two sockets; forty more come while it runs (a storm of joins).
+      // A pass starts with 100 sockets, two a slice: it takes the interval. 400 more come while it
+      // runs (a storm of joins); at two a slice they would wait 4 s more.
       await eventually(() => expect(pinged.size).toBeGreaterThan(0));
-      clients.push(...(await Promise.all(Array.from({ length: 40 }, open))));
-      await eventually(() => expect(pinged.size).toBe(42), 2_500); // not one a slice: that would take 4 s
+      clients.push(...(await Promise.all(Array.from({ length: 400 }, open))));
+      await eventually(() => expect(pinged.size).toBe(500), 3_500);
       expect(clients.every((c) => c.closed === undefined)).toBe(true);
     } finally {
       heartbeat.stop();
+      for (const c of clients) c.ws.terminate();
       wss.close();
     }
   });
