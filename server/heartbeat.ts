@@ -16,7 +16,7 @@ export class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
   /** The sockets still to ping in this interval (a Map iterator visits what is added meanwhile and skips what is removed). */
   #pass: MapIterator<[WebSocket, boolean]> | undefined;
-  /** Slices since the pass started. */
+  /** Slices since the pass started (as if a whole interval had passed: the first tick starts one). */
   #slices = SLICES - 1;
   // One listener for every socket (`this` is the socket): thousands of connections hold no closures of their own.
   readonly #markAlive: (this: WebSocket) => void;

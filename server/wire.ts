@@ -105,7 +105,8 @@ const frameLog = new FrameLog();
  * SOCKET_BUDGET_BYTES, so what waits never hides a slow consumer for long.
  *
  * 'slow', and nothing sent, when what the socket has not sent yet (what its socket and ws hold,
- * and its outbox) is past `maxUnsent`; 'closed' when it is not open.
+ * and its outbox) is past `maxUnsent`; 'closed' when it is not open as its outbox starts to fill
+ * (a socket that closes later in the turn is found at the write, which drops what waits).
  */
 export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: number): 'sent' | 'slow' | 'closed' {
   let outbox = (ws as WithOutbox)[OUTBOX];
