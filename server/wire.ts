@@ -1,9 +1,11 @@
 // Serializing and sending frames. A broadcast serializes its message once and frames it once
 // (TextFrame), and every client socket gets the same bytes; what a socket gets in one event-loop
-// turn leaves in one write at its end (a client's outbox; a peer link's socket is corked).
+// turn leaves in one write at its end (a client's outbox; a peer link's socket is corked), and
+// under load in one write every few tens of milliseconds (flush-policy.ts).
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import WebSocket from 'ws';
+import { FlushPolicy } from './flush-policy.js';
 
 export function encode(frame: object): Buffer {
   return Buffer.from(JSON.stringify(frame));
@@ -23,7 +25,8 @@ export function sendEncoded(ws: WebSocket, data: Buffer): boolean {
  * Relays to peer links send through here. The socket is corked until the end of this event-loop
  * turn, so every frame it gets in the turn leaves in one writev instead of one syscall each: under
  * load, many events arrive per turn and the syscalls — most of a server's time — drop by that
- * factor. Idle or not, the frames leave right after the turn's I/O callbacks (setImmediate).
+ * factor. The frames leave right after the turn's I/O callbacks (setImmediate), or under load
+ * a little later (FlushPolicy).
  * A burst must not pile up: once a turn holds TURN_BUDGET_BYTES across all sockets, everything is
  * flushed at once and batching restarts. (A client's socket gets broadcasts as TextFrames.)
  */
@@ -106,7 +109,7 @@ const frameLog = new FrameLog();
  *
  * 'slow', and nothing sent, when what the socket has not sent yet (what its socket and ws hold,
  * and its outbox) is past `maxUnsent`; 'closed' when it is not open as its outbox starts to fill
- * (a socket that closes later in the turn is found at the write, which drops what waits).
+ * (a socket that closes while its outbox waits is found at the write, which drops what waits).
  */
 export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: number): 'sent' | 'slow' | 'closed' {
   let outbox = (ws as WithOutbox)[OUTBOX];
@@ -139,6 +142,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: nu
     outbox.end = frame.end;
   }
   const size = frame.end - frame.start;
+  framesSinceFlush++;
   outbox.bytes += size;
   if (outbox.bytes > SOCKET_BUDGET_BYTES) writeOutbox(ws, outbox);
   countTurn(size);
@@ -231,11 +235,18 @@ function corkForTurn(ws: WebSocket): Socket | undefined {
 
 const socketOf = (ws: WebSocket): Socket => (ws as unknown as { _socket: Socket })._socket;
 
+/** Schedule the flush: right after this turn's I/O callbacks, or later under load (FlushPolicy). */
 function flushAtEndOfTurn(): void {
   if (flushScheduled) return;
   flushScheduled = true;
-  setImmediate(endOfTurn);
+  const wait = flushPolicy.delay(performance.now());
+  if (wait > 0) setTimeout(endOfTurn, wait);
+  else setImmediate(endOfTurn);
 }
+
+const flushPolicy = new FlushPolicy();
+/** Frames put in outboxes since the last flush: over the sockets it writes, how loaded we are. */
+let framesSinceFlush = 0;
 
 /**
  * What one socket may hold back before it is flushed on its own: far below the slow-consumer
@@ -263,16 +274,18 @@ function countTurn(bytes: number): void {
  * What a turn may hold back across all sockets (outboxes and corked) before everything is
  * flushed. Measured under overload (1,500 msg/s to 1,000 clients; docs/benchmark.md, with corked
  * sockets then): 1 MiB flushed every ~5 messages (5.4 deliveries per write syscall), 16 MiB
- * carries ~70, 64 MiB ~170; delivered throughput moved within the run-to-run noise. 16 MiB: most
- * of the syscalls saved, a bounded burst of memory.
+ * carries ~70, 64 MiB ~170. With flushes spaced under load, 16 MiB cut a spaced flush short at
+ * 3,000 msg/s (56 deliveries a write, 32 MiB 101). Outboxes hold only references to frames
+ * built once: the bytes counted here are the burst the sockets' kernel buffers take at once.
  */
-const TURN_BUDGET_BYTES = 16 * 1024 * 1024;
+const TURN_BUDGET_BYTES = 32 * 1024 * 1024;
 const corked = new Set<Socket>();
 let heldBytes = 0;
 let flushScheduled = false;
 
 function endOfTurn(): void {
   flushScheduled = false;
+  flushPolicy.flushing(performance.now(), waitingCount, framesSinceFlush);
   flushAll();
 }
 
@@ -286,6 +299,7 @@ function flushAll(): void {
     writeOutbox(ws, outbox);
   }
   waitingCount = 0;
+  framesSinceFlush = 0;
   for (const socket of corked) socket.uncork();
   corked.clear();
   heldBytes = 0;

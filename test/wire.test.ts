@@ -1,8 +1,10 @@
 // server/wire.ts: sending frames on real sockets.
 import { describe, expect, it } from 'vitest';
+import { FLUSH_SPACING_MS } from '../server/flush-policy.js';
 import { closeWith, encode, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, TextFrame, unsent } from '../server/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
+import { eventually } from './helpers/waiters.js';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 
@@ -75,17 +77,27 @@ describe('wire', () => {
     }
   });
 
-  it("a socket's outbox is empty after each turn and takes the next turn's frames, in order", async () => {
+  it("under load a socket's outbox takes several turns' frames (flushes are spaced), in order; once the load is gone, a frame leaves right after its turn", async () => {
     const { server, client, close } = await pair();
-    for (let turn = 0; turn < 3; turn++) {
+    const nextTurn = async () => {
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    };
+    // Ten frames a turn is past LOADED_FRAMES_PER_SOCKET: from the first flush on, flushes are spaced.
+    for (let turn = 0; turn < 6; turn++) {
       for (let i = 0; i < 10; i++) sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: turn * 10 + i })), Number.POSITIVE_INFINITY);
-      expect(unsent(server)).toBeGreaterThan(0);
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
-      expect(unsent(server)).toBe(0); // written, and nothing left waiting
+      await nextTurn();
     }
-    await client.until(() => (client.frames.length === 30 ? true : undefined), 5_000, '30 frames');
-    expect(client.frames.map((f) => f.i)).toEqual([...Array(30).keys()]);
+    await eventually(() => expect(unsent(server)).toBe(0)); // the spaced flush
+    // A light flush ends the spacing: the next frame goes out right after its turn.
+    sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: 60 })), Number.POSITIVE_INFINITY);
+    await eventually(() => expect(unsent(server)).toBe(0)); // the last spaced one
+    sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: 61 })), Number.POSITIVE_INFINITY);
+    expect(unsent(server)).toBeGreaterThan(0);
+    await nextTurn();
+    expect(unsent(server)).toBe(0);
+    await client.until(() => (client.frames.length === 62 ? true : undefined), 5_000, '62 frames');
+    expect(client.frames.map((f) => f.i)).toEqual([...Array(62).keys()]);
     close();
   });
 
@@ -118,6 +130,8 @@ describe('wire', () => {
     expect(verdict).toBe('slow');
     client.ws.terminate();
     await new Promise((r) => server.once('close', r));
+    // What waited in the outbox is dropped at the (spaced) flush; then the socket is found closed.
+    await new Promise((r) => setTimeout(r, FLUSH_SPACING_MS + 5));
     expect(sendFramedBatched(server, frame, bound)).toBe('closed');
     close();
   });
