@@ -24,9 +24,10 @@ export class FlushPolicy {
     return this.#loaded ? Math.max(0, this.#lastFlushAt + FLUSH_SPACING_MS - now) : 0;
   }
 
-  /** A flush began at `now`: it writes `frames` frames held for `sockets` sockets. */
+  /** A flush began at `now`: it writes `frames` frames held for `sockets` sockets (none: it changes nothing). */
   flushing(now: number, sockets: number, frames: number): void {
+    if (sockets === 0) return;
     this.#lastFlushAt = now;
-    this.#loaded = sockets > 0 && frames >= LOADED_FRAMES_PER_SOCKET * sockets;
+    this.#loaded = frames >= LOADED_FRAMES_PER_SOCKET * sockets;
   }
 }

@@ -8,7 +8,7 @@
 // sent to a client outside this fan-out that must come after them calls flush() first.
 import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
-import { encode, sendFramedBatched, TextFrame } from './wire.js';
+import { Audience, encode, type Outbox, outboxOf, sendFramedBatched, TextFrame } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;
@@ -23,8 +23,16 @@ export interface LocalClient {
  */
 const BATCH_EVERY_MS = 500;
 
+/** A client as this fan-out keeps it: with its socket's outbox. */
+interface Member {
+  readonly client: LocalClient;
+  readonly outbox: Outbox;
+}
+
 export class LocalClients {
-  readonly #byName = new Map<string, LocalClient>();
+  readonly #byName = new Map<string, Member>();
+  /** Everyone: what is broadcast goes to the audience once, not to each. */
+  readonly #everyone: Audience<Member>;
   /** Joins, leaves, aways and backs not sent yet. */
   #waiting: ChatEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -33,21 +41,29 @@ export class LocalClients {
   /**
    * @param maxBufferedBytes a client whose unsent data passes this is too slow to keep up
    * @param onSlow called once for each client past the limit, after it has been removed and the
-   *   broadcast has finished: what it does (publish a leave, say) cannot re-enter this broadcast
+   *   send (or, for what goes to everyone, the flush) has finished: what it does (publish a leave,
+   *   say) cannot re-enter it
    */
   constructor(
     private readonly maxBufferedBytes: number,
     private readonly onSlow: (client: LocalClient) => void,
-  ) {}
+  ) {
+    this.#everyone = new Audience<Member>(maxBufferedBytes, (slow) => this.#dropSlow(slow));
+  }
 
   add(client: LocalClient): void {
-    this.#byName.set(client.name, client);
+    this.remove(client.name);
+    const member = { client, outbox: outboxOf(client.ws) };
+    this.#everyone.add(member);
+    this.#byName.set(client.name, member);
   }
 
   remove(name: string): LocalClient | undefined {
-    const client = this.#byName.get(name);
+    const member = this.#byName.get(name);
+    if (!member) return undefined;
     this.#byName.delete(name);
-    return client;
+    this.#everyone.remove(member.outbox);
+    return member.client;
   }
 
   names(): string[] {
@@ -65,7 +81,7 @@ export class LocalClients {
   /** Send the same encoded frame to every client; never waits on a slow one. */
   broadcast(data: Buffer): void {
     this.flush();
-    this.#send(this.#byName.values(), data);
+    this.#everyone.publish(new TextFrame(data));
   }
 
   /**
@@ -99,7 +115,7 @@ export class LocalClients {
       return to ? this.#send([to], data) : undefined;
     }
     this.#send(
-      [...this.#byName.values()].filter((c) => c.name !== typing.name),
+      this.#everyone.members.filter((m) => m.client.name !== typing.name),
       data,
     );
   }
@@ -112,18 +128,21 @@ export class LocalClients {
     const waiting = this.#waiting;
     this.#waiting = [];
     this.#sentAt = Date.now();
-    for (const item of forClientsBatched(waiting)) this.#send(this.#byName.values(), encode(item));
+    for (const item of forClientsBatched(waiting)) this.#everyone.publish(new TextFrame(encode(item)));
   }
 
-  #send(clients: Iterable<LocalClient>, data: Buffer): void {
-    const slow: LocalClient[] = [];
+  #send(members: readonly Member[], data: Buffer): void {
+    const slow: Member[] = [];
     const frame = new TextFrame(data);
-    for (const client of clients) {
-      if (sendFramedBatched(client.ws, frame, this.maxBufferedBytes) === 'slow') slow.push(client);
+    for (const member of members) {
+      if (sendFramedBatched(member.outbox, frame, this.maxBufferedBytes) === 'slow') slow.push(member);
     }
-    if (slow.length === 0) return;
+    if (slow.length > 0) this.#dropSlow(slow);
+  }
+
+  #dropSlow(slow: readonly Member[]): void {
     // Removed first, so no later broadcast finds (and reports) the same client again.
-    for (const client of slow) this.#byName.delete(client.name);
-    for (const client of slow) this.onSlow(client);
+    for (const member of slow) if (this.#byName.get(member.client.name) === member) this.remove(member.client.name);
+    for (const { client } of slow) this.onSlow(client);
   }
 }

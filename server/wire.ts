@@ -111,17 +111,25 @@ const frameLog = new FrameLog();
  * and its outbox) is past `maxUnsent`; 'closed' when it is not open as its outbox starts to fill
  * (a socket that closes while its outbox waits is found at the write, which drops what waits).
  */
-export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: number): 'sent' | 'slow' | 'closed' {
-  let outbox = (ws as WithOutbox)[OUTBOX];
-  if (outbox === undefined || outbox.bytes === 0) {
+export function sendFramedBatched(outbox: Outbox, frame: TextFrame, maxUnsent: number): 'sent' | 'slow' | 'closed' {
+  const { ws } = outbox;
+  outbox.audience?.catchUp(outbox);
+  if (outbox.bytes === 0) {
     if (ws.readyState !== WebSocket.OPEN) return 'closed';
-    outbox ??= (ws as WithOutbox)[OUTBOX] = new Outbox();
     // What the socket and ws hold grows only when something is written to them, and this module
     // empties the outbox before it writes: read it when the outbox starts to fill, not per delivery.
     outbox.heldBefore = ws.bufferedAmount;
   }
   // It may have shrunk since (a write completed): read it again before calling the client slow.
   if (outbox.heldBefore + outbox.bytes > maxUnsent && unsent(ws) > maxUnsent) return 'slow';
+  put(outbox, frame);
+  framesSinceFlush++;
+  countTurn(frame.end - frame.start);
+  return 'sent';
+}
+
+/** Put `frame` in `outbox` after what waits there; written at the end of the turn, or once the outbox is full. */
+function put(outbox: Outbox, frame: TextFrame): void {
   if (outbox.bytes === 0) {
     outbox.first = frame.bytes;
     outbox.run = frame.buffer;
@@ -129,7 +137,7 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: nu
     outbox.end = frame.start;
     if (!outbox.waiting) {
       outbox.waiting = true;
-      waiting[waitingCount++] = ws;
+      waiting[waitingCount++] = outbox;
       flushAtEndOfTurn();
     }
   }
@@ -141,27 +149,31 @@ export function sendFramedBatched(ws: WebSocket, frame: TextFrame, maxUnsent: nu
     outbox.start = frame.start;
     outbox.end = frame.end;
   }
-  const size = frame.end - frame.start;
-  framesSinceFlush++;
-  outbox.bytes += size;
-  if (outbox.bytes > SOCKET_BUDGET_BYTES) writeOutbox(ws, outbox);
-  countTurn(size);
-  return 'sent';
+  outbox.bytes += frame.end - frame.start;
+  if (outbox.bytes > SOCKET_BUDGET_BYTES) writeOutbox(outbox.ws, outbox);
 }
 
 /** What `ws` has not sent yet: what its socket and ws hold, and what waits in its outbox (at most SOCKET_BUDGET_BYTES). */
 export function unsent(ws: WebSocket): number {
-  return ws.bufferedAmount + ((ws as WithOutbox)[OUTBOX]?.bytes ?? 0);
+  const outbox = (ws as WithOutbox)[OUTBOX];
+  return ws.bufferedAmount + (outbox ? outbox.bytes + (outbox.audience?.waitingFor(outbox) ?? 0) : 0);
+}
+
+/** The outbox of a client's socket (see Outbox): made once, kept by whoever sends to the socket. */
+export function outboxOf(ws: WebSocket): Outbox {
+  let outbox = (ws as WithOutbox)[OUTBOX];
+  if (outbox === undefined) outbox = (ws as WithOutbox)[OUTBOX] = new Outbox(ws);
+  return outbox;
 }
 
 /**
  * Frames waiting for the end of the turn for one client socket, in the order they were sent. A
- * socket has one for its life, reached from the socket itself: a broadcast to 10,000 clients
- * made 10,000 outboxes and a map of them anew each turn, and the major GC then found them in the
- * old space (most of what a join storm promoted to die there: docs/benchmark.md). Empty between
- * turns, so it keeps no segment alive.
+ * socket has one for its life, reached from the socket itself (outboxOf): a broadcast to 10,000
+ * clients made 10,000 outboxes and a map of them anew each turn, and the major GC then found them
+ * in the old space (most of what a join storm promoted to die there: docs/benchmark.md). Empty
+ * between turns, so it keeps no segment alive.
  */
-class Outbox {
+export class Outbox {
   /** Runs before the current one (a frame that did not follow the last broke the run). */
   earlier: Buffer[] | undefined = undefined;
   /** The first frame: what is written as it is when it is all there is (most turns at low load). */
@@ -175,12 +187,18 @@ class Outbox {
   heldBefore = 0;
   /** In `waiting`: written at the end of this turn. */
   waiting = false;
+  /** The audience the socket is in, if any, how many of its waiting frames are in this outbox already, and where it is in its list. */
+  audience: AudienceOfOutbox | undefined = undefined;
+  seen = 0;
+  index = 0;
+
+  constructor(readonly ws: WebSocket) {}
 }
 const OUTBOX = Symbol('outbox');
 type WithOutbox = WebSocket & { [OUTBOX]?: Outbox };
 
-/** The sockets whose outboxes wait for the end of the turn: the first `waitingCount` entries (kept, not regrown each turn). */
-const waiting: (WebSocket | undefined)[] = [];
+/** The outboxes that wait for the end of the turn: the first `waitingCount` entries (kept, not regrown each turn). */
+const waiting: (Outbox | undefined)[] = [];
 let waitingCount = 0;
 
 const runOf = (outbox: Outbox): Buffer => Buffer.from(outbox.run as ArrayBuffer, outbox.start, outbox.end - outbox.start);
@@ -188,7 +206,9 @@ const runOf = (outbox: Outbox): Buffer => Buffer.from(outbox.run as ArrayBuffer,
 /** Write what waits in `ws`'s outbox now. */
 function flushOutbox(ws: WebSocket): void {
   const outbox = (ws as WithOutbox)[OUTBOX];
-  if (outbox) writeOutbox(ws, outbox);
+  if (!outbox) return;
+  outbox.audience?.catchUp(outbox);
+  writeOutbox(ws, outbox);
 }
 
 /**
@@ -202,10 +222,7 @@ function writeOutbox(ws: WebSocket, outbox: Outbox): void {
   const { bytes, earlier, first } = outbox;
   if (bytes === 0 || !first) return;
   const last = bytes === first.length ? first : runOf(outbox);
-  outbox.earlier = undefined;
-  outbox.first = undefined;
-  outbox.run = undefined;
-  outbox.bytes = 0;
+  empty(outbox);
   if (ws.readyState !== WebSocket.OPEN) return;
   const socket = socketOf(ws);
   if (socket.writableLength > 0) {
@@ -213,11 +230,179 @@ function writeOutbox(ws: WebSocket, outbox: Outbox): void {
     return;
   }
   if (!earlier) return void socket.write(last);
-  // Runs in different segments (the frames crossed into a new one): one writev of them, no copy.
+  earlier.push(last);
+  writeRuns(socket, earlier);
+}
+
+function empty(outbox: Outbox): void {
+  outbox.earlier = undefined;
+  outbox.first = undefined;
+  outbox.run = undefined;
+  outbox.bytes = 0;
+}
+
+/** Runs in different segments (the frames crossed into a new one): one writev of them, no copy. */
+function writeRuns(socket: Socket, runs: readonly Buffer[]): void {
   socket.cork();
-  for (const run of earlier) socket.write(run);
-  socket.write(last);
+  for (const run of runs) socket.write(run);
   socket.uncork();
+}
+
+/**
+ * Who gets every broadcast: this server's clients. A frame published to them goes in no outbox:
+ * it waits once, in the audience's list, and at the flush every member's socket gets the same
+ * runs of it. Putting a frame in each of 1,000 outboxes was, under overload, a seventh of the
+ * server's time, most of it in reaching 1,000 objects per message. A member's outbox first
+ * catches up — takes the frames published since it last did — whenever anything else is sent to
+ * its socket, so the order holds. A member whose socket holds more than `maxUnsent` unsent at the
+ * flush gets none of them: `onSlow` is told after the flush, and must remove it.
+ */
+export class Audience<M extends { readonly outbox: Outbox }> implements AudienceOfOutbox, PendingAudience {
+  readonly #members: M[] = [];
+  /** Published since the last flush, in order, and their bytes. */
+  #frames: TextFrame[] = [];
+  #bytes = 0;
+  #pending = false;
+
+  constructor(
+    private readonly maxUnsent: number,
+    private readonly onSlow: (members: M[]) => void,
+  ) {}
+
+  get members(): readonly M[] {
+    return this.#members;
+  }
+
+  /** Frames published from now on go to `member` (not those before: it was not here for them). */
+  add(member: M): void {
+    const { outbox } = member;
+    outbox.audience?.remove(outbox);
+    outbox.audience = this;
+    outbox.seen = this.#frames.length;
+    outbox.index = this.#members.length;
+    this.#members.push(member);
+  }
+
+  /** No more frames to `outbox`'s member; those published while it was one still go to it. */
+  remove(outbox: Outbox): void {
+    if (outbox.audience !== this) return;
+    this.catchUp(outbox);
+    outbox.audience = undefined;
+    // The last member takes its place: the order among sockets is not the order of anything.
+    const last = this.#members.pop() as M;
+    if (last.outbox !== outbox) {
+      last.outbox.index = outbox.index;
+      this.#members[outbox.index] = last;
+    }
+  }
+
+  /** `frame` to every member: no work per member until the flush. */
+  publish(frame: TextFrame): void {
+    if (this.#members.length === 0) return;
+    if (!this.#pending) {
+      this.#pending = true;
+      pendingAudiences.push(this);
+      flushAtEndOfTurn();
+    }
+    this.#frames.push(frame);
+    const size = frame.end - frame.start;
+    this.#bytes += size;
+    if (this.#bytes > SOCKET_BUDGET_BYTES) this.flush();
+    else countTurn(size * this.#members.length);
+  }
+
+  /** Put in `outbox` the frames published since it last caught up. */
+  catchUp(outbox: Outbox): void {
+    const frames = this.#frames;
+    for (let i = outbox.seen; i < frames.length; i++) put(outbox, frames[i] as TextFrame);
+    outbox.seen = frames.length;
+  }
+
+  /** The bytes published that `outbox` has not caught up with. */
+  waitingFor(outbox: Outbox): number {
+    let bytes = 0;
+    for (let i = outbox.seen; i < this.#frames.length; i++) bytes += (this.#frames[i] as TextFrame).end - (this.#frames[i] as TextFrame).start;
+    return bytes;
+  }
+
+  /** Deliveries waiting: what the flush policy weighs. */
+  get waitingDeliveries(): number {
+    return this.#frames.length * this.#members.length;
+  }
+
+  /** Write what was published to every member: the same runs to each, one write per socket. */
+  flush(): void {
+    this.#pending = false;
+    const frames = this.#frames;
+    const bytes = this.#bytes;
+    if (frames.length === 0) return;
+    const runs = runsOf(frames);
+    /** For sockets still writing (see writeOutbox): one copy for all of them, made when one needs it. */
+    let copy: Buffer | undefined;
+    const slow: M[] = [];
+    for (const member of this.#members) {
+      const { outbox } = member;
+      const { ws } = outbox;
+      if (outbox.bytes > 0 || outbox.seen > 0) {
+        // It got frames of its own in between: the rest follow them in its outbox.
+        this.catchUp(outbox);
+        outbox.seen = 0;
+        if (ws.bufferedAmount + outbox.bytes > this.maxUnsent) {
+          empty(outbox);
+          slow.push(member);
+        } else writeOutbox(ws, outbox);
+        continue;
+      }
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.bufferedAmount + bytes > this.maxUnsent) {
+        slow.push(member);
+        continue;
+      }
+      const socket = socketOf(ws);
+      if (socket.writableLength > 0) {
+        copy ??= Buffer.concat(runs, bytes);
+        socket.write(copy);
+      } else if (runs.length === 1) socket.write(runs[0] as Buffer);
+      else writeRuns(socket, runs);
+    }
+    this.#frames = [];
+    this.#bytes = 0;
+    if (slow.length > 0) this.onSlow(slow);
+  }
+}
+
+/** Frames as runs: those that follow each other in one segment joined (no copy), in order. */
+function runsOf(frames: readonly TextFrame[]): Buffer[] {
+  const runs: Buffer[] = [];
+  let first = frames[0] as TextFrame;
+  let end = first.end;
+  for (let i = 1; i < frames.length; i++) {
+    const frame = frames[i] as TextFrame;
+    if (frame.buffer === first.buffer && frame.start === end) {
+      end = frame.end;
+      continue;
+    }
+    runs.push(end === first.end ? first.bytes : Buffer.from(first.buffer as ArrayBuffer, first.start, end - first.start));
+    first = frame;
+    end = frame.end;
+  }
+  runs.push(end === first.end ? first.bytes : Buffer.from(first.buffer as ArrayBuffer, first.start, end - first.start));
+  return runs;
+}
+
+/** Audiences with frames waiting for the end of the turn. */
+const pendingAudiences: PendingAudience[] = [];
+
+/** What an outbox asks of its audience, and the turn of an audience with frames waiting (whatever its members are). */
+interface AudienceOfOutbox {
+  catchUp(outbox: Outbox): void;
+  waitingFor(outbox: Outbox): number;
+  remove(outbox: Outbox): void;
+}
+interface PendingAudience {
+  readonly members: readonly unknown[];
+  readonly waitingDeliveries: number;
+  flush(): void;
 }
 
 /** The open socket under `ws`, corked until the end of this turn; undefined when it is not open. */
@@ -285,18 +470,26 @@ let flushScheduled = false;
 
 function endOfTurn(): void {
   flushScheduled = false;
-  flushPolicy.flushing(performance.now(), waitingCount, framesSinceFlush);
+  let sockets = waitingCount;
+  let frames = framesSinceFlush;
+  for (const audience of pendingAudiences) {
+    sockets += audience.members.length;
+    frames += audience.waitingDeliveries;
+  }
+  flushPolicy.flushing(performance.now(), sockets, frames);
   flushAll();
 }
 
 function flushAll(): void {
+  // Audiences first: a member's outbox that holds frames of its own takes the rest of the
+  // audience's after them and is written then; the loop below finds it empty.
+  for (const audience of pendingAudiences.splice(0)) audience.flush();
   // Written in order; an outbox filled again by a write's events joins the end and is written too.
   for (let i = 0; i < waitingCount; i++) {
-    const ws = waiting[i] as WithOutbox;
+    const outbox = waiting[i] as Outbox;
     waiting[i] = undefined;
-    const outbox = ws[OUTBOX] as Outbox;
     outbox.waiting = false;
-    writeOutbox(ws, outbox);
+    writeOutbox(outbox.ws, outbox);
   }
   waitingCount = 0;
   framesSinceFlush = 0;

@@ -1,7 +1,7 @@
 // server/wire.ts: sending frames on real sockets.
 import { describe, expect, it } from 'vitest';
 import { FLUSH_SPACING_MS } from '../server/flush-policy.js';
-import { closeWith, encode, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, TextFrame, unsent } from '../server/wire.js';
+import { Audience, closeWith, encode, outboxOf, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, TextFrame, unsent } from '../server/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
@@ -46,7 +46,7 @@ describe('wire', () => {
       const frame = i === 150 ? big : new TextFrame(encode({ type: 'n', i }));
       for (const { server } of pairs) {
         if (i % 100 === 0) sendEncoded(server, encode({ type: 'direct', i }));
-        sendFramedBatched(server, frame, Number.POSITIVE_INFINITY);
+        sendFramedBatched(outboxOf(server), frame, Number.POSITIVE_INFINITY);
       }
       if (i === 10) corkedSeen = unsent(pairs[0]!.server);
     }
@@ -67,7 +67,7 @@ describe('wire', () => {
     // the runs differently (every frame, every second, every third).
     for (let i = 0; i < 3_000; i++) {
       const frame = new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) }));
-      for (const [k, { server }] of pairs.entries()) if (i % (k + 1) === 0) sendFramedBatched(server, frame, Number.POSITIVE_INFINITY);
+      for (const [k, { server }] of pairs.entries()) if (i % (k + 1) === 0) sendFramedBatched(outboxOf(server), frame, Number.POSITIVE_INFINITY);
     }
     for (const { server } of pairs) closeWith(server, 1000, 'done');
     for (const [k, { client, close }] of pairs.entries()) {
@@ -85,14 +85,14 @@ describe('wire', () => {
     };
     // Ten frames a turn is past LOADED_FRAMES_PER_SOCKET: from the first flush on, flushes are spaced.
     for (let turn = 0; turn < 6; turn++) {
-      for (let i = 0; i < 10; i++) sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: turn * 10 + i })), Number.POSITIVE_INFINITY);
+      for (let i = 0; i < 10; i++) sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: turn * 10 + i })), Number.POSITIVE_INFINITY);
       await nextTurn();
     }
     await eventually(() => expect(unsent(server)).toBe(0)); // the spaced flush
     // A light flush ends the spacing: the next frame goes out right after its turn.
-    sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: 60 })), Number.POSITIVE_INFINITY);
+    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: 60 })), Number.POSITIVE_INFINITY);
     await eventually(() => expect(unsent(server)).toBe(0)); // the last spaced one
-    sendFramedBatched(server, new TextFrame(encode({ type: 'n', i: 61 })), Number.POSITIVE_INFINITY);
+    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: 61 })), Number.POSITIVE_INFINITY);
     expect(unsent(server)).toBeGreaterThan(0);
     await nextTurn();
     expect(unsent(server)).toBe(0);
@@ -105,7 +105,7 @@ describe('wire', () => {
     const { server, client, close } = await pair();
     let most = 0;
     for (let i = 0; i < 6_000; i++) {
-      sendFramedBatched(server, new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) })), Number.POSITIVE_INFINITY); // ~1.1 MiB in all
+      sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) })), Number.POSITIVE_INFINITY); // ~1.1 MiB in all
       most = Math.max(most, unsent(server));
     }
     expect(most).toBeLessThan(256 * 1024); // the slow-consumer bound is 1 MiB
@@ -122,7 +122,7 @@ describe('wire', () => {
     for (let turn = 0; turn < 2_000 && verdict === 'sent'; turn++) {
       for (let i = 0; i < 10 && verdict === 'sent'; i++) {
         const before = unsent(server);
-        verdict = sendFramedBatched(server, frame, bound);
+        verdict = sendFramedBatched(outboxOf(server), frame, bound);
         expect(verdict === 'slow').toBe(before > bound); // slow exactly when past the bound
       }
       await new Promise((r) => setImmediate(r));
@@ -132,8 +132,74 @@ describe('wire', () => {
     await new Promise((r) => server.once('close', r));
     // What waited in the outbox is dropped at the (spaced) flush; then the socket is found closed.
     await new Promise((r) => setTimeout(r, FLUSH_SPACING_MS + 5));
-    expect(sendFramedBatched(server, frame, bound)).toBe('closed');
+    expect(sendFramedBatched(outboxOf(server), frame, bound)).toBe('closed');
     close();
+  });
+
+  it('an audience: a frame published once reaches every member in order with what each gets on its own; a member added later gets only what follows, one removed still gets what came before', async () => {
+    const pairs = await Promise.all([pair(), pair(), pair()]);
+    const [m0, m1, m2] = pairs.map(({ server }) => ({ outbox: outboxOf(server) })) as [Member, Member, Member];
+    type Member = { outbox: ReturnType<typeof outboxOf> };
+    const audience = new Audience<Member>(Number.POSITIVE_INFINITY, () => {});
+    const frame = (tag: string) => new TextFrame(encode({ type: 'n', tag, pad: 'x'.repeat(100) }));
+    audience.add(m0);
+    audience.add(m1);
+    audience.publish(frame('p0'));
+    audience.publish(frame('p1'));
+    expect(unsent(pairs[1]!.server)).toBeGreaterThan(0); // waiting in the audience counts as unsent
+    sendFramedBatched(m0.outbox, frame('i0'), Number.POSITIVE_INFINITY);
+    audience.publish(frame('p2'));
+    audience.add(m2);
+    audience.publish(frame('p3'));
+    sendEncoded(pairs[1]!.server, encode({ type: 'n', tag: 'd1' }));
+    audience.remove(m1.outbox);
+    audience.publish(frame('p4'));
+    await new Promise((r) => setImmediate(r));
+    // The next turns: 2,000 more, across several segments and flushes.
+    for (let i = 0; i < 2_000; i++) {
+      audience.publish(frame(`q${i}`));
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    for (const { server } of pairs) closeWith(server, 1000, 'done');
+    const tags = await Promise.all(
+      pairs.map(async ({ client }) => {
+        await client.waitClosed();
+        return client.frames.map((f) => f.tag);
+      }),
+    );
+    const q = Array.from({ length: 2_000 }, (_, i) => `q${i}`);
+    expect(tags[0]).toEqual(['p0', 'p1', 'i0', 'p2', 'p3', 'p4', ...q]);
+    expect(tags[1]).toEqual(['p0', 'p1', 'p2', 'p3', 'd1']);
+    expect(tags[2]).toEqual(['p3', 'p4', ...q]);
+    for (const { close } of pairs) close();
+  });
+
+  it('an audience member that stops reading is told apart at a flush once it holds more than the bound unsent, and gets nothing more; the others get everything', async () => {
+    const [fast, stuck] = await Promise.all([pair(), pair()]);
+    stuck.client.ws.pause();
+    type Member = { outbox: ReturnType<typeof outboxOf>; name: string };
+    const slow: string[] = [];
+    const audience = new Audience<Member>(256 * 1024, (members) => {
+      for (const m of members) {
+        slow.push(m.name);
+        audience.remove(m.outbox);
+      }
+    });
+    audience.add({ outbox: outboxOf(fast.server), name: 'fast' });
+    audience.add({ outbox: outboxOf(stuck.server), name: 'stuck' });
+    let sent = 0;
+    for (let turn = 0; turn < 2_000 && slow.length === 0; turn++) {
+      for (let i = 0; i < 10; i++) audience.publish(new TextFrame(encode({ type: 'n', i: sent++, pad: 'x'.repeat(10_000) })));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(slow).toEqual(['stuck']);
+    expect(audience.members.map((m) => m.name)).toEqual(['fast']);
+    audience.publish(new TextFrame(encode({ type: 'n', i: sent++ })));
+    await fast.client.until(() => (fast.client.frames.length === sent ? true : undefined), 10_000, `${sent} frames`);
+    expect(fast.client.frames.map((f) => f.i)).toEqual([...Array(sent).keys()]);
+    expect(unsent(stuck.server)).toBeLessThan(256 * 1024 + 200 * 1024); // what it held, and at most one window more
+    stuck.close();
+    fast.close();
   });
 
   it('sending on a closed socket is a no-op that says so, not a throw', async () => {
