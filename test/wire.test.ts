@@ -1,6 +1,6 @@
 // server/wire.ts: sending frames on real sockets.
 import { describe, expect, it } from 'vitest';
-import { FLUSH_SPACING_MS } from '../server/flush-policy.js';
+import { FLUSH_SPACING_MS, LOADED_FRAMES_PER_SOCKET } from '../server/flush-policy.js';
 import { Audience, closeWith, encode, outboxOf, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, TextFrame, unsent } from '../server/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
@@ -83,21 +83,24 @@ describe('wire', () => {
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
     };
-    // Ten frames a turn is past LOADED_FRAMES_PER_SOCKET: from the first flush on, flushes are spaced.
+    // More frames a turn than LOADED_FRAMES_PER_SOCKET: from the first flush on, flushes are spaced.
+    const perTurn = LOADED_FRAMES_PER_SOCKET + 1;
     for (let turn = 0; turn < 6; turn++) {
-      for (let i = 0; i < 10; i++) sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: turn * 10 + i })), Number.POSITIVE_INFINITY);
+      for (let i = 0; i < perTurn; i++)
+        sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: turn * perTurn + i })), Number.POSITIVE_INFINITY);
       await nextTurn();
     }
     await eventually(() => expect(unsent(server)).toBe(0)); // the spaced flush
+    const n = 6 * perTurn;
     // A light flush ends the spacing: the next frame goes out right after its turn.
-    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: 60 })), Number.POSITIVE_INFINITY);
+    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: n })), Number.POSITIVE_INFINITY);
     await eventually(() => expect(unsent(server)).toBe(0)); // the last spaced one
-    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: 61 })), Number.POSITIVE_INFINITY);
+    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: n + 1 })), Number.POSITIVE_INFINITY);
     expect(unsent(server)).toBeGreaterThan(0);
     await nextTurn();
     expect(unsent(server)).toBe(0);
-    await client.until(() => (client.frames.length === 62 ? true : undefined), 5_000, '62 frames');
-    expect(client.frames.map((f) => f.i)).toEqual([...Array(62).keys()]);
+    await client.until(() => (client.frames.length === n + 2 ? true : undefined), 5_000, 'every frame');
+    expect(client.frames.map((f) => f.i)).toEqual([...Array(n + 2).keys()]);
     close();
   });
 
