@@ -1,7 +1,8 @@
 // Serializing and sending frames. A broadcast serializes its message once and frames it once
 // (TextFrame), and every client socket gets the same bytes; what a socket gets in one event-loop
-// turn leaves in one write at its end (a client's outbox; a peer link's socket is corked), and
-// under load in one write every few tens of milliseconds (flush-policy.ts).
+// turn leaves in one write at its end (a client's outbox, with what was published to every
+// client in the Audience; a peer link's socket is corked), and under heavy load in one write
+// every 25 ms (flush-policy.ts).
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
 import WebSocket from 'ws';
