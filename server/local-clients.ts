@@ -114,10 +114,7 @@ export class LocalClients {
       const to = this.#byName.get(typing.to);
       return to ? this.#send([to], data) : undefined;
     }
-    this.#send(
-      this.#everyone.members.filter((m) => m.client.name !== typing.name),
-      data,
-    );
+    this.#everyone.publish(new TextFrame(data), this.#byName.get(typing.name));
   }
 
   /** Send what waits now, to everyone: each run that one `batch` frame can stand for as that frame. */

@@ -297,15 +297,21 @@ export class Audience<M extends { readonly outbox: Outbox }> implements Audience
     }
   }
 
-  /** `frame` to every member: no work per member until the flush. */
-  publish(frame: TextFrame): void {
+  /**
+   * `frame` to every member (but `except`): no work per member until the flush. The one left out
+   * takes what came before it now and skips it; it catches up on what follows as usual.
+   */
+  publish(frame: TextFrame, except?: M): void {
     if (this.#members.length === 0) return;
     if (!this.#pending) {
       this.#pending = true;
       pendingAudiences.push(this);
       flushAtEndOfTurn();
     }
+    const skipping = except?.outbox.audience === this ? except.outbox : undefined;
+    if (skipping) this.catchUp(skipping);
     this.#frames.push(frame);
+    if (skipping) skipping.seen = this.#frames.length;
     const size = frame.end - frame.start;
     this.#bytes += size;
     if (this.#bytes > SOCKET_BUDGET_BYTES) this.flush();

@@ -139,7 +139,7 @@ describe('wire', () => {
     close();
   });
 
-  it('an audience: a frame published once reaches every member in order with what each gets on its own; a member added later gets only what follows, one removed still gets what came before', async () => {
+  it('an audience: a frame published once reaches every member (but one left out) in order with what each gets on its own; a member added later gets only what follows, one removed still gets what came before', async () => {
     const pairs = await Promise.all([pair(), pair(), pair()]);
     const [m0, m1, m2] = pairs.map(({ server }) => ({ outbox: outboxOf(server) })) as [Member, Member, Member];
     type Member = { outbox: ReturnType<typeof outboxOf> };
@@ -150,6 +150,7 @@ describe('wire', () => {
     audience.publish(frame('p0'));
     audience.publish(frame('p1'));
     expect(unsent(pairs[1]!.server)).toBeGreaterThan(0); // waiting in the audience counts as unsent
+    audience.publish(frame('t0'), m1); // all but m1 ("typing…" goes to everyone else)
     sendFramedBatched(m0.outbox, frame('i0'), Number.POSITIVE_INFINITY);
     audience.publish(frame('p2'));
     audience.add(m2);
@@ -171,7 +172,7 @@ describe('wire', () => {
       }),
     );
     const q = Array.from({ length: 2_000 }, (_, i) => `q${i}`);
-    expect(tags[0]).toEqual(['p0', 'p1', 'i0', 'p2', 'p3', 'p4', ...q]);
+    expect(tags[0]).toEqual(['p0', 'p1', 't0', 'i0', 'p2', 'p3', 'p4', ...q]);
     expect(tags[1]).toEqual(['p0', 'p1', 'p2', 'p3', 'd1']);
     expect(tags[2]).toEqual(['p3', 'p4', ...q]);
     for (const { close } of pairs) close();
