@@ -224,15 +224,9 @@ function writeOutbox(ws: WebSocket, outbox: Outbox): void {
   if (bytes === 0 || !first) return;
   const last = bytes === first.length ? first : runOf(outbox);
   empty(outbox);
-  if (ws.readyState !== WebSocket.OPEN) return;
-  const socket = socketOf(ws);
-  if (socket.writableLength > 0) {
-    socket.write(earlier ? Buffer.concat([...earlier, last], bytes) : Buffer.from(last));
-    return;
-  }
-  if (!earlier) return void socket.write(last);
-  earlier.push(last);
-  writeRuns(socket, earlier);
+  const runs = earlier ?? [];
+  runs.push(last);
+  writeRuns(ws, runs, () => Buffer.concat(runs, bytes));
 }
 
 function empty(outbox: Outbox): void {
@@ -242,8 +236,16 @@ function empty(outbox: Outbox): void {
   outbox.bytes = 0;
 }
 
-/** Runs in different segments (the frames crossed into a new one): one writev of them, no copy. */
-function writeRuns(socket: Socket, runs: readonly Buffer[]): void {
+/**
+ * Write `runs` to `ws`'s socket as they are: one run in one write, runs in different segments (the
+ * frames crossed into a new one) in one writev, no copy. A socket still writing gets `copy()` of
+ * them instead (see writeOutbox). Dropped when the socket is no longer open.
+ */
+function writeRuns(ws: WebSocket, runs: readonly Buffer[], copy: () => Buffer): void {
+  if (ws.readyState !== WebSocket.OPEN) return;
+  const socket = socketOf(ws);
+  if (socket.writableLength > 0) return void socket.write(copy());
+  if (runs.length === 1) return void socket.write(runs[0] as Buffer);
   socket.cork();
   for (const run of runs) socket.write(run);
   socket.uncork();
@@ -344,8 +346,12 @@ export class Audience<M extends { readonly outbox: Outbox }> implements Audience
     const bytes = this.#bytes;
     if (frames.length === 0) return;
     const runs = runsOf(frames);
-    /** For sockets still writing (see writeOutbox): one copy for all of them, made when one needs it. */
+    // For sockets still writing: one copy for all of them, made when one needs it.
     let copy: Buffer | undefined;
+    const copyOnce = (): Buffer => {
+      copy ??= Buffer.concat(runs, bytes);
+      return copy;
+    };
     const slow: M[] = [];
     for (const member of this.#members) {
       const { outbox } = member;
@@ -360,17 +366,8 @@ export class Audience<M extends { readonly outbox: Outbox }> implements Audience
         } else writeOutbox(ws, outbox);
         continue;
       }
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      if (ws.bufferedAmount + bytes > this.maxUnsent) {
-        slow.push(member);
-        continue;
-      }
-      const socket = socketOf(ws);
-      if (socket.writableLength > 0) {
-        copy ??= Buffer.concat(runs, bytes);
-        socket.write(copy);
-      } else if (runs.length === 1) socket.write(runs[0] as Buffer);
-      else writeRuns(socket, runs);
+      if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount + bytes > this.maxUnsent) slow.push(member);
+      else writeRuns(ws, runs, copyOnce);
     }
     this.#frames = [];
     this.#bytes = 0;
@@ -383,17 +380,18 @@ function runsOf(frames: readonly TextFrame[]): Buffer[] {
   const runs: Buffer[] = [];
   let first = frames[0] as TextFrame;
   let end = first.end;
+  const endRun = () => runs.push(end === first.end ? first.bytes : Buffer.from(first.buffer as ArrayBuffer, first.start, end - first.start));
   for (let i = 1; i < frames.length; i++) {
     const frame = frames[i] as TextFrame;
     if (frame.buffer === first.buffer && frame.start === end) {
       end = frame.end;
       continue;
     }
-    runs.push(end === first.end ? first.bytes : Buffer.from(first.buffer as ArrayBuffer, first.start, end - first.start));
+    endRun();
     first = frame;
     end = frame.end;
   }
-  runs.push(end === first.end ? first.bytes : Buffer.from(first.buffer as ArrayBuffer, first.start, end - first.start));
+  endRun();
   return runs;
 }
 
