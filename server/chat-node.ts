@@ -609,9 +609,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const missed = after ? this.#history.after(after, mine) : undefined;
     const files = { token: fileToken(this.#access.keys.secret, name, key), maxBytes: this.#maxFileBytes };
     const welcome = frame.welcome(name, this.url, this.servers(), token, after !== undefined, files);
-    sendSpliced(conn.ws, welcome, this.#roster.welcomeJson());
     const page = missed ? { events: missed, more: false } : this.#history.page(Limits.HISTORY_PAGE, undefined, mine);
-    sendFrame(conn.ws, frame.history(page.events, page.more));
+    sendSpliced(conn.ws, welcome, this.#roster.welcomeJson(), [frame.history(page.events, page.more)]);
   }
 
   /**

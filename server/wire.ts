@@ -55,7 +55,7 @@ export class TextFrame {
   readonly end: number;
 
   constructor(payload: Buffer) {
-    this.bytes = frameLog.append(Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false }));
+    this.bytes = frameLog.append(frameOf(payload, TEXT_OPCODE, true));
     this.buffer = this.bytes.buffer;
     this.start = this.bytes.byteOffset;
     this.end = this.start + this.bytes.length;
@@ -505,22 +505,32 @@ function flushAll(): void {
 
 /**
  * Send `frame` with more fields whose JSON is already at hand as bytes, kept up to date by their
- * owner (the roster keeps the welcome's list of everyone), in pieces. The message goes as WebSocket
- * fragments (RFC 6455 §5.4) that every client reassembles: the big kept bytes are written as they
- * are, never copied into a buffer of their own per message (a welcome to the 10,000th person is
- * 80 KB, and thousands of those left the process holding memory it had freed). A field without
- * pieces is left out.
+ * owner (the roster keeps the welcome's list of everyone), in pieces, then the frames `after` it.
+ * The message goes as WebSocket fragments (RFC 6455 §5.4) that every client reassembles: the big
+ * kept bytes are written as they are, never copied into a buffer of their own per message (a
+ * welcome to the 10,000th person is 80 KB, and thousands of those left the process holding memory
+ * it had freed). A field without pieces is left out. Everything leaves in one write: a newcomer's
+ * welcome and history are one writev, not one per fragment and frame.
  */
-export function sendSpliced(ws: WebSocket, frame: object, json: Record<string, readonly Buffer[]>): boolean {
+export function sendSpliced(ws: WebSocket, frame: object, json: Record<string, readonly Buffer[]>, after: readonly object[] = []): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
   flushOutbox(ws);
   const parts: Buffer[] = [Buffer.from(JSON.stringify(frame).slice(0, -1))];
   for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
   parts.push(Buffer.from('}'));
   const pieces = joinSmall(parts);
-  for (const [i, piece] of pieces.entries()) ws.send(piece, { binary: false, fin: i === pieces.length - 1 });
+  const buffers: Buffer[] = [];
+  for (const [i, piece] of pieces.entries()) buffers.push(...frameOf(piece, i === 0 ? TEXT_OPCODE : CONTINUATION_OPCODE, i === pieces.length - 1));
+  for (const next of after) buffers.push(...frameOf(encode(next), TEXT_OPCODE, true));
+  writeRuns(ws, buffers, () => Buffer.concat(buffers));
   return true;
 }
+
+const TEXT_OPCODE = 0x1;
+const CONTINUATION_OPCODE = 0x0;
+
+/** A server's frame (never masked) of `payload`: its header and the payload as it is. */
+const frameOf = (payload: Buffer, opcode: number, fin: boolean): Buffer[] => Sender.frame(payload, { fin, rsv1: false, opcode, mask: false, readOnly: true });
 
 /** Parts as pieces worth a fragment each: runs of small parts joined, big ones as they are. */
 function joinSmall(parts: readonly Buffer[]): Buffer[] {

@@ -26,15 +26,24 @@ describe('wire', () => {
     close();
   });
 
-  it('sendSpliced: kept bytes spliced into a frame arrive as one message (in fragments when big), whole and in order', async () => {
+  it('sendSpliced: kept bytes spliced into a frame arrive as one message (in fragments when big), whole and in order with the frames after it', async () => {
     const { server, client, close } = await pair();
     const names = Array.from({ length: 5_000 }, (_, i) => `name-${i}`);
     const kept = Buffer.from(names.map((n) => JSON.stringify(n)).join(','));
-    sendSpliced(server, { type: 'welcome', name: 'Ann' }, { roster: [Buffer.from('{"ws://h:1":['), kept, Buffer.from(']}')], away: [] });
+    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'waiting' })), Number.POSITIVE_INFINITY);
+    sendSpliced(server, { type: 'welcome', name: 'Ann' }, { roster: [Buffer.from('{"ws://h:1":['), kept, Buffer.from(']}')], away: [] }, [
+      { type: 'next', n: 1 },
+    ]);
     sendSpliced(server, { type: 'small' }, { list: [Buffer.from('[1,2]')] });
     sendBatched(server, encode({ type: 'after' }));
-    await client.until(() => (client.frames.length === 3 ? true : undefined), 5_000, 'three messages');
-    expect(client.frames).toEqual([{ type: 'welcome', name: 'Ann', roster: { 'ws://h:1': names } }, { type: 'small', list: [1, 2] }, { type: 'after' }]);
+    await client.until(() => (client.frames.length === 5 ? true : undefined), 5_000, 'five messages');
+    expect(client.frames).toEqual([
+      { type: 'waiting' }, // what waited in the socket's outbox goes first
+      { type: 'welcome', name: 'Ann', roster: { 'ws://h:1': names } },
+      { type: 'next', n: 1 },
+      { type: 'small', list: [1, 2] },
+      { type: 'after' },
+    ]);
     close();
   });
 
