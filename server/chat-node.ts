@@ -8,7 +8,7 @@
 // that stand alone live beside it: peer-relay.ts (what peers bring in), mesh.ts (the set of
 // servers), listener.ts, history.ts and store.ts, event-clock.ts, grace.ts, options.ts, limits.ts.
 import { EventEmitter } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode, type ChatError, fail, ok, type Result } from '../shared/errors.js';
@@ -23,6 +23,7 @@ import {
   type Status,
   visibleTo,
 } from '../shared/protocol.js';
+import { newResumeToken } from '../shared/auth.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
 import { advertisedUrl } from './address.js';
 import { EventClock } from './event-clock.js';
@@ -546,7 +547,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       return;
     }
     if (!this.#admit(conn)) return;
-    const token = randomBytes(16).toString('hex');
+    const token = newResumeToken();
     const key = sha256(token);
     const join = this.#event('join', name, { key });
     this.#welcome(conn, name, join, key, token, undefined);
