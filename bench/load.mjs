@@ -63,7 +63,7 @@ function readFrames(ws, onFrame) {
   socket.removeAllListeners('data');
   let held; // the start of a frame whose header or head is not all here yet
   let skip = 0; // bytes of the frame being passed over still to come
-  let atFrameEnd; // the message to hand over once they have
+  let atFrameEnd; // the message this frame ends, handed over once its last byte is here
   let message; // a fragmented message: its first fragment's head, and its bytes so far
   const end = (m, now) => onFrame(m.buf, m.start, m.end, now, m.bytes);
   socket.on('data', (chunk) => {
@@ -92,23 +92,27 @@ function readFrames(ws, onFrame) {
       if (buf.length < headEnd) break;
       const opcode = buf[i] & 0x0f;
       const fin = (buf[i] & 0x80) !== 0;
-      let done; // the message this frame ends
+      const whole = start + length <= buf.length;
       if (opcode === 0x9) ws.pong(buf.subarray(start, headEnd));
+      else if ((opcode === 0x1 || opcode === 0x2) && fin && whole)
+        onFrame(buf, start, headEnd, now, length); // most frames
       else if (opcode === 0x1 || opcode === 0x2) {
         const head = { buf, start, end: headEnd, bytes: length };
-        if (fin) done = head;
+        if (fin) atFrameEnd = head;
         else message = head;
       } else if (opcode === 0x0 && message) {
         message.bytes += length;
-        if (fin) [done, message] = [message, undefined];
+        if (fin) {
+          atFrameEnd = message;
+          message = undefined;
+        }
       }
-      const rest = start + length - buf.length;
-      if (rest > 0) {
-        skip = rest;
-        atFrameEnd = done;
+      if (!whole) {
+        skip = start + length - buf.length;
         return;
       }
-      if (done) end(done, now);
+      if (atFrameEnd) end(atFrameEnd, now);
+      atFrameEnd = undefined;
       i = start + length;
     }
     if (i < buf.length) held = buf.subarray(i);
