@@ -42,7 +42,8 @@ import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
 import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
 import { SqliteStore, StoreError } from './store.js';
-import { closeWith, encode, sendFrame, sendSpliced } from './wire.js';
+import { encode } from './frames.js';
+import { closeWith, sendFrame, sendSpliced } from './wire.js';
 
 export { NodeStartError, StoreError };
 export type { ChatNodeOptions };

@@ -8,7 +8,8 @@
 // sent to a client outside this fan-out that must come after them calls flush() first.
 import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
-import { Audience, encode, type Outbox, outboxOf, sendFramedBatched, TextFrame } from './wire.js';
+import { encode, TextFrame } from './frames.js';
+import { Audience, type Outbox, outboxOf, sendFramedBatched } from './wire.js';
 
 export interface LocalClient {
   readonly name: string;

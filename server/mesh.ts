@@ -39,7 +39,8 @@ import {
 import { sameProof } from '../shared/auth.js';
 import type { Heartbeat } from './heartbeat.js';
 import { DialQueue } from './dial-queue.js';
-import { closeWith, encode, sendBatched, sendEncoded, sendFrame } from './wire.js';
+import { encode } from './frames.js';
+import { closeWith, sendBatched, sendEncoded, sendFrame } from './wire.js';
 
 export interface PeerLink {
   readonly url: string;

@@ -11,7 +11,7 @@ import type { LocalClients } from './local-clients.js';
 import type { Mesh, PeerLink } from './mesh.js';
 import { judgeClaim, judgePeerEvent, type PeerContext } from './peer-events.js';
 import type { Holder, Roster } from './roster.js';
-import { encode } from './wire.js';
+import { encode } from './frames.js';
 
 /** Refused peer frames are logged this many times per link, then once every thousand. */
 const REFUSALS_LOGGED = 10;

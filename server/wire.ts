@@ -1,16 +1,12 @@
-// Serializing and sending frames. A broadcast serializes its message once and frames it once
-// (TextFrame), and every client socket gets the same bytes; what a socket gets in one event-loop
+// Sending frames. A broadcast serializes its message once and frames it once (TextFrame, in
+// frames.ts), and every client socket gets the same bytes; what a socket gets in one event-loop
 // turn leaves in one write at its end (a client's outbox, with what was published to every
 // client in the Audience; a peer link's socket is corked), and under heavy load in one write
 // every 25 ms (flush-policy.ts).
 import type { Socket } from 'node:net';
-import * as wsModule from 'ws';
 import WebSocket from 'ws';
 import { FlushPolicy } from './flush-policy.js';
-
-export function encode(frame: object): Buffer {
-  return Buffer.from(JSON.stringify(frame));
-}
+import { encode, framed, splicedFrames, type TextFrame } from './frames.js';
 
 const TEXT = { binary: false } as const;
 
@@ -38,66 +34,6 @@ export function sendBatched(ws: WebSocket, data: Buffer): boolean {
   countCorked(socket, data.length);
   return true;
 }
-
-/**
- * A text frame built once — header and payload in one buffer — to write as it is to every client
- * it goes to, as uWebSockets does: a broadcast to N clients frames its message once, not N times.
- * Only for sockets this server accepted (its clients): frames a server sends are never masked
- * (RFC 6455 §5.1), so the bytes are the same for all. Frames are laid out one after the other in
- * shared segments (see FrameLog): a client that gets every broadcast of a turn gets one stretch of
- * a segment, written as it is, without a copy.
- */
-export class TextFrame {
-  readonly bytes: Buffer;
-  // Where the bytes are, as plain fields: an outbox compares them on every delivery.
-  readonly buffer: ArrayBufferLike;
-  readonly start: number;
-  readonly end: number;
-
-  constructor(payload: Buffer) {
-    this.bytes = frameLog.append(frameOf(payload, TEXT_OPCODE, true));
-    this.buffer = this.bytes.buffer;
-    this.start = this.bytes.byteOffset;
-    this.end = this.start + this.bytes.length;
-  }
-}
-
-// ws frames with Sender.frame, made a static function for broadcasts like this one
-// (websockets/ws#1016); @types/ws does not declare it.
-const { Sender } = wsModule as unknown as {
-  Sender: { frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[] };
-};
-
-/**
- * Where frames built once are laid out, each right after the one before, in segments of
- * SEGMENT_BYTES that are filled once and never written again (a new one is started when one is
- * full; the garbage collector takes it once no frame or write refers to it). A frame too big to
- * share one has a buffer of its own.
- */
-class FrameLog {
-  #segment = Buffer.allocUnsafeSlow(0);
-  #used = 0;
-
-  append(parts: readonly Buffer[]): Buffer {
-    let size = 0;
-    for (const part of parts) size += part.length;
-    if (size > SEGMENT_BYTES / 4) return Buffer.concat(parts, size);
-    if (this.#used + size > this.#segment.length) {
-      this.#segment = Buffer.allocUnsafeSlow(SEGMENT_BYTES);
-      this.#used = 0;
-    }
-    const start = this.#used;
-    for (const part of parts) this.#used += part.copy(this.#segment, this.#used);
-    return this.#segment.subarray(start, this.#used);
-  }
-}
-
-/**
- * Small enough that a segment a backed-up socket still refers to is little memory (see
- * writeOutbox), big enough that a turn's frames rarely cross into a new one.
- */
-const SEGMENT_BYTES = 64 * 1024;
-const frameLog = new FrameLog();
 
 /**
  * Send a frame built once to a client's socket: it waits in the socket's outbox until the end of
@@ -504,52 +440,19 @@ function flushAll(): void {
 }
 
 /**
- * Send `frame` with more fields whose JSON is already at hand as bytes, kept up to date by their
- * owner (the roster keeps the welcome's list of everyone), in pieces, then the frames `after` it.
- * The message goes as WebSocket fragments (RFC 6455 §5.4) that every client reassembles: the big
- * kept bytes are written as they are, never copied into a buffer of their own per message (a
- * welcome to the 10,000th person is 80 KB, and thousands of those left the process holding memory
- * it had freed). A field without pieces is left out. Everything leaves in one write: a newcomer's
- * welcome and history are one writev, not one per fragment and frame.
+ * Send `frame` with more fields whose JSON is already at hand as bytes (splicedFrames: the
+ * welcome's list of everyone, in fragments, its kept bytes as they are), then the frames `after`
+ * it, all in one write: a newcomer's welcome and history are one writev, not one per fragment and
+ * frame.
  */
 export function sendSpliced(ws: WebSocket, frame: object, json: Record<string, readonly Buffer[]>, after: readonly object[] = []): boolean {
   if (ws.readyState !== WebSocket.OPEN) return false;
   flushOutbox(ws);
-  const parts: Buffer[] = [Buffer.from(JSON.stringify(frame).slice(0, -1))];
-  for (const [key, value] of Object.entries(json)) if (value.length > 0) parts.push(Buffer.from(`,${JSON.stringify(key)}:`), ...value);
-  parts.push(Buffer.from('}'));
-  const pieces = joinSmall(parts);
-  const buffers: Buffer[] = [];
-  for (const [i, piece] of pieces.entries()) buffers.push(...frameOf(piece, i === 0 ? TEXT_OPCODE : CONTINUATION_OPCODE, i === pieces.length - 1));
-  for (const next of after) buffers.push(...frameOf(encode(next), TEXT_OPCODE, true));
+  const buffers = splicedFrames(frame, json);
+  for (const next of after) buffers.push(...framed(encode(next)));
   writeRuns(ws, buffers, () => Buffer.concat(buffers));
   return true;
 }
-
-const TEXT_OPCODE = 0x1;
-const CONTINUATION_OPCODE = 0x0;
-
-/** A server's frame (never masked) of `payload`: its header and the payload as it is. */
-const frameOf = (payload: Buffer, opcode: number, fin: boolean): Buffer[] => Sender.frame(payload, { fin, rsv1: false, opcode, mask: false, readOnly: true });
-
-/** Parts as pieces worth a fragment each: runs of small parts joined, big ones as they are. */
-function joinSmall(parts: readonly Buffer[]): Buffer[] {
-  const pieces: Buffer[] = [];
-  let small: Buffer[] = [];
-  for (const part of parts) {
-    if (part.length < SMALL_PART_BYTES) {
-      small.push(part);
-      continue;
-    }
-    if (small.length > 0) pieces.push(Buffer.concat(small));
-    small = [];
-    pieces.push(part);
-  }
-  if (small.length > 0) pieces.push(Buffer.concat(small));
-  return pieces;
-}
-
-const SMALL_PART_BYTES = 4096;
 
 export function sendFrame(ws: WebSocket, frame: object): boolean {
   return sendEncoded(ws, encode(frame));

@@ -1,7 +1,8 @@
 // server/wire.ts: sending frames on real sockets.
 import { describe, expect, it } from 'vitest';
 import { FLUSH_SPACING_MS, LOADED_FRAMES_PER_SOCKET } from '../server/flush-policy.js';
-import { Audience, closeWith, encode, outboxOf, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, TextFrame, unsent } from '../server/wire.js';
+import { encode, TextFrame } from '../server/frames.js';
+import { Audience, closeWith, outboxOf, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, unsent } from '../server/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
