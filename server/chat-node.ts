@@ -231,6 +231,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       port: opts.port,
       bind: opts.bind,
       // Files first (file-http.ts); the rest is the page, or what the caller serves.
+      // biome-ignore lint/complexity/useOptionalChain: an optional chain cannot reach a #private field (TS18030)
       httpHandler: (req, res) => (node !== undefined && node.#fileRoutes.handle(req, res)) || opts.httpHandler(req, res),
       origins: new OriginPolicy({
         port: () => node?.port,
