@@ -1,9 +1,8 @@
 // Files over HTTP from the page or the app's window (docs/protocol.md § Files): uploads and
 // downloads with progress (XMLHttpRequest: fetch() reports no upload progress), the bytes checked
 // against the event's hash, and saving through the browser's own download.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
+import { sha256Hex } from '../shared/files.js';
 import type { FileInfo } from '../shared/protocol.js';
 
 /** Progress of a transfer, 0–1 (NaN while the size is not known). */
@@ -45,10 +44,10 @@ export function download(url: string, file: FileInfo, onProgress: OnProgress): P
     xhr.open('GET', url);
     xhr.responseType = 'arraybuffer';
     xhr.onprogress = (e) => onProgress(e.loaded / (e.lengthComputable ? e.total : file.size));
-    xhr.onload = () => {
+    xhr.onload = async () => {
       if (xhr.status !== 200) return resolve(failure(xhr.status, new TextDecoder().decode(xhr.response as ArrayBuffer), 'The download'));
       const bytes = new Uint8Array(xhr.response as ArrayBuffer);
-      if (bytes.length !== file.size || bytesToHex(sha256(bytes)) !== file.hash) {
+      if (bytes.length !== file.size || (await sha256Hex(bytes)) !== file.hash) {
         return resolve(fail(ErrorCode.UPLOAD_INCOMPLETE, 'the file arrived damaged (its bytes are not the ones that were shared); try again'));
       }
       resolve(ok(new Blob([bytes], { type: file.type })));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { downloadUrl, uploadUrl } from '../shared/files.js';
+import { downloadUrl, sha256Hex, uploadUrl } from '../shared/files.js';
 import { accessOf, download, http, sha256, upload } from './helpers/files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
 import { Chatty } from './helpers/processes.js';
@@ -210,6 +210,18 @@ describe('files', () => {
     const fine = await bob.next((f) => f.type === 'file');
     expect(bob.frames.filter((f) => f.type === 'file')).toEqual([fine]);
     expect(readdirSync(join(data, 'files'))).toEqual([sha256(Buffer.from('fine'))]);
+  });
+
+  it("a download's bytes are checked without holding up the page: WebCrypto, or on a plain-http page (none) in slices with pauses between", async () => {
+    const bytes = new Uint8Array(randomBytes(5 * MiB + 7));
+    let pauses = 0;
+    const sliced = await sha256Hex(bytes, null, () => {
+      pauses++;
+      return new Promise((resolve) => setImmediate(resolve));
+    });
+    expect(sliced).toBe(sha256(Buffer.from(bytes)));
+    expect(pauses).toBe(5); // six slices of 1 MiB, the page's turn between each two
+    expect(await sha256Hex(bytes)).toBe(sliced); // WebCrypto: the same hash
   });
 
   describe.skipIf(!hasChromium)('in the page', () => {
