@@ -359,6 +359,12 @@ function corkForTurn(ws: WebSocket): Socket | undefined {
   return socket;
 }
 
+/**
+ * The TCP socket under `ws`. ws has no public way to write bytes it did not frame, nor to cork:
+ * its `_socket` is the one place this module reaches inside it. Bytes written here go after what
+ * ws has written and before what it writes next: without compression (off on ws's servers unless
+ * asked for, and never asked for here) ws writes to the socket as it is called.
+ */
 const socketOf = (ws: WebSocket): Socket => (ws as unknown as { _socket: Socket })._socket;
 
 /** Schedule the flush: right after this turn's I/O callbacks, or later under load (FlushPolicy). */
