@@ -87,6 +87,8 @@ const SEARCH_LIMIT = 50;
 /** "Typing…" from one client counts at most this often; clients show it for a few seconds. */
 const TYPING_EVERY_MS = 2_000;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly url: string;
   readonly limits: Readonly<ServerLimits>;
@@ -137,7 +139,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#access = new Access({ keys, invitedReplicas: opts.invitedReplicas, joinInvite: opts.joinInvite, onKeysChanged: (k) => this.#onKeysChanged(k) });
     this.#saveKeys(keys, () => void store?.close());
     this.#events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
-    this.#history = new History({ maxEvents: opts.historyMaxEvents, maxBytes: opts.historyMaxBytes, ...(this.#store ? { store: this.#store } : {}) });
+    this.#history = new History({
+      maxEvents: opts.historyMaxEvents,
+      maxBytes: opts.historyMaxBytes,
+      ...(this.#store ? { store: this.#store } : {}),
+      // A file goes with the last event that shares it: a download names its event.
+      onFileDropped: (hash) => this.#files.remove(hash),
+    });
     if (this.#store?.damaged) {
       opts.logger.warn({ file: this.#store.file, damaged: this.#store.damaged }, 'some events of the history could not be read back and were left out');
     }
@@ -190,6 +198,10 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     });
     this.#maxFileBytes = opts.maxFileBytes;
     this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
+    // Files left from events older than the history (a day's margin for servers' clocks) go.
+    const oldest = this.#history.oldestTs;
+    const stale = oldest === undefined ? 0 : this.#files.keepOnly(this.#history.fileHashes(), oldest - DAY_MS);
+    if (stale > 0) opts.logger.info({ files: stale }, 'removed files that no event of the history shares any more');
     this.#fileRoutes = new FileRoutes({
       files: this.#files,
       maxBytes: opts.maxFileBytes,

@@ -111,6 +111,37 @@ export class FileStore {
     return running;
   }
 
+  /**
+   * Let go of a file no event in the history shares any more: nobody can download it from here
+   * (a download names its event), so its bytes are only disk used. A file still being read keeps
+   * its bytes until it is closed (POSIX); where it cannot be removed now (Windows), the next
+   * start's sweep removes it.
+   */
+  remove(hash: string): void {
+    if (!SHA256_HEX.test(hash)) return;
+    try {
+      rmSync(join(this.folder, hash), { force: true });
+    } catch {
+      // in use: keepOnly at the next start
+    }
+  }
+
+  /**
+   * Remove the files not in `keep` that were last written before `before` (ms since the epoch): at
+   * start, what an earlier run's history let go of but could not remove. A younger one may be
+   * shared by an event the history will get back from its peers (a server killed before it wrote
+   * the event down): it stays. How many went.
+   */
+  keepOnly(keep: ReadonlySet<string>, before: number): number {
+    let removed = 0;
+    for (const name of readdirSync(this.folder)) {
+      if (!SHA256_HEX.test(name) || keep.has(name) || statSync(join(this.folder, name)).mtimeMs >= before) continue;
+      this.remove(name);
+      removed++;
+    }
+    return removed;
+  }
+
   /** A temporary folder goes with the server; a data folder's files stay for its next run. */
   close(): void {
     if (this.#temporary) rmSync(this.folder, { recursive: true, force: true });

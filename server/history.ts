@@ -11,6 +11,8 @@ export interface HistoryOptions {
   /** Most bytes of serialized events kept. */
   maxBytes: number;
   store?: EventStore;
+  /** A file no event here refers to any more (the last one that did was dropped): its bytes can go. */
+  onFileDropped?: (hash: string) => void;
 }
 
 /** The set's order: Lamport clock, then origin id. */
@@ -27,6 +29,8 @@ export class History {
   readonly #byCid = new Map<string, string>();
   /** Per origin, the highest seq seen (what a peer's `sync` is answered from). */
   readonly #seen = new Map<string, number>();
+  /** The files the events here share, by hash, and how many events share each. */
+  readonly #files = new Map<string, number>();
   #bytes = 0;
   #sinceStoreTrim = 0;
 
@@ -77,6 +81,16 @@ export class History {
       if (text !== undefined && visible(e) && words.every((w) => text.includes(w))) found.push(e);
     }
     return found;
+  }
+
+  /** When the oldest event here happened (ms since the epoch, its server's clock), if there is one. */
+  get oldestTs(): number | undefined {
+    return this.#events[0]?.ts;
+  }
+
+  /** The hashes of the files the events here share. */
+  fileHashes(): ReadonlySet<string> {
+    return new Set(this.#files.keys());
   }
 
   /** The id a send with this `cid` from `name` was published as, if it was. */
@@ -136,6 +150,7 @@ export class History {
     const cid = clientIdOf(event);
     if (cid) this.#byCid.set(cidKey(event.name, cid), event.id);
     if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
+    if (event.type === 'file') this.#files.set(event.file.hash, (this.#files.get(event.file.hash) ?? 0) + 1);
   }
 
   #trim(): void {
@@ -145,6 +160,14 @@ export class History {
       this.#byId.delete(oldest.id);
       const cid = clientIdOf(oldest);
       if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
+      if (oldest.type === 'file') this.#dropFile(oldest.file.hash);
     }
+  }
+
+  #dropFile(hash: string): void {
+    const left = (this.#files.get(hash) ?? 1) - 1;
+    if (left > 0) return void this.#files.set(hash, left);
+    this.#files.delete(hash);
+    this.opts.onFileDropped?.(hash);
   }
 }

@@ -2,7 +2,7 @@
 // from another on demand and keeps what it fetched, and only the people who may see a file's event
 // may download it. Real `chatty host` processes, HTTP over TLS, and pages in Chromium.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { downloadUrl, sha256Hex, uploadUrl } from '../shared/files.js';
 import { accessOf, download, http, sha256, upload } from './helpers/files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
+import { startNode } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';
 import { RawSocket } from './helpers/sockets.js';
 
@@ -210,6 +211,47 @@ describe('files', () => {
     const fine = await bob.next((f) => f.type === 'file');
     expect(bob.frames.filter((f) => f.type === 'file')).toEqual([fine]);
     expect(readdirSync(join(data, 'files'))).toEqual([sha256(Buffer.from('fine'))]);
+  });
+
+  it('a file goes from the disk with the last event that shares it; what an earlier run let go of goes at the next start', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'chatty-files-test-'));
+    const folder = join(data, 'files');
+    const node = await startNode({ data, insecure: true, historyMaxEvents: 5 });
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const [one, two] = [Buffer.from('the same bytes, twice'), Buffer.from('other bytes')];
+    for (const [bytes, name] of [
+      [one, 'a.txt'],
+      [one, 'b.txt'],
+      [two, 'c.txt'],
+    ] as const) {
+      expect((await upload(ann, bytes, { name })).status).toBe(201);
+    }
+    expect(readdirSync(folder).sort()).toEqual([sha256(one), sha256(two)].sort());
+    // Ann's join and the three files, and a message: the history's five. Each message after pushes out the oldest.
+    const say = async (text: string) => {
+      ann.send({ type: 'send', name: 'Ann', text });
+      await ann.next((f) => f.type === 'message' && f.text === text);
+    };
+    await say('0');
+    await say('1'); // the join goes
+    await say('2'); // a.txt goes; b.txt still shares its bytes
+    expect(readdirSync(folder).sort()).toEqual([sha256(one), sha256(two)].sort());
+    await say('3'); // b.txt goes, and with it those bytes
+    expect(readdirSync(folder)).toEqual([sha256(two)]);
+    expect((await download(ann, ann.frames.find((f) => f.type === 'file' && f.file.name === 'a.txt')!.id)).json?.code).toBe('FILE_NOT_FOUND');
+    await node.disconnect();
+    // Bytes no event shares go at the next start: those older than the history (left by a run that
+    // could not remove them), not those as young as it (an event its peers may bring back).
+    const [stray, young] = [sha256(Buffer.from('stray')), sha256(Buffer.from('young'))];
+    writeFileSync(join(folder, stray), 'stray');
+    writeFileSync(join(folder, young), 'young');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    utimesSync(join(folder, stray), twoDaysAgo, twoDaysAgo);
+    const again = await startNode({ data, insecure: true, historyMaxEvents: 50 });
+    expect(readdirSync(folder).sort()).toEqual([sha256(two), young].sort());
+    const bea = await RawSocket.join(again.url, 'Bea');
+    const c = bea.frames.find((f) => f.type === 'history')!.events.find((e: { type: string; file?: { name: string } }) => e.file?.name === 'c.txt');
+    expect((await download(bea, c.id)).body.toString()).toBe('other bytes');
   });
 
   it("a download's bytes are checked without holding up the page: WebCrypto, or on a plain-http page (none) in slices with pauses between", async () => {
