@@ -139,6 +139,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.#access = new Access({ keys, invitedReplicas: opts.invitedReplicas, joinInvite: opts.joinInvite, onKeysChanged: (k) => this.#onKeysChanged(k) });
     this.#saveKeys(keys, () => void store?.close());
     this.#events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
+    this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     this.#history = new History({
       maxEvents: opts.historyMaxEvents,
       maxBytes: opts.historyMaxBytes,
@@ -197,7 +198,6 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       evictLocal: (name) => this.#evict(name),
     });
     this.#maxFileBytes = opts.maxFileBytes;
-    this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     // Files left from events older than the history (a day's margin for servers' clocks) go.
     const oldest = this.#history.oldestTs;
     const stale = oldest === undefined ? 0 : this.#files.keepOnly(this.#history.fileHashes(), oldest - DAY_MS);

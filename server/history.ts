@@ -36,6 +36,8 @@ export class History {
 
   constructor(private readonly opts: HistoryOptions) {
     for (const event of opts.store?.load(opts.maxEvents) ?? []) this.#insert(event, JSON.stringify(event).length);
+    // The file keeps up to maxEvents rows; the byte limit holds here as it did before the restart.
+    this.#trim();
   }
 
   get size(): number {
