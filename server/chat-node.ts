@@ -6,7 +6,8 @@
 // the events they publish. It runs past 300 lines because a client's life here is one story —
 // admission, welcome with history, grace, resume, drop — told against one set of state; the parts
 // that stand alone live beside it: peer-relay.ts (what peers bring in), mesh.ts (the set of
-// servers), listener.ts, history.ts and store.ts, event-clock.ts, grace.ts, options.ts, limits.ts.
+// servers), listener.ts, history.ts and store.ts, event-clock.ts, grace.ts, options.ts, limits.ts,
+// and the sending: local-clients.ts (the fan-out), wire.ts (sockets, in turns), frames.ts (bytes).
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import type WebSocket from 'ws';

@@ -114,15 +114,15 @@ export class FileStore {
   /**
    * Let go of a file no event in the history shares any more: nobody can download it from here
    * (a download names its event), so its bytes are only disk used. A file still being read keeps
-   * its bytes until it is closed (POSIX); where it cannot be removed now (Windows), the next
-   * start's sweep removes it.
+   * its bytes until it is closed (POSIX); one that cannot be removed now (in use, on Windows) is
+   * left to the sweep of a later start (keepOnly).
    */
   remove(hash: string): void {
     if (!SHA256_HEX.test(hash)) return;
     try {
       rmSync(join(this.folder, hash), { force: true });
     } catch {
-      // in use: keepOnly at the next start
+      // in use: left to a later start's sweep
     }
   }
 
