@@ -182,7 +182,11 @@ export class FileRoutes {
     const { file } = event;
     if (!this.deps.files.has(file.hash)) {
       const fetched = await this.deps.files.fetchOnce(file.hash, () => this.#fetch(file, event.server));
-      if (!fetched) return this.#refuse(res, { code: ErrorCode.FILE_UNAVAILABLE, message: 'no server that holds this file is up right now; try again later' });
+      if (!fetched)
+        return this.#refuse(res, {
+          code: ErrorCode.FILE_UNAVAILABLE,
+          message: 'no server that holds this file is up right now (or the file is older than the history they keep); try again later',
+        });
     }
     const opened = this.deps.files.open(file.hash);
     if (!opened) return this.#refuse(res, { code: ErrorCode.FILE_NOT_FOUND, message: 'the file is gone from this server' });
