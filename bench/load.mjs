@@ -65,7 +65,7 @@ function readFrames(ws, onFrame) {
   let skip = 0; // bytes of the frame being passed over still to come
   let atFrameEnd; // the message this frame ends, handed over once its last byte is here
   let message; // a fragmented message: its first fragment's head, and its bytes so far
-  const end = (m, now) => onFrame(m.buf, m.start, m.end, now, m.bytes);
+  const handOver = (m, now) => onFrame(m.buf, m.start, m.end, now, m.bytes);
   socket.on('data', (chunk) => {
     const now = nowUs();
     let buf = chunk;
@@ -76,7 +76,7 @@ function readFrames(ws, onFrame) {
       }
       buf = chunk.subarray(skip);
       skip = 0;
-      if (atFrameEnd) end(atFrameEnd, now);
+      if (atFrameEnd) handOver(atFrameEnd, now);
       atFrameEnd = undefined;
     }
     if (held) buf = Buffer.concat([held, buf]);
@@ -111,7 +111,7 @@ function readFrames(ws, onFrame) {
         skip = start + length - buf.length;
         return;
       }
-      if (atFrameEnd) end(atFrameEnd, now);
+      if (atFrameEnd) handOver(atFrameEnd, now);
       atFrameEnd = undefined;
       i = start + length;
     }

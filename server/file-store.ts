@@ -112,17 +112,18 @@ export class FileStore {
   }
 
   /**
-   * Let go of a file no event in the history shares any more: nobody can download it from here
+   * Let go of a file no event in the history shares any more (true when it is gone): nobody can download it from here
    * (a download names its event), so its bytes are only disk used. A file still being read keeps
    * its bytes until it is closed (POSIX); one that cannot be removed now (in use, on Windows) is
    * left to the sweep of a later start (keepOnly).
    */
-  remove(hash: string): void {
-    if (!SHA256_HEX.test(hash)) return;
+  remove(hash: string): boolean {
+    if (!SHA256_HEX.test(hash)) return false;
     try {
       rmSync(join(this.folder, hash), { force: true });
+      return true;
     } catch {
-      // in use: left to a later start's sweep
+      return false; // in use: left to a later start's sweep
     }
   }
 
@@ -136,8 +137,7 @@ export class FileStore {
     let removed = 0;
     for (const name of readdirSync(this.folder)) {
       if (!SHA256_HEX.test(name) || keep.has(name) || statSync(join(this.folder, name)).mtimeMs >= before) continue;
-      this.remove(name);
-      removed++;
+      if (this.remove(name)) removed++;
     }
     return removed;
   }
