@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { ChatClient, type ClientOptions } from '../shared/chat-client.js';
 import { fingerprintForPeople } from '../shared/auth.js';
 import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
-import { ErrorCode } from '../shared/errors.js';
+import { ErrorCode, missingCase } from '../shared/errors.js';
 import { parseInvite } from '../shared/invite.js';
 import { buddiesOf, type ChatEvent, clientIdOf } from '../shared/protocol.js';
 import { downloadUrl } from '../shared/files.js';
@@ -137,6 +137,10 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           print(`[SEARCH] ${msg.events.length} found for "${neutralize(msg.query)}"`);
           for (const event of msg.events) print(`  ${formatEvent(event, client.name, fileUrl)}`);
           return;
+        case 'batch':
+          return; // never here: the client hands a batch on as the events it stands for
+        default:
+          missingCase(msg); // a frame type added to the protocol must be handled here
       }
     });
     const who = () =>

@@ -12,13 +12,14 @@ import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, ErrorCode, type ChatError, fail, ok, type Result } from '../shared/errors.js';
+import { CloseCode, closeReason, ErrorCode, type ChatError, fail, LEFT_REASON, missingCase, ok, type Result } from '../shared/errors.js';
 import {
   type ChatEvent,
   type ClientJoinReq,
   decodeServerInbound,
   type FileInfo,
   frame,
+  isPeerFrame,
   Limits,
   type Buddy,
   type Status,
@@ -452,22 +453,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         sendFrame(conn.ws, frame.setKeys(this.#access.keys));
         void this.#serverJoin(conn, msg.from);
         return;
-      case 'hello':
-      case 'auth_ok':
-      case 'set_keys':
-      case 'update_servers':
-      case 'roster':
-      case 'sync':
-      case 'backfill':
-      case 'join':
-      case 'leave':
-      case 'message':
-      case 'away':
-      case 'back':
-      case 'direct':
-      case 'presence':
-      case 'is_typing':
-        return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
+      default:
+        if (isPeerFrame(msg)) return this.#sendError(conn, { code: ErrorCode.NOT_A_SERVER, message: `${msg.type} is for servers; open with server_join_req` });
+        return missingCase(msg); // a client request added to the protocol must be handled here
     }
   }
 
@@ -527,9 +515,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     conn.role = { kind: 'gone' };
     if (role.kind !== 'client' || this.#stopping) return;
     // A client that vanished — no close frame (a network blip, a laptop lid, a killed process), or
-    // one that gave up on a silent server (4000) — may be back soon: its name is kept for the
+    // one that gave up on a silent server (NO_ANSWER) — may be back soon: its name is kept for the
     // grace period. One that closed on purpose without client_leave_req has left all the same.
-    if ((code === 1006 || code === 4000) && !conn.broke) this.#clientAway(role.name);
+    if ((code === CloseCode.ABNORMAL || code === CloseCode.NO_ANSWER) && !conn.broke) this.#clientAway(role.name);
     else this.#removeClient(role.name);
   }
 
@@ -547,7 +535,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #kick(conn: Connection, code: ErrorCode, message: string): void {
     const { role } = conn;
     conn.role = { kind: 'gone' };
-    closeWith(conn.ws, CloseCode.POLICY, `${code}: ${message}`);
+    closeWith(conn.ws, CloseCode.POLICY, closeReason(code, message));
     setTimeout(() => conn.ws.terminate(), 1_000).unref();
     if (role.kind === 'client') this.#removeClient(role.name);
   }
@@ -733,7 +721,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     conn.role = { kind: 'gone' };
     this.#clients.remove(joined);
     this.#roster.remove(this.url, joined);
-    closeWith(conn.ws, CloseCode.NORMAL, 'left');
+    closeWith(conn.ws, CloseCode.NORMAL, LEFT_REASON);
   }
 
   /** A client is gone (vanished, too slow, flooding, or lost its name): everyone sees it leave. */

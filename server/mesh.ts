@@ -20,7 +20,7 @@
 // (A little past 300 lines: linking, the handshake and the tie-breaks share the link table.)
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { CloseCode, ErrorCode, missingCase } from '../shared/errors.js';
+import { CloseCode, closeReason, ErrorCode, missingCase } from '../shared/errors.js';
 import { channelBinding } from '../shared/node/channel-binding.js';
 import {
   type Backfill,
@@ -30,6 +30,8 @@ import {
   type ChatEvent,
   type Hello,
   type IsTyping,
+  isChatEvent,
+  isClientRequest,
   type LinkAuth,
   type PeerFrame,
   type Roster,
@@ -161,7 +163,7 @@ export class Mesh {
   async accept(ws: WebSocket, from: string): Promise<PeerLink | undefined> {
     const { self, log } = this.opts;
     if (from === self) {
-      closeWith(ws, CloseCode.POLICY, `${ErrorCode.PEER_INVALID}: that is this server's own address`);
+      closeWith(ws, CloseCode.POLICY, closeReason(ErrorCode.PEER_INVALID, "that is this server's own address"));
       return undefined;
     }
     const existing = this.#links.get(from);
@@ -172,7 +174,7 @@ export class Mesh {
     }
     if (existing?.open && (await answersPing(existing.ws, this.opts.aliveCheckMs))) {
       log.warn({ peer: from }, 'refused server_join_req: that address is linked and alive');
-      closeWith(ws, CloseCode.POLICY, `${ErrorCode.PEER_REFUSED}: ${from} is already linked and answering`);
+      closeWith(ws, CloseCode.POLICY, closeReason(ErrorCode.PEER_REFUSED, `${from} is already linked and answering`));
       return undefined;
     }
     const current = this.#links.get(from);
@@ -218,16 +220,7 @@ export class Mesh {
       return;
     }
     const msg = decoded.value;
-    if (
-      msg.type === 'client_join_req' ||
-      msg.type === 'client_leave_req' ||
-      msg.type === 'send' ||
-      msg.type === 'history_req' ||
-      msg.type === 'ping' ||
-      msg.type === 'set_status' ||
-      msg.type === 'typing' ||
-      msg.type === 'search_req'
-    ) {
+    if (isClientRequest(msg)) {
       this.opts.log.warn({ peer: link.url, type: msg.type }, 'client request on a server link');
       return;
     }
@@ -250,16 +243,6 @@ export class Mesh {
       case 'backfill':
         if (link.open) this.opts.handlers.onBackfill(link, msg);
         return;
-      case 'join':
-      case 'leave':
-      case 'message':
-      case 'file':
-      case 'away':
-      case 'back':
-      case 'direct':
-      case 'presence':
-        if (link.open) this.opts.handlers.onEvent(link, msg, raw);
-        return;
       case 'is_typing':
         if (link.open) this.opts.handlers.onTyping(link, msg, raw);
         return;
@@ -271,6 +254,10 @@ export class Mesh {
       case 'auth_ok':
         return; // already linked
       default:
+        if (isChatEvent(msg)) {
+          if (link.open) this.opts.handlers.onEvent(link, msg, raw);
+          return;
+        }
         missingCase(msg); // a frame type added to the protocol must be handled here
     }
   }
@@ -287,7 +274,7 @@ export class Mesh {
         return;
       }
       this.opts.log.warn({ peer: link.url }, "a server did not prove it knows the set's secret; not linking");
-      closeWith(link.ws, CloseCode.POLICY, `${ErrorCode.AUTH_FAILED}: that server could not prove it belongs to this set`);
+      closeWith(link.ws, CloseCode.POLICY, closeReason(ErrorCode.AUTH_FAILED, 'that server could not prove it belongs to this set'));
     }
   }
 

@@ -174,7 +174,7 @@ export function parsePayload<S extends v.GenericSchema>(schema: S, payload: unkn
   if (r.success) return ok(r.output);
   const issue = r.issues[0];
   const where = issue.path?.map((p) => String(p.key)).join('.') ?? 'request';
-  return fail(ErrorCode.BAD_FRAME, `invalid ${where}: ${issue.message}`);
+  return fail(ErrorCode.BAD_INPUT, `invalid ${where}: ${issue.message}`);
 }
 
 /** Only web links leave the app, and only through the system browser. */
@@ -185,5 +185,5 @@ export function safeExternalUrl(input: string): Result<string> {
   } catch {
     // fall through
   }
-  return fail(ErrorCode.BAD_FRAME, 'only http and https links can be opened');
+  return fail(ErrorCode.BAD_INPUT, 'only http and https links can be opened');
 }

@@ -10,7 +10,7 @@
 // It runs past 300 lines because joining, sending, liveness and resuming share one socket's
 // state and must hand it over together; the UI-side session is client-session.ts.
 import { answerHello, inviteKey, normalizeInviteCode, passphraseKey, sameProof } from './auth.js';
-import { ErrorCode, fail, ok, type Result } from './errors.js';
+import { CloseCode, codeOfCloseReason, ErrorCode, fail, LEFT_REASON, ok, type Result } from './errors.js';
 import {
   type ChatEvent,
   type ClientAuth,
@@ -18,6 +18,8 @@ import {
   type ClientJoinReq,
   decodeClientInbound,
   batchEvents,
+  clientIdOf,
+  isChatEvent,
   isNotice,
   frame,
   type Hello,
@@ -245,7 +247,7 @@ export class ChatClient {
         return resolve();
       }
       const timer = setTimeout(() => {
-        this.#socket.close(1000, 'left');
+        this.#socket.close(CloseCode.NORMAL, LEFT_REASON);
         resolve();
       }, timeoutMs);
       const done = () => {
@@ -287,8 +289,8 @@ export class ChatClient {
     if (socket !== this.#socket || socket.readyState !== OPEN) return;
     if (Date.now() - this.#lastHeard > this.#opts.deadMs) {
       // A frozen server keeps its TCP connections open: only silence tells. Give up on it.
-      this.#onLost(4000, 'the server stopped answering');
-      socket.close(4000, 'no answer');
+      this.#onLost(CloseCode.NO_ANSWER, 'the server stopped answering');
+      socket.close(CloseCode.NO_ANSWER, 'no answer');
       return;
     }
     socket.send(JSON.stringify(frame.ping()));
@@ -315,18 +317,14 @@ export class ChatClient {
       case 'history':
         for (const event of msg.events) this.#seen(event);
         return;
-      case 'join':
-      case 'leave':
-      case 'message':
-      case 'away':
-      case 'back':
-      case 'direct':
-      case 'presence':
-        this.#seen(msg);
-        if ((msg.type === 'message' || msg.type === 'direct') && msg.cid && msg.name === this.name) this.#unacked.delete(msg.cid);
-        return;
       default:
-        return;
+        if (!isChatEvent(msg)) return;
+        this.#seen(msg);
+        // Every event with a client id (a message, a direct one, a file) settles that send.
+        if (msg.name === this.name) {
+          const cid = clientIdOf(msg);
+          if (cid) this.#unacked.delete(cid);
+        }
     }
   }
 
@@ -355,7 +353,7 @@ export class ChatClient {
       const resume = { token: this.#token!, ...(this.#last ? { after: this.#last.id } : {}) };
       const joined = await join(url, (auth) => frame.clientJoinReq(this.name, resume, auth), this.#createSocket, this.#opts.deadMs, this.#prover);
       if (this.#leaving) {
-        if (joined.ok) joined.value.socket.close(1000, 'left');
+        if (joined.ok) joined.value.socket.close(CloseCode.NORMAL, LEFT_REASON);
         break;
       }
       if (joined.ok) {
@@ -371,7 +369,7 @@ export class ChatClient {
         this.#tell({ kind: joined.value.welcome.resumed ? 'resumed' : 'rejoined', server: this.#server });
         return;
       }
-      if (joined.error.code === ErrorCode.NAME_TAKEN) return this.#finish(4001, joined.error.message);
+      if (joined.error.code === ErrorCode.NAME_TAKEN) return this.#finish(CloseCode.NAME_LOST, joined.error.message);
       if (attempt % order.length === 0) {
         await sleep(Math.min(wait, Math.max(0, deadline - Date.now())) * (0.5 + Math.random() / 2));
         wait = Math.min(wait * 2, MAX_BACKOFF_MS);
@@ -396,8 +394,10 @@ export class ChatClient {
 
 /** Closes after which reconnecting would not help: the user is out, or was refused for cause. */
 function isFinal(reason: string): boolean {
-  return /^(SLOW_CONSUMER|RATE_LIMITED|NAME_TAKEN|AUTH_REQUIRED|AUTH_FAILED|left)/.test(reason);
+  const code = codeOfCloseReason(reason);
+  return reason === LEFT_REASON || (code !== undefined && FINAL_CODES.has(code));
 }
+const FINAL_CODES = new Set<ErrorCode>([ErrorCode.SLOW_CONSUMER, ErrorCode.RATE_LIMITED, ErrorCode.NAME_TAKEN, ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_FAILED]);
 
 /** Answers a private chat's `hello` with the person's credentials (the passphrase's key is made once per salt). */
 class Prover {
@@ -456,11 +456,11 @@ function join(
     };
     const refuse = (code: ErrorCode, message: string) => {
       settle(fail(code, message));
-      socket.close(1000, 'join refused');
+      socket.close(CloseCode.NORMAL, 'join refused');
     };
     const timer = setTimeout(() => {
       settle(fail(ErrorCode.UNREACHABLE, `cannot reach ${url}: no answer`));
-      socket.close(4000, 'no answer');
+      socket.close(CloseCode.NO_ANSWER, 'no answer');
     }, timeoutMs);
     socket.addEventListener('error', (event) => {
       socketError ||= describeSocketError(event); // the first says why; later ones only that it closed
@@ -494,7 +494,7 @@ function join(
       } else if (msg.type === 'error') {
         // Codes from a newer server pass through as they are.
         settle({ ok: false, error: { code: msg.code as ErrorCode, message: msg.message } });
-        socket.close(1000, 'join refused');
+        socket.close(CloseCode.NORMAL, 'join refused');
       }
     });
     // Frames after the welcome and before the client adopts the socket (its history) are kept.

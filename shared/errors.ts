@@ -6,6 +6,8 @@ export const ErrorCode = {
   BAD_JSON: 'BAD_JSON',
   /** JSON, but not a frame: no `type`, missing or extra fields, wrong field types. */
   BAD_FRAME: 'BAD_FRAME',
+  /** Raised locally, never sent: input a person typed or the app passed in (a port, an IPC payload, a link) is not valid. */
+  BAD_INPUT: 'BAD_INPUT',
   /** `type` names no message of the protocol (or one only servers send). */
   UNKNOWN_TYPE: 'UNKNOWN_TYPE',
   /** Binary WebSocket frames are not part of the protocol. */
@@ -76,16 +78,40 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** WebSocket close codes the node uses. 4000–4999 are reserved for applications by RFC 6455. */
+/** WebSocket close codes Chatty uses or reads. 4000–4999 are reserved for applications by RFC 6455. */
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  /** Never sent: what a socket reports when it closed without a close frame (a network blip, a killed process). */
+  ABNORMAL: 1006,
   POLICY: 1008,
   /** The server is full: try again later (RFC 6455 "Try Again Later"). */
   TRY_AGAIN_LATER: 1013,
+  /** A client gave up on a server that stopped answering (a frozen server keeps TCP open). */
+  NO_ANSWER: 4000,
+  /** Reported by a client, never sent: its name went to someone else while it was away. */
+  NAME_LOST: 4001,
   /** A second link between the same two servers; the other one is kept. */
   DUPLICATE_LINK: 4009,
 } as const;
+
+/** The close reason of a client that left on purpose (its `client_leave_req`, or the app's Quit). */
+export const LEFT_REASON = 'left';
+
+/**
+ * A close reason that carries an error code, as `CODE: message` (RFC 6455 allows 123 bytes; the
+ * code comes first, so a shortened reason keeps it). codeOfCloseReason reads it back.
+ */
+export function closeReason(code: ErrorCode, message?: string): string {
+  return message === undefined ? code : `${code}: ${message}`;
+}
+
+const CODES = new Set<string>(Object.values(ErrorCode));
+/** The error code a close reason starts with (closeReason), if it names one of the catalogue. */
+export function codeOfCloseReason(reason: string): ErrorCode | undefined {
+  const head = reason.split(':', 1)[0]!;
+  return CODES.has(head) ? (head as ErrorCode) : undefined;
+}
 
 /** An error as a value: thrown by nothing in shared/, returned instead. */
 export interface ChatError {

@@ -436,17 +436,6 @@ export type SetKeysFrame = v.InferOutput<typeof SetKeysFrame>;
 export type ClientAuth = NonNullable<ClientJoinReq['auth']>;
 export type LinkAuth = NonNullable<ServerJoinReq['auth']>;
 
-export type ClientRequest =
-  | ClientJoinReq
-  | ClientLeaveReq
-  | SendReq
-  | HistoryReq
-  | v.InferOutput<typeof Ping>
-  | v.InferOutput<typeof SetStatusReq>
-  | v.InferOutput<typeof TypingReq>
-  | v.InferOutput<typeof SearchReq>;
-export type ChatEvent = JoinEvent | LeaveEvent | MessageEvent | AwayEvent | BackEvent | DirectEvent | PresenceEvent | FileEvent;
-
 /** The one person besides its sender a private event is for (a direct message or file); undefined for a public one. */
 export function privateTo(event: ChatEvent): string | undefined {
   return event.type === 'direct' || event.type === 'file' ? event.to : undefined;
@@ -477,26 +466,6 @@ export function searchableText(event: ChatEvent): string | undefined {
 export function clientIdOf(event: ChatEvent): string | undefined {
   return event.type === 'message' || event.type === 'direct' || event.type === 'file' ? event.cid : undefined;
 }
-export type PeerFrame = ServerJoinReq | UpdateServers | Roster | Sync | Backfill | ChatEvent | Hello | AuthOk | SetKeysFrame | IsTyping;
-/** Everything a server may receive. */
-export type ServerInbound = ClientRequest | PeerFrame;
-/** Everything a client may receive. */
-export type ClientInbound =
-  | ChatEvent
-  | Welcome
-  | History
-  | Ack
-  | v.InferOutput<typeof Pong>
-  | UpdateServers
-  | Roster
-  | Exit
-  | ErrorFrame
-  | Hello
-  | AuthOk
-  | IsTyping
-  | SearchResults
-  | Batch;
-
 const events = {
   join: JoinEvent,
   leave: LeaveEvent,
@@ -508,7 +477,8 @@ const events = {
   file: FileEvent,
 } as const;
 
-const serverInbound = {
+/** What a client may ask of its server (seminar: client_join_req, client_leave_req, send; and the rest). */
+const clientRequests = {
   client_join_req: ClientJoinReq,
   client_leave_req: ClientLeaveReq,
   send: SendReq,
@@ -517,17 +487,23 @@ const serverInbound = {
   set_status: SetStatusReq,
   typing: TypingReq,
   search_req: SearchReq,
-  is_typing: IsTyping,
+} as const;
+
+/** What servers send each other (seminar: server_join_req, update_servers, and RelayMessage: the events). */
+const peerFrames = {
   server_join_req: ServerJoinReq,
+  hello: Hello,
+  auth_ok: AuthOk,
+  set_keys: SetKeysFrame,
   update_servers: UpdateServers,
   roster: Roster,
   sync: Sync,
   backfill: Backfill,
-  hello: Hello,
-  auth_ok: AuthOk,
-  set_keys: SetKeysFrame,
+  is_typing: IsTyping,
   ...events,
 } as const;
+
+const serverInbound = { ...clientRequests, ...peerFrames } as const;
 
 const clientInbound = {
   ...events,
@@ -546,6 +522,36 @@ const clientInbound = {
   batch: Batch,
 } as const;
 
+/** The union of what a map of schemas decodes to: the frame types come from the maps above, never typed again. */
+type Decoded<M> = { [K in keyof M]: M[K] extends v.GenericSchema ? v.InferOutput<M[K]> : never }[keyof M];
+export type ChatEvent = Decoded<typeof events>;
+export type ClientRequest = Decoded<typeof clientRequests>;
+export type PeerFrame = Decoded<typeof peerFrames>;
+/** Everything a server may receive. */
+export type ServerInbound = ClientRequest | PeerFrame;
+/** Everything a client may receive. */
+export type ClientInbound = Decoded<typeof clientInbound>;
+
+const typesOf = <M extends object>(schemas: M) => Object.keys(schemas) as Array<keyof M & string>;
+/** Every event type of the set's history, in one list (docs/protocol.md § Events). */
+export const EVENT_TYPES: readonly ChatEvent['type'][] = typesOf(events);
+export const CLIENT_REQUEST_TYPES: readonly ClientRequest['type'][] = typesOf(clientRequests);
+export const PEER_FRAME_TYPES: readonly PeerFrame['type'][] = typesOf(peerFrames);
+
+const has = (schemas: object, type: string) => Object.hasOwn(schemas, type);
+/** An event of the set's history (join, message, file, …), whatever else a frame could be. */
+export function isChatEvent<F extends { type: string }>(frame: F): frame is Extract<F, { type: ChatEvent['type'] }> {
+  return has(events, frame.type);
+}
+/** A client's request (what a server link must never carry). */
+export function isClientRequest<F extends { type: string }>(frame: F): frame is Extract<F, { type: ClientRequest['type'] }> {
+  return has(clientRequests, frame.type);
+}
+/** A frame between servers (what a client connection must never carry, but its opening `server_join_req`). */
+export function isPeerFrame<F extends { type: string }>(frame: F): frame is Extract<F, { type: PeerFrame['type'] }> {
+  return has(peerFrames, frame.type);
+}
+
 type Schemas = Record<string, v.GenericSchema>;
 
 function decodeWith<T>(schemas: Schemas, text: string): Result<T> {
@@ -560,7 +566,7 @@ function decodeWith<T>(schemas: Schemas, text: string): Result<T> {
   }
   const type = (json as { type?: unknown }).type;
   if (typeof type !== 'string') return fail(ErrorCode.BAD_FRAME, 'frame has no "type" string');
-  const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
+  const schema = has(schemas, type) ? schemas[type] : undefined;
   if (!schema) return fail(ErrorCode.UNKNOWN_TYPE, `unknown frame type "${type.slice(0, 40)}"`);
   const parsed = v.safeParse(schema, json);
   if (parsed.success) return ok(parsed.output as T);
@@ -624,7 +630,7 @@ export function parsePort(input: string | number): Result<number> {
   const r = v.safeParse(Port, value);
   return r.success
     ? ok(r.output)
-    : fail(ErrorCode.BAD_FRAME, Number.isNaN(value) ? `the port must be a number, not "${String(input).slice(0, 20)}"` : r.issues[0].message);
+    : fail(ErrorCode.BAD_INPUT, Number.isNaN(value) ? `the port must be a number, not "${String(input).slice(0, 20)}"` : r.issues[0].message);
 }
 
 /**

@@ -21,10 +21,10 @@ describe('IPC handlers', () => {
   it('parses every payload with the shared schema: bad ones get an error result', async () => {
     const { table, session } = handlers();
     for (const bad of [undefined, null, 'Ann', { name: 1, port: 4000 }, { name: 'Ann', port: -1 }, { name: 'Ann', port: 4000, admin: true }]) {
-      expect(await table[Channel.host](bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
+      expect(await table[Channel.host](bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     }
     expect(await table[Channel.join]({ name: 'Ann', address: 'x' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('replica') } });
-    expect(await table[Channel.send]({ text: 'hi' })).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
+    expect(await table[Channel.send]({ text: 'hi' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     expect(session.node).toBeUndefined();
   });
 
@@ -49,7 +49,7 @@ describe('IPC handlers', () => {
       { mutePublic: true, idleMinutes: 1.5 },
       { mutePublic: true },
     ]) {
-      expect(await table[Channel.setPreferences](bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'BAD_FRAME' } });
+      expect(await table[Channel.setPreferences](bad), JSON.stringify(bad)).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     }
     expect(await new SettingsStore(dir).load()).toMatchObject({ mutePublic: true, idleMinutes: 3 });
   });

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { closeReason, codeOfCloseReason, ErrorCode } from '../shared/errors.js';
 import {
+  CLIENT_REQUEST_TYPES,
   type ChatEvent,
+  EVENT_TYPES,
   decodeClientInbound,
   decodeServerInbound,
   frame,
+  isChatEvent,
+  isClientRequest,
   isNotice,
+  isPeerFrame,
   Limits,
+  PEER_FRAME_TYPES,
   parsePort,
   parseServerAddress,
   validateName,
@@ -192,5 +199,33 @@ describe('parsePort', () => {
     expect(parsePort('4000')).toEqual({ ok: true, value: 4000 });
     expect(parsePort(0)).toEqual({ ok: true, value: 0 });
     for (const bad of ['', '-1', '65536', '80.5', 'eighty', 70000]) expect(parsePort(bad).ok, String(bad)).toBe(false);
+  });
+});
+
+describe('the lists of frame types (derived from the schema maps, never typed again)', () => {
+  it('splits what a server receives into client requests and peer frames, events among the latter', () => {
+    expect(EVENT_TYPES).toEqual(['join', 'leave', 'message', 'away', 'back', 'direct', 'presence', 'file']);
+    expect(CLIENT_REQUEST_TYPES).toEqual(['client_join_req', 'client_leave_req', 'send', 'history_req', 'ping', 'set_status', 'typing', 'search_req']);
+    for (const type of EVENT_TYPES) expect(PEER_FRAME_TYPES).toContain(type);
+    for (const type of CLIENT_REQUEST_TYPES) expect(PEER_FRAME_TYPES).not.toContain(type);
+    expect(isChatEvent({ type: 'file' })).toBe(true);
+    expect(isChatEvent({ type: 'welcome' })).toBe(false);
+    expect(isClientRequest({ type: 'search_req' })).toBe(true);
+    expect(isPeerFrame({ type: 'server_join_req' })).toBe(true);
+    expect(isPeerFrame({ type: 'send' })).toBe(false);
+  });
+
+  it('tells bad local input from a bad frame', () => {
+    expect(parsePort('eighty')).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+  });
+});
+
+describe('close reasons', () => {
+  it('carry an error code first, read back without a regex', () => {
+    expect(closeReason(ErrorCode.SLOW_CONSUMER, 'you fell too far behind')).toBe('SLOW_CONSUMER: you fell too far behind');
+    expect(codeOfCloseReason('SLOW_CONSUMER: you fell too far behind')).toBe('SLOW_CONSUMER');
+    expect(codeOfCloseReason(closeReason(ErrorCode.SERVER_FULL))).toBe('SERVER_FULL');
+    expect(codeOfCloseReason('left')).toBeUndefined();
+    expect(codeOfCloseReason('NOT_A_CODE: x')).toBeUndefined();
   });
 });

@@ -1,7 +1,9 @@
 // The seminar's first system: one server, clients join, send and leave.
 import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../shared/chat-client.js';
+import { upload } from './helpers/files.js';
 import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
+import { TcpProxy } from './helpers/proxy.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket, trustingSockets } from './helpers/sockets.js';
 
@@ -122,6 +124,32 @@ describe('ChatNode (single server)', () => {
       await eventually(() => expect(seen).toContain('message'));
       await ann.leave();
       expect(seen).toEqual(['history', 'join', 'message', 'ack', 'leave', 'exit']);
+    });
+
+    it('a resume asks only for what came after the last event it had, a file event included', async () => {
+      const node = await startNode();
+      // Ann reaches the node through a proxy the test cuts; she resumes at the node's own address.
+      const proxy = await TcpProxy.start(Number(new URL(node.url).port));
+      try {
+        const joined = await ChatClient.connect(node.url.replace(/:\d+$/, `:${proxy.port}`), 'Ann', trustingSockets, { backoffMs: 50 });
+        if (!joined.ok) throw new Error(joined.error.message);
+        const ann = joined.value;
+        const frames: Array<{ type: string; events?: Array<{ id: string }>; id?: string }> = [];
+        ann.onFrame((f) => frames.push(f));
+        const bob = await RawSocket.join(node.url, 'Bob');
+        bob.send({ type: 'send', name: 'Bob', text: 'before the file' });
+        expect((await upload(bob, Buffer.from('plan'), { name: 'plan.txt', type: 'text/plain' })).status).toBe(201);
+        const file = await bob.next((f) => f.type === 'file');
+        await eventually(() => expect(frames.some((f) => f.id === file.id)).toBe(true));
+        const resumed = new Promise<void>((resolve) => ann.onLinkState((s) => s.kind === 'resumed' && resolve()));
+        proxy.cut();
+        await resumed;
+        const again = frames.filter((f) => f.type === 'history').flatMap((f) => f.events ?? []);
+        expect(again.map((e) => e.id)).not.toContain(file.id);
+        await ann.leave();
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('answers a taken name and an unreachable server with a clear error result', async () => {
