@@ -62,6 +62,12 @@ export class Heartbeat {
     ws.on('pong', this.#markAlive);
   }
 
+  /** Stop watching `ws` for its owner (trackPongs): a socket handed to another owner, which tracks it anew. */
+  untrack(ws: WebSocket): void {
+    ws.off('pong', this.#markAlive);
+    this.#alive.delete(ws);
+  }
+
   /** `ws` answered (a pong or a frame). */
   alive(ws: WebSocket): void {
     if (this.#alive.has(ws)) this.#alive.set(ws, true);

@@ -4,7 +4,14 @@
 import { hostname } from 'node:os';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import type { DiscoveredHost } from '../shared/bridge.js';
-import type { ChatNode } from './chat-node.js';
+
+/** What advertising needs of a node (ChatNode has it): its invite, who is on it, and word when either changes. */
+export interface Advertisable {
+  invite(): { fingerprint?: string; private: boolean };
+  buddies(): readonly unknown[];
+  on(event: 'event' | 'keys', listener: () => void): unknown;
+  off(event: 'event' | 'keys', listener: () => void): unknown;
+}
 
 const SERVICE_TYPE = 'chatty';
 
@@ -90,7 +97,7 @@ export class LanDiscovery {
  * and its buddy count follows joins and leaves. `name`: who hosts it (shown in the Join list).
  * Returns the function that stops it.
  */
-export function advertiseNode(discovery: LanDiscovery, node: ChatNode, name: () => string, port: number): () => void {
+export function advertiseNode(discovery: LanDiscovery, node: Advertisable, name: () => string, port: number): () => void {
   const advertise = () => {
     const invite = node.invite();
     discovery.advertise(name(), port, node.buddies().length, { secure: invite.fingerprint !== undefined, private: invite.private });

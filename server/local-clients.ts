@@ -6,15 +6,9 @@
 // passed: a lone join is not delayed, and a storm costs every client one frame per period.
 // Anything else sent to clients first sends what waits before it, so the order holds; a frame
 // sent to a client outside this fan-out that must come after them calls flush() first.
-import type WebSocket from 'ws';
 import { type ChatEvent, forClients, forClientsBatched, type IsTyping, isBatched, privateTo } from '../shared/protocol.js';
-import { encode, TextFrame } from './frames.js';
-import { Audience, type Outbox, outboxOf, sendFramedBatched } from './wire.js';
-
-export interface LocalClient {
-  readonly name: string;
-  readonly ws: WebSocket;
-}
+import type { Connection } from './connections.js';
+import { encode } from './json-bytes.js';
 
 /**
  * Batches go out at most this often. Measured (docs/benchmark.md): a storm of 5,000 joins took
@@ -24,47 +18,58 @@ export interface LocalClient {
  */
 const BATCH_EVERY_MS = 500;
 
-/** A client as this fan-out keeps it: with its socket's outbox. */
-interface Member {
-  readonly client: LocalClient;
-  readonly outbox: Outbox;
+/**
+ * How the bytes reach many clients (the wire's Audience, wire/wire.ts): a frame published once
+ * for everyone, or framed once for a few; members too far behind are reported to the `onSlow`
+ * the fan-out was made with, after the send or flush.
+ */
+export interface FanOut<M> {
+  add(member: M): void;
+  remove(member: M): void;
+  publish(data: Buffer, except?: M): void;
+  sendTo(members: readonly M[], data: Buffer): void;
 }
 
 export class LocalClients {
-  readonly #byName = new Map<string, Member>();
-  /** Everyone: what is broadcast goes to the audience once, not to each. */
-  readonly #everyone: Audience<Member>;
+  readonly #byName = new Map<string, Connection>();
+  /** Everyone: what is broadcast goes to the fan-out once, not to each. */
+  readonly #everyone: FanOut<Connection>;
   /** Joins, leaves, aways and backs not sent yet. */
   #waiting: ChatEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #sentAt = 0;
 
   /**
-   * @param maxBufferedBytes a client whose unsent data passes this is too slow to keep up
+   * @param fanOut makes the fan-out to every client, with what it calls for members that fell behind
    * @param onSlow called once for each client past the limit, after it has been removed and the
    *   send (or, for what goes to everyone, the flush) has finished: what it does (publish a leave,
    *   say) cannot re-enter it
    */
   constructor(
-    private readonly maxBufferedBytes: number,
-    private readonly onSlow: (client: LocalClient) => void,
+    fanOut: (onSlow: (slow: Connection[]) => void) => FanOut<Connection>,
+    private readonly onSlow: (name: string, connection: Connection) => void,
   ) {
-    this.#everyone = new Audience<Member>(maxBufferedBytes, (slow) => this.#dropSlow(slow));
+    this.#everyone = fanOut((slow) => this.#dropSlow(slow));
   }
 
-  add(client: LocalClient): void {
-    this.remove(client.name);
-    const member = { client, outbox: outboxOf(client.ws) };
-    this.#everyone.add(member);
-    this.#byName.set(client.name, member);
+  /** `name` is here now, on `connection` (a client that resumed replaces its old one). */
+  add(name: string, connection: Connection): void {
+    this.remove(name);
+    this.#everyone.add(connection);
+    this.#byName.set(name, connection);
   }
 
-  remove(name: string): LocalClient | undefined {
-    const member = this.#byName.get(name);
-    if (!member) return undefined;
+  remove(name: string): Connection | undefined {
+    const connection = this.#byName.get(name);
+    if (!connection) return undefined;
     this.#byName.delete(name);
-    this.#everyone.remove(member.outbox);
-    return member.client;
+    this.#everyone.remove(connection);
+    return connection;
+  }
+
+  /** The connection `name` is on here, if it is one of this server's clients. */
+  connection(name: string): Connection | undefined {
+    return this.#byName.get(name);
   }
 
   names(): string[] {
@@ -82,7 +87,7 @@ export class LocalClients {
   /** Send the same encoded frame to every client; never waits on a slow one. */
   broadcast(data: Buffer): void {
     this.flush();
-    this.#everyone.publish(new TextFrame(data));
+    this.#everyone.publish(data);
   }
 
   /**
@@ -102,7 +107,7 @@ export class LocalClients {
     const to = privateTo(event);
     if (to === undefined) return this.broadcast(bytes);
     // Exactly the two people visibleTo() lets see it: its sender and its addressee, where they are ours.
-    this.#send(
+    this.#everyone.sendTo(
       [event.name, to].flatMap((name) => this.#byName.get(name) ?? []),
       bytes,
     );
@@ -113,9 +118,9 @@ export class LocalClients {
     this.flush();
     if (typing.to !== undefined) {
       const to = this.#byName.get(typing.to);
-      return to ? this.#send([to], data) : undefined;
+      return to ? this.#everyone.sendTo([to], data) : undefined;
     }
-    this.#everyone.publish(new TextFrame(data), this.#byName.get(typing.name));
+    this.#everyone.publish(data, this.#byName.get(typing.name));
   }
 
   /** Send what waits now, to everyone: each run that one `batch` frame can stand for as that frame. */
@@ -126,21 +131,18 @@ export class LocalClients {
     const waiting = this.#waiting;
     this.#waiting = [];
     this.#sentAt = Date.now();
-    for (const item of forClientsBatched(waiting)) this.#everyone.publish(new TextFrame(encode(item)));
+    for (const item of forClientsBatched(waiting)) this.#everyone.publish(encode(item));
   }
 
-  #send(members: readonly Member[], data: Buffer): void {
-    const slow: Member[] = [];
-    const frame = new TextFrame(data);
-    for (const member of members) {
-      if (sendFramedBatched(member.outbox, frame, this.maxBufferedBytes) === 'slow') slow.push(member);
-    }
-    if (slow.length > 0) this.#dropSlow(slow);
-  }
-
-  #dropSlow(slow: readonly Member[]): void {
+  #dropSlow(slow: readonly Connection[]): void {
     // Removed first, so no later broadcast finds (and reports) the same client again.
-    for (const member of slow) if (this.#byName.get(member.client.name) === member) this.remove(member.client.name);
-    for (const { client } of slow) this.onSlow(client);
+    const dropped: Array<[string, Connection]> = [];
+    for (const connection of slow) {
+      const name = connection.role.kind === 'client' ? connection.role.name : undefined;
+      if (name === undefined || this.#byName.get(name) !== connection) continue;
+      this.remove(name);
+      dropped.push([name, connection]);
+    }
+    for (const [name, connection] of dropped) this.onSlow(name, connection);
   }
 }

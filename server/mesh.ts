@@ -17,13 +17,15 @@
 //   proves the set's secret in its `server_join_req`, and takes nothing from the link until the
 //   other side's `auth_ok` proves the same; the set's keys (`set_keys`) come only over such links.
 // A server's list is always itself plus the peers it has an open link with.
+// The mesh owns every link's socket, dialed or accepted (connections.ts hands an accepted one over
+// after its server_join_req): it reads, watches and closes them, and sends through their Outlets.
+// What links bring in goes to the relay (peer-relay.ts); the set's keys and list to the node.
 // (A little past 300 lines: linking, the handshake and the tie-breaks share the link table.)
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, closeReason, ErrorCode, missingCase } from '../shared/errors.js';
 import { channelBinding } from '../shared/node/channel-binding.js';
 import {
-  type Backfill,
   decodeServerInbound,
   frame,
   Limits,
@@ -35,18 +37,20 @@ import {
   type LinkAuth,
   type PeerFrame,
   type Roster,
-  type SetKeysFrame,
   type Sync,
 } from '../shared/protocol.js';
 import { sameProof } from '../shared/auth.js';
 import type { Heartbeat } from './heartbeat.js';
 import { DialQueue } from './dial-queue.js';
-import { encode } from './frames.js';
-import { closeWith, sendBatched, sendEncoded, sendFrame } from './wire.js';
+import { encode } from './json-bytes.js';
+import type { SetKeys } from './set-keys.js';
+import type { Outlet, Wire } from './wire/wire.js';
 
 export interface PeerLink {
   readonly url: string;
   readonly ws: WebSocket;
+  /** Its write end (wire/): what is sent on the link goes through here. */
+  readonly outlet: Outlet;
   /** We dialed it (as opposed to accepting its `server_join_req`). */
   readonly outbound: boolean;
   /** Handshake done: `update_servers` was sent (inbound) or received (outbound). */
@@ -55,32 +59,33 @@ export interface PeerLink {
   authenticated: boolean;
 }
 
-/** What the mesh needs of access.ts to dial. */
+/** What the mesh needs of access.ts: to dial, and the set's keys a dialed link sends once it is up. */
 export interface DialAccess {
   dial(hello: Hello, binding: Uint8Array | undefined): { auth: LinkAuth; expect: string };
+  readonly keys: SetKeys;
 }
 
-export interface MeshHandlers {
+/** What becomes of what links bring in (peer-relay.ts). */
+export interface PeerHandlers {
   /** A join/leave/message from a peer, with the bytes it came in; the node judges it. */
   onEvent(link: PeerLink, event: ChatEvent, raw: Buffer): void;
   onRoster(link: PeerLink, roster: Roster): void;
   /** The peer says how far it has seen each origin (answer with what it lacks). */
   onSync(link: PeerLink, sync: Sync): void;
   /** Events the peer had and this server may lack. */
-  onBackfill(link: PeerLink, backfill: Backfill): void;
+  onBackfill(link: PeerLink, events: ChatEvent[]): void;
   /** A link finished its handshake: time to tell the peer who is here. */
   onLinkUp(link: PeerLink): void;
   /** A peer left or failed; its buddies are gone with it. */
   onLinkDown(url: string): void;
-  onServersChanged(servers: string[]): void;
-  /** The set's keys, from a peer that proved it knows them. */
-  onSetKeys(link: PeerLink, keys: SetKeysFrame): void;
   /** Someone on the peer is typing (not an event: relayed, never kept). */
   onTyping(link: PeerLink, typing: IsTyping, raw: Buffer): void;
 }
 
 export interface MeshOptions {
   self: string;
+  /** The node's sending: dialed links get their outlets from it. */
+  wire: Wire;
   heartbeat: Heartbeat;
   /** A peer with more unsent bytes than this is dropped rather than buffered without bound. */
   maxPeerBufferedBytes: number;
@@ -92,7 +97,10 @@ export interface MeshOptions {
   dialRate: number;
   log: Logger;
   access: DialAccess;
-  handlers: MeshHandlers;
+  relay: PeerHandlers;
+  /** The set's keys, from a peer that proved it knows them. */
+  onSetKeys(keys: SetKeys): void;
+  onServersChanged(servers: string[]): void;
 }
 
 /** Whether `ws` answers a ping within `ms` (a frozen or vanished peer does not). */
@@ -150,7 +158,7 @@ export class Mesh {
         link.ws.terminate();
         continue;
       }
-      sendBatched(link.ws, data);
+      link.outlet.sendBatched(data);
     }
   }
 
@@ -159,27 +167,28 @@ export class Mesh {
     return this.#dial(boot);
   }
 
-  /** An inbound connection opened with `server_join_req`: make it a link, or refuse it. */
-  async accept(ws: WebSocket, from: string): Promise<PeerLink | undefined> {
+  /** An inbound connection opened with `server_join_req` (its socket is the mesh's now): make it a link, or refuse it. */
+  async accept(outlet: Outlet, from: string): Promise<PeerLink | undefined> {
     const { self, log } = this.opts;
+    const { ws } = outlet;
     if (from === self) {
-      closeWith(ws, CloseCode.POLICY, closeReason(ErrorCode.PEER_INVALID, "that is this server's own address"));
+      outlet.close(CloseCode.POLICY, closeReason(ErrorCode.PEER_INVALID, "that is this server's own address"));
       return undefined;
     }
     const existing = this.#links.get(from);
     if (existing?.outbound && !existing.open && self < from) {
       // We are dialing it too, and ours wins the tie-break: it will accept our link instead.
-      closeWith(ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+      outlet.close(CloseCode.DUPLICATE_LINK, 'duplicate link');
       return undefined;
     }
     if (existing?.open && (await answersPing(existing.ws, this.opts.aliveCheckMs))) {
       log.warn({ peer: from }, 'refused server_join_req: that address is linked and alive');
-      closeWith(ws, CloseCode.POLICY, closeReason(ErrorCode.PEER_REFUSED, `${from} is already linked and answering`));
+      outlet.close(CloseCode.POLICY, closeReason(ErrorCode.PEER_REFUSED, `${from} is already linked and answering`));
       return undefined;
     }
     const current = this.#links.get(from);
-    if (this.#stopped || ws.readyState !== WebSocket.OPEN || (current && current !== existing && current.open)) {
-      closeWith(ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+    if (this.#stopped || !outlet.isOpen || (current && current !== existing && current.open)) {
+      outlet.close(CloseCode.DUPLICATE_LINK, 'duplicate link');
       return undefined;
     }
     if (current) {
@@ -187,11 +196,11 @@ export class Mesh {
       log.info({ peer: from }, 'replacing link');
       const wasOpen = current.open;
       this.#forget(current);
-      closeWith(current.ws, CloseCode.DUPLICATE_LINK, 'duplicate link');
+      current.outlet.close(CloseCode.DUPLICATE_LINK, 'duplicate link');
       // A restarted server's old buddies are gone; the new link brings its new roster.
-      if (wasOpen) this.opts.handlers.onLinkDown(from);
+      if (wasOpen) this.opts.relay.onLinkDown(from);
     }
-    const link: PeerLink = { url: from, ws, outbound: false, open: true, authenticated: true };
+    const link: PeerLink = { url: from, ws, outlet, outbound: false, open: true, authenticated: true };
     this.#links.set(from, link);
     this.#dials.linked(from);
     this.#watch(link);
@@ -199,14 +208,9 @@ export class Mesh {
     this.#pendingDials.get(from)?.resolve();
     this.#pendingDials.delete(from);
     // Seminar: the new list goes to every server, the newcomer included (its handshake reply).
-    if (!this.#recompute()) sendEncoded(ws, encode(frame.updateServers(this.#servers)));
-    this.opts.handlers.onLinkUp(link);
+    if (!this.#recompute()) outlet.sendEncoded(encode(frame.updateServers(this.#servers)));
+    this.opts.relay.onLinkUp(link);
     return link;
-  }
-
-  /** Send one frame on one link (a roster when it opens, say). */
-  sendTo(link: PeerLink, data: Buffer): void {
-    sendEncoded(link.ws, data);
   }
 
   /**
@@ -235,27 +239,29 @@ export class Mesh {
         this.#onUpdateServers(link, msg.servers);
         return;
       case 'roster':
-        if (link.open) this.opts.handlers.onRoster(link, msg);
+        if (link.open) this.opts.relay.onRoster(link, msg);
         return;
       case 'sync':
-        if (link.open) this.opts.handlers.onSync(link, msg);
+        if (link.open) this.opts.relay.onSync(link, msg);
         return;
       case 'backfill':
-        if (link.open) this.opts.handlers.onBackfill(link, msg);
+        if (link.open) this.opts.relay.onBackfill(link, msg.events);
         return;
       case 'is_typing':
-        if (link.open) this.opts.handlers.onTyping(link, msg, raw);
+        if (link.open) this.opts.relay.onTyping(link, msg, raw);
         return;
-      case 'set_keys':
-        this.opts.handlers.onSetKeys(link, msg);
+      case 'set_keys': {
+        const { type: _type, ...keys } = msg;
+        this.opts.onSetKeys(keys);
         return;
+      }
       case 'server_join_req':
       case 'hello':
       case 'auth_ok':
         return; // already linked
       default:
         if (isChatEvent(msg)) {
-          if (link.open) this.opts.handlers.onEvent(link, msg, raw);
+          if (link.open) this.opts.relay.onEvent(link, msg, raw);
           return;
         }
         missingCase(msg); // a frame type added to the protocol must be handled here
@@ -267,14 +273,14 @@ export class Mesh {
     if (msg.type === 'hello' && link.expect === undefined) {
       const { auth, expect } = this.opts.access.dial(msg, link.binding);
       link.expect = expect;
-      sendFrame(link.ws, frame.serverJoinReq(this.opts.self, auth));
+      link.outlet.send(frame.serverJoinReq(this.opts.self, auth));
     } else if (msg.type === 'auth_ok' && link.expect !== undefined) {
       if (sameProof(msg.proof, link.expect)) {
         link.authenticated = true;
         return;
       }
       this.opts.log.warn({ peer: link.url }, "a server did not prove it knows the set's secret; not linking");
-      closeWith(link.ws, CloseCode.POLICY, closeReason(ErrorCode.AUTH_FAILED, 'that server could not prove it belongs to this set'));
+      link.outlet.close(CloseCode.POLICY, closeReason(ErrorCode.AUTH_FAILED, 'that server could not prove it belongs to this set'));
     }
   }
 
@@ -283,8 +289,8 @@ export class Mesh {
     this.#stopped = true;
     const update = encode(frame.updateServers(this.#servers.filter((s) => s !== this.opts.self)));
     for (const link of this.#links.values()) {
-      if (link.open) sendEncoded(link.ws, update);
-      closeWith(link.ws, CloseCode.GOING_AWAY, 'server disconnect');
+      if (link.open) link.outlet.sendEncoded(update);
+      link.outlet.close(CloseCode.GOING_AWAY, 'server disconnect');
     }
     this.#links.clear();
     for (const pending of this.#pendingDials.values()) pending.reject(new Error('server disconnected'));
@@ -300,13 +306,15 @@ export class Mesh {
       this.#pendingDials.get(link.url)?.resolve();
       this.#pendingDials.delete(link.url);
       this.#recompute();
-      this.opts.handlers.onLinkUp(link);
+      // The accepting side sent its keys before the link opened; ours may be newer.
+      link.outlet.sendEncoded(encode(frame.setKeys(this.opts.access.keys)));
+      this.opts.relay.onLinkUp(link);
     }
     if (!servers.includes(link.url)) {
       // The peer sent a list without itself: it is disconnecting (seminar).
       log.info({ peer: link.url }, 'peer disconnected');
       this.#drop(link, true);
-      closeWith(link.ws, CloseCode.NORMAL, 'peer left');
+      link.outlet.close(CloseCode.NORMAL, 'peer left');
       return;
     }
     for (const url of servers) this.#dials.add(url);
@@ -318,11 +326,12 @@ export class Mesh {
       // The set's certificate is self-signed: what proves the other side is its auth_ok, made over
       // this very TLS channel (its binding), which no man in the middle can produce.
       const ws = new WebSocket(url, { maxPayload: Limits.MAX_FRAME_BYTES * 4, handshakeTimeout: this.opts.dialTimeoutMs, rejectUnauthorized: false });
-      const link: PeerLink & { binding?: Uint8Array } = { url, ws, outbound: true, open: false, authenticated: false };
+      const outlet = this.opts.wire.outlet(ws);
+      const link: PeerLink & { binding?: Uint8Array } = { url, ws, outlet, outbound: true, open: false, authenticated: false };
       // A link that is not up in time (no hello, no auth_ok, no update_servers: a peer that froze
       // mid-handshake) is closed, so the dial fails and is retried rather than waiting forever.
       const deadline = setTimeout(() => {
-        if (!link.open) closeWith(ws, CloseCode.POLICY, 'link handshake timed out');
+        if (!link.open) outlet.close(CloseCode.POLICY, 'link handshake timed out');
       }, this.opts.dialTimeoutMs * 2);
       deadline.unref();
       ws.on('upgrade', (res) => {
@@ -350,9 +359,13 @@ export class Mesh {
     });
   }
 
-  /** Inbound links get their frames from the node's dispatcher; only the close is watched here. */
+  /** An accepted link: its frames, pings and close are the mesh's from now on. */
   #watch(link: PeerLink): void {
-    link.ws.on('close', () => {
+    const { ws } = link;
+    this.opts.heartbeat.track(ws);
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(link, data, isBinary));
+    ws.on('error', (err: Error) => this.opts.log.debug({ peer: link.url, err: err.message }, 'link error'));
+    ws.on('close', () => {
       if (this.#links.get(link.url) === link) this.#drop(link);
     });
   }
@@ -364,7 +377,7 @@ export class Mesh {
     if (wasOpen && !this.#stopped) {
       if (left) this.#dials.forget(link.url);
       else this.#dials.retry(link.url);
-      this.opts.handlers.onLinkDown(link.url);
+      this.opts.relay.onLinkDown(link.url);
     }
     this.#recompute();
   }
@@ -396,8 +409,8 @@ export class Mesh {
     this.#servers = next;
     if (this.#stopped) return true;
     const update = encode(frame.updateServers(next));
-    for (const link of this.openLinks()) sendEncoded(link.ws, update);
-    this.opts.handlers.onServersChanged(next);
+    for (const link of this.openLinks()) link.outlet.sendEncoded(update);
+    this.opts.onServersChanged(next);
     return true;
   }
 }

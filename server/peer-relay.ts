@@ -8,10 +8,10 @@ import type { Grace } from './grace.js';
 import { compareEvents, type History } from './history.js';
 import type { ServerLimits } from './limits.js';
 import type { LocalClients } from './local-clients.js';
-import type { Mesh, PeerLink } from './mesh.js';
+import type { PeerHandlers, PeerLink } from './mesh.js';
 import { judgeClaim, judgePeerEvent, type PeerContext } from './peer-events.js';
 import type { Holder, Roster } from './roster.js';
-import { encode } from './frames.js';
+import { encode } from './json-bytes.js';
 
 /** Refused peer frames are logged this many times per link, then once every thousand. */
 const REFUSALS_LOGGED = 10;
@@ -24,7 +24,8 @@ export interface PeerRelayDeps {
   history: History;
   grace: Grace;
   clients: LocalClients;
-  mesh: () => Mesh;
+  /** The set of servers as this server sees it. */
+  servers: () => string[];
   limits: Readonly<ServerLimits>;
   log: Logger;
   /** This server saw a peer's Lamport clock (so its next event comes after). */
@@ -37,7 +38,8 @@ export interface PeerRelayDeps {
   evictLocal: (name: string) => boolean;
 }
 
-export class PeerRelay {
+/** The mesh's handler: what every link brings in. */
+export class PeerRelay implements PeerHandlers {
   readonly #refusals = new WeakMap<PeerLink, number>();
   /**
    * Names a peer's roster claimed that a buddy elsewhere holds — after a split, both sides gave the
@@ -133,14 +135,13 @@ export class PeerRelay {
 
   /** A link opened: tell the peer who is here, and how far this server has seen the set's history. */
   onLinkUp(link: PeerLink): void {
-    const mesh = this.deps.mesh();
     const names = this.deps.clients.names();
     for (let i = 0; i < names.length; i += Limits.ROSTER_CHUNK) {
       const chunk = names.slice(i, i + Limits.ROSTER_CHUNK);
       const keys = chunk.map((name) => this.deps.roster.holder(name)?.key ?? '');
-      mesh.sendTo(link, encode(frame.roster(this.deps.self, chunk, keys)));
+      link.outlet.sendEncoded(encode(frame.roster(this.deps.self, chunk, keys)));
     }
-    mesh.sendTo(link, encode(frame.sync(this.deps.history.seen())));
+    link.outlet.sendEncoded(encode(frame.sync(this.deps.history.seen())));
   }
 
   /** The peer's view of the history: send it what it lacks, oldest first, in frames that fit. */
@@ -148,7 +149,7 @@ export class PeerRelay {
     let chunk: ChatEvent[] = [];
     let bytes = 0;
     const flush = () => {
-      if (chunk.length) this.deps.mesh().sendTo(link, encode(frame.backfill(chunk)));
+      if (chunk.length) link.outlet.sendEncoded(encode(frame.backfill(chunk)));
       chunk = [];
       bytes = 0;
     };
@@ -218,8 +219,8 @@ export class PeerRelay {
   }
 
   #context(link: PeerLink, now: number): PeerContext {
-    const mesh = this.deps.mesh();
-    return { roster: this.deps.roster, peer: link.url, linked: (url) => mesh.servers().includes(url), maxClients: this.deps.limits.maxClients, now };
+    const { servers } = this.deps;
+    return { roster: this.deps.roster, peer: link.url, linked: (url) => servers().includes(url), maxClients: this.deps.limits.maxClients, now };
   }
 
   /** Two servers gave one name away at the same instant, and the other claim came first. */

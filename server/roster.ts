@@ -4,7 +4,7 @@
 // The welcome lists everyone, and thousands may join at once: the roster keeps that list's JSON
 // bytes up to date as names come, so a welcome copies them rather than building them anew.
 import type { Buddy, ChatEvent, Status } from '../shared/protocol.js';
-import { JsonList } from './json-list.js';
+import { JsonList } from './json-bytes.js';
 import { nameKey } from './names.js';
 
 /** How a name was claimed: by a join event (its place in the set's order), or by a roster (all 0). */

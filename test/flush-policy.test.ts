@@ -1,6 +1,6 @@
 // server/flush-policy.ts: when a turn's writes go out — at once, or spaced under load.
 import { describe, expect, it } from 'vitest';
-import { FLUSH_SPACING_MS, FlushPolicy, LOADED_FRAMES_PER_SOCKET } from '../server/flush-policy.js';
+import { FLUSH_SPACING_MS, FlushPolicy, LOADED_FRAMES_PER_SOCKET } from '../server/wire/flush-policy.js';
 
 describe('FlushPolicy', () => {
   it('flushes right after the turn until a flush finds the sockets loaded', () => {

@@ -1,16 +1,17 @@
 // server/mesh.ts on its own: two or three meshes on real WebSocket servers, glued by the few lines
-// a node's dispatcher does (first frame server_join_req → accept, then every frame → receive).
+// a node's connections do (first frame server_join_req → the socket is handed to the mesh's accept).
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { Heartbeat } from '../server/heartbeat.js';
-import { Mesh, type PeerLink } from '../server/mesh.js';
+import { Mesh } from '../server/mesh.js';
 import { RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
 import { frame } from '../shared/protocol.js';
 import { Access } from '../server/access.js';
 import { newSetKeysWithoutTls } from '../server/set-keys.js';
+import { Wire } from '../server/wire/wire.js';
 
 interface Member {
   url: string;
@@ -34,8 +35,10 @@ async function member(): Promise<Member> {
   const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
   const heartbeat = new Heartbeat(0);
   const down: string[] = [];
+  const wire = new Wire();
   const mesh = new Mesh({
     self: url,
+    wire,
     heartbeat,
     maxPeerBufferedBytes: 1 << 20,
     dialTimeoutMs: 2_000,
@@ -44,32 +47,32 @@ async function member(): Promise<Member> {
     dialRate: 2,
     log: pino({ level: 'silent' }),
     access,
-    handlers: {
+    relay: {
       onEvent() {},
       onRoster() {},
       onSync() {},
       onBackfill() {},
       onLinkUp() {},
-      onLinkDown: (peer) => down.push(peer),
-      onServersChanged() {},
-      onSetKeys() {},
+      onLinkDown: (peer: string) => down.push(peer),
       onTyping() {},
     },
+    onServersChanged() {},
+    onSetKeys() {},
   });
   // What a ChatNode does before a link is the mesh's: hello, check the proof, auth_ok.
   wss.on('connection', (ws: WebSocket) => {
     const challenge = Access.challenge(undefined);
     ws.send(JSON.stringify(access.hello(challenge)));
-    let link: PeerLink | undefined;
-    ws.on('message', async (data: Buffer, isBinary: boolean) => {
-      if (link) return mesh.receive(link, data, isBinary);
+    const handshake = (data: Buffer) => {
       const first = JSON.parse(data.toString());
       if (first.type !== 'server_join_req') return;
       const verdict = access.checkLink(first.auth, challenge);
       if (!verdict.ok) return ws.close(1008, verdict.code);
       ws.send(JSON.stringify(frame.authOk(verdict.proof)));
-      link = await mesh.accept(ws, first.from);
-    });
+      ws.off('message', handshake); // the mesh reads the link from now on
+      void mesh.accept(wire.outlet(ws), first.from);
+    };
+    ws.on('message', handshake);
   });
   const m = {
     url,

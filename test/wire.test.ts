@@ -1,42 +1,43 @@
-// server/wire.ts: sending frames on real sockets.
+// server/wire/: sending frames on real sockets, each through its Outlet, in one Wire's turns.
 import { describe, expect, it } from 'vitest';
-import { FLUSH_SPACING_MS, LOADED_FRAMES_PER_SOCKET } from '../server/flush-policy.js';
-import { encode, TextFrame } from '../server/frames.js';
-import { Audience, closeWith, outboxOf, sendBatched, sendEncoded, sendFramedBatched, sendSpliced, unsent } from '../server/wire.js';
+import { encode } from '../server/json-bytes.js';
+import { FLUSH_SPACING_MS, LOADED_FRAMES_PER_SOCKET } from '../server/wire/flush-policy.js';
+import { type Outlet, Wire } from '../server/wire/wire.js';
 import { startNode } from './helpers/nodes.js';
 import { RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 
-/** A bare ws server on 127.0.0.1 and one client of it; resolves with the server's side. */
-async function pair(): Promise<{ server: WebSocket; client: RawSocket; close: () => void }> {
+const wire = new Wire();
+
+/** A bare ws server on 127.0.0.1 and one client of it; resolves with the server's side and its outlet. */
+async function pair(): Promise<{ server: WebSocket; out: Outlet; client: RawSocket; close: () => void }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((r) => wss.once('listening', r));
   const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
   const client = await RawSocket.open(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
-  return { server: await accepted, client, close: () => wss.close() };
+  const server = await accepted;
+  return { server, out: wire.outlet(server), client, close: () => wss.close() };
 }
 
 describe('wire', () => {
   it('sendBatched: frames sent in one turn arrive whole and in order', async () => {
-    const { server, client, close } = await pair();
-    for (let i = 0; i < 500; i++) sendBatched(server, encode({ type: 'n', i }));
+    const { out, client, close } = await pair();
+    for (let i = 0; i < 500; i++) out.sendBatched(encode({ type: 'n', i }));
     await client.until(() => (client.frames.length === 500 ? true : undefined), 5_000, '500 frames');
     expect(client.frames.map((f) => f.i)).toEqual([...Array(500).keys()]);
     close();
   });
 
   it('sendSpliced: kept bytes spliced into a frame arrive as one message (in fragments when big), whole and in order with the frames after it', async () => {
-    const { server, client, close } = await pair();
+    const { out, client, close } = await pair();
     const names = Array.from({ length: 5_000 }, (_, i) => `name-${i}`);
     const kept = Buffer.from(names.map((n) => JSON.stringify(n)).join(','));
-    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'waiting' })), Number.POSITIVE_INFINITY);
-    sendSpliced(server, { type: 'welcome', name: 'Ann' }, { roster: [Buffer.from('{"ws://h:1":['), kept, Buffer.from(']}')], away: [] }, [
-      { type: 'next', n: 1 },
-    ]);
-    sendSpliced(server, { type: 'small' }, { list: [Buffer.from('[1,2]')] });
-    sendBatched(server, encode({ type: 'after' }));
+    out.sendFramed(wire.frame(encode({ type: 'waiting' })), Number.POSITIVE_INFINITY);
+    out.sendSpliced({ type: 'welcome', name: 'Ann' }, { roster: [Buffer.from('{"ws://h:1":['), kept, Buffer.from(']}')], away: [] }, [{ type: 'next', n: 1 }]);
+    out.sendSpliced({ type: 'small' }, { list: [Buffer.from('[1,2]')] });
+    out.sendBatched(encode({ type: 'after' }));
     await client.until(() => (client.frames.length === 5 ? true : undefined), 5_000, 'five messages');
     expect(client.frames).toEqual([
       { type: 'waiting' }, // what waited in the socket's outbox goes first
@@ -50,15 +51,15 @@ describe('wire', () => {
 
   it('a frame built once goes to many sockets whole, in order with what ws sends itself, and counts as unsent', async () => {
     const pairs = await Promise.all([pair(), pair(), pair()]);
-    const big = new TextFrame(encode({ type: 'big', text: 'x'.repeat(70_000) })); // a 64-bit length header
+    const big = wire.frame(encode({ type: 'big', text: 'x'.repeat(70_000) })); // a 64-bit length header
     let corkedSeen = 0;
     for (let i = 0; i < 300; i++) {
-      const frame = i === 150 ? big : new TextFrame(encode({ type: 'n', i }));
-      for (const { server } of pairs) {
-        if (i % 100 === 0) sendEncoded(server, encode({ type: 'direct', i }));
-        sendFramedBatched(outboxOf(server), frame, Number.POSITIVE_INFINITY);
+      const frame = i === 150 ? big : wire.frame(encode({ type: 'n', i }));
+      for (const { out } of pairs) {
+        if (i % 100 === 0) out.sendEncoded(encode({ type: 'direct', i }));
+        out.sendFramed(frame, Number.POSITIVE_INFINITY);
       }
-      if (i === 10) corkedSeen = unsent(pairs[0]!.server);
+      if (i === 10) corkedSeen = pairs[0]!.out.unsent();
     }
     expect(corkedSeen).toBeGreaterThan(0); // held for the end of the turn, and counted
     for (const { client, close } of pairs) {
@@ -76,10 +77,10 @@ describe('wire', () => {
     // 3,000 frames of ~170 bytes: they fill several shared segments, and each socket's share breaks
     // the runs differently (every frame, every second, every third).
     for (let i = 0; i < 3_000; i++) {
-      const frame = new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) }));
-      for (const [k, { server }] of pairs.entries()) if (i % (k + 1) === 0) sendFramedBatched(outboxOf(server), frame, Number.POSITIVE_INFINITY);
+      const frame = wire.frame(encode({ type: 'n', i, pad: 'x'.repeat(150) }));
+      for (const [k, { out }] of pairs.entries()) if (i % (k + 1) === 0) out.sendFramed(frame, Number.POSITIVE_INFINITY);
     }
-    for (const { server } of pairs) closeWith(server, 1000, 'done');
+    for (const { out } of pairs) out.close(1000, 'done');
     for (const [k, { client, close }] of pairs.entries()) {
       expect(await client.waitClosed()).toEqual({ code: 1000, reason: 'done' });
       expect(client.frames.map((f) => f.i)).toEqual([...Array(3_000).keys()].filter((i) => i % (k + 1) === 0));
@@ -88,7 +89,7 @@ describe('wire', () => {
   });
 
   it("under load a socket's outbox takes several turns' frames (flushes are spaced), in order; once the load is gone, a frame leaves right after its turn", async () => {
-    const { server, client, close } = await pair();
+    const { out, client, close } = await pair();
     const nextTurn = async () => {
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
@@ -96,30 +97,29 @@ describe('wire', () => {
     // More frames a turn than LOADED_FRAMES_PER_SOCKET: from the first flush on, flushes are spaced.
     const perTurn = LOADED_FRAMES_PER_SOCKET + 1;
     for (let turn = 0; turn < 6; turn++) {
-      for (let i = 0; i < perTurn; i++)
-        sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: turn * perTurn + i })), Number.POSITIVE_INFINITY);
+      for (let i = 0; i < perTurn; i++) out.sendFramed(wire.frame(encode({ type: 'n', i: turn * perTurn + i })), Number.POSITIVE_INFINITY);
       await nextTurn();
     }
-    await eventually(() => expect(unsent(server)).toBe(0)); // the spaced flush
+    await eventually(() => expect(out.unsent()).toBe(0)); // the spaced flush
     const n = 6 * perTurn;
     // A light flush ends the spacing: the next frame goes out right after its turn.
-    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: n })), Number.POSITIVE_INFINITY);
-    await eventually(() => expect(unsent(server)).toBe(0)); // the last spaced one
-    sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i: n + 1 })), Number.POSITIVE_INFINITY);
-    expect(unsent(server)).toBeGreaterThan(0);
+    out.sendFramed(wire.frame(encode({ type: 'n', i: n })), Number.POSITIVE_INFINITY);
+    await eventually(() => expect(out.unsent()).toBe(0)); // the last spaced one
+    out.sendFramed(wire.frame(encode({ type: 'n', i: n + 1 })), Number.POSITIVE_INFINITY);
+    expect(out.unsent()).toBeGreaterThan(0);
     await nextTurn();
-    expect(unsent(server)).toBe(0);
+    expect(out.unsent()).toBe(0);
     await client.until(() => (client.frames.length === n + 2 ? true : undefined), 5_000, 'every frame');
     expect(client.frames.map((f) => f.i)).toEqual([...Array(n + 2).keys()]);
     close();
   });
 
   it('a burst to one socket in one turn is flushed as it goes, never held back past what marks a slow consumer', async () => {
-    const { server, client, close } = await pair();
+    const { out, client, close } = await pair();
     let most = 0;
     for (let i = 0; i < 6_000; i++) {
-      sendFramedBatched(outboxOf(server), new TextFrame(encode({ type: 'n', i, pad: 'x'.repeat(150) })), Number.POSITIVE_INFINITY); // ~1.1 MiB in all
-      most = Math.max(most, unsent(server));
+      out.sendFramed(wire.frame(encode({ type: 'n', i, pad: 'x'.repeat(150) })), Number.POSITIVE_INFINITY); // ~1.1 MiB in all
+      most = Math.max(most, out.unsent());
     }
     expect(most).toBeLessThan(256 * 1024); // the slow-consumer bound is 1 MiB
     await client.until(() => (client.frames.length === 6_000 ? true : undefined), 10_000, '6,000 frames');
@@ -127,46 +127,46 @@ describe('wire', () => {
   });
 
   it('a client that stops reading is told apart once what it has not sent passes the bound: nothing more waits for it', async () => {
-    const { server, client, close } = await pair();
+    const { out, client, close } = await pair();
     client.ws.pause(); // the kernel's buffers fill, then ws's, then the outbox
-    const frame = new TextFrame(encode({ type: 'n', pad: 'x'.repeat(10_000) }));
+    const frame = wire.frame(encode({ type: 'n', pad: 'x'.repeat(10_000) }));
     const bound = 256 * 1024;
     let verdict = 'sent';
     for (let turn = 0; turn < 2_000 && verdict === 'sent'; turn++) {
       for (let i = 0; i < 10 && verdict === 'sent'; i++) {
-        const before = unsent(server);
-        verdict = sendFramedBatched(outboxOf(server), frame, bound);
+        const before = out.unsent();
+        verdict = out.sendFramed(frame, bound);
         expect(verdict === 'slow').toBe(before > bound); // slow exactly when past the bound
       }
       await new Promise((r) => setImmediate(r));
     }
     expect(verdict).toBe('slow');
     client.ws.terminate();
-    await new Promise((r) => server.once('close', r));
+    await new Promise((r) => out.ws.once('close', r));
     // What waited in the outbox is dropped at the (spaced) flush; then the socket is found closed.
     await new Promise((r) => setTimeout(r, FLUSH_SPACING_MS + 5));
-    expect(sendFramedBatched(outboxOf(server), frame, bound)).toBe('closed');
+    expect(out.sendFramed(frame, bound)).toBe('closed');
     close();
   });
 
   it('an audience: a frame published once reaches every member (but one left out) in order with what each gets on its own; a member added later gets only what follows, one removed still gets what came before', async () => {
     const pairs = await Promise.all([pair(), pair(), pair()]);
-    const [m0, m1, m2] = pairs.map(({ server }) => ({ outbox: outboxOf(server) })) as [Member, Member, Member];
-    type Member = { outbox: ReturnType<typeof outboxOf> };
-    const audience = new Audience<Member>(Number.POSITIVE_INFINITY, () => {});
-    const frame = (tag: string) => new TextFrame(encode({ type: 'n', tag, pad: 'x'.repeat(100) }));
+    const [m0, m1, m2] = pairs.map(({ out }) => ({ outlet: out })) as [Member, Member, Member];
+    type Member = { outlet: Outlet };
+    const audience = wire.audience<Member>(Number.POSITIVE_INFINITY, () => {});
+    const frame = (tag: string) => wire.frame(encode({ type: 'n', tag, pad: 'x'.repeat(100) }));
     audience.add(m0);
     audience.add(m1);
     audience.publish(frame('p0'));
     audience.publish(frame('p1'));
-    expect(unsent(pairs[1]!.server)).toBeGreaterThan(0); // waiting in the audience counts as unsent
+    expect(pairs[1]!.out.unsent()).toBeGreaterThan(0); // waiting in the audience counts as unsent
     audience.publish(frame('t0'), m1); // all but m1 ("typing…" goes to everyone else)
-    sendFramedBatched(m0.outbox, frame('i0'), Number.POSITIVE_INFINITY);
+    m0.outlet.sendFramed(frame('i0'), Number.POSITIVE_INFINITY);
     audience.publish(frame('p2'));
     audience.add(m2);
     audience.publish(frame('p3'));
-    sendEncoded(pairs[1]!.server, encode({ type: 'n', tag: 'd1' }));
-    audience.remove(m1.outbox);
+    pairs[1]!.out.sendEncoded(encode({ type: 'n', tag: 'd1' }));
+    audience.remove(m1);
     audience.publish(frame('p4'));
     await new Promise((r) => setImmediate(r));
     // The next turns: 2,000 more, across several segments and flushes.
@@ -174,7 +174,7 @@ describe('wire', () => {
       audience.publish(frame(`q${i}`));
       if (i % 500 === 0) await new Promise((r) => setImmediate(r));
     }
-    for (const { server } of pairs) closeWith(server, 1000, 'done');
+    for (const { out } of pairs) out.close(1000, 'done');
     const tags = await Promise.all(
       pairs.map(async ({ client }) => {
         await client.waitClosed();
@@ -191,43 +191,43 @@ describe('wire', () => {
   it('an audience member that stops reading is told apart at a flush once it holds more than the bound unsent, and gets nothing more; the others get everything', async () => {
     const [fast, stuck] = await Promise.all([pair(), pair()]);
     stuck.client.ws.pause();
-    type Member = { outbox: ReturnType<typeof outboxOf>; name: string };
+    type Member = { outlet: Outlet; name: string };
     const slow: string[] = [];
-    const audience = new Audience<Member>(256 * 1024, (members) => {
+    const audience = wire.audience<Member>(256 * 1024, (members) => {
       for (const m of members) {
         slow.push(m.name);
-        audience.remove(m.outbox);
+        audience.remove(m);
       }
     });
-    audience.add({ outbox: outboxOf(fast.server), name: 'fast' });
-    audience.add({ outbox: outboxOf(stuck.server), name: 'stuck' });
+    audience.add({ outlet: fast.out, name: 'fast' });
+    audience.add({ outlet: stuck.out, name: 'stuck' });
     let sent = 0;
     for (let turn = 0; turn < 2_000 && slow.length === 0; turn++) {
-      for (let i = 0; i < 10; i++) audience.publish(new TextFrame(encode({ type: 'n', i: sent++, pad: 'x'.repeat(10_000) })));
+      for (let i = 0; i < 10; i++) audience.publish(wire.frame(encode({ type: 'n', i: sent++, pad: 'x'.repeat(10_000) })));
       await new Promise((r) => setTimeout(r, 1));
     }
     expect(slow).toEqual(['stuck']);
     expect(audience.members.map((m) => m.name)).toEqual(['fast']);
-    audience.publish(new TextFrame(encode({ type: 'n', i: sent++ })));
+    audience.publish(wire.frame(encode({ type: 'n', i: sent++ })));
     await fast.client.until(() => (fast.client.frames.length === sent ? true : undefined), 10_000, `${sent} frames`);
     expect(fast.client.frames.map((f) => f.i)).toEqual([...Array(sent).keys()]);
-    expect(unsent(stuck.server)).toBeLessThan(256 * 1024 + 200 * 1024); // what it held, and at most one window more
+    expect(stuck.out.unsent()).toBeLessThan(256 * 1024 + 200 * 1024); // what it held, and at most one window more
     stuck.close();
     fast.close();
   });
 
   it('sending on a closed socket is a no-op that says so, not a throw', async () => {
-    const { server, client, close } = await pair();
+    const { out, client, close } = await pair();
     client.ws.close();
-    await new Promise((r) => server.once('close', r));
-    expect(sendEncoded(server, encode({ type: 'late' }))).toBe(false);
-    expect(sendBatched(server, encode({ type: 'late' }))).toBe(false);
+    await new Promise((r) => out.ws.once('close', r));
+    expect(out.sendEncoded(encode({ type: 'late' }))).toBe(false);
+    expect(out.sendBatched(encode({ type: 'late' }))).toBe(false);
     close();
   });
 
-  it('closeWith shortens a long reason to 123 bytes by whole characters', async () => {
-    const { server, client, close } = await pair();
-    closeWith(server, 1008, `${'é'.repeat(100)} and more`); // 2-byte characters: a byte cut would break one
+  it('close shortens a long reason to 123 bytes by whole characters', async () => {
+    const { out, client, close } = await pair();
+    out.close(1008, `${'é'.repeat(100)} and more`); // 2-byte characters: a byte cut would break one
     const closed = await client.waitClosed();
     expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
     expect(closed.reason).toBe('é'.repeat(61));

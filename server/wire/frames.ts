@@ -4,10 +4,6 @@
 // kept (splicedFrames). wire.ts writes them to sockets.
 import * as wsModule from 'ws';
 
-export function encode(frame: object): Buffer {
-  return Buffer.from(JSON.stringify(frame));
-}
-
 /**
  * A text frame built once — header and payload in one buffer — to write as it is to every client
  * it goes to, as uWebSockets does: a broadcast to N clients frames its message once, not N times.
@@ -21,8 +17,9 @@ export class TextFrame {
   readonly start: number;
   readonly end: number;
 
-  constructor(payload: Buffer) {
-    this.bytes = frameLog.append(framed(payload));
+  /** `payload` framed, laid out in `log` (a node's Wire keeps one). */
+  constructor(payload: Buffer, log: FrameLog) {
+    this.bytes = log.append(framed(payload));
     this.buffer = this.bytes.buffer;
     this.start = this.bytes.byteOffset;
     this.end = this.start + this.bytes.length;
@@ -86,7 +83,7 @@ const SMALL_PART_BYTES = 4096;
  * full; the garbage collector takes it once no frame or write refers to it). A frame too big to
  * share one has a buffer of its own.
  */
-class FrameLog {
+export class FrameLog {
   #segment = Buffer.allocUnsafeSlow(0);
   #used = 0;
 
@@ -109,4 +106,3 @@ class FrameLog {
  * wire.ts, writeOutbox), big enough that a turn's frames rarely cross into a new one.
  */
 const SEGMENT_BYTES = 64 * 1024;
-const frameLog = new FrameLog();

@@ -1,6 +1,12 @@
-// The items of a JSON array as UTF-8 bytes, appended to in place. The welcome lists everyone and
+// JSON as UTF-8 bytes: a frame's encoding (made once, kept by the history and sent as it is), and
+// the items of a JSON array appended to in place. The welcome lists everyone and
 // grows by a name per join: a welcome copies these bytes as they are, where building the text
 // anew (or flattening a string grown by concatenation) cost five times more at 5,000 names.
+/** A frame's JSON as bytes: what goes on the wire, and what the history counts. */
+export function encode(frame: object): Buffer {
+  return Buffer.from(JSON.stringify(frame));
+}
+
 export class JsonList {
   #bytes = Buffer.allocUnsafe(256);
   #length = 0;

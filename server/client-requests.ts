@@ -1,0 +1,349 @@
+// What this server's clients ask of it (seminar: client_join_req, client_leave_req, send; and
+// resume, history, search, presence, typing, files), and what a vanished client leaves behind:
+// the twin of peer-relay.ts, which does the same for what peers bring in. A client's life here is
+// one story — admission, welcome with history, grace, resume, drop — told against one set of
+// state; the events it makes are published from here to this server's clients and every peer.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { newResumeToken } from '../shared/auth.js';
+import { type ChatError, CloseCode, ErrorCode, fail, LEFT_REASON, missingCase, ok, type Result } from '../shared/errors.js';
+import { type ChatEvent, type ClientJoinReq, type FileInfo, frame, Limits, type Status, visibleTo } from '../shared/protocol.js';
+import type { Access } from './access.js';
+import { type Connection, type Connections, type JoinedRequest, sendError } from './connections.js';
+import type { EventClock } from './event-clock.js';
+import { fileToken } from './file-http.js';
+import type { Grace } from './grace.js';
+import type { History } from './history.js';
+import { encode } from './json-bytes.js';
+import type { AddressLimits, ServerLimits } from './limits.js';
+import type { LocalClients } from './local-clients.js';
+import type { Roster } from './roster.js';
+import type { SqliteStore } from './store.js';
+
+/** Search results in one answer, unless the client asks for fewer. */
+const SEARCH_LIMIT = 50;
+
+/** "Typing…" from one client counts at most this often; clients show it for a few seconds. */
+const TYPING_EVERY_MS = 2_000;
+
+export interface ClientRequestsDeps {
+  /** This server's address. */
+  self: string;
+  roster: Roster;
+  history: History;
+  grace: Grace;
+  clients: LocalClients;
+  events: EventClock;
+  access: Access;
+  addresses: AddressLimits;
+  connections: Connections;
+  /** The set of servers: every event goes to every peer. */
+  mesh: { broadcast(data: Buffer): void; servers(): string[] };
+  /** Full-text search runs here where there is a data folder; the history in memory otherwise. */
+  store: SqliteStore | undefined;
+  limits: Readonly<ServerLimits>;
+  maxFileBytes: number;
+  log: Logger;
+  /** An event reached this server's clients. */
+  onEvent: (event: ChatEvent) => void;
+}
+
+export class ClientRequests {
+  /** Slow clients waiting to be dropped; see dropSlow. */
+  readonly #slow: Array<[string, Connection]> = [];
+  #droppingSlow = false;
+
+  constructor(private readonly deps: ClientRequestsDeps) {}
+
+  /** A client_join_req that passed the access check: a new name, or a session coming back. */
+  join(conn: Connection, msg: ClientJoinReq): void {
+    if (msg.resume) this.#resume(conn, msg.name, msg.resume);
+    else this.#join(conn, msg.name);
+  }
+
+  /** One request of the client joined on `conn` as `name` (connections.ts checked the role). */
+  request(conn: Connection, name: string, msg: JoinedRequest): void {
+    switch (msg.type) {
+      case 'client_leave_req':
+        return this.#leave(conn, name, msg.name);
+      case 'send':
+        if (msg.name !== name) return sendError(conn, nameMismatch(name));
+        return this.#send(conn, name, msg.text, msg.cid, msg.to);
+      case 'history_req': {
+        const page = this.deps.history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, name));
+        conn.outlet.send(frame.history(page.events, page.more, true));
+        return;
+      }
+      case 'set_status':
+        return this.#setStatus(name, msg.status);
+      case 'typing':
+        return this.#typing(conn, name, msg.to);
+      case 'search_req':
+        void this.#search(conn, name, msg.query, msg.limit ?? SEARCH_LIMIT);
+        return;
+      default:
+        return missingCase(msg); // a client request added to the protocol must be handled here
+    }
+  }
+
+  // --- joining (seminar: client_join_req)
+
+  #join(conn: Connection, name: string): void {
+    const holder = this.deps.roster.holder(name);
+    if (holder) {
+      const like = holder.name === name ? '' : ` (it looks like "${holder.name}", who is here)`;
+      return sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken${like}` });
+    }
+    if (!this.#admit(conn)) return;
+    const token = newResumeToken();
+    const key = sha256(token);
+    const join = this.#event('join', name, { key });
+    this.#welcome(conn, name, join, key, token, undefined);
+    this.#publish(join);
+  }
+
+  /**
+   * A client that lost its connection comes back — here or to any server of the set — with the
+   * token its welcome gave it: it keeps its name, gets exactly the events it missed, and everyone
+   * sees it `back` rather than a leave and a join. A token that does not match is NAME_TAKEN; a
+   * name nobody holds any more (the grace period ended) is simply joined again.
+   */
+  #resume(conn: Connection, name: string, resume: NonNullable<ClientJoinReq['resume']>): void {
+    const holder = this.deps.roster.holder(name);
+    if (!holder) return this.#join(conn, name);
+    if (holder.name !== name || !holder.key || holder.key !== sha256(resume.token)) {
+      return sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken` });
+    }
+    if (!this.#admit(conn)) return;
+    // Its old connection here may not know yet that it is dead (a frozen client): it goes quietly.
+    const old = this.deps.clients.connection(name);
+    if (old && old !== conn) {
+      old.role = { kind: 'gone' };
+      old.ws.terminate();
+    }
+    this.deps.grace.cancel(name);
+    const back = this.#event('back', name, { key: holder.key });
+    this.#welcome(conn, name, back, holder.key, resume.token, resume.after ?? '');
+    this.#publish(back);
+  }
+
+  /** Checks before a join: room on this server and the address's join rate. */
+  #admit(conn: Connection): boolean {
+    const { clients, limits, addresses } = this.deps;
+    if (clients.size >= limits.maxClients) {
+      sendError(conn, { code: ErrorCode.SERVER_FULL, message: `this server has its ${limits.maxClients} clients; try another server of the set` });
+      return false;
+    }
+    if (!addresses.takeJoin(conn.address)) {
+      sendError(conn, { code: ErrorCode.RATE_LIMITED, message: 'too many joins from your address; try again in a few seconds' });
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The client is in: `welcome` (with its resume token), then history — the latest page, or on a
+   * resume exactly what came after the last event it had — then, by the caller, its own join/back.
+   */
+  #welcome(conn: Connection, name: string, claim: ChatEvent, key: string, token: string, after: string | undefined): void {
+    const { self, roster, history, clients, access, mesh } = this.deps;
+    this.deps.connections.handshakeOver(conn);
+    conn.role = { kind: 'client', name };
+    clients.add(name, conn);
+    roster.claimBy(self, name, claim, key);
+    // On a resume, what came after the client's last event; if this server does not have that one
+    // (it was cut off from the server the client was on), its latest page: the client keeps what
+    // it has and places these among them, and what this server lacks comes later by backfill.
+    const mine = (e: ChatEvent) => visibleTo(e, name);
+    const missed = after ? history.after(after, mine) : undefined;
+    const files = { token: fileToken(access.keys.secret, name, key), maxBytes: this.deps.maxFileBytes };
+    const welcome = frame.welcome(name, self, mesh.servers(), token, after !== undefined, files);
+    const page = missed ? { events: missed, more: false } : history.page(Limits.HISTORY_PAGE, undefined, mine);
+    conn.outlet.sendSpliced(welcome, roster.welcomeJson(), [frame.history(page.events, page.more)]);
+  }
+
+  // --- talking (seminar: send)
+
+  /**
+   * Seminar: {send, Name, Text}. With a `cid` it is acked, and a resend is acked, not published
+   * again. With `to`, a direct message for that buddy (on any server of the set) only.
+   */
+  #send(conn: Connection, name: string, text: string, cid: string | undefined, to: string | undefined): void {
+    const already = cid === undefined ? undefined : this.deps.history.published(name, cid);
+    if (already) {
+      conn.outlet.send(frame.ack(cid!, already));
+      return;
+    }
+    const extra = { text, ...(cid ? { cid } : {}) };
+    let event: ChatEvent;
+    if (to === undefined) event = this.#event('message', name, extra);
+    else {
+      const addressee = this.addressee(name, to);
+      if (!addressee.ok) return sendError(conn, addressee.error);
+      event = this.#event('direct', name, { to: addressee.value, ...extra });
+    }
+    this.#publish(event);
+    if (cid) conn.outlet.send(frame.ack(cid, event.id));
+  }
+
+  /** Whom `name` writes to when it says `to`: someone else in the chat, as that buddy's name is spelt. */
+  addressee(name: string, to: string): Result<string> {
+    const holder = this.deps.roster.holder(to);
+    if (holder && holder.name !== name) return ok(holder.name);
+    return fail(ErrorCode.NO_SUCH_BUDDY, holder ? 'a direct message goes to someone else' : `nobody called "${to}" is in the chat`);
+  }
+
+  /** A whole upload of this server's client `name` (file-http.ts checked it): its `file` event. */
+  publishFile(name: string, file: FileInfo, to: string | undefined, cid: string | undefined): ChatEvent {
+    const addressee = to === undefined ? undefined : this.addressee(name, to);
+    const event = this.#event('file', name, { file, ...(addressee?.ok ? { to: addressee.value } : {}), ...(cid ? { cid } : {}) });
+    this.#publish(event);
+    const conn = this.deps.clients.connection(name);
+    if (cid && conn) conn.outlet.send(frame.ack(cid, event.id));
+    return event;
+  }
+
+  /** The resume key of `name`'s session (any server of the set): what its file token is made over. */
+  sessionKey(name: string): string | undefined {
+    const holder = this.deps.roster.holder(name);
+    return holder && holder.name === name ? holder.key : undefined;
+  }
+
+  /** Presence by hand: a `presence` event when it changes (the holder keeps it across a resume). */
+  #setStatus(name: string, status: Status): void {
+    const holder = this.deps.roster.holder(name);
+    if (!holder || (holder.status ?? 'available') === status) return;
+    this.deps.roster.setStatus(holder, status);
+    this.#publish(this.#event('presence', name, { status }));
+  }
+
+  /** Full-text search: SQLite's index where there is a data folder, the history in memory otherwise. */
+  async #search(conn: Connection, name: string, query: string, limit: number): Promise<void> {
+    const { store, history } = this.deps;
+    const mine = (e: ChatEvent) => visibleTo(e, name);
+    const events = store ? (await store.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
+    conn.outlet.send(frame.searchResults(query, events));
+  }
+
+  /** "Typing…": relayed, never kept; at most one every TYPING_EVERY_MS per client counts. */
+  #typing(conn: Connection, name: string, to: string | undefined): void {
+    const now = Date.now();
+    if (now - (conn.typedAt ?? 0) < TYPING_EVERY_MS) return;
+    conn.typedAt = now;
+    const holder = to === undefined ? undefined : this.deps.roster.holder(to);
+    if (to !== undefined && (!holder || holder.name === name)) return; // to nobody: nothing to tell
+    const typing = frame.isTyping(name, this.deps.self, holder?.name);
+    const data = encode(typing);
+    this.deps.clients.typing(typing, data);
+    this.deps.mesh.broadcast(data);
+  }
+
+  // --- leaving (seminar: client_leave_req), and what a vanished client leaves behind
+
+  #leave(conn: Connection, joined: string, named: string): void {
+    if (named !== joined) return sendError(conn, nameMismatch(joined));
+    // The leaver hears its own `leave`, then `exit` (seminar: From ! exit), then is removed.
+    this.#publish(this.#event('leave', joined));
+    this.deps.clients.flush();
+    conn.outlet.send(frame.exit());
+    conn.role = { kind: 'gone' };
+    this.deps.clients.remove(joined);
+    this.deps.roster.remove(this.deps.self, joined);
+    conn.outlet.close(CloseCode.NORMAL, LEFT_REASON);
+  }
+
+  /** The client's connection dropped: `away` now, `leave` when the grace period ends without it. */
+  vanished(name: string): void {
+    const { self, roster, grace } = this.deps;
+    this.deps.clients.remove(name);
+    const holder = roster.holder(name);
+    if (!holder || holder.server !== self || holder.name !== name) return;
+    holder.away = true;
+    this.#publish(this.#event('away', name));
+    grace.start(name, () => {
+      const now = roster.holder(name);
+      if (now?.server === self && now.away) this.gone(name);
+    });
+  }
+
+  /** A client is gone (vanished, too slow, flooding, or lost its name): everyone sees it leave. */
+  gone(name: string): void {
+    this.deps.clients.remove(name);
+    if (this.deps.roster.remove(this.deps.self, name)) this.#publish(this.#event('leave', name));
+  }
+
+  /**
+   * LocalClients calls this for each client that fell too far behind, after removing it. Dropping
+   * one publishes its `leave`, whose broadcast can find more slow clients: they are queued and
+   * dropped here one after another, never by recursion (thousands of slow readers would overflow
+   * the stack), and each is logged once.
+   */
+  dropSlow(name: string, conn: Connection): void {
+    this.#slow.push([name, conn]);
+    if (this.#droppingSlow) return;
+    this.#droppingSlow = true;
+    try {
+      for (let next = this.#slow.shift(); next; next = this.#slow.shift()) {
+        const [slowName, slowConn] = next;
+        this.deps.log.warn({ name: slowName }, 'client too slow; dropping');
+        if (slowConn.role.kind === 'client') this.deps.connections.kick(slowConn, ErrorCode.SLOW_CONSUMER, 'you fell too far behind');
+        else this.gone(slowName);
+      }
+    } finally {
+      this.#droppingSlow = false;
+    }
+  }
+
+  /** A client of this server lost its name to an earlier claim on another server. */
+  evict(name: string): boolean {
+    const conn = this.deps.clients.connection(name);
+    if (!conn) return false;
+    sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `"${name}" was taken on another server at the same instant; join again with another name` });
+    this.deps.connections.kick(conn, ErrorCode.NAME_TAKEN, 'name taken elsewhere first');
+    return true;
+  }
+
+  // --- events: each is serialized once and goes to this server's clients and every peer
+
+  /** A new event of this server's, about one of its clients (event-clock.ts gives its place in the order). */
+  #event(type: 'join' | 'back', name: string, extra: { key: string }): ChatEvent;
+  #event(type: 'message', name: string, extra: { text: string; cid?: string }): ChatEvent;
+  #event(type: 'direct', name: string, extra: { to: string; text: string; cid?: string }): ChatEvent;
+  #event(type: 'leave' | 'away', name: string): ChatEvent;
+  #event(type: 'presence', name: string, extra: { status: Status }): ChatEvent;
+  #event(type: 'file', name: string, extra: { file: FileInfo; to?: string; cid?: string }): ChatEvent;
+  #event(
+    type: ChatEvent['type'],
+    name: string,
+    extra: { key?: string; text?: string; cid?: string; to?: string; status?: Status; file?: FileInfo } = {},
+  ): ChatEvent {
+    return this.deps.events.next(type, name, this.deps.self, extra);
+  }
+
+  /**
+   * A notice for this server's clients only, not part of the set's history: a buddy of another
+   * server is away, back or gone because that server is unreachable from here.
+   */
+  notice(type: 'away' | 'back' | 'leave', name: string, server: string): void {
+    const event = this.deps.events.notice(type, name, server);
+    // Batched like events: a lost server's thousands of buddies are a few frames to each client.
+    this.deps.clients.deliver(event);
+    this.deps.onEvent(event);
+  }
+
+  #publish(event: ChatEvent): void {
+    const data = encode(event);
+    this.deps.history.add(event, data.length);
+    this.deps.clients.deliver(event, data);
+    this.deps.mesh.broadcast(data); // every server keeps every event, direct messages included
+    this.deps.onEvent(event);
+  }
+}
+
+const nameMismatch = (joined: string): ChatError => ({
+  code: ErrorCode.NAME_MISMATCH,
+  message: `this connection joined as "${joined}"`,
+});
+
+/** What servers keep of a resume token: enough to check it, not to use it. */
+const sha256 = (token: string) => createHash('sha256').update(token).digest('hex');

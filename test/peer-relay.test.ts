@@ -1,0 +1,151 @@
+// server/peer-relay.ts with the parts it works with (roster, history, grace, the fan-out): what a
+// peer's link brings in, judged and applied. The link is a real socket pair on 127.0.0.1; what the
+// relay sends on it (rosters, sync, backfill) is read on the other end as a peer would.
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
+import { Grace } from '../server/grace.js';
+import { History } from '../server/history.js';
+import { resolveLimits } from '../server/limits.js';
+import { LocalClients } from '../server/local-clients.js';
+import type { PeerLink } from '../server/mesh.js';
+import { PeerRelay } from '../server/peer-relay.js';
+import { Roster } from '../server/roster.js';
+import { Wire } from '../server/wire/wire.js';
+import type { ChatEvent } from '../shared/protocol.js';
+import { RawSocket } from './helpers/sockets.js';
+
+const SELF = 'ws://127.0.0.1:1';
+const PEER = 'ws://127.0.0.1:2';
+const SELF_ORIGIN = 'aaaaaaaaaaaaaaaa';
+const PEER_ORIGIN = 'bbbbbbbbbbbbbbbb';
+
+const stops: Array<() => void> = [];
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop();
+});
+
+/** An event as its origin made it (`id` is origin-seq; `clock` places it in the set's order). */
+function event(fields: { type: ChatEvent['type']; name: string; origin: string; seq: number; clock: number; server: string; text?: string }): ChatEvent {
+  return { ts: Date.now(), ...fields, id: `${fields.origin}-${fields.seq}` } as ChatEvent;
+}
+
+async function relayWithPeer() {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((r) => wss.once('listening', r));
+  const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
+  const peer = await RawSocket.open(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+  const ws = await accepted;
+  const wire = new Wire();
+  const link: PeerLink = { url: PEER, ws, outlet: wire.outlet(ws), outbound: false, open: true, authenticated: true };
+  const roster = new Roster();
+  const history = new History({ maxEvents: 1_000, maxBytes: 1 << 20 });
+  const grace = new Grace(20_000);
+  const relayed: string[] = [];
+  const notices: string[] = [];
+  const evicted: string[] = [];
+  const relay = new PeerRelay({
+    self: SELF,
+    roster,
+    history,
+    grace,
+    clients: new LocalClients(
+      (onSlow) => wire.audience(1 << 20, onSlow),
+      () => {},
+    ),
+    servers: () => [PEER, SELF],
+    limits: resolveLimits({}),
+    log: pino({ level: 'silent' }),
+    observeClock: () => {},
+    notice: (type, name, server) => notices.push(`${type}:${name}@${server}`),
+    onRelayed: (e) => relayed.push(e.id),
+    evictLocal: (name) => {
+      evicted.push(name);
+      return false;
+    },
+  });
+  stops.push(() => {
+    grace.stop();
+    wss.close();
+    ws.terminate();
+  });
+  return { relay, link, peer, roster, history, relayed, notices, evicted };
+}
+
+const raw = (e: ChatEvent) => Buffer.from(JSON.stringify(e));
+
+describe('PeerRelay', () => {
+  it('judges each live event: a peer speaks only for its own buddies, under its own address and ids', async () => {
+    const { relay, link, roster, history, relayed } = await relayWithPeer();
+    const join = event({ type: 'join', name: 'Pia', origin: PEER_ORIGIN, seq: 1, clock: 1, server: PEER });
+    relay.onEvent(link, join, raw(join));
+    expect(roster.holder('Pia')?.server).toBe(PEER);
+    const said = event({ type: 'message', name: 'Pia', origin: PEER_ORIGIN, seq: 2, clock: 2, server: PEER, text: 'hi' });
+    relay.onEvent(link, said, raw(said));
+    // Refused: a buddy of another server, a buddy not on the peer, an id that is not origin-seq.
+    const elsewhere = event({ type: 'join', name: 'Sam', origin: PEER_ORIGIN, seq: 3, clock: 3, server: SELF });
+    const stranger = event({ type: 'message', name: 'Zed', origin: PEER_ORIGIN, seq: 4, clock: 4, server: PEER, text: 'x' });
+    const forged = { ...event({ type: 'message', name: 'Pia', origin: PEER_ORIGIN, seq: 5, clock: 5, server: PEER, text: 'x' }), id: 'other-9' };
+    for (const bad of [elsewhere, stranger, forged]) relay.onEvent(link, bad, raw(bad));
+    expect(relayed).toEqual([join.id, said.id]);
+    expect(history.page(10).events.map((e) => e.id)).toEqual([join.id, said.id]);
+    expect(roster.holder('Sam')).toBeUndefined();
+    // A join of a name held on this server is refused too (not concurrent: held for long).
+    roster.add(SELF, 'Ann', { since: Date.now() - 60_000, clock: 1, origin: SELF_ORIGIN });
+    const taken = event({ type: 'join', name: 'Ann', origin: PEER_ORIGIN, seq: 6, clock: 6, server: PEER });
+    relay.onEvent(link, taken, raw(taken));
+    expect(roster.holder('Ann')?.server).toBe(SELF);
+  });
+
+  it('a name given away on both sides of a split: the claim earlier in the set order keeps it, on the backfill that shows it', async () => {
+    const { relay, link, roster, evicted, notices } = await relayWithPeer();
+    // This server gave "Ann" away at clock 5, "Bob" at clock 2; the peer gave both away too.
+    roster.claimBy(SELF, 'Ann', { type: 'join', ts: Date.now(), clock: 5, origin: SELF_ORIGIN });
+    roster.claimBy(SELF, 'Bob', { type: 'join', ts: Date.now(), clock: 2, origin: SELF_ORIGIN });
+    relay.onRoster(link, { type: 'roster', server: PEER, names: ['Ann', 'Bob'] });
+    expect(roster.holder('Ann')?.server).toBe(SELF); // a roster never displaces anyone
+    // The peer's joins come by backfill: its Ann (clock 3) came first, its Bob (clock 4) after ours.
+    relay.onBackfill(link, [
+      event({ type: 'join', name: 'Ann', origin: PEER_ORIGIN, seq: 1, clock: 3, server: PEER }),
+      event({ type: 'join', name: 'Bob', origin: PEER_ORIGIN, seq: 2, clock: 4, server: PEER }),
+    ]);
+    expect(roster.holder('Ann')?.server).toBe(PEER);
+    expect(roster.holder('Bob')?.server).toBe(SELF);
+    expect(evicted).toEqual(['Ann']); // this server's own Ann is told and closed
+    expect(notices).toEqual([`leave:Ann@${SELF}`]);
+  });
+
+  it('backfill: events join the history and reach clients in the set order, whatever order they came in; known ones and bad ids are skipped', async () => {
+    const { relay, link, history, relayed } = await relayWithPeer();
+    const a1 = event({ type: 'join', name: 'Pia', origin: PEER_ORIGIN, seq: 1, clock: 1, server: PEER });
+    const a2 = event({ type: 'message', name: 'Pia', origin: PEER_ORIGIN, seq: 2, clock: 3, server: PEER, text: 'second' });
+    const b1 = event({ type: 'join', name: 'Sam', origin: SELF_ORIGIN, seq: 1, clock: 2, server: SELF });
+    const b2 = event({ type: 'message', name: 'Sam', origin: SELF_ORIGIN, seq: 2, clock: 3, server: SELF, text: 'same clock, origin a first' });
+    history.add(b1);
+    const badId = { ...event({ type: 'message', name: 'Pia', origin: PEER_ORIGIN, seq: 3, clock: 4, server: PEER, text: 'x' }), id: 'nope' };
+    relay.onBackfill(link, [badId, a2, b2, b1, a1]);
+    expect(relayed).toEqual([a1.id, b2.id, a2.id]);
+    expect(history.page(10).events.map((e) => e.id)).toEqual([a1.id, b1.id, b2.id, a2.id]);
+  });
+
+  it('a link that opens gets this server’s buddies and how far its history goes; a sync gets what the peer lacks, oldest first', async () => {
+    const { relay, link, peer, history } = await relayWithPeer();
+    for (let seq = 1; seq <= 5; seq++)
+      history.add(event({ type: 'message', name: 'Sam', origin: SELF_ORIGIN, seq, clock: seq, server: SELF, text: `m${seq}` }));
+    relay.onLinkUp(link);
+    expect((await peer.next((f) => f.type === 'sync')).seen).toEqual({ [SELF_ORIGIN]: 5 });
+    relay.onSync(link, { type: 'sync', seen: { [SELF_ORIGIN]: 2 } });
+    const backfill = await peer.next((f) => f.type === 'backfill');
+    expect(backfill.events.map((e: ChatEvent) => e.seq)).toEqual([3, 4, 5]);
+  });
+
+  it('a lost link makes its buddies away, told to this server’s clients as a notice', async () => {
+    const { relay, link, roster, notices } = await relayWithPeer();
+    const join = event({ type: 'join', name: 'Pia', origin: PEER_ORIGIN, seq: 1, clock: 1, server: PEER });
+    relay.onEvent(link, join, raw(join));
+    relay.onLinkDown(PEER);
+    expect(roster.holder('Pia')?.away).toBe(true);
+    expect(notices).toEqual([`away:Pia@${PEER}`]);
+  });
+});
