@@ -3,7 +3,7 @@
 // Kept in the data folder through the store, so a restarted server goes on counting.
 import { randomBytes } from 'node:crypto';
 import type { ChatEvent } from '../shared/protocol.js';
-import type { Identity } from './store.js';
+import type { Identity } from './store-messages.js';
 
 export class EventClock {
   readonly origin: string;

@@ -6,19 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the default export
 
 import { type ChatEvent, privateTo, searchableText } from '../shared/protocol.js';
-import type { Identity } from './store.js';
-
-/** What store.ts asks of its writer. */
-export type WriterRequest =
-  | { kind: 'append'; events: ChatEvent[] }
-  | { kind: 'identity'; identity: Identity }
-  | { kind: 'peers'; urls: string[] }
-  | { kind: 'trim'; maxEvents: number }
-  | { kind: 'search'; ref: number; query: string; name: string; limit: number }
-  | { kind: 'close' };
-
-/** What the writer tells store.ts: a write that failed (the events stay in the server's memory), or search results. */
-export type WriterReport = { kind: 'failed'; message: string } | { kind: 'found'; ref: number; ids: string[] };
+import type { Identity, WriterData, WriterReport, WriterRequest } from './store-messages.js';
 
 /** A person's words as an FTS5 query: each one quoted (no operators get through) and matched as a word prefix. */
 export function ftsQuery(query: string): string {
@@ -28,10 +16,6 @@ export function ftsQuery(query: string): string {
     .slice(0, 8)
     .map((word) => `"${word.replace(/"/g, '""')}"*`)
     .join(' ');
-}
-
-export interface WriterData {
-  file: string;
 }
 
 const port = parentPort;

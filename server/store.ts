@@ -12,7 +12,7 @@ import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the defaul
 
 import * as v from 'valibot';
 import { AnyEvent, type ChatEvent } from '../shared/protocol.js';
-import type { WriterData, WriterReport, WriterRequest } from './store-writer.js';
+import type { Identity, WriterData, WriterReport, WriterRequest } from './store-messages.js';
 
 /**
  * What the server publishes or receives is handed to the writer at most this long after, in one
@@ -41,12 +41,6 @@ const MIGRATIONS: string[] = [
 ];
 
 export class StoreError extends Error {}
-
-export interface Identity {
-  origin: string;
-  seq: number;
-  clock: number;
-}
 
 export interface EventStore {
   /** The newest `limit` events, in the set's order. */
