@@ -8,12 +8,12 @@ import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { defaultDataFolder } from './data-folder.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
-import { browserUrl, startHost, stopHost, untilSignal } from './host.js';
+import { browserUrl, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './errors.js';
 
 const USAGE = `Usage:
-  chatty host [--port 4000] [--bind 127.0.0.1|0.0.0.0] [--join INVITE] [--advertise wss://HOST:PORT]
+  chatty host [--port ${DEFAULT_PORT}] [--bind 127.0.0.1|0.0.0.0] [--join INVITE] [--advertise wss://HOST:PORT]
               [--private] [--passphrase] [--new-invite] [--no-replicas] [--insecure]
               [--heartbeat 10000] [--data DIR|:memory:] [--max-file-size 100M] [--allow-origin ORIGIN]...
               [--limit NAME=VALUE]... [--source-maps] [--no-mdns]
@@ -42,9 +42,9 @@ const USAGE = `Usage:
       first certificate seen is trusted and shown. A private chat's passphrase: CHATTY_PASSPHRASE. Type a line to send it; type "exit" to leave. If the server goes
       away, the client moves to another server of the set (or waits for one) and goes on; it
       exits after --give-up seconds with none.
-  chatty start [NAME] [--port 4000] [--bind 0.0.0.0] [--no-app] [--no-mdns]
+  chatty start [NAME] [--port ${DEFAULT_PORT}] [--bind 0.0.0.0] [--no-app] [--no-mdns]
       Open the desktop app. Where Electron is not installed (or with --no-app): host a server
-      on the LAN (advertised over mDNS), serve the chat to browsers at https://localhost:4000/,
+      on the LAN (advertised over mDNS), serve the chat to browsers at https://localhost:${DEFAULT_PORT}/,
       and chat on it from this terminal.
   chatty help`;
 
@@ -145,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const port = portFlag(values.port as string | undefined);
       const bind = (values.bind as string | undefined) ?? '127.0.0.1';
-      const node = await startHost({
+      const hosted = await startHost({
         port,
         bind,
         ...joinFlag(values.join as string | undefined),
@@ -163,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
         sourceMaps: values['source-maps'] === true,
         mdns: values['no-mdns'] !== true,
       });
-      return untilSignal(node);
+      return untilSignal(hosted);
     }
     case 'client': {
       const { values, positionals } = parse(rest, { 'give-up': { type: 'string' } });
@@ -186,13 +186,14 @@ export async function main(argv: string[]): Promise<number> {
       if (!values['no-app']) process.stdout.write('The desktop app needs Electron, which is not installed here: hosting Chatty for browsers instead.\n');
       const port = portFlag(values.port as string | undefined);
       const bind = (values.bind as string | undefined) ?? '0.0.0.0';
-      const node = await startHost({ port, bind, data: defaultDataFolder(bind, port), mdns: values['no-mdns'] !== true });
+      const hosted = await startHost({ port, bind, data: defaultDataFolder(bind, port), mdns: values['no-mdns'] !== true });
+      const { node } = hosted;
       process.stdout.write(`Open ${browserUrl(node).replace(/\/\/[^:/]+/, '//localhost')} here, or the address above from another machine.\n`);
-      if (!process.stdin.isTTY) return untilSignal(node);
+      if (!process.stdin.isTTY) return untilSignal(hosted);
       const name = positionals[0] ?? userInfo().username;
       // Its own node: the invite pins the certificate this process just served (no first-use line).
       const code = await runTerminalClient(formatInvite(node.invite()), name);
-      await stopHost(node);
+      await hosted.stop();
       return code;
     }
     case undefined:

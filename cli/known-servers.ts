@@ -2,18 +2,13 @@
 // the first connection to an address (given without an invite's fingerprint) pins what it
 // showed, and later runs must see the same, or they refuse to connect. One JSON file in the
 // user's config folder, readable by the user only.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writePrivateFile } from '../server/private-file.js';
+import { appFolder } from './data-folder.js';
 
 export function defaultKnownServersFile(env = process.env, platform = process.platform): string {
-  const base =
-    platform === 'win32'
-      ? join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Chatty')
-      : platform === 'darwin'
-        ? join(homedir(), 'Library', 'Application Support', 'Chatty')
-        : join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'chatty');
-  return join(base, 'known-servers.json');
+  return join(appFolder('config', env, platform), 'known-servers.json');
 }
 
 export class KnownServers {
@@ -27,11 +22,7 @@ export class KnownServers {
 
   remember(server: string, fingerprint: string): void {
     const all = { ...this.#read(), [server]: fingerprint };
-    mkdirSync(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.new`;
-    writeFileSync(temporary, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(temporary, 0o600);
-    renameSync(temporary, this.file);
+    writePrivateFile(this.file, `${JSON.stringify(all, null, 2)}\n`);
   }
 
   #read(): Record<string, unknown> {

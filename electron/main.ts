@@ -6,19 +6,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Channel, type SessionEvent, type Settings } from '../shared/bridge.js';
 import { ErrorCode, fail } from '../shared/errors.js';
-import { DEFAULT_PORT } from '../shared/protocol.js';
 import { Attention, type AttentionUpdate } from '../shared/attention.js';
-import { advertiseNode, LanDiscovery } from '../server/lan-discovery.js';
+import { pageDir } from '../server/hosting.js';
+import { LanDiscovery } from '../server/lan-discovery.js';
 import { invokeHandlers, isTrustedSender } from './ipc.js';
 import { nodeSockets } from '../shared/node/node-socket.js';
-import { staticFiles } from '../server/static-files.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
 import { appMenuTemplate } from './app-menu.js';
 import { DesktopShell, type TrayItem } from './desktop-shell.js';
 
-const rendererDir = fileURLToPath(new URL('../renderer/', import.meta.url));
-const indexFile = join(rendererDir, 'index.html');
+const indexFile = join(pageDir, 'index.html');
 const indexUrl = pathToFileURL(indexFile).href;
 const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 
@@ -28,7 +26,6 @@ const discovery = new LanDiscovery();
 const attention = new Attention();
 let window: BrowserWindow | undefined;
 let tray: Tray | undefined;
-let stopAdvertising: (() => void) | undefined;
 let closeNoticeShown = false;
 
 // A second launch only brings the running window forward.
@@ -85,7 +82,6 @@ function emit(event: SessionEvent): void {
 const session: ChatSession = new ChatSession({
   emit,
   sockets: nodeSockets,
-  httpHandler: staticFiles(rendererDir, { connectTo: (): string[] => session.node?.servers() ?? [] }),
   dataDir: join(app.getPath('userData'), 'servers'),
   // The chat's keys sealed with the OS keychain where there is one (not on a Linux without a secret service).
   secretsCodec: {
@@ -94,10 +90,8 @@ const session: ChatSession = new ChatSession({
     open: (sealed) => safeStorage.decryptString(sealed),
   },
   logger,
-  onNode(node) {
-    stopAdvertising?.();
-    stopAdvertising = node ? advertiseNode(discovery, node, () => session.client?.name ?? 'Chatty', node.port ?? DEFAULT_PORT) : undefined;
-  },
+  // A node this app runs shows in the Join list of others on the LAN, under the user's name.
+  lan: { discovery, host: () => session.client?.name ?? 'Chatty' },
 });
 
 function createWindow(): void {

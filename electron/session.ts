@@ -1,7 +1,6 @@
 // What the desktop app does for its user, without Electron: host a node, or join one (as a replica
 // or as a client only), chat through the shared ChatClient, and quit cleanly (the seminar's
 // `disconnect`). main.ts wires this to IPC; tests drive it directly against real nodes.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
 import { type ChatClient, type Credentials, credentialsFrom, type SocketFactory } from '../shared/chat-client.js';
@@ -10,8 +9,10 @@ import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
 import { fingerprintForPeople } from '../shared/auth.js';
 import { CertificatePin } from '../shared/node/node-socket.js';
 import { formatInvite, parseInvite } from '../shared/invite.js';
+import { hostOf } from '../shared/protocol.js';
 import { join } from 'node:path';
-import { ChatNode, type ChatNodeOptions, NodeStartError, StoreError } from '../server/chat-node.js';
+import type { ChatNode, ChatNodeOptions } from '../server/chat-node.js';
+import { type Hosted, type HostOptions, host } from '../server/hosting.js';
 import { MEMORY } from '../server/options.js';
 import { certificateFingerprint, type SecretsCodec } from '../server/set-keys.js';
 
@@ -22,10 +23,10 @@ export interface SessionOptions {
   sockets: (pin: CertificatePin) => SocketFactory;
   /** Interface a hosted or replica node binds. Default 0.0.0.0: buddies on the LAN can reach it. */
   bind?: string;
-  /** Serves the browser UI from the node's port, so a buddy can join with only a browser. */
-  httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Called when this app starts or stops running a node (LAN discovery advertises it). */
-  onNode?: (node: ChatNode | undefined) => void;
+  /** Serve the chat page from the node's port, so a buddy can join with only a browser. Default true. */
+  servePage?: boolean;
+  /** Advertise a node this app runs on the LAN (the app's discovery, which its Join screen browses too). Default: not advertised. */
+  lan?: HostOptions['lan'];
   /** Where the nodes this app runs keep their data (one folder per hosted port or joined set). Default: nothing kept. */
   dataDir?: string;
   /** Seals the chat's keys in those folders (Electron's safeStorage). Default: files only the user can read. */
@@ -34,7 +35,7 @@ export interface SessionOptions {
 }
 
 export class ChatSession {
-  #node: ChatNode | undefined;
+  #hosted: Hosted | undefined;
   #pin: CertificatePin | undefined;
   /** The server a replica this app runs joined (undefined when it hosts). */
   #joined: string | undefined;
@@ -62,7 +63,7 @@ export class ChatSession {
   }
 
   get node(): ChatNode | undefined {
-    return this.#node;
+    return this.#hosted?.node;
   }
 
   get client(): ChatClient | undefined {
@@ -95,14 +96,14 @@ export class ChatSession {
     const { server, code, fingerprint } = invite.value;
     const credentials = credentialsFrom(code, request.passphrase);
     if (!request.replica) return this.#start(request.name, { server, pin: fingerprint, credentials });
-    const folder = `replica-${server.replace(/^wss?:\/\//, '').replace(/[^\w.-]/g, '_')}`;
+    const folder = `replica-${hostOf(server).replace(/[^\w.-]/g, '_')}`;
     this.#joined = server;
     return this.#start(request.name, { port: 0, join: server, ...(code ? { joinInvite: code } : {}), data: this.#dataFolder(folder) }, credentials);
   }
 
   /** A new invite for the chat this app's node is in; the old one lets nobody new in. */
   async newInvite(): Promise<Result<SessionInfo>> {
-    const node = this.#node;
+    const node = this.#hosted?.node;
     const client = this.#chat.client;
     if (!node || !client) return fail(ErrorCode.UNSUPPORTED, 'only a host or a replica can make a new invite');
     node.newInvite();
@@ -119,12 +120,10 @@ export class ChatSession {
 
   /** Leave the chat; a node this app runs disconnects too (it tells the other servers). */
   leave(): Promise<Result<void>> {
-    const node = this.#node;
-    this.#node = undefined;
+    const hosted = this.#hosted;
+    this.#hosted = undefined;
     return this.#chat.leave(async () => {
-      if (!node) return;
-      await node.disconnect();
-      this.opts.onNode?.(undefined);
+      await hosted?.stop();
     });
   }
 
@@ -163,26 +162,21 @@ export class ChatSession {
         if ('server' in target && target.server) {
           return ok({ name, server: target.server, runsNode: false, pin: target.pin, credentials: target.credentials });
         }
-        try {
-          const { bind = '0.0.0.0', httpHandler, logger, secretsCodec } = this.opts;
-          const node = await ChatNode.start({ bind, httpHandler, logger, secretsCodec, ...(target as ChatNodeOptions) });
-          this.#node = node;
-          // This app's own node: its certificate (the set's, once joined) and its invite are known.
-          const invite = node.invite();
-          return ok({ ...this.#nodeInfo(name, node), pin: invite.fingerprint, credentials: { invite: invite.code, ...credentials } });
-        } catch (err) {
-          if (err instanceof NodeStartError) return fail(err.code, err.message);
-          if (err instanceof StoreError) return fail(ErrorCode.DATA_UNUSABLE, err.message);
-          throw err;
-        }
+        const { bind = '0.0.0.0', servePage, lan, logger, secretsCodec } = this.opts;
+        const started = await host({ bind, servePage, logger, secretsCodec, ...(lan ? { lan } : {}), ...(target as ChatNodeOptions) });
+        if (!started.ok) return started;
+        this.#hosted = started.value;
+        const { node } = started.value;
+        // This app's own node: its certificate (the set's, once joined) and its invite are known.
+        const invite = node.invite();
+        return ok({ ...this.#nodeInfo(name, node), pin: invite.fingerprint, credentials: { invite: invite.code, ...credentials } });
       },
       async () => {
-        await this.#node?.disconnect();
-        this.#node = undefined;
+        await this.#hosted?.stop();
+        this.#hosted = undefined;
       },
     );
     if (!joined.ok) return joined;
-    if (this.#node) this.opts.onNode?.(this.#node);
     // The pin and the credentials stay here: the window gets what it shows — for a plain address,
     // the fingerprint trusted on first use, for the person to compare with the host's.
     const { pin: _pin, credentials: _credentials, ...info } = joined.value;

@@ -1,7 +1,8 @@
 // The last name, port and address, and the preferences, remembered between runs in a small JSON file. A damaged file
 // is ignored (defaults), never fatal.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writePrivateFile } from '../server/private-file.js';
 import * as v from 'valibot';
 import { DEFAULT_PREFERENCES, Preferences, type Settings } from '../shared/bridge.js';
 import { DEFAULT_PORT, Port } from '../shared/protocol.js';
@@ -37,10 +38,7 @@ export class SettingsStore {
 
   async update(patch: Partial<Settings>): Promise<Settings> {
     const next = { ...(await this.load()), ...patch };
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, JSON.stringify(next, null, 2));
-    await rename(tmp, this.file); // atomic: a crash never leaves half a file
+    writePrivateFile(this.file, JSON.stringify(next, null, 2));
     return next;
   }
 }

@@ -5,13 +5,14 @@
 // The first host makes them; a server that joins with an invite is handed them over the
 // authenticated link. Kept in the data folder, readable by the user only (sealed by the app with
 // Electron's safeStorage where it has one).
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
 import * as v from 'valibot';
 import { base64url, fingerprintOf, newInviteCode, newSecret, nonce, passphraseKey } from '../shared/auth.js';
 import { SetKeysFrame } from '../shared/protocol.js';
+import { writePrivateFile } from './private-file.js';
 import { StoreError } from './store.js';
 
 export type SetKeys = Omit<v.InferOutput<typeof SetKeysFrame>, 'type'>;
@@ -122,11 +123,8 @@ export function loadSetKeys(directory: string, codec?: SecretsCodec): SetKeys | 
 export function saveSetKeys(directory: string, keys: SetKeys, codec?: SecretsCodec): void {
   const sealing = codec?.available() === true;
   const target = join(directory, sealing ? SEALED : FILE);
-  const temporary = `${target}.new`;
   const text = JSON.stringify(keys);
-  writeFileSync(temporary, sealing ? codec!.seal(text) : text, { mode: 0o600 });
-  chmodSync(temporary, 0o600); // mode applies only when the file is created
-  renameSync(temporary, target);
+  writePrivateFile(target, sealing ? codec!.seal(text) : text);
   // One copy only: a plain file left beside a sealed one would defeat the seal.
   if (sealing) rmSync(join(directory, FILE), { force: true });
 }

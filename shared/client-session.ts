@@ -5,7 +5,7 @@
 import type { SessionEvent } from './bridge.js';
 import { ChatClient, type Credentials, type SocketFactory } from './chat-client.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { type Status, validateName } from './protocol.js';
+import { hostOf, type Status, validateName } from './protocol.js';
 
 export class ClientSession {
   #client: ChatClient | undefined;
@@ -129,6 +129,3 @@ export class ClientSession {
     this.emit({ kind: 'status', status: 'connected' });
   }
 }
-
-/** ws://192.168.1.20:4000 → 192.168.1.20:4000 */
-export const hostOf = (url: string) => url.replace(/^wss?:\/\//, '');

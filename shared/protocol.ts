@@ -636,7 +636,7 @@ export function parsePort(input: string | number): Result<number> {
 /**
  * A server address as a person types it → the canonical `wss://HOST:PORT`. Accepts
  * `wss://HOST:PORT`, `ws://HOST:PORT` (a server run with --insecure), `HOST:PORT` and `HOST`
- * (port 4000; TLS, as servers serve by default), with or without a trailing `/`; refuses paths,
+ * (DEFAULT_PORT; TLS, as servers serve by default), with or without a trailing `/`; refuses paths,
  * queries and anything else. The CLI, the app and the page all use it.
  */
 export function parseServerAddress(input: string): Result<string> {
@@ -652,7 +652,15 @@ export function parseServerAddress(input: string): Result<string> {
   } catch {
     // not a URL at all: the error below
   }
-  return fail(ErrorCode.PEER_INVALID, `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:4000 or wss://192.168.1.20:4000)`);
+  return fail(
+    ErrorCode.PEER_INVALID,
+    `"${trimmed.slice(0, 80)}" is not a server address (try 192.168.1.20:${DEFAULT_PORT} or wss://192.168.1.20:${DEFAULT_PORT})`,
+  );
+}
+
+/** A server address as people read it: `wss://192.168.1.20:4000` → `192.168.1.20:4000` (parseServerAddress reads it back). */
+export function hostOf(url: string): string {
+  return url.replace(/^wss?:\/\//, '');
 }
 
 /** Frames are built by these helpers so every sender writes the same shape. */

@@ -1,7 +1,7 @@
 // The renderer end to end in a real browser (Debian's Chromium): the page a hosting node serves,
 // its browser bridge over WebSocket, buddies, events and the composer.
 import { describe, expect, it } from 'vitest';
-import { rendererDir } from '../cli/host.js';
+import { pageDir } from '../server/hosting.js';
 import type { ChatNodeOptions } from '../server/chat-node.js';
 import { staticFiles } from '../server/static-files.js';
 import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
@@ -10,7 +10,7 @@ import { Chatty } from './helpers/processes.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 const httpOf = (wsUrl: string) => `${wsUrl.replace(/^ws/, 'http')}/`;
-const hostWithUi = (options: ChatNodeOptions = {}) => startNode({ ...options, httpHandler: staticFiles(rendererDir) });
+const hostWithUi = (options: ChatNodeOptions = {}) => startNode({ ...options, httpHandler: staticFiles(pageDir) });
 
 if (!hasChromium) console.log(`SKIP: browser tests: no Chromium at ${CHROMIUM} (npm test installs Debian's chromium when run as root)`);
 

@@ -3,7 +3,7 @@
 // Real nodes and sockets; frames are counted as they come off the wire.
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { rendererDir } from '../cli/host.js';
+import { pageDir } from '../server/hosting.js';
 import { staticFiles } from '../server/static-files.js';
 import { buddiesOf, decodeClientInbound, isNotice, Limits, type Welcome } from '../shared/protocol.js';
 import { CHROMIUM, chromiumForFile, hasChromium, joinInBrowser, pageOf } from './helpers/browser.js';
@@ -108,7 +108,7 @@ describe('a storm of joins', () => {
   describe.skipIf(!hasChromium)('in Chromium', () => {
     const browser = chromiumForFile();
     it('the page joins a chat of hundreds: its welcome, in fragments, lists them all', async () => {
-      const node = await startNode({ ...stormLimits, httpHandler: staticFiles(rendererDir) });
+      const node = await startNode({ ...stormLimits, httpHandler: staticFiles(pageDir) });
       const names = Array.from({ length: STORM }, (_, i) => `c${i}-with-a-longer-name`);
       await Promise.all(names.map((name) => RawSocket.join(node.url, name)));
       const page = await joinInBrowser(browser(), pageOf(node.url), 'Reader');

@@ -4,7 +4,7 @@
 // up, new messages wait behind a "new messages" button.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { rendererDir } from '../cli/host.js';
+import { pageDir } from '../server/hosting.js';
 import { staticFiles } from '../server/static-files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, say } from './helpers/browser.js';
 import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
@@ -37,7 +37,7 @@ describe.skipIf(!hasChromium)('mentions and attention in the page', () => {
   const browser = chromiumForFile();
 
   it('marks and completes @names; a mention or a direct message notifies while the tab is behind; the title counts', async () => {
-    const node = await startNode({ ...NO_RATE_LIMITS, httpHandler: staticFiles(rendererDir) });
+    const node = await startNode({ ...NO_RATE_LIMITS, httpHandler: staticFiles(pageDir) });
     const bobPage = await browser().newPage({ ignoreHTTPSErrors: true });
     await inBackground(bobPage);
     await bobPage.goto(httpOf(node.url));
@@ -72,7 +72,7 @@ describe.skipIf(!hasChromium)('mentions and attention in the page', () => {
   });
 
   it('scrolled up, new messages do not pull the view down: a button says how many, and jumps to them', async () => {
-    const node = await startNode({ ...NO_RATE_LIMITS, httpHandler: staticFiles(rendererDir) });
+    const node = await startNode({ ...NO_RATE_LIMITS, httpHandler: staticFiles(pageDir) });
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');
     const writer = await RawSocket.join(node.url, 'Writer');
     for (let i = 0; i < 60; i++) writer.send({ type: 'send', name: 'Writer', text: `line ${i}` });

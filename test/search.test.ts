@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from 'node-sqlite3-wasm';
 import { describe, expect, it } from 'vitest';
-import { rendererDir } from '../cli/host.js';
+import { pageDir } from '../server/hosting.js';
 import { staticFiles } from '../server/static-files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, say, screenshot } from './helpers/browser.js';
 import { startNode } from './helpers/nodes.js';
@@ -95,7 +95,7 @@ describe('search', () => {
     const browser = chromiumForFile();
 
     it('the search box lists matches with the words marked; a click opens the conversation at the message', async () => {
-      const node = await startNode({ data: mkdtempSync(join(tmpdir(), 'chatty-search-')), httpHandler: staticFiles(rendererDir) });
+      const node = await startNode({ data: mkdtempSync(join(tmpdir(), 'chatty-search-')), httpHandler: staticFiles(pageDir) });
       const page = await joinInBrowser(browser(), pageOf(node.url), 'Ann');
       const bob = await RawSocket.join(node.url, 'Bob');
       bob.send({ type: 'send', name: 'Bob', text: 'the quarterly report is late', to: 'Ann' });

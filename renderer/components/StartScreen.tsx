@@ -3,7 +3,7 @@
 import { untracked, useSignal, useSignalEffect, type Signal } from '@preact/signals';
 import { useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
-import { DEFAULT_PORT, parsePort } from '../../shared/protocol.js';
+import { DEFAULT_PORT, hostOf, parsePort } from '../../shared/protocol.js';
 import type { Model } from '../model.js';
 import { plainError, sentence } from './format.js';
 
@@ -108,7 +108,7 @@ export function StartScreen({ model }: { model: Model }) {
                       <button type="button" class="link" onClick={() => (address.value = h.url)}>
                         <bdi>{h.name}</bdi>{' '}
                         <span class="muted">
-                          {h.url.replace(/^wss?:\/\//, '')} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}
+                          {hostOf(h.url)} · {h.buddies} {h.buddies === 1 ? 'buddy' : 'buddies'}
                           {h.needsInvite ? ' · needs an invite' : ''}
                         </span>
                       </button>

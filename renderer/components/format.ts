@@ -6,7 +6,7 @@ export const formatTime = (ts: number) => {
   return Number.isNaN(date.getTime()) ? '--:--' : time.format(date);
 };
 
-export { hostOf } from '../../shared/client-session.js';
+export { hostOf } from '../../shared/protocol.js';
 
 /** Error messages from the protocol are lower-case clauses; the UI shows them as sentences. */
 export const sentence = (message: string) => (message ? message[0]!.toUpperCase() + message.slice(1) : message);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterEach } from 'vitest';
-import { rendererDir } from '../../cli/host.js';
+import { pageDir } from '../../server/hosting.js';
 import { Channel, type InvokeChannel, type SessionEvent } from '../../shared/bridge.js';
 import { invokeHandlers } from '../../electron/ipc.js';
 import { staticFiles } from '../../server/static-files.js';
@@ -39,7 +39,7 @@ afterEach(async () => {
 
 /** Serves the built renderer the way Electron loads it: our own page, nothing else. */
 async function rendererServer(): Promise<string> {
-  const server: Server = createServer(staticFiles(rendererDir));
+  const server: Server = createServer(staticFiles(pageDir));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => server.close(r)));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -77,7 +77,6 @@ export async function openDesktopWindow(
     emit: (event) => (ready ? void deliver(event) : early.push(event)),
     sockets: nodeSockets,
     bind: '127.0.0.1',
-    httpHandler: staticFiles(rendererDir),
   });
   cleanups.push(() => session.quit());
   const opened: string[] = [];
