@@ -3,7 +3,7 @@
 import { httpBaseOf } from '../shared/files.js';
 import { userInfo } from 'node:os';
 import { pino } from 'pino';
-import type { ChatNode } from '../server/chat-node.js';
+import type { ChatServer } from '../server/chat-server.js';
 import { type HostOptions as HostingOptions, type Hosted, host } from '../server/hosting.js';
 import { fingerprintForPeople } from '../shared/auth.js';
 import { ErrorCode } from '../shared/errors.js';
@@ -42,12 +42,12 @@ export async function startHost(options: HostOptions, out: NodeJS.WritableStream
 }
 
 /** http(s)://… where a browser opens the chat of a node. */
-export function browserUrl(node: ChatNode): string {
+export function browserUrl(node: ChatServer): string {
   return `${httpBaseOf(node.url)}/`;
 }
 
 /** What people (and replicas) join with, and what to compare the certificate with. */
-export function printInvite(node: ChatNode, out: NodeJS.WritableStream): void {
+export function printInvite(node: ChatServer, out: NodeJS.WritableStream): void {
   const invite = node.invite();
   out.write(`Invite (${invite.private ? 'needed to join: this chat is private' : 'for replicas; people may join without it'}):\n`);
   out.write(`  ${formatInvite(invite)}\n`);

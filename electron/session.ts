@@ -11,7 +11,7 @@ import { CertificatePin } from '../shared/node/node-socket.js';
 import { formatInvite, parseInvite } from '../shared/invite.js';
 import { hostOf } from '../shared/protocol.js';
 import { join } from 'node:path';
-import type { ChatNode, ChatNodeOptions } from '../server/chat-node.js';
+import type { ChatServer, ChatServerOptions } from '../server/chat-server.js';
 import { type Hosted, type HostOptions, host } from '../server/hosting.js';
 import { MEMORY } from '../server/options.js';
 import { certificateFingerprint, type SecretsCodec } from '../server/set-keys.js';
@@ -62,7 +62,7 @@ export class ChatSession {
     }
   }
 
-  get node(): ChatNode | undefined {
+  get node(): ChatServer | undefined {
     return this.#hosted?.node;
   }
 
@@ -128,7 +128,7 @@ export class ChatSession {
   }
 
   /** What the window shows of a node this app runs: where it is, its invite and certificate. */
-  #nodeInfo(name: string, node: ChatNode): SessionInfo {
+  #nodeInfo(name: string, node: ChatServer): SessionInfo {
     const invite = node.invite();
     return {
       name,
@@ -153,7 +153,7 @@ export class ChatSession {
   /** Join as `name`: a server (with its pin and credentials), or a node to run here first (host, replica). */
   async #start(
     name: string,
-    target: { server: string; pin: string | undefined; credentials: Credentials } | ChatNodeOptions,
+    target: { server: string; pin: string | undefined; credentials: Credentials } | ChatServerOptions,
     credentials: Credentials = {},
   ): Promise<Result<SessionInfo>> {
     const joined = await this.#chat.join(
@@ -163,7 +163,7 @@ export class ChatSession {
           return ok({ name, server: target.server, runsNode: false, pin: target.pin, credentials: target.credentials });
         }
         const { bind = '0.0.0.0', servePage, lan, logger, secretsCodec } = this.opts;
-        const started = await host({ bind, servePage, logger, secretsCodec, ...(lan ? { lan } : {}), ...(target as ChatNodeOptions) });
+        const started = await host({ bind, servePage, logger, secretsCodec, ...(lan ? { lan } : {}), ...(target as ChatServerOptions) });
         if (!started.ok) return started;
         this.#hosted = started.value;
         const { node } = started.value;

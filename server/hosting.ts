@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
-import { ChatNode, type ChatNodeOptions, NodeStartError, StoreError } from './chat-node.js';
+import { ChatServer, type ChatServerOptions, ServerStartError, StoreError } from './chat-server.js';
 import { advertiseNode, LanDiscovery, reachableFromLan } from './lan-discovery.js';
 import { staticFiles } from './static-files.js';
 
@@ -19,7 +19,7 @@ export const pageDir =
 /** Whether the page is built (`npm run build`): a server without it answers browsers with a notice. */
 export const pageIsBuilt = (): boolean => existsSync(join(pageDir, 'app.js'));
 
-export interface HostOptions extends ChatNodeOptions {
+export interface HostOptions extends ChatServerOptions {
   /** Serve the built page to browsers on the node's port, when it is built. Default true. */
   servePage?: boolean;
   /** Serve the page's source maps too (for debugging it). Default false. */
@@ -34,7 +34,7 @@ export interface HostOptions extends ChatNodeOptions {
 }
 
 export interface Hosted {
-  readonly node: ChatNode;
+  readonly node: ChatServer;
   /** Browsers get the chat page at the node's address. */
   readonly servesPage: boolean;
   /** It is advertised on the LAN. */
@@ -46,10 +46,10 @@ export interface Hosted {
 /** Start a node with the page and the advert; a start that fails is a code and a message, never a throw for the known causes. */
 export async function host(options: HostOptions): Promise<Result<Hosted>> {
   const { servePage = true, sourceMaps = false, lan, ...nodeOptions } = options;
-  let node: ChatNode | undefined;
+  let node: ChatServer | undefined;
   const page = servePage && pageIsBuilt() ? staticFiles(pageDir, { sourceMaps, connectTo: () => node?.servers() ?? [] }) : undefined;
   try {
-    node = await ChatNode.start({ ...nodeOptions, ...(page ? { httpHandler: page } : {}) });
+    node = await ChatServer.start({ ...nodeOptions, ...(page ? { httpHandler: page } : {}) });
   } catch (err) {
     const failure = startFailure(err);
     if (failure) return failure;
@@ -79,7 +79,7 @@ export async function host(options: HostOptions): Promise<Result<Hosted>> {
 
 /** Why a node could not start, as the front ends show it: the start's own code, or DATA_UNUSABLE for its data folder. */
 export function startFailure(err: unknown): Result<never> | undefined {
-  if (err instanceof NodeStartError) return fail(err.code, err.message);
+  if (err instanceof ServerStartError) return fail(err.code, err.message);
   if (err instanceof StoreError) return fail(ErrorCode.DATA_UNUSABLE, err.message);
   return undefined;
 }

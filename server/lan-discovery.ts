@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import type { DiscoveredHost } from '../shared/bridge.js';
 
-/** What advertising needs of a node (ChatNode has it): its invite, who is on it, and word when either changes. */
+/** What advertising needs of a node (ChatServer has it): its invite, who is on it, and word when either changes. */
 export interface Advertisable {
   invite(): { fingerprint?: string; private: boolean };
   buddies(): readonly unknown[];

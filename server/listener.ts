@@ -12,8 +12,8 @@ import { channelBinding } from '../shared/node/channel-binding.js';
 import { Limits } from '../shared/protocol.js';
 import type { OriginPolicy } from './origin.js';
 
-/** Thrown by ChatNode.start() with a code from the catalogue that a CLI or UI explains in one line. */
-export class NodeStartError extends Error {
+/** Thrown by ChatServer.start() with a code from the catalogue that a CLI or UI explains in one line. */
+export class ServerStartError extends Error {
   constructor(
     readonly code: typeof ErrorCode.PORT_IN_USE | typeof ErrorCode.BIND_FAILED | typeof ErrorCode.JOIN_FAILED,
     message: string,
@@ -55,8 +55,8 @@ export class Listener {
       http.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
-            ? new NodeStartError(ErrorCode.PORT_IN_USE, `port ${opts.port} is already in use on ${opts.bind}`)
-            : new NodeStartError(ErrorCode.BIND_FAILED, `cannot listen on ${opts.bind}:${opts.port}: ${err.code ?? err.message}`),
+            ? new ServerStartError(ErrorCode.PORT_IN_USE, `port ${opts.port} is already in use on ${opts.bind}`)
+            : new ServerStartError(ErrorCode.BIND_FAILED, `cannot listen on ${opts.bind}:${opts.port}: ${err.code ?? err.message}`),
         );
       });
       http.listen(opts.port, opts.bind, () => resolve());

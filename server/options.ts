@@ -9,7 +9,7 @@ import type { SecretsCodec, SetKeys } from './set-keys.js';
 /** The `data` value that keeps nothing on disk. */
 export const MEMORY = ':memory:';
 
-export interface ChatNodeOptions {
+export interface ChatServerOptions {
   /** TCP port to listen on; 0 picks a free one. Default 4000. */
   port?: number;
   /** Interface to bind: 127.0.0.1 (this machine only) or 0.0.0.0 (the LAN). Default 127.0.0.1. */
@@ -61,12 +61,12 @@ export interface ChatNodeOptions {
   joinInvite?: string;
   /** Seals the data folder's key file (the app: Electron's safeStorage). Default: a file only the user can read. */
   secretsCodec?: SecretsCodec;
-  /** The set's keys (ChatNode.start reads or makes them). Default for a bare node: new ones, without TLS. */
+  /** The set's keys (ChatServer.start reads or makes them). Default for a bare node: new ones, without TLS. */
   keys?: SetKeys;
 }
 
 export interface ResolvedOptions
-  extends Required<Omit<ChatNodeOptions, 'advertise' | 'join' | 'limits' | 'private' | 'passphrase' | 'joinInvite' | 'secretsCodec' | 'keys'>> {
+  extends Required<Omit<ChatServerOptions, 'advertise' | 'join' | 'limits' | 'private' | 'passphrase' | 'joinInvite' | 'secretsCodec' | 'keys'>> {
   advertise: string | undefined;
   join: string | undefined;
   limits: ServerLimits;
@@ -77,7 +77,7 @@ export interface ResolvedOptions
   keys: SetKeys | undefined;
 }
 
-export function resolveOptions(options: ChatNodeOptions = {}): ResolvedOptions {
+export function resolveOptions(options: ChatServerOptions = {}): ResolvedOptions {
   const resolved: ResolvedOptions = {
     port: DEFAULT_PORT,
     bind: '127.0.0.1',

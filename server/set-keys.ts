@@ -57,7 +57,7 @@ export function certificateFingerprint(certPem: string): string {
   return fingerprintOf(new X509Certificate(certPem).raw);
 }
 
-/** Keys for a new, open set without a certificate: what a bare ChatNode (no listener) needs. */
+/** Keys for a new, open set without a certificate: what a bare ChatServer (no listener) needs. */
 export function newSetKeysWithoutTls(): SetKeys {
   return { version: Date.now(), secret: newSecret(), invite: newInviteCode(), private: false };
 }

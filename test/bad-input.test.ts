@@ -1,12 +1,12 @@
 // Hostile and broken input: each gets an error frame or a close with a reason, and the server
 // keeps serving everyone else.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatNode } from '../server/chat-node.js';
+import type { ChatServer } from '../server/chat-server.js';
 import { startNode } from './helpers/nodes.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 
-describe('ChatNode (bad input)', () => {
-  let node: ChatNode;
+describe('ChatServer (bad input)', () => {
+  let node: ChatServer;
   let bystander: RawSocket;
 
   beforeEach(async () => {

@@ -2,7 +2,7 @@
 // its browser bridge over WebSocket, buddies, events and the composer.
 import { describe, expect, it } from 'vitest';
 import { pageDir } from '../server/hosting.js';
-import type { ChatNodeOptions } from '../server/chat-node.js';
+import type { ChatServerOptions } from '../server/chat-server.js';
 import { staticFiles } from '../server/static-files.js';
 import { hasChromium, joinInBrowser, chromiumForFile, say, screenshot, CHROMIUM } from './helpers/browser.js';
 import { NO_RATE_LIMITS, startNode, joining } from './helpers/nodes.js';
@@ -10,7 +10,7 @@ import { Chatty } from './helpers/processes.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 const httpOf = (wsUrl: string) => `${wsUrl.replace(/^ws/, 'http')}/`;
-const hostWithUi = (options: ChatNodeOptions = {}) => startNode({ ...options, httpHandler: staticFiles(pageDir) });
+const hostWithUi = (options: ChatServerOptions = {}) => startNode({ ...options, httpHandler: staticFiles(pageDir) });
 
 if (!hasChromium) console.log(`SKIP: browser tests: no Chromium at ${CHROMIUM} (npm test installs Debian's chromium when run as root)`);
 

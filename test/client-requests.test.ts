@@ -1,6 +1,6 @@
 // server/client-requests.ts with the parts it works with (connections, the fan-out, the roster,
 // the history, the grace period), on a bare ws server on 127.0.0.1: a server alone, without the
-// mesh, the files or the listener a ChatNode puts around it. Clients are real sockets.
+// mesh, the files or the listener a ChatServer puts around it. Clients are real sockets.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';

@@ -64,7 +64,7 @@ function mutate(rand: () => number): string {
   return JSON.stringify(base);
 }
 
-describe('ChatNode (fuzz)', () => {
+describe('ChatServer (fuzz)', () => {
   it('survives 3,000 mutated frames and keeps relaying for everyone else', async () => {
     // Parsing is under test here, not rate limits (hardening.test.ts has those): let the garbage in.
     const node = await startNode({ handshakeTimeoutMs: 60_000, limits: { clientBurst: 10_000, clientRate: 10_000, joinBurstPerAddress: 10_000 } });

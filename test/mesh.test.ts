@@ -59,7 +59,7 @@ async function member(): Promise<Member> {
     onServersChanged() {},
     onSetKeys() {},
   });
-  // What a ChatNode does before a link is the mesh's: hello, check the proof, auth_ok.
+  // What a ChatServer does before a link is the mesh's: hello, check the proof, auth_ok.
   wss.on('connection', (ws: WebSocket) => {
     const challenge = Access.challenge(undefined);
     ws.send(JSON.stringify(access.hello(challenge)));

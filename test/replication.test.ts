@@ -1,6 +1,6 @@
 // The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
 import { describe, expect, it } from 'vitest';
-import type { ChatNode, ChatNodeOptions } from '../server/chat-node.js';
+import type { ChatServer, ChatServerOptions } from '../server/chat-server.js';
 import { startNode, joining } from './helpers/nodes.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
@@ -9,7 +9,7 @@ import { TcpProxy } from './helpers/proxy.js';
 
 const sorted = (urls: string[]) => [...urls].sort();
 
-async function cluster(size: number, options: ChatNodeOptions = {}): Promise<ChatNode[]> {
+async function cluster(size: number, options: ChatServerOptions = {}): Promise<ChatServer[]> {
   const boot = await startNode(options);
   const nodes = [boot];
   for (let i = 1; i < size; i++) nodes.push(await startNode({ ...options, ...joining(boot) }));
@@ -20,7 +20,7 @@ async function cluster(size: number, options: ChatNodeOptions = {}): Promise<Cha
   return nodes;
 }
 
-describe('ChatNode (replicated servers)', () => {
+describe('ChatServer (replicated servers)', () => {
   it('a server boots alone with itself as the only server', async () => {
     const boot = await startNode();
     expect(boot.servers()).toEqual([boot.url]);

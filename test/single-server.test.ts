@@ -7,7 +7,7 @@ import { TcpProxy } from './helpers/proxy.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket, trustingSockets } from './helpers/sockets.js';
 
-describe('ChatNode (single server)', () => {
+describe('ChatServer (single server)', () => {
   it('broadcasts join to every client, the new one included, and welcomes it with the buddy list', async () => {
     const node = await startNode();
     const ann = await RawSocket.join(node.url, 'Ann');

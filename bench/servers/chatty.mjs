@@ -1,11 +1,11 @@
 // Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl inviteCode]. Prints {"url","invite"} once listening.
-import { ChatNode } from '../../dist/server/chat-node.js';
+import { ChatServer } from '../../dist/server/chat-server.js';
 import { reportMemoryOnSignal } from './memory-report.mjs';
 
 // The bench measures fan-out, not abuse limits: its generator sends hundreds of messages a second
 // per client and joins thousands of clients from one address.
 const unlimited = 1e9;
-const node = await ChatNode.start({
+const node = await ChatServer.start({
   port: 0,
   bind: '127.0.0.1',
   join: process.argv[2],

@@ -1,8 +1,8 @@
 // Real nodes on 127.0.0.1, port 0; every node a test starts is disconnected after it.
 import { afterEach } from 'vitest';
-import { ChatNode, type ChatNodeOptions } from '../../server/chat-node.js';
+import { ChatServer, type ChatServerOptions } from '../../server/chat-server.js';
 
-const started = new Set<ChatNode>();
+const started = new Set<ChatServer>();
 
 afterEach(async () => {
   const nodes = [...started].reverse();
@@ -13,13 +13,13 @@ afterEach(async () => {
 /** For tests of something else than the rate limits that send thousands of messages at once. */
 export const NO_RATE_LIMITS = { limits: { clientBurst: 1e6, clientRate: 1e6 } } as const;
 
-export async function startNode(options: ChatNodeOptions = {}): Promise<ChatNode> {
-  const node = await ChatNode.start({ port: 0, bind: '127.0.0.1', ...options });
+export async function startNode(options: ChatServerOptions = {}): Promise<ChatServer> {
+  const node = await ChatServer.start({ port: 0, bind: '127.0.0.1', ...options });
   started.add(node);
   return node;
 }
 
 /** Options that make a new node a replica of `node`, with its invite (as `chatty host --join INVITE`). */
-export function joining(node: ChatNode): Pick<ChatNodeOptions, 'join' | 'joinInvite'> {
+export function joining(node: ChatServer): Pick<ChatServerOptions, 'join' | 'joinInvite'> {
   return { join: node.url, joinInvite: node.invite().code };
 }

@@ -1,6 +1,6 @@
 // A Chatty node: the seminar's `server` and `server2` in one. Alone it is the single server; with
 // peers it is one of the replicated servers. Transport is plugged in: `handle(ws)` takes any
-// accepted WebSocket, and `ChatNode.start()` puts the usual listener (listener.ts) around it.
+// accepted WebSocket, and `ChatServer.start()` puts the usual listener (listener.ts) around it.
 // This file is the composition root: it resolves the options, makes the parts and wires them
 // together, starts and stops them, and answers what the front ends ask. The parts (docs/architecture.md):
 // connections.ts (sockets, roles, the gate), client-requests.ts (what clients ask), peer-relay.ts
@@ -23,20 +23,20 @@ import { Heartbeat } from './heartbeat.js';
 import { History } from './history.js';
 import { encode } from './json-bytes.js';
 import { AddressLimits, type ServerLimits } from './limits.js';
-import { Listener, NodeStartError } from './listener.js';
+import { Listener, ServerStartError } from './listener.js';
 import { LocalClients } from './local-clients.js';
 import { Mesh } from './mesh.js';
 import { OriginPolicy } from './origin.js';
-import { type ChatNodeOptions, MEMORY, resolveOptions } from './options.js';
+import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
 import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
 import { SqliteStore, StoreError } from './store.js';
 
-export { NodeStartError, StoreError };
-export type { ChatNodeOptions };
+export { ServerStartError, StoreError };
+export type { ChatServerOptions };
 
-export interface ChatNodeEvents {
+export interface ChatServerEvents {
   /** The set of servers changed (seminar: `[SERVER UPDATE]`). */
   servers: [servers: string[]];
   /** A join, leave or message was relayed to this node's clients. */
@@ -49,7 +49,7 @@ export interface ChatNodeEvents {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export class ChatNode extends EventEmitter<ChatNodeEvents> {
+export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly url: string;
   readonly limits: Readonly<ServerLimits>;
   readonly #store: SqliteStore | undefined;
@@ -65,17 +65,17 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   readonly #data: string;
   readonly #files: FileStore;
   readonly #fileRoutes: FileRoutes;
-  readonly #secretsCodec: ChatNodeOptions['secretsCodec'];
+  readonly #secretsCodec: ChatServerOptions['secretsCodec'];
   #listener: Listener | undefined;
   #stopping: Promise<void> | undefined;
   /** The peers the data folder remembers, read with the rest of it when the node is made. */
   readonly #rememberedPeers: string[];
 
   /**
-   * A node with no listener: feed it sockets with handle(). Most callers want ChatNode.start().
+   * A node with no listener: feed it sockets with handle(). Most callers want ChatServer.start().
    * Throws a TypeError for options out of range or in contradiction (options.ts).
    */
-  constructor(url: string, options: ChatNodeOptions = {}) {
+  constructor(url: string, options: ChatServerOptions = {}) {
     super();
     const opts = resolveOptions(options);
     const log: Logger = opts.logger;
@@ -196,9 +196,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   }
 
   /** Listen on HTTP + WebSocket, and join `options.join` if given. */
-  static async start(options: ChatNodeOptions = {}): Promise<ChatNode> {
+  static async start(options: ChatServerOptions = {}): Promise<ChatServer> {
     const opts = resolveOptions(options);
-    let node: ChatNode | undefined;
+    let node: ChatServer | undefined;
     const keys = await prepareSetKeys({
       data: opts.data === MEMORY ? undefined : opts.data,
       insecure: opts.insecure,
@@ -228,7 +228,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       onConnection: (ws, address, binding) => (node ? node.handle(ws, address, binding) : ws.terminate()),
     });
     try {
-      node = new ChatNode(opts.advertise ?? advertisedUrl(opts.bind, listener.port, tls !== undefined), { ...opts, keys });
+      node = new ChatServer(opts.advertise ?? advertisedUrl(opts.bind, listener.port, tls !== undefined), { ...opts, keys });
     } catch (err) {
       await listener.close([]);
       throw err;
@@ -243,7 +243,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         await node.#mesh.join(opts.join);
       } catch (err) {
         await node.disconnect();
-        throw new NodeStartError(ErrorCode.JOIN_FAILED, (err as Error).message);
+        throw new ServerStartError(ErrorCode.JOIN_FAILED, (err as Error).message);
       }
     }
     return node;
