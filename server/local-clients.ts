@@ -11,7 +11,7 @@ import type { Connection } from './connections.js';
 import { encode } from './json-bytes.js';
 
 /**
- * Batches go out at most this often. Measured (docs/benchmark.md): a storm of 5,000 joins took
+ * Batches go out at most this often. Measured (docs/benchmark-log.md): a storm of 5,000 joins took
  * 9.0 s sent every turn, 6.6 s every 100 ms, 5.9 s every 250 ms; one of 10,000, 5.6 s every
  * 250 ms, 5.2 s every 500 ms and every 1,000 ms (a third fewer writes, a tenth less CPU). Only a
  * storm waits this long; a lone join or leave goes out at once.

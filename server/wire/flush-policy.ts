@@ -2,7 +2,7 @@
 // each write carries more.
 //
 // A write costs the server about 4–5 µs of CPU whatever it carries (the syscall, TCP over
-// loopback, waking the reader), a frame in it about 0.05 µs (docs/benchmark.md, items 22–23).
+// loopback, waking the reader), a frame in it about 0.05 µs (docs/benchmark-log.md, items 22–23).
 // When a flush finds LOADED_FRAMES_PER_SOCKET frames or more per socket, the server is deep in
 // load — messages come far faster than a flush of them goes out — and the next flush starts
 // FLUSH_SPACING_MS after the last one began, so each write carries more. A flush that finds

@@ -28,7 +28,7 @@ const SOCKET_BUDGET_BYTES = 64 * 1024;
 
 /**
  * What a turn may hold back across all sockets (outboxes and corked) before everything is
- * flushed. Measured under overload (1,500 msg/s to 1,000 clients; docs/benchmark.md, with corked
+ * flushed. Measured under overload (1,500 msg/s to 1,000 clients; docs/benchmark-log.md, with corked
  * sockets then): 1 MiB flushed every ~5 messages (5.4 deliveries per write syscall), 16 MiB
  * carries ~70, 64 MiB ~170. With flushes spaced under load, 16 MiB cut a spaced flush short at
  * 3,000 msg/s (56 deliveries a write, 32 MiB 101). Outboxes hold only references to frames
@@ -154,7 +154,7 @@ export class Wire {
  * the order they were sent. A socket has one for its life, kept by its owner (a connection, a
  * link): a broadcast to 10,000 clients made 10,000 outboxes and a map of them anew each turn, and
  * the major GC then found them in the old space (most of what a join storm promoted to die there:
- * docs/benchmark.md). The outbox is empty between turns, so it keeps no segment alive.
+ * docs/benchmark-log.md). The outbox is empty between turns, so it keeps no segment alive.
  *
  * Everything sent to the socket goes through here, and whatever is not a frame built once first
  * writes what waits in the outbox: the order holds without the caller having to remember it.
