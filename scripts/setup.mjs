@@ -3,6 +3,7 @@
 // work on a new machine with no other steps. Plain Node, no dependencies: it runs before install.
 //   node scripts/setup.mjs          install (if the lockfile changed) and build
 //   node scripts/setup.mjs --test   the same, plus what the test suite needs (Chromium)
+//   node scripts/setup.mjs --bench  the same, plus what the bench compares against (ngircd)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const forTests = process.argv.includes('--test');
+const forBench = process.argv.includes('--bench');
 const say = (line) => process.stdout.write(`[setup] ${line}\n`);
 
 function run(cmd, args, env = {}) {
@@ -43,14 +45,20 @@ if (existsSync(join(electronDir, 'install.js')) && !existsSync(join(electronDir,
 // 3. Build: TypeScript for Node, bundles for the browser and the Electron preload.
 run('npm', ['run', '--silent', 'build']);
 
-// 4. The test suite drives Debian's Chromium; install it when missing and we may.
-if (forTests && !existsSync('/usr/bin/chromium')) {
+// 4. Debian packages the tests drive (Chromium) or the bench compares with (ngircd); installed
+//    when missing and we may, otherwise what needs them says SKIP or "not measured".
+const packages = [
+  ...(forTests ? [{ name: 'chromium', binary: '/usr/bin/chromium', for: 'the browser tests' }] : []),
+  ...(forBench ? [{ name: 'ngircd', binary: '/usr/sbin/ngircd', for: "the bench's IRC server" }] : []),
+].filter((p) => !existsSync(p.binary));
+if (packages.length > 0) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const names = packages.map((p) => p.name);
   if (isRoot && existsSync('/usr/bin/apt-get')) {
-    say('installing Debian chromium for the browser tests');
+    say(`installing Debian ${names.join(' and ')} for ${packages.map((p) => p.for).join(' and ')}`);
     run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', 'chromium'], { DEBIAN_FRONTEND: 'noninteractive' });
+    run('apt-get', ['install', '-y', '-qq', ...names], { DEBIAN_FRONTEND: 'noninteractive' });
   } else {
-    say('no /usr/bin/chromium and cannot install it here: browser tests will print SKIP');
+    say(`cannot install ${names.join(' and ')} here: ${packages.map((p) => p.for).join(' and ')} will be skipped`);
   }
 }
