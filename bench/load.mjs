@@ -33,6 +33,12 @@ function onText(text) {
 }
 
 /** A delivery, read at `now` (every frame of one read arrived at the same moment: one clock read for them all). */
+/** An ack of a send (Chatty): its cid is the text, so it carries the time it was sent. */
+function onAck(sentAt, now) {
+  lastFrameAt = now;
+  if (run) run.acks.push(Math.max(1, now - sentAt));
+}
+
 function onSentAt(sentAt, now = nowUs()) {
   lastFrameAt = now;
   if (!run) return;
@@ -140,12 +146,14 @@ const adapters = {
       });
       function onFrame(buf, start, end, now, bytes) {
         if (buf[start + 9] === 0x6d) return onSentAt(sentAtIn(buf, start), now); // {"type":"message"…
+        if (buf[start + 9] === 0x61 && buf[start + 10] === 0x63) return onAck(sentAtIn(buf, start), now); // {"type":"ack"…
         lastFrameAt = now;
         // Only the start says what a frame is: a storm's big welcomes and batches are not decoded.
         const head = buf.toString('latin1', start, Math.min(end, start + 20));
         if (head.startsWith('{"type":"welcome"')) {
           welcomeBytes = bytes;
-          resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text })), close: () => ws.terminate() });
+          // Every send has a cid, as Chatty's own client's do: the ack (sent once it is written) is timed too.
+          resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text, cid: text })), close: () => ws.terminate() });
         } else if (head.startsWith('{"type":"error"')) reject(new Error(buf.toString('utf8', start, end)));
       }
     });
@@ -219,6 +227,7 @@ async function runLoad(clients, { rate, duration, senders }) {
     latencies: new Uint32Array(Math.ceil(rate * duration) * clients.length), // µs, one per expected delivery
     received: 0,
     lastReceiveAt: 0,
+    acks: [], // µs from send to ack (Chatty only)
   };
   const start = nowUs();
   let sent = 0;
@@ -242,6 +251,8 @@ async function runLoad(clients, { rate, duration, senders }) {
   }
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
   for (let i = 0; i < Math.min(run.received, run.latencies.length); i++) h.recordValue(run.latencies[i]);
+  const acks = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  for (const us of run.acks) acks.recordValue(us);
   const span = Math.max(run.lastReceiveAt, sendEnd) - start;
   const result = {
     rate,
@@ -258,6 +269,7 @@ async function runLoad(clients, { rate, duration, senders }) {
     p50Ms: h.getValueAtPercentile(50) / 1000,
     p99Ms: h.getValueAtPercentile(99) / 1000,
     maxMs: h.maxValue / 1000,
+    ...(run.acks.length > 0 ? { acked: run.acks.length, ackP50Ms: acks.getValueAtPercentile(50) / 1000, ackP99Ms: acks.getValueAtPercentile(99) / 1000 } : {}),
   };
   run = undefined;
   return result;

@@ -305,6 +305,11 @@ function ratios(rows) {
     // The cost of keeping history on disk: server CPU per delivered message, and (with --sweep) throughput.
     const cpuPer = (r) => r.serverCpuPct / r.deliveriesPerSec;
     out.push(`history in SQLite / in memory, server CPU per delivery at ${R} msg/s: ${(cpuPer(by.chattydisk) / cpuPer(by.chatty)).toFixed(2)}×`);
+    // An ack means written: with SQLite it waits for the commit; in memory it leaves at once.
+    if (by.chattydisk.ackP50Ms !== undefined && by.chatty.ackP50Ms !== undefined)
+      out.push(
+        `ack (send to ack, at ${R} msg/s): history in SQLite p50 ${by.chattydisk.ackP50Ms.toFixed(2)} / p99 ${by.chattydisk.ackP99Ms.toFixed(2)} ms, in memory p50 ${by.chatty.ackP50Ms.toFixed(2)} / p99 ${by.chatty.ackP99Ms.toFixed(2)} ms`,
+      );
   }
   if (opts.sweep) pair('chattydisk', 'chatty', 'deliveries/s at saturation', (r) => r.sweep.saturationDeliveriesPerSec);
   if (by.chatty && by.chatty3 && !opts.idle)
