@@ -31,6 +31,7 @@ import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
 import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
+import { SearchIndex } from './search-index.js';
 import { SqliteStore, StoreError } from './store.js';
 
 export { ServerStartError, StoreError };
@@ -53,6 +54,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly url: string;
   readonly limits: Readonly<ServerLimits>;
   readonly #store: SqliteStore | undefined;
+  readonly #index: SearchIndex | undefined;
   readonly #history: History;
   readonly #grace: Grace;
   readonly #heartbeat: Heartbeat;
@@ -82,7 +84,13 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.url = url;
     this.limits = opts.limits;
     const store =
-      opts.data === MEMORY ? undefined : new SqliteStore(opts.data, { onWriteFailed: (message) => log.error({ message }, 'could not write the chat history') });
+      opts.data === MEMORY
+        ? undefined
+        : new SqliteStore(opts.data, {
+            // Nothing is dropped: the writer tries again, and sends are refused (STORE_FULL) meanwhile.
+            onWriteFailed: (message, retrying) => log.error({ message, retrying }, 'could not write the chat history'),
+            onWriteRecovered: () => log.warn('the chat history is written again'),
+          });
     this.#store = store;
     this.#rememberedPeers = store?.peers() ?? [];
     this.#data = opts.data;
@@ -90,12 +98,15 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const keys = opts.keys ?? newSetKeysWithoutTls();
     this.#access = new Access({ keys, invitedReplicas: opts.invitedReplicas, joinInvite: opts.joinInvite, onKeysChanged: (k) => this.#onKeysChanged(k) });
     this.#saveKeys(keys, () => void store?.close());
+    const index = store && new SearchIndex((message) => log.error({ message }, 'the search index failed'));
+    this.#index = index;
     const events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
     this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     this.#history = new History({
       maxEvents: opts.historyMaxEvents,
       maxBytes: opts.historyMaxBytes,
       ...(store ? { store } : {}),
+      ...(index ? { index } : {}),
       // A file goes with the last event that shares it: a download names its event.
       onFileDropped: (hash) => this.#files.remove(hash),
     });
@@ -165,6 +176,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       connections: this.#connections,
       mesh: this.#mesh,
       store,
+      index,
       limits: this.limits,
       maxFileBytes: opts.maxFileBytes,
       log,
@@ -189,7 +201,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
         return addressee.ok ? undefined : addressee.error;
       },
       published: (name, cid) => this.#history.published(name, cid),
-      publish: (name, file, to, cid) => requests.publishFile(name, file, to, cid),
+      publish: (name, file, to, cid, written) => requests.publishFile(name, file, to, cid, written),
+      storeRefusal: () => requests.storeRefusal(),
       peers: () => this.servers().filter((peer) => peer !== this.url),
     });
     this.#heartbeat.start();
@@ -308,7 +321,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#grace.stop();
     if (this.#listener) await this.#listener.close(sockets);
     else for (const ws of sockets) ws.terminate();
-    await this.#store?.close();
+    await Promise.all([this.#store?.close(), this.#index?.close()]);
     this.#files.close();
     this.emit('disconnect');
   }

@@ -18,6 +18,7 @@ import { encode } from './json-bytes.js';
 import type { AddressLimits, ServerLimits } from './limits.js';
 import type { LocalClients } from './local-clients.js';
 import type { Roster } from './roster.js';
+import type { SearchIndex } from './search-index.js';
 import type { SqliteStore } from './store.js';
 
 /** Search results in one answer, unless the client asks for fewer. */
@@ -40,7 +41,10 @@ export interface ClientRequestsDeps {
   /** The set of servers: every event goes to every peer. */
   mesh: { broadcast(data: Buffer): void; servers(): string[] };
   /** Full-text search runs here where there is a data folder; the history in memory otherwise. */
-  store: SqliteStore | undefined;
+  /** What acks wait for (a commit), and whether commits fail right now. */
+  store: Pick<SqliteStore, 'afterWrite' | 'failing'> | undefined;
+  /** Full-text search where there is a data folder; the history in memory is searched otherwise. */
+  index: Pick<SearchIndex, 'search'> | undefined;
   limits: Readonly<ServerLimits>;
   maxFileBytes: number;
   log: Logger;
@@ -170,10 +174,9 @@ export class ClientRequests {
    */
   #send(conn: Connection, name: string, text: string, cid: string | undefined, to: string | undefined): void {
     const already = cid === undefined ? undefined : this.deps.history.published(name, cid);
-    if (already) {
-      conn.outlet.send(frame.ack(cid!, already));
-      return;
-    }
+    if (already) return this.#afterWrite(() => conn.outlet.send(frame.ack(cid!, already)));
+    const refused = this.storeRefusal();
+    if (refused) return sendError(conn, refused);
     const extra = { text, ...(cid ? { cid } : {}) };
     let event: ChatEvent;
     if (to === undefined) event = this.#event('message', name, extra);
@@ -183,7 +186,25 @@ export class ClientRequests {
       event = this.#event('direct', name, { to: addressee.value, ...extra });
     }
     this.#publish(event);
-    if (cid) conn.outlet.send(frame.ack(cid, event.id));
+    if (cid) this.#afterWrite(() => conn.outlet.send(frame.ack(cid, event.id)));
+  }
+
+  /**
+   * Why this server takes no new message right now: its history cannot be written (a full disk).
+   * What it accepted before is kept and written when it can be; nothing new is taken meanwhile.
+   */
+  storeRefusal(): ChatError | undefined {
+    if (this.deps.store?.failing === undefined) return undefined;
+    return {
+      code: ErrorCode.STORE_FULL,
+      message: 'this server cannot save messages right now (its disk is full or failing): nothing was sent; try again later',
+    };
+  }
+
+  /** An ack means written: it waits for the commit of everything published before it. */
+  #afterWrite(then: () => void): void {
+    if (this.deps.store) this.deps.store.afterWrite(then);
+    else then();
   }
 
   /** Whom `name` writes to when it says `to`: someone else in the chat, as that buddy's name is spelt. */
@@ -193,14 +214,16 @@ export class ClientRequests {
     return fail(ErrorCode.NO_SUCH_BUDDY, holder ? 'a direct message goes to someone else' : `nobody called "${to}" is in the chat`);
   }
 
-  /** A whole upload of this server's client `name` (file-http.ts checked it): its `file` event. */
-  publishFile(name: string, file: FileInfo, to: string | undefined, cid: string | undefined): ChatEvent {
+  /** A whole upload of this server's client `name` (file-http.ts checked it): its `file` event; `written` once it is committed. */
+  publishFile(name: string, file: FileInfo, to: string | undefined, cid: string | undefined, written: (event: ChatEvent) => void): void {
     const addressee = to === undefined ? undefined : this.addressee(name, to);
     const event = this.#event('file', name, { file, ...(addressee?.ok ? { to: addressee.value } : {}), ...(cid ? { cid } : {}) });
     this.#publish(event);
-    const conn = this.deps.clients.connection(name);
-    if (cid && conn) conn.outlet.send(frame.ack(cid, event.id));
-    return event;
+    this.#afterWrite(() => {
+      const conn = this.deps.clients.connection(name);
+      if (cid && conn) conn.outlet.send(frame.ack(cid, event.id));
+      written(event);
+    });
   }
 
   /** The resume key of `name`'s session (any server of the set): what its file token is made over. */
@@ -217,11 +240,11 @@ export class ClientRequests {
     this.#publish(this.#event('presence', name, { status }));
   }
 
-  /** Full-text search: SQLite's index where there is a data folder, the history in memory otherwise. */
+  /** Full-text search: the search thread's index where there is a data folder, the history in memory otherwise. */
   async #search(conn: Connection, name: string, query: string, limit: number): Promise<void> {
-    const { store, history } = this.deps;
+    const { index, history } = this.deps;
     const mine = (e: ChatEvent) => visibleTo(e, name);
-    const events = store ? (await store.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
+    const events = index ? (await index.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
     conn.outlet.send(frame.searchResults(query, events));
   }
 

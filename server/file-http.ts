@@ -33,8 +33,10 @@ export interface FileRoutesDeps {
   checkAddressee(name: string, to: string): ChatError | undefined;
   /** The id of what `name` already published with `cid`, if anything. */
   published(name: string, cid: string): string | undefined;
-  /** Publish the upload of `name`: the `file` event. */
-  publish(name: string, file: FileInfo, to: string | undefined, cid: string | undefined): ChatEvent;
+  /** Publish the upload of `name`: the `file` event; `written` once it is committed (what the answer waits for). */
+  publish(name: string, file: FileInfo, to: string | undefined, cid: string | undefined, written: (event: ChatEvent) => void): void;
+  /** Why no upload is taken right now (the history cannot be written), if so. */
+  storeRefusal(): ChatError | undefined;
   /** The other servers of the set, to fetch a missing file from. */
   peers(): string[];
 }
@@ -55,6 +57,7 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.FILE_TOO_LARGE]: 413,
   [ErrorCode.FILE_UNAVAILABLE]: 503,
   [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.STORE_FULL]: 507,
 };
 
 /** The token a session's file requests carry: the set's secret over its name and session key. */
@@ -145,6 +148,8 @@ export class FileRoutes {
         message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server takes`,
       });
     }
+    const refused = this.deps.storeRefusal();
+    if (refused) return this.#refuse(res, refused);
     const under = this.#uploading.get(as) ?? 0;
     if (under >= UPLOADS_AT_ONCE) {
       return this.#refuse(res, { code: ErrorCode.RATE_LIMITED, message: `at most ${UPLOADS_AT_ONCE} uploads at once: wait for one to finish` });
@@ -164,8 +169,8 @@ export class FileRoutes {
     const gone = to === undefined ? undefined : this.deps.checkAddressee(as, to);
     if (gone) return this.#refuse(res, gone);
     const file: FileInfo = { name: name.value, size: received.value.size, type: mediaTypeOf(req.headers['content-type']), hash: received.value.hash };
-    const event = this.deps.publish(as, file, to, cid);
-    this.#answer(res, 201, { id: event.id, hash: file.hash });
+    // The answer, like an ack, waits for the event's commit.
+    this.deps.publish(as, file, to, cid, (event) => this.#answer(res, 201, { id: event.id, hash: file.hash }));
   }
 
   async #download(req: IncomingMessage, res: ServerResponse, id: string, query: URLSearchParams): Promise<void> {

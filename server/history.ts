@@ -3,6 +3,7 @@
 // count and a size (the oldest go first), and kept in an EventStore when the server has a data
 // folder (store.ts). It answers what a joining client, a resuming client and a peer need.
 import { type ChatEvent, clientIdOf, searchableText } from '../shared/protocol.js';
+import type { HistoryIndex } from './search-index.js';
 import type { EventStore } from './store.js';
 
 export interface HistoryOptions {
@@ -11,6 +12,8 @@ export interface HistoryOptions {
   /** Most bytes of serialized events kept. */
   maxBytes: number;
   store?: EventStore;
+  /** A search index of what is here: told of every event that comes in and of every one trimmed. */
+  index?: HistoryIndex;
   /** A file no event here refers to any more (the last one that did was dropped): its bytes can go. */
   onFileDropped?: (hash: string) => void;
 }
@@ -72,7 +75,7 @@ export class History {
 
   /**
    * Messages whose text has every word of `query` (any case), newest first, that `visible` passes:
-   * the search of a server that keeps no file (a server with one asks SQLite's full-text index).
+   * the search of a server that keeps no file (a server with one asks its SearchIndex).
    */
   search(query: string, limit: number, visible: (e: ChatEvent) => boolean): ChatEvent[] {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
@@ -153,6 +156,7 @@ export class History {
     if (cid) this.#byCid.set(cidKey(event.name, cid), event.id);
     if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
     if (event.type === 'file') this.#files.set(event.file.hash, (this.#files.get(event.file.hash) ?? 0) + 1);
+    this.opts.index?.add(event);
   }
 
   #trim(): void {
@@ -163,6 +167,7 @@ export class History {
       const cid = clientIdOf(oldest);
       if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
       if (oldest.type === 'file') this.#dropFile(oldest.file.hash);
+      this.opts.index?.remove(oldest);
     }
   }
 

@@ -14,14 +14,22 @@ export interface WriterData {
   file: string;
 }
 
-/** What store.ts asks of its writer. */
+/**
+ * What store.ts asks of its writer. A hand-over (`write`) is numbered: the writer says which one
+ * it committed, and everything handed over up to it is then on disk.
+ */
 export type WriterRequest =
-  | { kind: 'append'; events: ChatEvent[] }
-  | { kind: 'identity'; identity: Identity }
+  | { kind: 'write'; batch: number; events: ChatEvent[]; identity?: Identity }
   | { kind: 'peers'; urls: string[] }
   | { kind: 'trim'; maxEvents: number }
-  | { kind: 'search'; ref: number; query: string; name: string; limit: number }
   | { kind: 'close' };
 
-/** What the writer tells store.ts: a write that failed (the events stay in the server's memory), or search results. */
-export type WriterReport = { kind: 'failed'; message: string } | { kind: 'found'; ref: number; ids: string[] };
+/**
+ * What the writer tells store.ts: a hand-over committed (and every one before it); a commit that
+ * failed (the writer keeps what it holds and tries again: nothing is dropped); what a stop could
+ * not write.
+ */
+export type WriterReport =
+  | { kind: 'written'; batch: number }
+  | { kind: 'failed'; message: string; retrying: boolean }
+  | { kind: 'unwritten'; events: number; message: string };

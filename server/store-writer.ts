@@ -1,40 +1,63 @@
 // The store's writer, run in a worker thread (store.ts starts it): an SQLite commit takes a
 // millisecond or two, and outliers of 10 ms and more, which on the server's own thread would hold
-// up every delivery behind it. Here it holds up nothing. The server hands events over in batches
-// (store.ts, HAND_OVER_MS); whatever arrives while a commit runs goes into the next one.
+// up every delivery behind it. Here it holds up nothing, and nothing else runs here (searches
+// have a thread of their own, search-worker.ts): a stop is never queued behind them. Whatever
+// arrives while a commit runs goes into the next one (group commit); a commit that fails keeps
+// what it holds and is tried again, so a full disk delays acks but loses nothing.
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import sqlite from 'node-sqlite3-wasm'; // CommonJS: its names are on the default export
 
-import { type ChatEvent, privateTo, searchableText } from '../shared/protocol.js';
+import type { ChatEvent } from '../shared/protocol.js';
 import type { Identity, WriterData, WriterReport, WriterRequest } from './store-messages.js';
 
-/** A person's words as an FTS5 query: each one quoted (no operators get through) and matched as a word prefix. */
-export function ftsQuery(query: string): string {
-  return query
-    .split(/\s+/)
-    .filter(Boolean)
-    .slice(0, 8)
-    .map((word) => `"${word.replace(/"/g, '""')}"*`)
-    .join(' ');
+/** A failed commit is tried again after these waits, then every last one, for as long as the server runs. */
+const RETRY_MS = [50, 200, 500, 1000];
+
+/**
+ * SQLite's message, and what it hides: node-sqlite3-wasm's file layer reports every failed write
+ * (ENOSPC too) as "disk I/O error", so a full disk is said in so many words.
+ */
+export function describeFailure(message: string, folder: string): string {
+  try {
+    const { bavail, bsize } = statfsSync(folder);
+    const free = Number(bavail) * Number(bsize);
+    if (free < 1024 * 1024) return `${message}: the data disk is full (${free} bytes free in ${folder})`;
+  } catch {
+    // the folder cannot be examined: SQLite's message is all there is
+  }
+  return message;
 }
 
 const port = parentPort;
 if (port) {
   const { file } = workerData as WriterData;
   const db = new sqlite.Database(file);
-  // No fsync on every commit (this file outlives a crash of the process, not always of the OS),
-  // and the journal file is kept between commits rather than created and deleted each time.
+  // An ack waits for its commit: what was committed outlives a killed process. NORMAL still syncs
+  // at a commit's critical moments (FULL adds a sync of the journal's header, for power cuts); the
+  // journal file is kept between commits rather than created and deleted each time.
   db.exec('PRAGMA synchronous = NORMAL; PRAGMA journal_mode = PERSIST');
-  const insertEvent = db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)');
-  const saveIdentity = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)");
-  const insertText = db.prepare('INSERT INTO events_text (text, id, name, peer) VALUES (?, ?, ?, ?)');
-  const searchText = db.prepare("SELECT id FROM events_text WHERE events_text MATCH ? AND (peer = '' OR name = ? OR peer = ?) ORDER BY rank LIMIT ?");
-
-  let events: ChatEvent[] = [];
-  let identity: Identity | undefined;
-  let peers: string[] | undefined;
+  const prepare = () => ({
+    insertEvent: db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)'),
+    saveIdentity: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)"),
+  });
+  let statements = prepare();
+  const finalize = (): void => {
+    for (const statement of Object.values(statements)) {
+      try {
+        statement.finalize();
+      } catch {
+        // it keeps the failed step's error: finalizing it is all that was wanted
+      }
+    }
+  };
+  /** What was handed over and is not committed yet: the newest hand-over's number covers it all. */
+  let held: { batch: number; events: ChatEvent[]; identity?: Identity; peers?: string[] } | undefined;
   let trimTo: number | undefined;
   let scheduled = false;
+  let retry: NodeJS.Timeout | undefined;
+  let failures = 0;
 
   const transaction = (work: () => void): void => {
     db.exec('BEGIN');
@@ -42,77 +65,109 @@ if (port) {
       work();
       db.exec('COMMIT');
     } catch (err) {
-      db.exec('ROLLBACK');
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch {
+        // SQLite rolled back by itself (a failed COMMIT may): what matters is the first error
+      }
       throw err;
     }
   };
 
-  const flush = (): void => {
+  const hold = (): NonNullable<typeof held> => {
+    held ??= { batch: 0, events: [] };
+    return held;
+  };
+
+  /** Commit what is held; true when it is on disk (or there was nothing to commit). */
+  const flush = (): boolean => {
     scheduled = false;
-    const batch = { events, identity, peers, trimTo };
-    events = [];
-    identity = peers = trimTo = undefined;
-    try {
-      transaction(() => {
-        for (const e of batch.events) {
-          const { changes } = insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
-          const text = changes === 1 ? searchableText(e) : undefined;
-          if (text !== undefined) insertText.run([text, e.id, e.name, privateTo(e) ?? '']);
-        }
-        if (batch.identity) saveIdentity.run([JSON.stringify(batch.identity)]);
-        if (batch.peers) {
-          db.run('DELETE FROM peers');
-          for (const url of batch.peers) db.run('INSERT INTO peers (url) VALUES (?)', [url]);
-        }
-      });
-      // The DELETE scans the table: outside the transaction that carries new events.
-      if (batch.trimTo !== undefined)
-        db.run('DELETE FROM events WHERE id NOT IN (SELECT id FROM events ORDER BY clock DESC, origin DESC LIMIT ?)', [batch.trimTo]);
-    } catch (err) {
-      port.postMessage({ kind: 'failed', message: (err as Error).message } satisfies WriterReport);
+    if (held) {
+      const batch = held;
+      try {
+        transaction(() => {
+          for (const e of batch.events) statements.insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
+          if (batch.identity) statements.saveIdentity.run([JSON.stringify(batch.identity)]);
+          if (batch.peers) {
+            db.run('DELETE FROM peers');
+            for (const url of batch.peers) db.run('INSERT INTO peers (url) VALUES (?)', [url]);
+          }
+        });
+      } catch (err) {
+        failures++;
+        // A statement whose step failed refuses to be bound again until it is made anew.
+        finalize();
+        statements = prepare();
+        port.postMessage({ kind: 'failed', message: describeFailure((err as Error).message, dirname(file)), retrying: true } satisfies WriterReport);
+        return false;
+      }
+      held = undefined;
+      failures = 0;
+      if (batch.batch > 0) port.postMessage({ kind: 'written', batch: batch.batch } satisfies WriterReport);
     }
+    // The DELETE scans the table: outside the transaction that carries new events. A trim that
+    // fails loses nothing (the rows stay); it is asked for again later.
+    if (trimTo !== undefined) {
+      const keep = trimTo;
+      trimTo = undefined;
+      try {
+        db.run('DELETE FROM events WHERE id NOT IN (SELECT id FROM events ORDER BY clock DESC, origin DESC LIMIT ?)', [keep]);
+      } catch (err) {
+        port.postMessage({
+          kind: 'failed',
+          message: `trim: ${describeFailure((err as Error).message, dirname(file))}`,
+          retrying: false,
+        } satisfies WriterReport);
+      }
+    }
+    return true;
+  };
+
+  /** Commit soon: at the end of this turn, or (after a failure) when the next try is due. */
+  const schedule = (): void => {
+    if (scheduled || retry) return;
+    scheduled = true;
+    setImmediate(() => {
+      if (flush()) return;
+      const tryAgain = (): void => {
+        retry = undefined;
+        if (!flush()) retry = setTimeout(tryAgain, RETRY_MS[Math.min(failures, RETRY_MS.length) - 1]);
+      };
+      retry = setTimeout(tryAgain, RETRY_MS[0]);
+    });
   };
 
   port.on('message', (request: WriterRequest) => {
     switch (request.kind) {
-      case 'append':
-        for (const e of request.events) events.push(e);
+      case 'write': {
+        const into = hold();
+        for (const e of request.events) into.events.push(e);
+        if (request.identity) into.identity = request.identity;
+        into.batch = request.batch;
         break;
-      case 'identity':
-        identity = request.identity;
-        break;
+      }
       case 'peers':
-        peers = request.urls;
+        hold().peers = request.urls;
         break;
       case 'trim':
         trimTo = request.maxEvents;
         break;
-      case 'search': {
-        if (scheduled) flush(); // what was handed over before the question is part of the answer
-        let ids: string[] = [];
-        const match = ftsQuery(request.query);
-        try {
-          if (match) ids = searchText.all([match, request.name, request.name, request.limit]).map((row) => String(row.id));
-        } catch (err) {
-          port.postMessage({ kind: 'failed', message: `search: ${(err as Error).message}` } satisfies WriterReport);
+      case 'close': {
+        clearTimeout(retry);
+        // One last try; what a full disk still refuses is said, not lost in silence.
+        if (!flush() && held) {
+          port.postMessage({
+            kind: 'unwritten',
+            events: held.events.length,
+            message: 'the history writer could not commit before the stop',
+          } satisfies WriterReport);
         }
-        port.postMessage({ kind: 'found', ref: request.ref, ids } satisfies WriterReport);
-        return;
-      }
-      case 'close':
-        flush();
-        insertEvent.finalize();
-        saveIdentity.finalize();
-        insertText.finalize();
-        searchText.finalize();
+        finalize();
         db.close();
         port.close();
         return;
+      }
     }
-    // Everything that arrived during this turn (or during the last commit) goes in one transaction.
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    schedule();
   });
 }

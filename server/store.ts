@@ -3,7 +3,8 @@
 // node-sqlite3-wasm — SQLite compiled to WebAssembly with real file access — so the same module
 // loads in Node (CLI, tests) and inside Electron with no native build per runtime (docs/history.md
 // says why). The file is read on this thread when the server starts; from the first write on, a
-// worker thread (store-writer.ts) owns it, so commits never hold up the server's deliveries.
+// worker thread (store-writer.ts) owns it, so commits never hold up the server's deliveries, and
+// tells when each hand-over is committed: what an ack waits for.
 // A file that is damaged or belongs to another program is refused with a clear StoreError.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,14 +16,11 @@ import { AnyEvent, type ChatEvent } from '../shared/protocol.js';
 import type { Identity, WriterData, WriterReport, WriterRequest } from './store-messages.js';
 
 /**
- * What the server publishes or receives is handed to the writer at most this long after, in one
- * message, and the writer commits each hand-over in one transaction: a commit costs the writer a
- * millisecond or two of a core the server shares, so not one per event, nor one per turn. A server
- * killed meanwhile loses at most this much of its own file — its peers have those events and
- * backfill them when it comes back.
+ * Group commit: one hand-over to the writer is committing at a time; what the server publishes or
+ * receives meanwhile waits here and goes in the next one, so a busy server makes few, large
+ * commits and an idle one commits each event at the end of its turn. An ack waits for its
+ * event's commit (`afterWrite`), so it costs the commit's time, not a timer's.
  */
-const HAND_OVER_MS = 20;
-
 /** Stamped into every Chatty data file (PRAGMA application_id), so a foreign SQLite file is recognised. */
 const APPLICATION_ID = 0x43687479; // "Chty"
 
@@ -38,6 +36,8 @@ const MIGRATIONS: string[] = [
    INSERT INTO events_text (text, id, name, peer)
      SELECT json_extract(body, '$.text'), id, json_extract(body, '$.name'), coalesce(json_extract(body, '$.to'), '')
      FROM events WHERE json_extract(body, '$.type') IN ('message', 'direct');`,
+  // 3: searches answer from an index of their own thread's (search-index.ts): this one only cost writes.
+  'DROP TABLE events_text;',
 ];
 
 export class StoreError extends Error {}
@@ -51,17 +51,19 @@ export interface EventStore {
 }
 
 export interface StoreOptions {
-  /** A write that failed (a full disk, say): the events stay in memory, and are lost on restart. */
-  onWriteFailed?: (message: string) => void;
+  /** A commit failed (a full disk, say): said once for a run of failures; nothing is dropped, it is tried again (`retrying`; false for a trim). */
+  onWriteFailed?: (message: string, retrying: boolean) => void;
+  /** Commits succeed again after failing. */
+  onWriteRecovered?: () => void;
 }
 
 /**
- * The writer is compiled JavaScript: beside this module when Chatty runs from dist/; when the
- * tests run the TypeScript sources, from dist/ too (the test command builds it first).
+ * A worker's script is compiled JavaScript: beside this module when Chatty runs from dist/; when
+ * the tests run the TypeScript sources, from dist/ too (the test command builds it first).
  */
-function writerScript(): URL {
-  const beside = new URL('./store-writer.js', import.meta.url);
-  return existsSync(beside) ? beside : new URL('../dist/server/store-writer.js', import.meta.url);
+export function workerScript(name: string): URL {
+  const beside = new URL(`./${name}.js`, import.meta.url);
+  return existsSync(beside) ? beside : new URL(`../dist/server/${name}.js`, import.meta.url);
 }
 
 export class SqliteStore implements EventStore {
@@ -76,8 +78,13 @@ export class SqliteStore implements EventStore {
   #identity: Identity | undefined;
   #postScheduled = false;
   #closed = false;
-  #searches = 0;
-  readonly #found = new Map<number, (ids: string[]) => void>();
+  /** Hand-overs numbered: the last one posted, and the last the writer committed. */
+  #posted = 0;
+  #written = 0;
+  /** What waits for a commit: the hand-over that will carry it, in order. */
+  readonly #waiting: { batch: number; then: () => void }[] = [];
+  /** The last commit's error while commits fail; undefined when they succeed. */
+  #failing: string | undefined;
   /** Rows that could not be read back (a damaged file); reported by whoever opened the store. */
   damaged = 0;
 
@@ -177,7 +184,7 @@ export class SqliteStore implements EventStore {
     return this.#db;
   }
 
-  // --- writes: handed to the worker every HAND_OVER_MS
+  // --- writes: handed to the worker, one commit in flight at a time
 
   append(event: ChatEvent): void {
     this.#pending.push(event);
@@ -199,31 +206,28 @@ export class SqliteStore implements EventStore {
     this.#post({ kind: 'trim', maxEvents });
   }
 
-  /**
-   * Ids of messages whose text has every word of `query` (as a word prefix), best matches first,
-   * among those `name` may see (public ones, and direct ones to or from them). Written events
-   * only: what is pending is handed over first.
-   */
-  search(query: string, name: string, limit: number): Promise<string[]> {
-    if (this.#closed) return Promise.resolve([]);
-    this.#postPending();
-    const ref = ++this.#searches;
-    return new Promise((resolve) => {
-      this.#found.set(ref, resolve);
-      this.#post({ kind: 'search', ref, query, name, limit });
-    });
+  /** Call `then` once everything appended so far is committed (at once when it is). */
+  afterWrite(then: () => void): void {
+    const batch = this.#pending.length > 0 ? this.#posted + 1 : this.#posted;
+    if (batch <= this.#written) then();
+    else this.#waiting.push({ batch, then });
+  }
+
+  /** Why commits fail right now (a full disk), or undefined while they succeed. */
+  get failing(): string | undefined {
+    return this.#failing;
   }
 
   /** Write what is pending, then let go of the file and the data folder's lock. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#postPending(); // may start the writer, for a server that stops before its first hand-over
+    this.#handOver(true); // may start the writer, for a server that stops before its first hand-over
     this.#closed = true;
     if (this.#writer) {
       this.#writer.postMessage({ kind: 'close' } satisfies WriterRequest);
-      // It writes what it still holds, then exits; one that cannot (a stuck disk) is stopped.
+      // It commits what it still holds, then exits; one that cannot (a stuck disk) is stopped.
       const stuck = setTimeout(() => {
-        this.#options.onWriteFailed?.('the history writer did not finish within 10 s; stopped');
+        this.#options.onWriteFailed?.('the history writer did not finish within 10 s; stopped', false);
         void this.#writer?.terminate();
       }, 10_000);
       await this.#writerExited;
@@ -235,18 +239,33 @@ export class SqliteStore implements EventStore {
     rmSync(this.#lock, { force: true });
   }
 
+  /** At the end of this turn, unless a commit is in flight: then when it is done. */
   #schedule(): void {
-    if (this.#postScheduled) return;
+    if (this.#postScheduled || this.#posted > this.#written) return;
     this.#postScheduled = true;
-    setTimeout(() => this.#postPending(), HAND_OVER_MS).unref();
+    setImmediate(() => this.#handOver(false));
   }
 
-  #postPending(): void {
+  #handOver(force: boolean): void {
     this.#postScheduled = false;
-    if (this.#pending.length > 0) this.#post({ kind: 'append', events: this.#pending });
-    if (this.#identity) this.#post({ kind: 'identity', identity: this.#identity });
+    if (!force && this.#posted > this.#written) return; // the commit in flight's report hands over the rest
+    if (this.#pending.length === 0 && !this.#identity) return;
+    const batch = ++this.#posted;
+    this.#post({ kind: 'write', batch, events: this.#pending, ...(this.#identity ? { identity: this.#identity } : {}) });
     this.#pending = [];
     this.#identity = undefined;
+  }
+
+  #committed(batch: number): void {
+    this.#written = batch;
+    if (this.#failing !== undefined) {
+      this.#failing = undefined;
+      this.#options.onWriteRecovered?.();
+    }
+    let done = 0;
+    while (done < this.#waiting.length && this.#waiting[done]!.batch <= batch) done++;
+    for (const { then } of this.#waiting.splice(0, done)) then();
+    if (this.#pending.length > 0 || this.#identity) this.#handOver(false);
   }
 
   #post(request: WriterRequest): void {
@@ -258,17 +277,29 @@ export class SqliteStore implements EventStore {
   #startWriter(): Worker {
     this.#db?.close();
     this.#db = undefined;
-    const writer = new Worker(writerScript(), { workerData: { file: this.file } satisfies WriterData });
-    // A server may exit without close() (a signal); what is pending then is what a crash loses.
+    const writer = new Worker(workerScript('store-writer'), { workerData: { file: this.file } satisfies WriterData });
+    // A server may exit without close() (a signal); what is not committed then was never acked.
     writer.unref();
     this.#writerExited = new Promise((resolve) => writer.once('exit', () => resolve()));
     writer.on('message', (report: WriterReport) => {
-      if (report.kind === 'found') {
-        this.#found.get(report.ref)?.(report.ids);
-        this.#found.delete(report.ref);
-      } else this.#options.onWriteFailed?.(report.message);
+      switch (report.kind) {
+        case 'written':
+          return this.#committed(report.batch);
+        case 'failed': {
+          // Said once a run of failures (the writer tries again every second), not every try.
+          const first = this.#failing === undefined;
+          if (report.retrying) this.#failing = report.message;
+          if (first || !report.retrying) this.#options.onWriteFailed?.(report.message, report.retrying);
+          return;
+        }
+        case 'unwritten':
+          return this.#options.onWriteFailed?.(`${report.message}: ${report.events} events not written (none of them acked)`, false);
+      }
     });
-    writer.on('error', (err) => this.#options.onWriteFailed?.(`the history writer stopped: ${err.message}`));
+    writer.on('error', (err) => {
+      this.#failing = `the history writer stopped: ${err.message}`;
+      this.#options.onWriteFailed?.(this.#failing, false);
+    });
     this.#writer = writer;
     return writer;
   }

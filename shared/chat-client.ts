@@ -18,7 +18,6 @@ import {
   type ClientJoinReq,
   decodeClientInbound,
   batchEvents,
-  clientIdOf,
   isChatEvent,
   isNotice,
   frame,
@@ -87,6 +86,8 @@ export interface ClientOptions {
 
 const DEFAULTS: Required<ClientOptions> = { pingMs: 3_000, deadMs: 9_000, giveUpMs: 120_000, backoffMs: 250, credentials: {} };
 const MAX_BACKOFF_MS = 5_000;
+/** After a STORE_FULL (the server's disk is full), unacked sends go again this much later. */
+const STORE_RETRY_MS = 5_000;
 
 interface Outgoing {
   cid: string;
@@ -126,6 +127,7 @@ export class ChatClient {
   #reconnecting = false;
   #lastHeard = Date.now();
   #pinger: ReturnType<typeof setInterval> | undefined;
+  #resendTimer: ReturnType<typeof setTimeout> | undefined;
   /** Frames that came between welcome and the first subscription. */
   #pending: ClientInbound[] | undefined;
 
@@ -317,15 +319,28 @@ export class ChatClient {
       case 'history':
         for (const event of msg.events) this.#seen(event);
         return;
+      case 'error':
+        // The server could not save it (a full disk): what is unacked goes again, later.
+        if (msg.code === ErrorCode.STORE_FULL) this.#resendLater();
+        return;
       default:
-        if (!isChatEvent(msg)) return;
-        this.#seen(msg);
-        // Every event with a client id (a message, a direct one, a file) settles that send.
-        if (msg.name === this.name) {
-          const cid = clientIdOf(msg);
-          if (cid) this.#unacked.delete(cid);
-        }
+        // Only an ack settles a send: it comes once the event is written, its echo may come before.
+        if (isChatEvent(msg)) this.#seen(msg);
     }
+  }
+
+  #resendLater(): void {
+    if (this.#resendTimer) return;
+    this.#resendTimer = setTimeout(() => {
+      this.#resendTimer = undefined;
+      if (this.#closed || this.#reconnecting) return; // a resume sends them again anyway
+      this.#resendUnacked();
+    }, STORE_RETRY_MS);
+  }
+
+  /** What the server has not acked goes again; one it had taken is acked, not published twice. */
+  #resendUnacked(): void {
+    for (const out of this.#unacked.values()) this.#socket.send(JSON.stringify(frame.send(this.name, out.text, out.cid, out.to)));
   }
 
   #seen(event: ChatEvent): void {
@@ -364,8 +379,7 @@ export class ChatClient {
         this.#adopt(joined.value.socket);
         this.#deliver(joined.value.welcome);
         for (const f of early) this.#deliver(f);
-        // What the server had not acked goes again; one it had published is acked, not repeated.
-        for (const out of this.#unacked.values()) this.#socket.send(JSON.stringify(frame.send(this.name, out.text, out.cid, out.to)));
+        this.#resendUnacked();
         this.#tell({ kind: joined.value.welcome.resumed ? 'resumed' : 'rejoined', server: this.#server });
         return;
       }
@@ -386,6 +400,7 @@ export class ChatClient {
     if (this.#closed) return;
     this.#reconnecting = false;
     clearInterval(this.#pinger);
+    clearTimeout(this.#resendTimer);
     this.#closed = { code, reason, expected: this.#leaving !== undefined };
     for (const listener of [...this.#closeListeners]) listener(this.#closed);
     this.#closeListeners.clear();

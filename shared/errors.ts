@@ -54,6 +54,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** The server has as many clients, or unjoined sockets, as it takes (close 1013). */
   SERVER_FULL: 'SERVER_FULL',
+  /** The server cannot write its history right now (a full or failing disk): the send (or upload) was not taken; try again later. */
+  STORE_FULL: 'STORE_FULL',
   /** The client reads too slowly: its outgoing buffer passed the limit and it was dropped. */
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   /** No first frame arrived in time. */

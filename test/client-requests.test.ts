@@ -67,6 +67,7 @@ async function alone({ graceMs = 20_000 } = {}) {
     connections,
     mesh: { broadcast() {}, servers: () => [url] },
     store: undefined,
+    index: undefined,
     limits,
     maxFileBytes: 1 << 20,
     log,
