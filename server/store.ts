@@ -21,6 +21,13 @@ import type { Identity, WriterData, WriterReport, WriterRequest } from './store-
  * commits and an idle one commits each event at the end of its turn. An ack waits for its
  * event's commit (`afterWrite`), so it costs the commit's time, not a timer's.
  */
+
+/**
+ * Hand-overs start at least this far apart: a commit costs the writer a millisecond or two of a
+ * core the server shares, so under a flood it commits a hundred times a second, not after every
+ * turn. A quiet server's ack waits for no timer (the last commit is long past).
+ */
+const COMMIT_GAP_MS = 10;
 /** Stamped into every Chatty data file (PRAGMA application_id), so a foreign SQLite file is recognised. */
 const APPLICATION_ID = 0x43687479; // "Chty"
 
@@ -81,6 +88,7 @@ export class SqliteStore implements EventStore {
   /** Hand-overs numbered: the last one posted, and the last the writer committed. */
   #posted = 0;
   #written = 0;
+  #handedOverAt = 0;
   /** What waits for a commit: the hand-over that will carry it, in order. */
   readonly #waiting: { batch: number; then: () => void }[] = [];
   /** The last commit's error while commits fail; undefined when they succeed. */
@@ -239,11 +247,13 @@ export class SqliteStore implements EventStore {
     rmSync(this.#lock, { force: true });
   }
 
-  /** At the end of this turn, unless a commit is in flight: then when it is done. */
+  /** At the end of this turn (or COMMIT_GAP_MS after the last), unless a commit is in flight: then when it is done. */
   #schedule(): void {
     if (this.#postScheduled || this.#posted > this.#written) return;
     this.#postScheduled = true;
-    setImmediate(() => this.#handOver(false));
+    const wait = this.#handedOverAt + COMMIT_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(() => this.#handOver(false), wait);
+    else setImmediate(() => this.#handOver(false));
   }
 
   #handOver(force: boolean): void {
@@ -251,6 +261,7 @@ export class SqliteStore implements EventStore {
     if (!force && this.#posted > this.#written) return; // the commit in flight's report hands over the rest
     if (this.#pending.length === 0 && !this.#identity) return;
     const batch = ++this.#posted;
+    this.#handedOverAt = performance.now();
     this.#post({ kind: 'write', batch, events: this.#pending, ...(this.#identity ? { identity: this.#identity } : {}) });
     this.#pending = [];
     this.#identity = undefined;
@@ -265,7 +276,7 @@ export class SqliteStore implements EventStore {
     let done = 0;
     while (done < this.#waiting.length && this.#waiting[done]!.batch <= batch) done++;
     for (const { then } of this.#waiting.splice(0, done)) then();
-    if (this.#pending.length > 0 || this.#identity) this.#handOver(false);
+    if (this.#pending.length > 0 || this.#identity) this.#schedule();
   }
 
   #post(request: WriterRequest): void {
