@@ -13,16 +13,17 @@ import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './errors.js';
 
 const USAGE = `Usage:
-  chatty host [--port ${DEFAULT_PORT}] [--bind 127.0.0.1|0.0.0.0] [--join INVITE] [--advertise wss://HOST:PORT]
-              [--private] [--passphrase] [--new-invite] [--no-replicas] [--insecure]
+  chatty host [--port ${DEFAULT_PORT}] [--bind 127.0.0.1|0.0.0.0] [--join SERVER-INVITE] [--advertise wss://HOST:PORT]
+              [--private] [--passphrase] [--new-invite] [--new-server-invite] [--no-replicas] [--insecure]
               [--heartbeat 10000] [--data DIR|:memory:] [--max-file-size 100M] [--allow-origin ORIGIN]...
               [--limit NAME=VALUE]... [--source-maps] [--no-mdns]
-      Run a chat server; it prints its invite (chatty://HOST:PORT/#invite=…&fp=…). With --join it
-      becomes a replica of the server the invite is from (a plain address works once this data
-      folder belongs to that set).
+      Run a chat server; it prints the invite people join with (chatty://HOST:PORT/#invite=…&fp=…)
+      and, on a line of its own, the server invite (Server invite: chatty://…#server-invite=…).
+      With --join SERVER-INVITE it becomes a replica of the server that invite is from (a plain
+      address works once this data folder belongs to that set); the people's invite runs no server.
       --private: people need the invite (or the passphrase) to join; --passphrase takes one from
-      the CHATTY_PASSPHRASE variable. --new-invite replaces the invite (the old one stops working).
-      --no-replicas: the invite lets people in, not servers.
+      the CHATTY_PASSPHRASE variable. --new-invite replaces the invite (the old one stops working);
+      --new-server-invite replaces the server invite. --no-replicas: no new server may join.
       --insecure serves plain http:// and ws:// (anyone on the network can read the chat).
       --advertise is the address others reach it at (default: from --bind and --port).
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
@@ -61,12 +62,17 @@ function parseMs(flag: string, value: string | undefined): number | undefined {
   return Number(value);
 }
 
-/** `--join INVITE`: the server to join, and the invite code (if the link has one). */
+/** `--join SERVER-INVITE`: the server to join, and the server invite's code (if the link has one). */
 function joinFlag(value: string | undefined): { join?: string; joinInvite?: string } {
   if (value === undefined) return {};
   const invite = parseInvite(value);
   if (!invite.ok) throw new UsageError(`--join: ${invite.error.message}`);
-  return { join: invite.value.server, ...(invite.value.code ? { joinInvite: invite.value.code } : {}) };
+  if (invite.value.code) {
+    throw new UsageError(
+      "--join: that is the people's invite, which lets people chat. To run a server of this chat, use its server invite: the line 'Server invite:' that its host printed (in the app: Invite, then Server invite).",
+    );
+  }
+  return { join: invite.value.server, ...(invite.value.serverCode ? { joinInvite: invite.value.serverCode } : {}) };
 }
 
 /** `--passphrase`: read from the environment (an argument would show in every user's process list). */
@@ -138,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
         private: { type: 'boolean' },
         passphrase: { type: 'boolean' },
         'new-invite': { type: 'boolean' },
+        'new-server-invite': { type: 'boolean' },
         'no-replicas': { type: 'boolean' },
         insecure: { type: 'boolean' },
         'no-mdns': { type: 'boolean' },
@@ -154,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.private ? { private: true } : {}),
         passphrase: passphraseFlag(values.passphrase === true),
         newInvite: values['new-invite'] === true,
+        newServerInvite: values['new-server-invite'] === true,
         invitedReplicas: values['no-replicas'] !== true,
         heartbeatMs: parseMs('--heartbeat', values.heartbeat as string | undefined),
         data: (values.data as string | undefined) ?? defaultDataFolder(bind, port),

@@ -34,7 +34,7 @@ export async function startHost(options: HostOptions, out: NodeJS.WritableStream
   out.write(`${formatServers(node.servers())}\n`);
   node.on('servers', (servers) => out.write(`${formatServers(servers)}\n`));
   node.on('keys', () => {
-    out.write("The chat's invite changed (this server joined the set, or one of its servers made a new invite).\n");
+    out.write("The chat's invites changed (this server joined the set, or one of its servers made a new invite).\n");
     printInvite(node, out);
   });
   if (hosted.advertised) out.write('Advertised on the local network (mDNS); --no-mdns turns that off.\n');
@@ -46,13 +46,17 @@ export function browserUrl(node: ChatServer): string {
   return `${httpBaseOf(node.url)}/`;
 }
 
-/** What people (and replicas) join with, and what to compare the certificate with. */
+/** What people join with, what more servers join with, and what to compare the certificate with. */
 export function printInvite(node: ChatServer, out: NodeJS.WritableStream): void {
   const invite = node.invite();
-  out.write(`Invite (${invite.private ? 'needed to join: this chat is private' : 'for replicas; people may join without it'}):\n`);
+  out.write(`Invite (${invite.private ? 'needed to join: this chat is private' : 'people may join without it'}):\n`);
   out.write(`  ${formatInvite(invite)}\n`);
   out.write(`  in a browser: ${browserInviteLink(invite)}\n`);
   out.write(`  code: ${invite.code}\n`);
+  if (node.admitsServers) {
+    out.write(`Server invite: ${formatInvite(node.serverInvite())}\n`);
+    out.write('  (keep it for starting more servers of this chat: chatty host --join SERVER-INVITE; it is not for people)\n');
+  }
   if (invite.fingerprint) out.write(`Certificate fingerprint (SHA-256): ${fingerprintForPeople(invite.fingerprint)}\n`);
   else out.write('Not encrypted (--insecure): anyone on the network can read this chat.\n');
 }

@@ -34,6 +34,9 @@ export interface SessionOptions {
   logger?: Logger;
 }
 
+const NEEDS_SERVER_INVITE =
+  "That is the people's invite: it lets you chat, not run a server. To run a replica, paste the chat's server invite (the host's Invite panel, under Server invite), or turn Run a replica off.";
+
 export class ChatSession {
   #hosted: Hosted | undefined;
   #pin: CertificatePin | undefined;
@@ -93,12 +96,15 @@ export class ChatSession {
   join(request: { name: string; address: string; replica: boolean; passphrase?: string }): Promise<Result<SessionInfo>> {
     const invite = parseInvite(request.address);
     if (!invite.ok) return Promise.resolve(invite);
-    const { server, code, fingerprint } = invite.value;
+    const { server, code, serverCode, fingerprint } = invite.value;
     const credentials = credentialsFrom(code, request.passphrase);
-    if (!request.replica) return this.#start(request.name, { server, pin: fingerprint, credentials });
+    // A server invite is for running a server of the chat; the people's invite never runs one.
+    const replica = request.replica || serverCode !== undefined;
+    if (!replica) return this.#start(request.name, { server, pin: fingerprint, credentials });
+    if (code) return Promise.resolve(fail(ErrorCode.INVITE_INVALID, NEEDS_SERVER_INVITE));
     const folder = `replica-${hostOf(server).replace(/[^\w.-]/g, '_')}`;
     this.#joined = server;
-    return this.#start(request.name, { port: 0, join: server, ...(code ? { joinInvite: code } : {}), data: this.#dataFolder(folder) }, credentials);
+    return this.#start(request.name, { port: 0, join: server, ...(serverCode ? { joinInvite: serverCode } : {}), data: this.#dataFolder(folder) }, credentials);
   }
 
   /** A new invite for the chat this app's node is in; the old one lets nobody new in. */
@@ -137,6 +143,7 @@ export class ChatSession {
       nodeUrl: node.url,
       ...(this.#joined ? { joined: this.#joined } : {}),
       invite: formatInvite(invite),
+      ...(node.admitsServers ? { serverInvite: formatInvite(node.serverInvite()) } : {}),
       ...(invite.fingerprint ? { fingerprint: fingerprintForPeople(invite.fingerprint) } : {}),
     };
   }

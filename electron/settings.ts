@@ -7,13 +7,13 @@ import * as v from 'valibot';
 import { DEFAULT_PREFERENCES, Preferences, type Settings } from '../shared/bridge.js';
 import { DEFAULT_PORT, Port } from '../shared/protocol.js';
 
-const defaultSettings: Settings = { name: '', port: DEFAULT_PORT, address: '', replica: true, ...DEFAULT_PREFERENCES };
+const defaultSettings: Settings = { name: '', port: DEFAULT_PORT, address: '', replica: false, ...DEFAULT_PREFERENCES };
 
 const StoredSettings = v.object({
   name: v.optional(v.pipe(v.string(), v.maxLength(200)), ''),
   port: v.optional(Port, DEFAULT_PORT),
   address: v.optional(v.pipe(v.string(), v.maxLength(2048)), ''),
-  replica: v.optional(v.boolean(), true),
+  replica: v.optional(v.boolean(), false),
   mutePublic: v.optional(Preferences.entries.mutePublic, DEFAULT_PREFERENCES.mutePublic),
   startAtLogin: v.optional(v.boolean(), DEFAULT_PREFERENCES.startAtLogin),
   closeNoticeShown: v.optional(v.boolean()),

@@ -3,15 +3,15 @@
 // proof it gives when it dials a peer. It holds the set's keys (set-keys.ts) and takes newer ones
 // from peers; who persists them and reloads TLS is told through `onKeysChanged`.
 import { ErrorCode } from '../shared/errors.js';
-import { answerHello, fromBase64url, inviteKey, nonce, type ProofRole, proof, sameProof, secretKey } from '../shared/auth.js';
+import { answerHello, fromBase64url, inviteKey, nonce, type ProofRole, proof, sameProof, secretKey, serverInviteKey } from '../shared/auth.js';
 import { type ClientAuth, type Hello, type LinkAuth, frame } from '../shared/protocol.js';
-import { certificateFingerprint, type SetKeys } from './set-keys.js';
+import { certificateFingerprint, KEYS_VERSION_AHEAD_MS, type SetKeys } from './set-keys.js';
 
 export interface AccessOptions {
   keys: SetKeys;
-  /** Servers that show an invite (not the secret) may join the set and are handed its keys. Default true. */
+  /** Servers that show the server invite (not the secret) may join the set and are handed its keys. Default true. */
   invitedReplicas: boolean;
-  /** The invite this server joins its set with, until the set's keys arrive. */
+  /** The server invite this server joins its set with, until the set's keys arrive. */
   joinInvite?: string;
   onKeysChanged(keys: SetKeys): void;
 }
@@ -39,6 +39,11 @@ export class Access {
     return this.#keys;
   }
 
+  /** New servers may join the set with the server invite. */
+  get admitsServers(): boolean {
+    return this.opts.invitedReplicas;
+  }
+
   /** The set's certificate fingerprint (base64url SHA-256), or undefined without TLS. */
   get fingerprint(): string | undefined {
     return this.#fingerprint;
@@ -56,17 +61,24 @@ export class Access {
     return this.#verify(key, 'client', auth, challenge, 'that invite or passphrase is not (or no longer) right for this chat');
   }
 
-  /** A server's `server_join_req`: the set's secret always; an invite when invited replicas are allowed. */
+  /**
+   * A server's `server_join_req`: the set's secret always; the server invite when invited replicas
+   * are allowed. The people's invite lets people chat, never run a server of the set.
+   */
   checkLink(auth: LinkAuth | undefined, challenge: Challenge): AccessVerdict {
-    if (!auth) return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: 'servers of this set prove they know its secret: join with an invite' };
-    if (auth.with === 'invite' && !this.opts.invitedReplicas) {
-      return { ok: false, code: ErrorCode.AUTH_FAILED, message: 'this host does not let invited people run a replica' };
+    if (!auth)
+      return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: "servers of this set prove they know its secret: join with the set's server invite" };
+    if (auth.with === 'invite') {
+      return { ok: false, code: ErrorCode.AUTH_FAILED, message: "that is the people's invite: running a server of this chat needs its server invite" };
     }
-    const key = auth.with === 'secret' ? secretKey(this.#keys.secret) : inviteKey(this.#keys.invite);
+    if (auth.with === 'server_invite' && !this.opts.invitedReplicas) {
+      return { ok: false, code: ErrorCode.AUTH_FAILED, message: 'this host lets no new server join its set (--no-replicas)' };
+    }
+    const key = auth.with === 'secret' ? secretKey(this.#keys.secret) : serverInviteKey(this.#keys.serverInvite);
     const wrong =
       auth.with === 'secret'
-        ? "that server is not of this set (its secret differs): join it with this set's invite"
-        : 'wrong invite for this set (or one since replaced)';
+        ? "that server is not of this set (its secret differs): join it with this set's server invite"
+        : 'wrong server invite for this set (or one since replaced)';
     return this.#verify(key, 'dialer', auth, challenge, wrong);
   }
 
@@ -81,23 +93,24 @@ export class Access {
     return { ok: true, proof: proof(key, 'server', challenge.nonce, auth.nonce, binding) };
   }
 
-  /** Dialing a peer: prove the set's secret (or, before this server has it, the invite it joins with). */
+  /** Dialing a peer: prove the set's secret (or, before this server has it, the server invite it joins with). */
   dial(hello: Hello, binding: Uint8Array | undefined): { auth: LinkAuth; expect: string } {
     const usingInvite = this.#joinInvite !== undefined;
-    const key = usingInvite ? inviteKey(this.#joinInvite!) : secretKey(this.#keys.secret);
+    const key = usingInvite ? serverInviteKey(this.#joinInvite!) : secretKey(this.#keys.secret);
     const { expect, ...answer } = answerHello(key, 'dialer', hello.nonce, binding);
-    return { auth: { with: usingInvite ? 'invite' : 'secret', ...answer }, expect };
+    return { auth: { with: usingInvite ? 'server_invite' : 'secret', ...answer }, expect };
   }
 
   /**
-   * Keys from a peer (or a new invite here): the newest version wins. A server joining with an
-   * invite takes the set's keys whole; after that only who may join changes (invite, private,
-   * passphrase) — the secret and the certificate are the set's identity, and no member can swap
-   * them for everyone. True when they were taken.
+   * Keys from a peer (or a new invite here): the newest version wins. A server joining with the
+   * server invite takes the set's keys whole; after that only who may join changes (the invites,
+   * private, passphrase) — the secret and the certificate are the set's identity, and no member can
+   * swap them for everyone. A version far ahead of this server's clock is refused: it would leave
+   * no room for the next change. True when they were taken.
    */
   adopt(keys: SetKeys): boolean {
     if (this.#joinInvite === undefined) {
-      if (keys.version <= this.#keys.version) return false;
+      if (keys.version <= this.#keys.version || keys.version > Date.now() + KEYS_VERSION_AHEAD_MS) return false;
       if (keys.secret !== this.#keys.secret || keys.cert !== this.#keys.cert || keys.key !== this.#keys.key) return false;
     }
     this.#joinInvite = undefined;

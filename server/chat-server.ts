@@ -30,7 +30,7 @@ import { OriginPolicy } from './origin.js';
 import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
-import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite } from './set-keys.js';
+import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite, withNewServerInvite } from './set-keys.js';
 import { SearchIndex } from './search-index.js';
 import { SqliteStore, StoreError } from './store.js';
 
@@ -148,6 +148,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       notice: (type, name, server) => this.#requests.notice(type, name, server),
       onRelayed: (event) => this.emit('event', event),
       evictLocal: (name) => this.#requests.evict(name),
+      movedAway: (name) => this.#requests.movedAway(name),
     });
     this.#mesh = new Mesh({
       self: url,
@@ -161,7 +162,11 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       log,
       access: this.#access,
       relay,
-      onSetKeys: (keys) => this.#access.adopt(keys),
+      onSetKeys: (keys) => {
+        const newer = keys.version > this.#access.keys.version;
+        if (!this.#access.adopt(keys) && newer)
+          log.warn({ version: keys.version }, 'a peer sent keys this server does not take (another secret or certificate, or a version far ahead)');
+      },
       onServersChanged: (servers) => this.#onServersChanged(servers),
     });
     this.#requests = new ClientRequests({
@@ -178,6 +183,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       store,
       index,
       limits: this.limits,
+      maxUnsent: opts.maxClientBufferedBytes,
       maxFileBytes: opts.maxFileBytes,
       log,
       onEvent: (event) => this.emit('event', event),
@@ -218,6 +224,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       private: opts.private,
       passphrase: opts.passphrase,
       newInvite: opts.newInvite,
+      newServerInvite: opts.newServerInvite,
       codec: opts.secretsCodec,
     });
     const tls = !opts.insecure && keys.cert && keys.key ? { cert: keys.cert, key: keys.key } : undefined;
@@ -286,15 +293,31 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     return this.#clients.names();
   }
 
-  /** The invite people (and replicas) join this chat with: where, the code, and the certificate to pin. */
+  /** The invite people join this chat with: where, the code, and the certificate to pin. */
   invite(): { server: string; code: string; fingerprint?: string; private: boolean } {
     const { fingerprint } = this.#access;
     return { server: this.url, code: this.#access.keys.invite, ...(fingerprint ? { fingerprint } : {}), private: this.#access.keys.private };
   }
 
+  /** New servers may join with the server invite (not `--no-replicas`). */
+  get admitsServers(): boolean {
+    return this.#access.admitsServers;
+  }
+
+  /** The invite a new server joins this set with (`chatty host --join`): where, the code, the certificate. */
+  serverInvite(): { server: string; serverCode: string; fingerprint?: string } {
+    const { fingerprint } = this.#access;
+    return { server: this.url, serverCode: this.#access.keys.serverInvite, ...(fingerprint ? { fingerprint } : {}) };
+  }
+
   /** Replace the invite on every server of the set: the old one lets nobody new in (those in the chat stay). */
   newInvite(): void {
     this.#access.adopt(withNewInvite(this.#access.keys));
+  }
+
+  /** Replace the server invite on every server of the set: the old one admits no new server (those in the set stay). */
+  newServerInvite(): void {
+    this.#access.adopt(withNewServerInvite(this.#access.keys));
   }
 
   /**

@@ -40,12 +40,13 @@ export interface ClientRequestsDeps {
   connections: Connections;
   /** The set of servers: every event goes to every peer. */
   mesh: { broadcast(data: Buffer): void; servers(): string[] };
-  /** Full-text search runs here where there is a data folder; the history in memory otherwise. */
   /** What acks wait for (a commit), and whether commits fail right now. */
   store: Pick<SqliteStore, 'afterWrite' | 'failing'> | undefined;
   /** Full-text search where there is a data folder; the history in memory is searched otherwise. */
   index: Pick<SearchIndex, 'search'> | undefined;
   limits: Readonly<ServerLimits>;
+  /** What a client may leave unsent before it is dropped (broadcasts and replies alike). */
+  maxUnsent: number;
   maxFileBytes: number;
   log: Logger;
   /** An event reached this server's clients. */
@@ -74,6 +75,7 @@ export class ClientRequests {
         if (msg.name !== name) return sendError(conn, nameMismatch(name));
         return this.#send(conn, name, msg.text, msg.cid, msg.to);
       case 'history_req': {
+        if (this.#behind(conn, name)) return;
         const page = this.deps.history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, name));
         conn.outlet.send(frame.history(page.events, page.more, true));
         return;
@@ -240,12 +242,32 @@ export class ClientRequests {
     this.#publish(this.#event('presence', name, { status }));
   }
 
-  /** Full-text search: the search thread's index where there is a data folder, the history in memory otherwise. */
+  /**
+   * Full-text search: the search thread's index where there is a data folder, the history in memory
+   * otherwise. One at a time per client: a flood from one would queue ahead of everyone else's.
+   */
   async #search(conn: Connection, name: string, query: string, limit: number): Promise<void> {
+    if (this.#behind(conn, name)) return;
+    if (conn.searching) return sendError(conn, { code: ErrorCode.RATE_LIMITED, message: 'one search at a time: wait for the answer to the last' });
     const { index, history } = this.deps;
     const mine = (e: ChatEvent) => visibleTo(e, name);
-    const events = index ? (await index.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
-    conn.outlet.send(frame.searchResults(query, events));
+    conn.searching = true;
+    try {
+      const events = index ? (await index.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
+      if (conn.role.kind === 'client') conn.outlet.send(frame.searchResults(query, events));
+    } finally {
+      conn.searching = false;
+    }
+  }
+
+  /**
+   * A client asking for more (a history page, a search) while it has not read what it was sent:
+   * replies count against the same unsent bytes as broadcasts, so it is dropped, not answered.
+   */
+  #behind(conn: Connection, name: string): boolean {
+    if (conn.outlet.unsent() <= this.deps.maxUnsent) return false;
+    this.dropSlow(name, conn);
+    return true;
   }
 
   /** "Typing…": relayed, never kept; at most one every TYPING_EVERY_MS per client counts. */
@@ -324,6 +346,17 @@ export class ClientRequests {
     sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `"${name}" was taken on another server at the same instant; join again with another name` });
     this.deps.connections.kick(conn, ErrorCode.NAME_TAKEN, 'name taken elsewhere first');
     return true;
+  }
+
+  /**
+   * A client of this server resumed on another (a peer's `back` with its resume key) while its old
+   * connection here had not closed: it ends quietly, since the buddy is not away and has not left.
+   */
+  movedAway(name: string): void {
+    const conn = this.deps.clients.remove(name);
+    if (!conn) return;
+    conn.role = { kind: 'gone' };
+    conn.ws.terminate();
   }
 
   // --- events: each is serialized once and goes to this server's clients and every peer

@@ -37,6 +37,8 @@ export interface Connection {
   challenge: Challenge | undefined;
   /** When its last "typing" counted (they are rate-limited). */
   typedAt?: number;
+  /** A search of its is under way (one at a time). */
+  searching?: boolean;
 }
 
 /** A joined client's requests: all but those of the handshake (ping is answered in any role). */

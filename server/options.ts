@@ -55,9 +55,11 @@ export interface ChatServerOptions {
   passphrase?: string;
   /** Replace the invite: the old one stops working, on every server of the set. Default false. */
   newInvite?: boolean;
-  /** Let servers that show the invite (not the set's secret) join as replicas. Default true. */
+  /** Replace the server invite: the old one admits no new server, on every server of the set. Default false. */
+  newServerInvite?: boolean;
+  /** Let servers that show the server invite (not the set's secret) join as replicas. Default true. */
   invitedReplicas?: boolean;
-  /** The invite code `join` is made with, for a server not yet in that set. Default: the set's secret. */
+  /** The server invite code `join` is made with, for a server not yet in that set. Default: the set's secret. */
   joinInvite?: string;
   /** Seals the data folder's key file (the app: Electron's safeStorage). Default: a file only the user can read. */
   secretsCodec?: SecretsCodec;
@@ -95,6 +97,7 @@ export function resolveOptions(options: ChatServerOptions = {}): ResolvedOptions
     logger: pino({ level: 'silent' }),
     insecure: false,
     newInvite: false,
+    newServerInvite: false,
     invitedReplicas: true,
     ...definedOnly(options),
     advertise: options.advertise,

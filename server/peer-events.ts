@@ -35,6 +35,9 @@ export function judgePeerEvent(event: ChatEvent, ctx: PeerContext): Verdict {
     const holder = ctx.roster.holder(event.name);
     if (!holder) return judgeClaim(event.name, ctx, event);
     if (holder.name === event.name && (holder.away || holder.server === ctx.peer || !ctx.linked(holder.server))) return { ok: true };
+    // It proved the buddy's resume token on the peer: newer than a connection elsewhere that has not
+    // closed yet — one on a server that was frozen, or whose close is still on its way.
+    if (holder.name === event.name && event.key !== undefined && event.key === holder.key) return { ok: true };
     return refuse(`back for "${event.name}", who is present on ${holder.server}`);
   }
   return ctx.roster.isOn(ctx.peer, event.name) ? { ok: true } : refuse(`${event.type} for "${event.name}", who is not on that server`);

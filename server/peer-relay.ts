@@ -36,6 +36,8 @@ export interface PeerRelayDeps {
   onRelayed: (event: ChatEvent) => void;
   /** This server's own client `name` lost its name to an earlier claim elsewhere: close it. */
   evictLocal: (name: string) => boolean;
+  /** This server's own client `name` resumed on another server: its connection here is stale. */
+  movedAway: (name: string) => void;
 }
 
 /** The mesh's handler: what every link brings in. */
@@ -64,8 +66,14 @@ export class PeerRelay implements PeerHandlers {
     if (verdict.displaced) this.#displace(verdict.displaced);
     this.deps.observeClock(event.clock);
     switch (event.type) {
-      case 'join':
       case 'back':
+        // Its buddy resumed on the peer while this server still counted it as its own (it was
+        // frozen, or the close has not come): that connection is stale and ends quietly.
+        if (roster.isOn(this.deps.self, event.name)) this.deps.movedAway(event.name);
+        roster.claimBy(link.url, event.name, event, event.key);
+        this.deps.grace.cancel(event.name);
+        break;
+      case 'join':
         roster.claimBy(link.url, event.name, event, event.key);
         this.deps.grace.cancel(event.name);
         break;

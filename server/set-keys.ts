@@ -1,9 +1,9 @@
 // What a set of servers shares and nobody else may know (docs/protocol.md § Access): the secret
 // servers prove to link, the TLS certificate and key every server of the set presents (one
 // certificate, so a client that pinned it can fail over to any server), and what people prove to
-// join a private chat — the invite code and, if the host chose one, a passphrase's scrypt key.
-// The first host makes them; a server that joins with an invite is handed them over the
-// authenticated link. Kept in the data folder, readable by the user only (sealed by the app with
+// join a private chat — the invite code and, if the host chose one, a passphrase's scrypt key —
+// and the server invite, which only servers joining the set prove. The first host makes them; a
+// server that joins with the server invite is handed them over the authenticated link. Kept in the data folder, readable by the user only (sealed by the app with
 // Electron's safeStorage where it has one).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,7 +59,7 @@ export function certificateFingerprint(certPem: string): string {
 
 /** Keys for a new, open set without a certificate: what a bare ChatServer (no listener) needs. */
 export function newSetKeysWithoutTls(): SetKeys {
-  return { version: Date.now(), secret: newSecret(), invite: newInviteCode(), private: false };
+  return { version: Date.now(), secret: newSecret(), invite: newInviteCode(), serverInvite: newInviteCode(), private: false };
 }
 
 export interface KeyChoices {
@@ -69,6 +69,8 @@ export interface KeyChoices {
   private: boolean | undefined;
   passphrase: string | undefined;
   newInvite: boolean;
+  /** A new server invite: the old one admits no new server. */
+  newServerInvite?: boolean;
   codec: SecretsCodec | undefined;
 }
 
@@ -79,6 +81,7 @@ export async function prepareSetKeys(choices: KeyChoices): Promise<SetKeys> {
   if (choices.private !== undefined && choices.private !== keys.private) keys = { ...keys, version: nextVersion(keys), private: choices.private };
   if (choices.passphrase !== undefined) keys = withPassphrase(keys, choices.passphrase);
   if (choices.newInvite) keys = withNewInvite(keys);
+  if (choices.newServerInvite) keys = withNewServerInvite(keys);
   return keys;
 }
 
@@ -94,9 +97,21 @@ export function withNewInvite(keys: SetKeys): SetKeys {
   return { ...keys, version: nextVersion(keys), invite: newInviteCode() };
 }
 
+export function withNewServerInvite(keys: SetKeys): SetKeys {
+  return { ...keys, version: nextVersion(keys), serverInvite: newInviteCode() };
+}
+
+/**
+ * A version may run ahead of this server's clock by this much, no more: a version is the time of
+ * its change, and one pushed to the end of the number line would leave no room for the next.
+ */
+export const KEYS_VERSION_AHEAD_MS = 10 * 60_000;
+
 /** Versions order changes across the set (the newest wins): the time, and always past the last. */
 function nextVersion(keys: SetKeys): number {
-  return Math.max(Date.now(), keys.version + 1);
+  const now = Date.now();
+  // One from too far ahead (kept from before peers' versions were checked) gives way to now.
+  return keys.version > now + KEYS_VERSION_AHEAD_MS ? now : Math.max(now, keys.version + 1);
 }
 
 /** The keys kept in `directory`, or undefined when there are none yet. */
@@ -112,7 +127,10 @@ export function loadSetKeys(directory: string, codec?: SecretsCodec): SetKeys | 
     throw new StoreError(`cannot read the chat's keys in ${directory}: ${(err as Error).message}`);
   }
   try {
-    const { type: _type, ...keys } = v.parse(SetKeysFrame, { type: 'set_keys', ...JSON.parse(text) });
+    const stored = JSON.parse(text);
+    // Keys kept before there were server invites get one (the people's invite no longer admits servers).
+    if (stored && typeof stored === 'object' && !('serverInvite' in stored)) stored.serverInvite = newInviteCode();
+    const { type: _type, ...keys } = v.parse(SetKeysFrame, { type: 'set_keys', ...stored });
     return keys;
   } catch {
     throw new StoreError(`the chat's keys in ${directory} are damaged: move ${FILE} away to start a new chat (people will need a new invite)`);

@@ -89,6 +89,11 @@ export function inviteKey(code: string): Uint8Array {
   return sha256(utf8ToBytes(`chatty-invite-v1\n${normalizeInviteCode(code) ?? code}`));
 }
 
+/** The key a server invite code stands for: another label, so the people's invite proves nothing to a server. */
+export function serverInviteKey(code: string): Uint8Array {
+  return sha256(utf8ToBytes(`chatty-server-invite-v1\n${normalizeInviteCode(code) ?? code}`));
+}
+
 /** Why a passphrase is easy to guess, or undefined when it is not obviously so (the UI warns; it does not refuse). */
 export function passphraseWeakness(passphrase: string): string | undefined {
   if ([...passphrase].length < 12) return 'it is shorter than 12 characters';

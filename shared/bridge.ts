@@ -23,6 +23,8 @@ export interface SessionInfo {
   joined?: string;
   /** When this app runs a node: the invite link to give people (chatty://…). */
   invite?: string;
+  /** When this app runs a node that admits servers: the link more servers join with (chatty://…#server-invite=…). */
+  serverInvite?: string;
   /** The chat's certificate fingerprint, as people compare it (hex pairs); absent without TLS. */
   fingerprint?: string;
 }

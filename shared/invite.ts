@@ -1,6 +1,8 @@
 // Invites as people pass them around (docs/protocol.md § Invites): a link that says where the chat
 // is, the code that lets one in, and the fingerprint of the set's certificate —
 //   chatty://192.168.1.7:4000/#invite=7KQ2-M9XD-4TPA-H3VR&fp=<base64url SHA-256>
+// A server invite (`#server-invite=…`) is the other kind: it lets a server join the set, and is
+// kept by whoever runs servers; people's invites never admit a server.
 // The same fragment works after https://HOST:PORT/ (a browser opens the page and joins with it;
 // fragments never reach the server). A host that runs without TLS (--insecure) gives
 // `chatty+ws://…` links with no fingerprint. The CLI, the app and the page all parse with this.
@@ -11,8 +13,10 @@ import { parseServerAddress } from './protocol.js';
 export interface Invite {
   /** wss://HOST:PORT, or ws:// for a host without TLS. */
   server: string;
-  /** The invite code; absent for an open chat's link. */
+  /** The invite code people join with; absent for an open chat's link and for a server invite. */
   code?: string;
+  /** A server invite's code: what a new server of the set proves (`chatty host --join`). */
+  serverCode?: string;
   /** The certificate to pin (base64url SHA-256); absent without TLS. */
   fingerprint?: string;
 }
@@ -24,6 +28,7 @@ export function formatInvite(invite: Invite): string {
   const scheme = url.protocol === 'wss:' ? 'chatty:' : 'chatty+ws:';
   const params = new URLSearchParams();
   if (invite.code) params.set('invite', invite.code);
+  if (invite.serverCode) params.set('server-invite', invite.serverCode);
   if (invite.fingerprint) params.set('fp', invite.fingerprint);
   const fragment = params.toString();
   return `${scheme}//${url.host}/${fragment ? `#${fragment}` : ''}`;
@@ -53,12 +58,17 @@ export function parseInvite(input: string): Result<Invite> {
   if (!server.ok) return fail(ErrorCode.INVITE_INVALID, server.error.message);
   const params = new URLSearchParams(fragment);
   const invite: Invite = { server: server.value };
-  const code = params.get('invite');
-  if (code !== null) {
+  for (const [param, field] of [
+    ['invite', 'code'],
+    ['server-invite', 'serverCode'],
+  ] as const) {
+    const code = params.get(param);
+    if (code === null) continue;
     const normalized = normalizeInviteCode(code);
-    if (!normalized) return fail(ErrorCode.INVITE_INVALID, 'the invite code in this link is damaged: ask for the link again');
-    invite.code = normalized;
+    if (!normalized) return fail(ErrorCode.INVITE_INVALID, `the ${param} code in this link is damaged: ask for the link again`);
+    invite[field] = normalized;
   }
+  if (invite.code && invite.serverCode) return fail(ErrorCode.INVITE_INVALID, 'a link carries an invite or a server invite, not both: ask for the link again');
   const fingerprint = params.get('fp');
   if (fingerprint !== null) {
     if (!FINGERPRINT.test(fingerprint)) return fail(ErrorCode.INVITE_INVALID, 'the fingerprint in this link is damaged: ask for the link again');

@@ -146,13 +146,17 @@ export const Hello = v.strictObject({ type: v.literal('hello'), nonce: Nonce, pr
 export const AuthOk = v.strictObject({ type: v.literal('auth_ok'), proof: Proof });
 /**
  * Between servers only, over an authenticated link: the set's keys — to a server that joined with
- * an invite, and to every peer when they change (a new invite). The newest `version` wins.
+ * the server invite, and to every peer when they change (a new invite). The newest `version` wins.
  */
+const InviteCode = v.pipe(v.string(), v.regex(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/, 'invite code must look like 7KQ2-M9XD-4TPA-H3VR'));
 export const SetKeysFrame = v.strictObject({
   type: v.literal('set_keys'),
   version: Count,
   secret: Key,
-  invite: v.pipe(v.string(), v.regex(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/, 'invite code must look like 7KQ2-M9XD-4TPA-H3VR')),
+  /** What people join with (a private chat needs it). */
+  invite: InviteCode,
+  /** What a server joining the set for the first time proves: apart from people's, so their invite runs no server. */
+  serverInvite: InviteCode,
   private: v.boolean(),
   cert: v.optional(Pem),
   key: v.optional(Pem),
@@ -364,8 +368,15 @@ export const ErrorFrame = v.strictObject({
 });
 
 // --- server ↔ server (seminar: {server_join_req, From}, {update_servers, NewServers})
-/** `auth`: every link needs proof of the set's secret, or (a server joining for the first time) of an invite. */
-export const ServerJoinReq = v.strictObject({ type: v.literal('server_join_req'), from: ServerUrl, auth: v.optional(Auth(['secret', 'invite'] as const)) });
+/**
+ * `auth`: every link needs proof of the set's secret, or (a server joining for the first time) of
+ * the server invite. `invite` (the people's) is parsed only to be refused with a clear error.
+ */
+export const ServerJoinReq = v.strictObject({
+  type: v.literal('server_join_req'),
+  from: ServerUrl,
+  auth: v.optional(Auth(['secret', 'server_invite', 'invite'] as const)),
+});
 /** When a link opens, each side says how far it has seen each origin's events (origin → last seq). */
 export const Sync = v.strictObject({
   type: v.literal('sync'),

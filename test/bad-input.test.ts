@@ -101,7 +101,7 @@ describe('ChatServer (bad input)', () => {
 
   it('refuses a server_join_req that claims to be this server', async () => {
     const s = await RawSocket.open(node.url);
-    await s.linkAs(node.url, node.invite().code);
+    await s.linkAs(node.url, node.serverInvite().serverCode);
     expect(await s.waitClosed()).toMatchObject({ code: 1008, reason: expect.stringContaining('PEER_INVALID') });
     expect(node.servers()).toEqual([node.url]);
   });

@@ -134,7 +134,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     const fake = 'ws://127.0.0.1:9';
-    const peer = await RawSocket.peer(node.url, fake, node.invite().code);
+    const peer = await RawSocket.peer(node.url, fake, node.serverInvite().serverCode);
     const far = 8.6e15; // a valid number, a year in the 274,000s: the node replaces it
     peer.send(peerEvent({ type: 'join', name: 'Timey', server: fake, ts: far }));
     peer.send(peerEvent({ type: 'message', name: 'Timey', text: '\u202E!nimda ma I', server: fake, ts: far }));
@@ -217,7 +217,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
   it('the page of host A goes on through host B when A is killed: missed messages shown, its pending message delivered once', async () => {
     const a = new Chatty(['host', '--port', '0']);
     const aUrl = await a.url();
-    const b = new Chatty(['host', '--port', '0', '--join', await a.invite()]);
+    const b = new Chatty(['host', '--port', '0', '--join', await a.serverInvite()]);
     const bUrl = await b.url();
     await a.waitFor(/\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\//);
     const page = await joinInBrowser(browser(), httpOf(aUrl), 'Pia');

@@ -78,8 +78,8 @@ describe('chatty (command line)', () => {
 
   it('three replicated hosts: clients on each chat across them', async () => {
     const [boot, bootUrl] = await host();
-    const [second, secondUrl] = await host('--join', await boot.invite());
-    const [third, thirdUrl] = await host('--join', await boot.invite());
+    const [second, secondUrl] = await host('--join', await boot.serverInvite());
+    const [third, thirdUrl] = await host('--join', await boot.serverInvite());
     const all = serversLine([bootUrl, secondUrl, thirdUrl]);
     for (const h of [boot, second, third]) await h.waitFor(new RegExp(`^${escapeRegExp(all)}$`));
     const ann = await client(bootUrl, 'Ann');
@@ -96,7 +96,7 @@ describe('chatty (command line)', () => {
 
   it('a host killed with SIGKILL is dropped by the others; its clients move to another server and go on', async () => {
     const [boot, bootUrl] = await host();
-    const [victimHost, victimUrl] = await host('--join', await boot.invite());
+    const [victimHost, victimUrl] = await host('--join', await boot.serverInvite());
     await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, victimUrl]))}$`));
     const ann = await client(bootUrl, 'Ann');
     const vic = await client(victimUrl, 'Vic');
@@ -113,7 +113,7 @@ describe('chatty (command line)', () => {
 
   it('a host that stops answering (SIGSTOP) is dropped after a missed heartbeat', async () => {
     const [boot, bootUrl] = await host('--heartbeat', '200');
-    const [frozen, frozenUrl] = await host('--join', await boot.invite(), '--heartbeat', '200');
+    const [frozen, frozenUrl] = await host('--join', await boot.serverInvite(), '--heartbeat', '200');
     await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, frozenUrl]))}$`));
     frozen.child.kill('SIGSTOP');
     try {
@@ -125,7 +125,7 @@ describe('chatty (command line)', () => {
 
   it("Ctrl-C on a host is the seminar's disconnect: the others are told, its clients move on", async () => {
     const [boot, bootUrl] = await host();
-    const [leaving, leavingUrl] = await host('--join', await boot.invite());
+    const [leaving, leavingUrl] = await host('--join', await boot.serverInvite());
     await boot.waitFor(new RegExp(`^${escapeRegExp(serversLine([bootUrl, leavingUrl]))}$`));
     const lou = await client(leavingUrl, 'Lou');
     expect(await leaving.kill('SIGINT')).toBe(0);

@@ -69,6 +69,7 @@ async function alone({ graceMs = 20_000 } = {}) {
     store: undefined,
     index: undefined,
     limits,
+    maxUnsent: 1 << 20,
     maxFileBytes: 1 << 20,
     log,
     onEvent: (event) => relayed.push(`${event.type}:${event.name}`),

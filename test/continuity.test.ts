@@ -51,7 +51,7 @@ describe('continuity under faults (real processes)', () => {
     const a = new Chatty(['host', '--port', String(aPort), '--advertise', aAdvertised, '--data', data(), ...common]);
     await a.url();
     // Through the proxy: the invite names the address A advertises.
-    const invite = await a.invite();
+    const invite = await a.serverInvite();
     const b = new Chatty(['host', '--port', '0', '--join', invite, '--data', data(), ...common]);
     const bUrl = await b.url();
     const startC = () => new Chatty(['host', '--port', String(cPort), '--join', invite, '--data', cData, ...common]);
@@ -185,4 +185,87 @@ describe('continuity under faults (real processes)', () => {
     expect(acked.size).toBeGreaterThan(500);
     for (const x of buddies) await x.client.leave(1_000);
   }, 240_000);
+
+  it('a sender that resumes elsewhere while its server is frozen loses nothing when that server wakes', async () => {
+    // Three servers with the default heartbeat, so a link outlives a 6 s freeze. Two senders on C
+    // reach it through a proxy that goes silent with the freeze: they give C up, resume on A or B,
+    // and C wakes still counting them as its own (their close frames never came). Its other
+    // clients wait the freeze out: they must get every message the movers send from elsewhere.
+    const cPort = await freePort();
+    const common = ['--limit', 'joinBurstPerAddress=500'];
+    const data = () => mkdtempSync(join(tmpdir(), 'chatty-frozen-'));
+    const a = new Chatty(['host', '--port', '0', '--data', data(), ...common]);
+    const aUrl = await a.url();
+    const invite = await a.serverInvite();
+    const b = new Chatty(['host', '--port', '0', '--join', invite, '--data', data(), ...common]);
+    const bUrl = await b.url();
+    const c = new Chatty(['host', '--port', String(cPort), '--join', invite, '--data', data(), ...common]);
+    const cUrl = await c.url();
+    await eventually(() => expect(c.stdout.at(-1)).toMatch(/\[SERVER UPDATE\] \[wss:[^,]+,wss:[^,]+,wss:[^,]+\]/), 10_000);
+    const path = await TcpProxy.start(cPort);
+    proxies.push(path);
+
+    const quick = { pingMs: 500, deadMs: 1_500, backoffMs: 200 };
+    const patient = { pingMs: 3_000, deadMs: 30_000, backoffMs: 200 };
+    const plan: Array<[string, string, typeof quick]> = [
+      ['a0', aUrl, quick],
+      ['b0', bUrl, quick],
+      ['c0', cUrl, patient],
+      ['c1', cUrl, patient],
+      ['m0', `wss://127.0.0.1:${path.port}`, quick],
+      ['m1', `wss://127.0.0.1:${path.port}`, quick],
+    ];
+    const buddies: Buddy[] = [];
+    for (const [name, url, timing] of plan) {
+      const joined = await ChatClient.connect(url, name, trustingSockets, timing);
+      if (!joined.ok) throw new Error(joined.error.message);
+      const buddy: Buddy = { name, client: joined.value, state: initialState, resumeMs: [] };
+      buddy.client.onFrame((frame) => {
+        buddy.state = reduce(buddy.state, { kind: 'frame', frame });
+      });
+      buddies.push(buddy);
+    }
+    const senders = buddies.filter((x) => /^[abm]/.test(x.name));
+    const sent: Array<{ buddy: Buddy; cid: string }> = [];
+    let sending = true;
+    const loops = senders.map(async (s) => {
+      for (let i = 0; sending; i++) {
+        const r = s.client.send(`${s.name}-${i}`);
+        if (r.ok) sent.push({ buddy: s, cid: r.value });
+        await sleep(SEND_EVERY_MS);
+      }
+    });
+
+    await sleep(3_000);
+    c.child.kill('SIGSTOP');
+    path.stall();
+    const frozenAt = Date.now();
+    const moved = () => buddies.filter((x) => x.name.startsWith('m') && x.client.connected && x.client.server !== `wss://127.0.0.1:${path.port}`);
+    await eventually(() => expect(moved()).toHaveLength(2), 6_000);
+    await sleep(Math.max(0, 6_000 - (Date.now() - frozenAt)));
+    c.child.kill('SIGCONT');
+    await sleep(5_000);
+    sending = false;
+    await Promise.all(loops);
+
+    // Every send is acked in the end (a resend after the resume); every client then holds them all.
+    await eventually(() => expect(sent.filter((m) => m.buddy.client.unacked().includes(m.cid))).toEqual([]), 30_000);
+    const keys = sent.map((m) => `${m.buddy.name} ${m.cid}`);
+    const messages = (x: Buddy) => x.state.timeline.flatMap((e) => (e.kind === 'message' && !e.pending ? [`${e.name} ${e.cid}`] : []));
+    await eventually(() => {
+      for (const x of buddies)
+        expect(
+          keys.filter((k) => !messages(x).includes(k)),
+          x.name,
+        ).toEqual([]);
+    }, 30_000);
+    for (const x of buddies) expect(messages(x).length, x.name).toBe(new Set(messages(x)).size);
+    // C saw the movers resume elsewhere: nobody is told they left.
+    for (const x of buddies)
+      expect(
+        x.state.timeline.filter((e) => e.kind === 'leave' && e.name.startsWith('m')),
+        x.name,
+      ).toEqual([]);
+    for (const x of buddies) await x.client.leave(1_000);
+  }, 120_000);
 });

@@ -21,13 +21,13 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await host.page.getByTestId('host').click();
     await host.page.getByTestId('status').getByText('as Ann').waitFor();
 
-    // The host shows its invite; the guest pastes it (a replica needs it: servers prove the set's secret).
-    const invite = (await host.page.getByTestId('invite').textContent())!;
-    expect(invite).toMatch(new RegExp(`^chatty://127\\.0\\.0\\.1:${port}/#invite=[\\w-]+&fp=[\\w-]{43}$`));
+    // The host shows its server invite; the guest pastes it (a replica needs it: the people's invite runs no server).
+    const invite = (await host.page.getByTestId('server-invite').textContent())!;
+    expect(invite).toMatch(new RegExp(`^chatty://127\\.0\\.0\\.1:${port}/#server-invite=[\\w-]+&fp=[\\w-]{43}$`));
     const guest = await openDesktopWindow(browser());
     await guest.page.getByTestId('name').fill('Bob');
     await guest.page.getByTestId('address').fill(invite);
-    expect(await guest.page.getByTestId('replica').isChecked()).toBe(true);
+    await guest.page.getByTestId('replica').check();
     await guest.page.getByTestId('join').click();
     await guest.page.getByTestId('status').getByText('as Bob').waitFor();
     expect(guest.session.node).toBeDefined(); // a replica runs in the guest's app

@@ -22,9 +22,10 @@ async function threeServers(extra: string[] = []) {
   const a = new Chatty(['host', '--port', '0', '--data', aData, ...extra]);
   const aUrl = await a.url();
   const invite = await a.invite();
-  const b = new Chatty(['host', '--port', '0', '--join', invite, '--data', dataOf(), ...extra]);
+  const serverInvite = await a.serverInvite();
+  const b = new Chatty(['host', '--port', '0', '--join', serverInvite, '--data', dataOf(), ...extra]);
   const bUrl = await b.url();
-  const c = new Chatty(['host', '--port', '0', '--join', invite, '--data', dataOf(), ...extra]);
+  const c = new Chatty(['host', '--port', '0', '--join', serverInvite, '--data', dataOf(), ...extra]);
   const cUrl = await c.url();
   await c.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
   return { a, aUrl, aData, b, bUrl, c, cUrl, invite };
@@ -105,7 +106,7 @@ describe('files', () => {
   it("with --insecure too: plain HTTP between servers, with the set's proof", async () => {
     const a = new Chatty(['host', '--port', '0', '--insecure']);
     const aUrl = await a.url();
-    const b = new Chatty(['host', '--port', '0', '--insecure', '--join', await a.invite()]);
+    const b = new Chatty(['host', '--port', '0', '--insecure', '--join', await a.serverInvite()]);
     const bUrl = await b.url();
     await b.waitFor(/^\[SERVER UPDATE\] \[ws:\/\/[^,]+,ws:\/\/[^,]+\]$/);
     const ann = await RawSocket.join(aUrl, 'Ann');

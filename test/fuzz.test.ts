@@ -74,7 +74,7 @@ describe('ChatServer (fuzz)', () => {
     // One more attacker opens a real server link first (it has the invite: an invited member gone
     // bad): peers are never answered with errors
     // (two servers would echo them forever), so its garbage must simply be dropped.
-    const peer = await RawSocket.peer(node.url, 'ws://127.0.0.1:9', node.invite().code);
+    const peer = await RawSocket.peer(node.url, 'ws://127.0.0.1:9', node.serverInvite().serverCode);
     for (let i = 0; i < 3000; i++) {
       const attacker = attackers[i % attackers.length]!;
       if (attacker.closed || attacker.ws.readyState !== attacker.ws.OPEN) continue;

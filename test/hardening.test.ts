@@ -76,7 +76,7 @@ describe('hardening: a host stays up and honest under attack', () => {
   it('3 and 4. a fake peer cannot speak for, or remove, a client it does not have', async () => {
     const [proc, url] = await host();
     const victim = await RawSocket.join(url, 'Victim');
-    const peer = await RawSocket.peer(url, FAKE, await proc.inviteCode());
+    const peer = await RawSocket.peer(url, FAKE, await proc.serverInviteCode());
     // In Victim's name, under its own address and under the host's; for someone never joined.
     peer.send(message('Victim', 'I owe you nothing', FAKE));
     peer.send(message('Victim', 'I owe you nothing', url));
@@ -110,12 +110,12 @@ describe('hardening: a host stays up and honest under attack', () => {
 
   it('5. a server_join_req claiming a live peer’s address is refused; the set stays whole', async () => {
     const [a, aUrl] = await host();
-    const [b, bUrl] = await host('--join', await a.invite());
+    const [b, bUrl] = await host('--join', await a.serverInvite());
     const both = `[SERVER UPDATE] [${[aUrl, bUrl].sort().join(',')}]`;
     for (const h of [a, b]) await h.waitFor(new RegExp(`^${both.replace(/[[\]/.]/g, '\\$&')}$`));
     // An invited member (it knows the invite) that claims B's address while B is up.
     const impostor = await RawSocket.open(aUrl);
-    await impostor.linkAs(bUrl, await a.inviteCode());
+    await impostor.linkAs(bUrl, await a.serverInviteCode());
     const closed = await impostor.waitClosed();
     expect(closed.reason).toMatch(/^PEER_REFUSED/);
     // The real link is still there: a client on B reaches a client on A.
@@ -147,7 +147,7 @@ describe('hardening: a host stays up and honest under attack', () => {
       listeners.push(entry);
     }
     try {
-      const peer = await RawSocket.peer(url, FAKE, await proc.inviteCode());
+      const peer = await RawSocket.peer(url, FAKE, await proc.serverInviteCode());
       const first = listeners[0]!.port;
       // Paths, queries and credentials are not server addresses: the frame is dropped whole.
       peer.send({ type: 'update_servers', servers: [FAKE, `ws://127.0.0.1:${first}/internal/admin?x=1`] });
@@ -174,7 +174,7 @@ describe('hardening: a host stays up and honest under attack', () => {
   it('7. a peer’s far-off ts is replaced; a peer’s roster is bounded and judged name by name', async () => {
     const [proc, url] = await host('--limit', 'maxClients=500');
     const watcher = await RawSocket.join(url, 'Watcher');
-    const peer = await RawSocket.peer(url, FAKE, await proc.inviteCode());
+    const peer = await RawSocket.peer(url, FAKE, await proc.serverInviteCode());
     peer.send(join('Timey', FAKE, 8.6e15));
     const relayed = await watcher.next((f) => f.type === 'join' && f.name === 'Timey');
     expect(Math.abs(relayed.ts - Date.now())).toBeLessThan(60_000);
@@ -233,7 +233,7 @@ describe('hardening: a host stays up and honest under attack', () => {
 
     // The same name on two servers at the same instant: whoever claimed first keeps it everywhere.
     const [a, aUrl] = await host();
-    const [b, bUrl] = await host('--join', await a.invite());
+    const [b, bUrl] = await host('--join', await a.serverInvite());
     await b.waitFor(/\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\//);
     const watchA = await RawSocket.join(aUrl, 'WatchA');
     const watchB = await RawSocket.join(bUrl, 'WatchB');

@@ -113,7 +113,7 @@ describe('Mesh', () => {
     await b.mesh.join(a.url);
     await eventually(() => expect(a.mesh.servers()).toHaveLength(2));
     const impostor = await RawSocket.open(a.url);
-    await impostor.linkAs(b.url, keys.invite); // a member of the set, posing as another
+    await impostor.linkAs(b.url, keys.serverInvite); // a member of the set, posing as another
     expect((await impostor.waitClosed()).reason).toMatch(/^PEER_REFUSED/);
     expect(a.mesh.openLinks()).toHaveLength(1);
     // B freezes (its socket reads nothing, so it answers no ping): a new link for its address wins.
@@ -121,7 +121,7 @@ describe('Mesh', () => {
     const frozen = b.mesh.openLinks()[0]!;
     (frozen.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const restarted = await RawSocket.open(a.url);
-    await restarted.linkAs(b.url, keys.invite);
+    await restarted.linkAs(b.url, keys.serverInvite);
     await restarted.next((f) => f.type === 'update_servers');
     expect(a.mesh.openLinks().map((l) => l.url)).toEqual([b.url]);
     expect(a.mesh.openLinks()[0]).not.toBe(bLink);

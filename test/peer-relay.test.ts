@@ -45,6 +45,7 @@ async function relayWithPeer() {
   const relayed: string[] = [];
   const notices: string[] = [];
   const evicted: string[] = [];
+  const moved: string[] = [];
   const relay = new PeerRelay({
     self: SELF,
     roster,
@@ -64,13 +65,14 @@ async function relayWithPeer() {
       evicted.push(name);
       return false;
     },
+    movedAway: (name) => moved.push(name),
   });
   stops.push(() => {
     grace.stop();
     wss.close();
     ws.terminate();
   });
-  return { relay, link, peer, roster, history, relayed, notices, evicted };
+  return { relay, link, peer, roster, history, relayed, notices, evicted, moved };
 }
 
 const raw = (e: ChatEvent) => Buffer.from(JSON.stringify(e));
@@ -96,6 +98,24 @@ describe('PeerRelay', () => {
     const taken = event({ type: 'join', name: 'Ann', origin: PEER_ORIGIN, seq: 6, clock: 6, server: PEER });
     relay.onEvent(link, taken, raw(taken));
     expect(roster.holder('Ann')?.server).toBe(SELF);
+  });
+
+  it('a back that proves the resume key wins over a connection here that has not closed yet (this server was frozen)', async () => {
+    const { relay, link, roster, relayed, moved } = await relayWithPeer();
+    roster.add(SELF, 'Uma', { since: Date.now() - 60_000, clock: 1, origin: SELF_ORIGIN, key: 'a'.repeat(64) });
+    // Without the buddy's key, a peer cannot take a present buddy of this server.
+    const claimed = { ...event({ type: 'back', name: 'Uma', origin: PEER_ORIGIN, seq: 1, clock: 5, server: PEER }), key: 'b'.repeat(64) } as ChatEvent;
+    relay.onEvent(link, claimed, raw(claimed));
+    expect(roster.holder('Uma')?.server).toBe(SELF);
+    expect(moved).toEqual([]);
+    // With it, Uma resumed there: her stale connection here ends quietly, and what she says there is relayed.
+    const back = { ...event({ type: 'back', name: 'Uma', origin: PEER_ORIGIN, seq: 2, clock: 6, server: PEER }), key: 'a'.repeat(64) } as ChatEvent;
+    relay.onEvent(link, back, raw(back));
+    expect(moved).toEqual(['Uma']);
+    expect(roster.holder('Uma')?.server).toBe(PEER);
+    const said = event({ type: 'message', name: 'Uma', origin: PEER_ORIGIN, seq: 3, clock: 7, server: PEER, text: 'still here' });
+    relay.onEvent(link, said, raw(said));
+    expect(relayed).toEqual([back.id, said.id]);
   });
 
   it('a name given away on both sides of a split: the claim earlier in the set order keeps it, on the backfill that shows it', async () => {

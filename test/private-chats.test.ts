@@ -29,10 +29,11 @@ const portOf = (url: string) => Number(new URL(url).port);
 /** The same invite, pointing at another port of this machine (a proxy in front of the host). */
 const via = (invite: string, port: number) => invite.replace(/:\d+\//, `:${port}/`);
 
-async function host(...args: string[]): Promise<{ proc: Chatty; url: string; invite: string; code: string }> {
+async function host(...args: string[]): Promise<{ proc: Chatty; url: string; invite: string; code: string; serverInvite: string }> {
   const proc = new Chatty(['host', ...(args.includes('--port') ? [] : ['--port', '0']), ...args]);
   const url = await proc.url();
-  return { proc, url, invite: await proc.invite(), code: await proc.inviteCode() };
+  const serverInvite = args.includes('--no-replicas') ? '' : await proc.serverInvite();
+  return { proc, url, invite: await proc.invite(), code: await proc.inviteCode(), serverInvite };
 }
 
 async function client(target: string, name: string, env: Record<string, string> = {}): Promise<Chatty> {
@@ -42,21 +43,21 @@ async function client(target: string, name: string, env: Record<string, string> 
 }
 
 describe('private chats', () => {
-  it('a server without the secret, or with a wrong or old invite, cannot join; wrong tries are limited', async () => {
+  it('a server without the secret, or with a wrong or old server invite, cannot join; wrong tries are limited', async () => {
     const a = await host();
     // A plain address: this new server's own secret is not the set's.
     const stranger = new Chatty(['host', '--port', '0', '--join', a.url]);
     expect(await stranger.exited()).toBe(1);
-    expect(stranger.stderr.join('\n')).toMatch(/AUTH_FAILED: that server is not of this set \(its secret differs\): join it with this set's invite/);
-    const wrong = new Chatty(['host', '--port', '0', '--join', a.invite.replace(/invite=[\w-]+/, 'invite=0000-0000-0000-0000')]);
+    expect(stranger.stderr.join('\n')).toMatch(/AUTH_FAILED: that server is not of this set \(its secret differs\): join it with this set's server invite/);
+    const wrong = new Chatty(['host', '--port', '0', '--join', a.serverInvite.replace(/invite=[\w-]+/, 'invite=0000-0000-0000-0000')]);
     expect(await wrong.exited()).toBe(1);
-    expect(wrong.stderr.join('\n')).toMatch(/AUTH_FAILED: wrong invite for this set/);
+    expect(wrong.stderr.join('\n')).toMatch(/AUTH_FAILED: wrong server invite for this set/);
     // None of them got in.
     expect(a.proc.stdout.filter((l) => l.startsWith('[SERVER UPDATE]'))).toEqual([`[SERVER UPDATE] [${a.url}]`]);
     expect(a.proc.stderr.filter((l) => l.includes("refused a server that did not prove the set's secret"))).toHaveLength(2);
-    // The invite works, and a replica that joined once comes back with a plain address (its data folder has the secret).
+    // The server invite works, and a replica that joined once comes back with a plain address (its data folder has the secret).
     const data = dataFolder();
-    const b = new Chatty(['host', '--port', '0', '--join', a.invite, '--data', data]);
+    const b = new Chatty(['host', '--port', '0', '--join', a.serverInvite, '--data', data]);
     await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
     expect(statSync(join(data, 'set-keys.json')).mode & 0o777).toBe(0o600);
     await b.kill('SIGINT');
@@ -114,7 +115,7 @@ describe('private chats', () => {
     proxies.push(toA);
     const a = await host('--port', String(aPort), '--advertise', `wss://127.0.0.1:${toA.port}`, '--data', data, '--private');
     const secret = JSON.parse(readFileSync(join(data, 'set-keys.json'), 'utf8')).secret as string;
-    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+    const b = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
     await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
     const ann = await client(a.invite, 'Annabelle');
     const bob = await client(await b.invite(), 'Bobbington');
@@ -150,7 +151,7 @@ describe('private chats', () => {
     expect(Buffer.concat(read).includes(Buffer.from('client_join_req'))).toBe(false); // it said nothing
 
     // A server dialing through it proves over the wrong TLS channel: A refuses, nothing is linked.
-    const b = new Chatty(['host', '--port', '0', '--join', via(a.invite, port)]);
+    const b = new Chatty(['host', '--port', '0', '--join', via(a.serverInvite, port)]);
     expect(await b.exited()).toBe(1);
     expect(b.stderr.join('\n')).toMatch(/AUTH_FAILED/);
     expect(a.proc.stdout.filter((l) => l.startsWith('[SERVER UPDATE]'))).toHaveLength(1);
@@ -159,7 +160,7 @@ describe('private chats', () => {
   it('a new invite replaces the old one on every server of the set', async () => {
     const data = dataFolder();
     const a = await host('--private', '--data', data);
-    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+    const b = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
     await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
     expect(await b.inviteCode()).toBe(a.code); // the set's invite, shown by every server
     await a.proc.kill('SIGINT');
@@ -167,7 +168,7 @@ describe('private chats', () => {
     const code = await renewed.inviteCode();
     expect(code).not.toBe(a.code);
     // B re-dials it, and is handed the new invite.
-    await b.waitFor(/^The chat's invite changed/);
+    await b.waitFor(/^The chat's invites changed/);
     await b.waitFor(new RegExp(`^  code: ${code}$`));
     // On B, which was told: the old invite is refused, the new one works.
     const bUrl = await b.url();
@@ -177,12 +178,36 @@ describe('private chats', () => {
     await client(`chatty://${new URL(bUrl).host}/#invite=${code}`, 'New');
   });
 
-  it('a host may let people in with its invite but not servers (--no-replicas)', async () => {
-    const a = await host('--no-replicas');
-    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+  it('a host may let people in with its invite but no new server (--no-replicas)', async () => {
+    const data = dataFolder();
+    const a = await host('--no-replicas', '--data', data);
+    expect(a.proc.stdout.some((l) => l.startsWith('Server invite:'))).toBe(false);
+    // Even the right server invite, read from the host's own folder, admits no server.
+    const { serverInvite } = JSON.parse(readFileSync(join(data, 'set-keys.json'), 'utf8')) as { serverInvite: string };
+    const b = new Chatty(['host', '--port', '0', '--join', a.invite.replace(/#invite=[\w-]+/, `#server-invite=${serverInvite}`)]);
     expect(await b.exited()).toBe(1);
-    expect(b.stderr.join('\n')).toMatch(/AUTH_FAILED: this host does not let invited people run a replica/);
+    expect(b.stderr.join('\n')).toMatch(/AUTH_FAILED: this host lets no new server join its set \(--no-replicas\)/);
     await client(a.invite, 'Ann');
+  });
+
+  it("the people's invite lets people chat, never run a server: the CLI says so, and a program proving it is refused", async () => {
+    const a = await host('--private');
+    expect(a.serverInvite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#server-invite=[\w-]+&fp=[\w-]+$/);
+    expect(a.serverInvite).not.toContain(a.code);
+    const b = new Chatty(['host', '--port', '0', '--join', a.invite]);
+    expect(await b.exited()).toBe(2);
+    expect(b.stderr.join('\n')).toMatch(/--join: that is the people's invite, which lets people chat\. To run a server of this chat, use its server invite/);
+    // A program that writes the frames itself, proving the people's invite as a server's.
+    const s = await RawSocket.open(a.url);
+    await s.linkAs('wss://127.0.0.1:9', a.code, 'invite');
+    const closed = await s.waitClosed();
+    expect(closed.reason).toMatch(/^AUTH_FAILED: that is the people's invite: running a server of this chat needs its server invite/);
+    expect(s.frames.map((f) => f.type)).toEqual(['hello']); // no keys, no history, no list: only the close says why
+    expect(a.proc.stdout.filter((l) => l.startsWith('[SERVER UPDATE]'))).toEqual([`[SERVER UPDATE] [${a.url}]`]);
+    // The people's invite still lets people in; the server invite lets a server in.
+    await client(a.invite, 'Ann');
+    const c = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
+    await c.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
   });
 
   it('the terminal client remembers a certificate trusted on first use, and refuses another at that address', async () => {

@@ -70,10 +70,17 @@ describe('ChatSession', () => {
       const hosted = await host.session.host({ name: 'Ann', port: 0 });
       const hostUrl = host.session.node!.url;
       const guest = newSession();
-      // The host app shows its invite; the guest pastes it.
+      // The host app shows its invites; the people's runs no replica, the server invite does.
       const invite = hosted.ok ? hosted.value.invite : undefined;
+      const serverInvite = hosted.ok ? hosted.value.serverInvite : undefined;
       expect(invite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#invite=[\w-]+&fp=[\w-]{43}$/);
-      const result = await guest.session.join({ name: 'Bob', address: invite!, replica: true });
+      expect(serverInvite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#server-invite=[\w-]+&fp=[\w-]{43}$/);
+      expect(await guest.session.join({ name: 'Bob', address: invite!, replica: true })).toMatchObject({
+        ok: false,
+        error: { code: 'INVITE_INVALID', message: expect.stringContaining("That is the people's invite: it lets you chat, not run a server.") },
+      });
+      expect(guest.session.node).toBeUndefined();
+      const result = await guest.session.join({ name: 'Bob', address: serverInvite!, replica: false });
       // The status names the host joined, not the local replica's random port.
       expect(result).toMatchObject({ ok: true, value: { runsNode: true, joined: hostUrl } });
       expect(hosted).toMatchObject({ ok: true, value: { runsNode: true } });
@@ -130,9 +137,9 @@ describe('ChatSession', () => {
       // A replica must show the invite: a plain address gets it nowhere, and says so.
       expect(await session.join({ name: 'Bob', address: node.url, replica: true })).toMatchObject({
         ok: false,
-        error: { code: 'JOIN_FAILED', message: expect.stringContaining("join it with this set's invite") },
+        error: { code: 'JOIN_FAILED', message: expect.stringContaining("join it with this set's server invite") },
       });
-      expect(await session.join({ name: 'Bob', address: formatInvite(node.invite()), replica: true })).toMatchObject({
+      expect(await session.join({ name: 'Bob', address: formatInvite(node.serverInvite()), replica: true })).toMatchObject({
         ok: false,
         error: { code: 'NAME_TAKEN' },
       });

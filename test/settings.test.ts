@@ -9,15 +9,15 @@ describe('SettingsStore', () => {
   it('falls back to defaults on a missing or damaged file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
     const store = new SettingsStore(dir);
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
+    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: false, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
     writeFileSync(store.file, '{"name": 12, "port": "x"');
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: true, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
+    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: false, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
     await store.update({ name: 'Zoë', address: '10.0.0.2:4000' });
     expect(await new SettingsStore(dir).load()).toEqual({
       name: 'Zoë',
       port: 4000,
       address: '10.0.0.2:4000',
-      replica: true,
+      replica: false,
       mutePublic: false,
       startAtLogin: false,
       idleMinutes: 10,

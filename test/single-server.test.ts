@@ -1,4 +1,7 @@
 // The seminar's first system: one server, clients join, send and leave.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChatClient } from '../shared/chat-client.js';
 import { upload } from './helpers/files.js';
@@ -110,6 +113,29 @@ describe('ChatServer (single server)', () => {
     await ann.next((f) => f.type === 'leave' && f.name === 'Slow');
     expect(node.localClients()).toEqual(['Ann']);
   });
+
+  it('drops a client that asks for history pages and searches but never reads them; one search at a time', async () => {
+    // A data folder: searches run on the search thread (Greedy keeps to 20 frames a second all the same).
+    const node = await startNode({ ...NO_RATE_LIMITS, data: mkdtempSync(join(tmpdir(), 'chatty-greedy-')) });
+    const ann = await RawSocket.join(node.url, 'Ann');
+    const text = 'y'.repeat(3900);
+    for (let i = 0; i < 300; i++) ann.send({ type: 'send', name: 'Ann', text });
+    await ann.until(() => (ann.frames.filter((f) => f.type === 'message').length >= 300 ? true : undefined), 30_000, 'the history');
+    // One search at a time per client: a second while the first is under way is refused, not queued.
+    ann.send({ type: 'search_req', query: 'yyy' });
+    ann.send({ type: 'search_req', query: 'yyy' });
+    await ann.next((f) => f.type === 'search_results');
+    await ann.nextError('RATE_LIMITED');
+    const greedy = await RawSocket.join(node.url, 'Greedy');
+    (greedy.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // ~1.2 MB a page, asked for within the rate limit: the replies count against its 1 MiB of unsent bytes.
+    for (let i = 0; i < 40 && node.localClients().includes('Greedy'); i++) {
+      greedy.send({ type: 'history_req', limit: 300 });
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    await ann.next((f) => f.type === 'leave' && f.name === 'Greedy', 10_000);
+    expect(node.localClients()).toEqual(['Ann']);
+  }, 60_000);
 
   describe('ChatClient (the shared client)', () => {
     it('joins, sends, receives and leaves', async () => {

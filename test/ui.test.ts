@@ -136,8 +136,8 @@ describe.skipIf(!hasChromium)('the page in everyday use', () => {
     const hostUrl = await host.url();
     const { page } = await openDesktopWindow(browser());
     await page.getByTestId('name').fill('Bob');
-    await page.getByTestId('address').fill(await host.invite());
-    await page.getByTestId('join').click(); // "Run a replica" is on by default
+    await page.getByTestId('address').fill(await host.serverInvite());
+    await page.getByTestId('join').click(); // a server invite runs a replica, whatever the box says
     await page.getByTestId('composer').waitFor();
     await expect.poll(() => page.getByTestId('status').textContent()).toBe(`Connected to ${hostUrl.replace('wss://', '')} as Bob`);
   });

@@ -1,4 +1,5 @@
-// Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl inviteCode]. Prints {"url","invite"} once listening.
+// Chatty under load: one node, as `chatty host` runs it. Args: [bootUrl serverInviteCode]. Prints {"url","invite"} once listening
+// ("invite" is the server invite's code: what the next node of a replicated set joins with).
 import { ChatServer } from '../../dist/server/chat-server.js';
 import { reportMemoryOnSignal } from './memory-report.mjs';
 
@@ -24,7 +25,7 @@ const node = await ChatServer.start({
     maxClients: unlimited,
   },
 });
-console.log(JSON.stringify({ url: node.url, invite: node.invite().code }));
+console.log(JSON.stringify({ url: node.url, invite: node.serverInvite().serverCode }));
 // The bench waits until every node of a replicated set sees all the others.
 const reportServers = () => console.log(JSON.stringify({ servers: node.servers().length }));
 reportServers();

@@ -11,7 +11,7 @@ export function StartScreen({ model }: { model: Model }) {
   const name = useSignal('');
   const port = useSignal(String(DEFAULT_PORT));
   const address = useSignal('');
-  const replica = useSignal(true);
+  const replica = useSignal(false);
   const passphrase = useSignal('');
   const privateChat = useSignal(false);
   const error = useSignal('');
@@ -119,7 +119,7 @@ export function StartScreen({ model }: { model: Model }) {
             </section>
             <label class="check">
               <input type="checkbox" data-testid="replica" checked={replica.value} onChange={(e) => (replica.value = e.currentTarget.checked)} />
-              <span>Run a replica on this computer (the chat goes on if the host quits)</span>
+              <span>Run a replica on this computer (the chat goes on if the host quits; needs the chat's server invite)</span>
             </label>
             <PassphraseField value={passphrase} />
             <button type="submit" data-testid="join" disabled={busy.value}>

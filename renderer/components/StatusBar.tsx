@@ -120,6 +120,15 @@ function Invite({ model }: { model: Model }) {
           Make a new invite
         </button>
       </p>
+      {session.serverInvite ? (
+        <p class="muted">
+          Server invite, to run more servers of this chat (keep it for your own computers; it is not for people):{' '}
+          <code data-testid="server-invite">{session.serverInvite}</code>{' '}
+          <button type="button" class="link" onClick={() => void navigator.clipboard?.writeText(session.serverInvite!)}>
+            Copy
+          </button>
+        </p>
+      ) : null}
       {session.fingerprint ? (
         <p class="muted">
           Certificate fingerprint: <code data-testid="fingerprint">{session.fingerprint}</code>

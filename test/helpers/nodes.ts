@@ -19,7 +19,7 @@ export async function startNode(options: ChatServerOptions = {}): Promise<ChatSe
   return node;
 }
 
-/** Options that make a new node a replica of `node`, with its invite (as `chatty host --join INVITE`). */
+/** Options that make a new node a replica of `node`, with its server invite (as `chatty host --join SERVER-INVITE`). */
 export function joining(node: ChatServer): Pick<ChatServerOptions, 'join' | 'joinInvite'> {
-  return { join: node.url, joinInvite: node.invite().code };
+  return { join: node.url, joinInvite: node.serverInvite().serverCode };
 }

@@ -81,6 +81,17 @@ export class Chatty {
     return line.trim();
   }
 
+  /** The server invite a `chatty host` printed (`Server invite: chatty://…#server-invite=…`): what `--join` takes. */
+  async serverInvite(): Promise<string> {
+    const line = await this.waitFor(/^Server invite: /);
+    return line.slice('Server invite: '.length).trim();
+  }
+
+  /** The server invite's code a `chatty host` printed. */
+  async serverInviteCode(): Promise<string> {
+    return /#server-invite=([\w-]+)/.exec(await this.serverInvite())![1]!;
+  }
+
   /** The invite code a `chatty host` printed. */
   async inviteCode(): Promise<string> {
     return /#invite=([\w-]+)/.exec(await this.invite())![1]!;
@@ -112,12 +123,12 @@ function collectLines(stream: NodeJS.ReadableStream, into: string[], onLine: () 
   });
 }
 
-/** Two `chatty host` processes on free ports, the second a replica that joined with the first's invite. */
+/** Two `chatty host` processes on free ports, the second a replica that joined with the first's server invite. */
 export async function hostAndReplica(): Promise<{ a: Chatty; aUrl: string; b: Chatty; bUrl: string; invite: string }> {
   const a = new Chatty(['host', '--port', '0']);
   const aUrl = await a.url();
   const invite = await a.invite();
-  const b = new Chatty(['host', '--port', '0', '--join', invite]);
+  const b = new Chatty(['host', '--port', '0', '--join', await a.serverInvite()]);
   const bUrl = await b.url();
   await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
   return { a, aUrl, b, bUrl, invite };

@@ -1,6 +1,7 @@
 // A TCP proxy the test controls, for network faults without touching the network: it forwards
 // 127.0.0.1:port to a target port until cut() — which drops every connection and refuses new ones,
-// a partition — and heal() lets connections through again. It keeps every byte it carried
+// a partition — and heal() lets connections through again; stall() silences open connections
+// without closing them. It keeps every byte it carried
 // (`seen`), so a test can check what an eavesdropper on that path would read.
 import { createServer, type Server, type Socket, connect } from 'node:net';
 
@@ -48,6 +49,17 @@ export class TcpProxy {
   cut(): void {
     this.#cut = true;
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /**
+   * The path goes silent: connections stay open but nothing more crosses (a peer that froze, or a
+   * network that drops every packet), so neither end sees a close until its own timeouts say so.
+   */
+  stall(): void {
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
   }
 
   heal(): void {

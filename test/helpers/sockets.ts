@@ -3,7 +3,7 @@
 import type { TLSSocket } from 'node:tls';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
-import { answerHello, inviteKey } from '../../shared/auth.js';
+import { answerHello, inviteKey, serverInviteKey } from '../../shared/auth.js';
 import type { SocketFactory } from '../../shared/chat-client.js';
 import { channelBinding } from '../../shared/node/channel-binding.js';
 import { nodeSockets } from '../../shared/node/node-socket.js';
@@ -75,7 +75,7 @@ export class RawSocket {
 
   /**
    * A server link opened by hand, claiming to be the server at `from` (a fake peer, unless a real
-   * server listens there), proving the set's `invite` as a replica joining with it would (an
+   * server listens there), proving the set's server invite as a replica joining with it would (an
    * invited member, not a stranger); resolves once the node has answered with its list of servers.
    */
   static async peer(url: string, from: string, invite: string): Promise<RawSocket> {
@@ -85,11 +85,12 @@ export class RawSocket {
     return s;
   }
 
-  /** Send `server_join_req` as the server at `from`, with a right proof of `invite` over this connection. */
-  async linkAs(from: string, invite: string): Promise<void> {
+  /** Send `server_join_req` as the server at `from`, with a right proof of the server invite `code` over this connection. */
+  async linkAs(from: string, code: string, kind: 'server_invite' | 'invite' = 'server_invite'): Promise<void> {
     const hello = await this.next((f) => f.type === 'hello');
-    const { expect: _expect, ...answer } = answerHello(inviteKey(invite), 'dialer', hello.nonce, this.binding);
-    this.send({ type: 'server_join_req', from, auth: { with: 'invite', ...answer } });
+    const key = kind === 'server_invite' ? serverInviteKey(code) : inviteKey(code);
+    const { expect: _expect, ...answer } = answerHello(key, 'dialer', hello.nonce, this.binding);
+    this.send({ type: 'server_join_req', from, auth: { with: kind, ...answer } });
   }
 
   send(frame: object | string): void {
