@@ -1,6 +1,6 @@
 // What people write, as the page shows it: a Markdown subset — bold, italic, code, code blocks,
 // links, quotes, line breaks — with `:shortcode:` emoji and bare links (www. too) made links.
-// markdown-it turns it into HTML with raw HTML off (a tag someone types stays text), and DOMPurify
+// A written link says where it goes. markdown-it turns it into HTML with raw HTML off (a tag someone types stays text), and DOMPurify
 // then keeps only the handful of tags and the one attribute this subset makes: no hand-written
 // HTML from user text anywhere.
 import DOMPurify from 'dompurify';
@@ -11,6 +11,23 @@ const md = new MarkdownIt('zero', { linkify: true, breaks: true })
   .enable(['emphasis', 'backticks', 'fence', 'code', 'blockquote', 'link', 'linkify', 'newline', 'autolink', 'escape', 'paragraph'])
   .use(emoji);
 md.linkify.set({ fuzzyLink: true, fuzzyEmail: false });
+
+// A link written as [text](address) shows where it goes after its text: "[bank.example](http://evil.example)"
+// must not pass for a link to the bank. Bare links (linkify, <autolink>) show their address already.
+md.renderer.rules.link_close = (tokens, idx, options, _env, self) => {
+  let open = idx - 1;
+  while (open >= 0 && tokens[open]!.type !== 'link_open') open--;
+  const link = tokens[open];
+  const closed = self.renderToken(tokens, idx, options);
+  if (!link || link.markup === 'linkify' || link.markup === 'autolink') return closed;
+  let host: string;
+  try {
+    host = new URL(String(link.attrGet('href') ?? '')).host;
+  } catch {
+    return closed;
+  }
+  return `${closed} (${md.utils.escapeHtml(host)})`;
+};
 
 const ALLOWED = { ALLOWED_TAGS: ['p', 'br', 'strong', 'em', 'code', 'pre', 'blockquote', 'a'], ALLOWED_ATTR: ['href'], ALLOWED_URI_REGEXP: /^https?:/i };
 

@@ -16,7 +16,14 @@ export interface AccessOptions {
   onKeysChanged(keys: SetKeys): void;
 }
 
-export type AccessVerdict = { ok: true; proof: string } | { ok: false; code: typeof ErrorCode.AUTH_REQUIRED | typeof ErrorCode.AUTH_FAILED; message: string };
+/**
+ * `guessable`: the key was a passphrase, which people choose: an address over its rate of wrong
+ * proofs is kept out even with the right one, or the rate would not slow guessing. Invites and the
+ * secret are random (80 and 256 bits): the right one gets in whatever wrong tries came before it.
+ */
+export type AccessVerdict =
+  | { ok: true; proof: string; guessable: boolean }
+  | { ok: false; code: typeof ErrorCode.AUTH_REQUIRED | typeof ErrorCode.AUTH_FAILED; message: string };
 
 /** What one connection's `hello` said, and what the channel binds proofs to. */
 export interface Challenge {
@@ -58,7 +65,8 @@ export class Access {
     if (!this.#keys.private) return undefined;
     if (!auth) return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: 'this chat is private: join with an invite (or the passphrase the host chose)' };
     const key = auth.with === 'invite' ? inviteKey(this.#keys.invite) : this.#keys.passphrase ? fromBase64url(this.#keys.passphrase.key) : undefined;
-    return this.#verify(key, 'client', auth, challenge, 'that invite or passphrase is not (or no longer) right for this chat');
+    const verdict = this.#verify(key, 'client', auth, challenge, 'that invite or passphrase is not (or no longer) right for this chat');
+    return verdict.ok && auth.with === 'passphrase' ? { ...verdict, guessable: true } : verdict;
   }
 
   /**
@@ -90,7 +98,7 @@ export class Access {
       (auth.bound === (challenge.binding !== undefined) || role === 'client') &&
       sameProof(auth.proof, proof(key, role, challenge.nonce, auth.nonce, binding));
     if (!fine) return { ok: false, code: ErrorCode.AUTH_FAILED, message: wrong };
-    return { ok: true, proof: proof(key, 'server', challenge.nonce, auth.nonce, binding) };
+    return { ok: true, proof: proof(key, 'server', challenge.nonce, auth.nonce, binding), guessable: false };
   }
 
   /** Dialing a peer: prove the set's secret (or, before this server has it, the server invite it joins with). */

@@ -217,13 +217,14 @@ export class Connections {
 
   /**
    * A proof's verdict (undefined: none needed). Right: `auth_ok` proves the key back. Wrong or
-   * missing: the error, and the connection closes; wrong ones count against the address, and an
-   * address over its rate is refused before its proof is even looked at.
+   * missing: the error, and the connection closes; wrong ones count against the address. An
+   * address over its rate is refused, unless it proved a random key (an invite, the secret): one
+   * wrong guess too many from a shared address must not lock the right invite out.
    */
   #authorize(conn: Connection, verdict: AccessVerdict | undefined, server?: string): boolean {
     if (!verdict) return true;
     const { addresses, log } = this.deps;
-    if (!addresses.mayTryAuth(conn.address)) {
+    if ((!verdict.ok || verdict.guessable) && !addresses.mayTryAuth(conn.address)) {
       log.warn({ from: conn.address, server }, 'refused a proof: too many wrong ones from this address');
       this.#refuse(conn, { code: ErrorCode.RATE_LIMITED, message: 'too many wrong tries from your address: wait a minute' }, server !== undefined);
       return false;

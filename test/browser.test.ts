@@ -107,6 +107,7 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
       '<script>document.title="pwned"</script>',
       '```',
       '[click](javascript:alert(1)) <b>raw</b> # not a heading',
+      '[https://bank.example/login](https://evil.example/x)',
     ].join('\n');
     writer.send({ type: 'send', name: 'Writer', text });
     const message = page.getByTestId('message').filter({ hasText: 'quoted' });
@@ -118,7 +119,12 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     expect(await body.textContent()).toContain('🎉');
     expect(await body.locator('blockquote').textContent()).toContain('quoted');
     expect(await body.locator('pre code').textContent()).toBe('<script>document.title="pwned"</script>\n');
-    expect(await body.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual(['http://www.example.com']);
+    expect(await body.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual([
+      'http://www.example.com',
+      'https://evil.example/x',
+    ]);
+    // A link whose text shows one address says where it really goes.
+    expect(await body.textContent()).toContain('https://bank.example/login (evil.example)');
     expect(await body.locator('script, b, h1, img').count()).toBe(0);
     expect(await body.textContent()).toContain('<b>raw</b>');
     expect(await page.title()).toBe('Chatty');

@@ -72,6 +72,9 @@ describe('private chats', () => {
       closes.push((await s.waitClosed()).reason.split(':')[0]!);
     }
     expect(closes).toEqual(['AUTH_FAILED', 'AUTH_FAILED', 'AUTH_FAILED', 'RATE_LIMITED', 'RATE_LIMITED']);
+    // The right server invite from that same address still gets in: wrong guesses lock out guesses.
+    const late = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
+    await late.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
   });
 
   it('a private chat lets nobody in without its invite or passphrase, and tells them nothing', async () => {
