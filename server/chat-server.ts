@@ -104,6 +104,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     this.#history = new History({
       maxEvents: opts.historyMaxEvents,
+      maxPresence: opts.historyMaxPresenceEvents,
       maxBytes: opts.historyMaxBytes,
       ...(store ? { store } : {}),
       ...(index ? { index } : {}),

@@ -27,6 +27,13 @@ const SEARCH_LIMIT = 50;
 /** "Typing…" from one client counts at most this often; clients show it for a few seconds. */
 const TYPING_EVERY_MS = 2_000;
 
+/**
+ * A client's presence changes at most this often; what it asks for meanwhile is coalesced (the
+ * last one counts, at the end of the window): toggling away and back all day costs everyone a
+ * frame a second at most, and the set's history an event.
+ */
+const PRESENCE_EVERY_MS = 1_000;
+
 export interface ClientRequestsDeps {
   /** This server's address. */
   self: string;
@@ -81,7 +88,9 @@ export class ClientRequests {
         return;
       }
       case 'set_status':
-        return this.#setStatus(name, msg.status);
+        conn.wantedStatus = msg.status;
+        if (!conn.presenceTimer) this.#setStatus(conn, name);
+        return;
       case 'typing':
         return this.#typing(conn, name, msg.to);
       case 'search_req':
@@ -234,12 +243,21 @@ export class ClientRequests {
     return holder && holder.name === name ? holder.key : undefined;
   }
 
-  /** Presence by hand: a `presence` event when it changes (the holder keeps it across a resume). */
-  #setStatus(name: string, status: Status): void {
+  /**
+   * Presence by hand: a `presence` event when it changes (the holder keeps it across a resume),
+   * then nothing more for PRESENCE_EVERY_MS; the window's end applies the last one asked for.
+   */
+  #setStatus(conn: Connection, name: string): void {
+    const status = conn.wantedStatus;
     const holder = this.deps.roster.holder(name);
-    if (!holder || (holder.status ?? 'available') === status) return;
+    if (!status || conn.role.kind !== 'client' || !holder || holder.name !== name || (holder.status ?? 'available') === status) return;
     this.deps.roster.setStatus(holder, status);
     this.#publish(this.#event('presence', name, { status }));
+    conn.presenceTimer = setTimeout(() => {
+      conn.presenceTimer = undefined;
+      this.#setStatus(conn, name);
+    }, PRESENCE_EVERY_MS);
+    conn.presenceTimer.unref();
   }
 
   /**

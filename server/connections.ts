@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { type ChatError, CloseCode, closeReason, ErrorCode } from '../shared/errors.js';
-import { type ClientJoinReq, type ClientRequest, decodeServerInbound, frame, isPeerFrame } from '../shared/protocol.js';
+import { type ClientJoinReq, type ClientRequest, decodeServerInbound, frame, isPeerFrame, type Status } from '../shared/protocol.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
 import type { Heartbeat } from './heartbeat.js';
 import { type AddressLimits, type ServerLimits, TokenBucket } from './limits.js';
@@ -39,6 +39,9 @@ export interface Connection {
   typedAt?: number;
   /** A search of its is under way (one at a time). */
   searching?: boolean;
+  /** The presence it asked for last, and the window in which more changes wait (coalesced). */
+  wantedStatus?: Status;
+  presenceTimer?: NodeJS.Timeout;
 }
 
 /** A joined client's requests: all but those of the handshake (ping is answered in any role). */

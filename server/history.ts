@@ -1,14 +1,20 @@
 // The set's history as this server knows it: every event it published or received, in the set's
 // order — by (clock, origin), the Lamport order every server and client agrees on — bounded by a
-// count and a size (the oldest go first), and kept in an EventStore when the server has a data
-// folder (store.ts). It answers what a joining client, a resuming client and a peer need.
+// count of messages, a count of presence events and a size (the oldest go first), and kept in an
+// EventStore when the server has a data folder (store.ts). It answers what a joining client, a
+// resuming client and a peer need.
 import { type ChatEvent, clientIdOf, searchableText } from '../shared/protocol.js';
 import type { HistoryIndex } from './search-index.js';
 import type { EventStore } from './store.js';
 
 export interface HistoryOptions {
-  /** Most events kept. */
+  /** Most messages kept (texts, direct messages, files). */
   maxEvents: number;
+  /**
+   * Most presence events kept (joins, leaves, aways, backs, presence), apart from the messages:
+   * someone toggling away and back all day must not push the conversation out.
+   */
+  maxPresence: number;
   /** Most bytes of serialized events kept. */
   maxBytes: number;
   store?: EventStore;
@@ -25,6 +31,12 @@ export function compareEvents(a: Pick<ChatEvent, 'clock' | 'origin'>, b: Pick<Ch
 
 const cidKey = (name: string, cid: string) => `${name}\n${cid}`;
 
+/** What the presence bound counts; everything else is a message. */
+const isPresence = (event: ChatEvent): boolean => event.type !== 'message' && event.type !== 'direct' && event.type !== 'file';
+
+/** The file forgets what the history let go of this often (a delete per event would double the writes). */
+const STORE_TRIM_EVERY = 1000;
+
 export class History {
   readonly #events: ChatEvent[] = [];
   /** Every event here by id, with its size serialized (what the byte limit counts). */
@@ -35,12 +47,20 @@ export class History {
   /** The files the events here share, by hash, and how many events share each. */
   readonly #files = new Map<string, number>();
   #bytes = 0;
-  #sinceStoreTrim = 0;
+  #messages = 0;
+  /** Presence events in the order they came (those already trimmed are skipped when met). */
+  #presence: ChatEvent[] = [];
+  #presenceHead = 0;
+  #presenceCount = 0;
+  /** Ids let go of here that the file still holds: removed from it in batches. */
+  #dropped: string[] = [];
 
   constructor(private readonly opts: HistoryOptions) {
-    for (const event of opts.store?.load(opts.maxEvents) ?? []) this.#insert(event, JSON.stringify(event).length);
-    // The file keeps up to maxEvents rows; the byte limit holds here as it did before the restart.
+    const limit = opts.maxEvents + opts.maxPresence + STORE_TRIM_EVERY;
+    for (const event of opts.store?.load(limit) ?? []) this.#insert(event, JSON.stringify(event).length);
+    // The limits hold here as they did before the restart (a file may hold what a batch had not removed yet).
     this.#trim();
+    this.#flushDropped();
   }
 
   get size(): number {
@@ -60,11 +80,7 @@ export class History {
     this.#insert(event, bytes);
     this.opts.store?.append(event);
     this.#trim();
-    // The file is trimmed now and then, not on every event: the DELETE scans the table.
-    if (this.opts.store && ++this.#sinceStoreTrim >= 1000) {
-      this.#sinceStoreTrim = 0;
-      this.opts.store.trim(this.opts.maxEvents);
-    }
+    if (this.#dropped.length >= STORE_TRIM_EVERY) this.#flushDropped();
     return true;
   }
 
@@ -156,19 +172,57 @@ export class History {
     if (cid) this.#byCid.set(cidKey(event.name, cid), event.id);
     if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
     if (event.type === 'file') this.#files.set(event.file.hash, (this.#files.get(event.file.hash) ?? 0) + 1);
+    if (isPresence(event)) {
+      this.#presence.push(event);
+      this.#presenceCount++;
+    } else this.#messages++;
     this.opts.index?.add(event);
   }
 
   #trim(): void {
-    while (this.#events.length > this.opts.maxEvents || (this.#bytes > this.opts.maxBytes && this.#events.length > 1)) {
-      const oldest = this.#events.shift()!;
-      this.#bytes -= this.#byId.get(oldest.id)?.bytes ?? 0;
-      this.#byId.delete(oldest.id);
-      const cid = clientIdOf(oldest);
-      if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
-      if (oldest.type === 'file') this.#dropFile(oldest.file.hash);
-      this.opts.index?.remove(oldest);
+    // Presence first, oldest come first: its own bound, so it never pushes a message out.
+    while (this.#presenceCount > this.opts.maxPresence) {
+      const oldest = this.#presence[this.#presenceHead++]!;
+      if (this.#byId.has(oldest.id)) this.#drop(this.#indexOf(oldest));
     }
+    if (this.#presenceHead > 1024 && this.#presenceHead * 2 > this.#presence.length) {
+      this.#presence = this.#presence.slice(this.#presenceHead);
+      this.#presenceHead = 0;
+    }
+    while (this.#messages > this.opts.maxEvents || (this.#bytes > this.opts.maxBytes && this.#events.length > 1)) this.#drop(0);
+  }
+
+  /** Where `event` (one held here) stands: the events are in the set's order. */
+  #indexOf(event: ChatEvent): number {
+    let low = 0;
+    let high = this.#events.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareEvents(this.#events[mid]!, event) < 0) low = mid + 1;
+      else high = mid;
+    }
+    while (this.#events[low] !== event) low++; // one origin's clock is unique: a step at most
+    return low;
+  }
+
+  #drop(at: number): void {
+    const [oldest] = this.#events.splice(at, 1) as [ChatEvent];
+    this.#bytes -= this.#byId.get(oldest.id)?.bytes ?? 0;
+    this.#byId.delete(oldest.id);
+    if (isPresence(oldest)) this.#presenceCount--;
+    else this.#messages--;
+    const cid = clientIdOf(oldest);
+    if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
+    if (oldest.type === 'file') this.#dropFile(oldest.file.hash);
+    this.opts.index?.remove(oldest);
+    if (this.opts.store) this.#dropped.push(oldest.id);
+  }
+
+  /** The file forgets what this history let go of. */
+  #flushDropped(): void {
+    if (this.#dropped.length === 0) return;
+    this.opts.store?.remove(this.#dropped);
+    this.#dropped = [];
   }
 
   #dropFile(hash: string): void {

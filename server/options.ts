@@ -31,8 +31,13 @@ export interface ChatServerOptions {
    * restarted server has them back; ':memory:' keeps nothing. Default ':memory:'.
    */
   data?: string;
-  /** Events of history kept (oldest go first). Default 10,000. */
+  /** Messages of history kept (texts, direct messages, files; oldest go first). Default 10,000. */
   historyMaxEvents?: number;
+  /**
+   * Presence events of history kept (joins, leaves, aways, backs, presence), apart from the
+   * messages, so they never push one out. Default 2,000.
+   */
+  historyMaxPresenceEvents?: number;
   /** Bytes of history kept. Default 16 MiB. */
   historyMaxBytes?: number;
   /** The largest file a client may upload here. Default 100 MiB. */
@@ -89,6 +94,7 @@ export function resolveOptions(options: ChatServerOptions = {}): ResolvedOptions
     maxPeerBufferedBytes: 64 * 1024 * 1024,
     data: MEMORY,
     historyMaxEvents: 10_000,
+    historyMaxPresenceEvents: 2_000,
     historyMaxBytes: 16 * 1024 * 1024,
     maxFileBytes: Limits.FILE_MAX_BYTES_DEFAULT,
     graceMs: 20_000,
@@ -127,6 +133,7 @@ export function resolveOptions(options: ChatServerOptions = {}): ResolvedOptions
     'maxClientBufferedBytes',
     'maxPeerBufferedBytes',
     'historyMaxEvents',
+    'historyMaxPresenceEvents',
     'historyMaxBytes',
     'maxFileBytes',
     'graceMs',

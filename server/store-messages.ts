@@ -21,7 +21,7 @@ export interface WriterData {
 export type WriterRequest =
   | { kind: 'write'; batch: number; events: ChatEvent[]; identity?: Identity }
   | { kind: 'peers'; urls: string[] }
-  | { kind: 'trim'; maxEvents: number }
+  | { kind: 'remove'; ids: string[] }
   | { kind: 'close' };
 
 /**

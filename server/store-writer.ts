@@ -40,6 +40,7 @@ if (port) {
   db.exec('PRAGMA synchronous = NORMAL; PRAGMA journal_mode = PERSIST');
   const prepare = () => ({
     insertEvent: db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)'),
+    removeEvent: db.prepare('DELETE FROM events WHERE id = ?'),
     saveIdentity: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)"),
   });
   let statements = prepare();
@@ -54,7 +55,8 @@ if (port) {
   };
   /** What was handed over and is not committed yet: the newest hand-over's number covers it all. */
   let held: { batch: number; events: ChatEvent[]; identity?: Identity; peers?: string[] } | undefined;
-  let trimTo: number | undefined;
+  /** Ids the history let go of: deleted after the next commit of new events. */
+  let toRemove: string[] = [];
   let scheduled = false;
   let retry: NodeJS.Timeout | undefined;
   let failures = 0;
@@ -105,14 +107,19 @@ if (port) {
       failures = 0;
       if (batch.batch > 0) port.postMessage({ kind: 'written', batch: batch.batch } satisfies WriterReport);
     }
-    // The DELETE scans the table: outside the transaction that carries new events. A trim that
-    // fails loses nothing (the rows stay); it is asked for again later.
-    if (trimTo !== undefined) {
-      const keep = trimTo;
-      trimTo = undefined;
+    // Outside the transaction that carries new events, so a failing delete holds up no ack. One
+    // that fails loses nothing: the rows stay, and the ids are tried again with the next batch.
+    if (toRemove.length > 0) {
+      const ids = toRemove;
+      toRemove = [];
       try {
-        db.run('DELETE FROM events WHERE id NOT IN (SELECT id FROM events ORDER BY clock DESC, origin DESC LIMIT ?)', [keep]);
+        transaction(() => {
+          for (const id of ids) statements.removeEvent.run([id]);
+        });
       } catch (err) {
+        toRemove = ids.concat(toRemove);
+        finalize();
+        statements = prepare();
         port.postMessage({
           kind: 'failed',
           message: `trim: ${describeFailure((err as Error).message, dirname(file))}`,
@@ -149,8 +156,8 @@ if (port) {
       case 'peers':
         hold().peers = request.urls;
         break;
-      case 'trim':
-        trimTo = request.maxEvents;
+      case 'remove':
+        for (const id of request.ids) toRemove.push(id);
         break;
       case 'close': {
         clearTimeout(retry);

@@ -53,8 +53,8 @@ export interface EventStore {
   /** The newest `limit` events, in the set's order. */
   load(limit: number): ChatEvent[];
   append(event: ChatEvent): void;
-  /** Keep the newest `maxEvents`. */
-  trim(maxEvents: number): void;
+  /** Forget these events (the history let go of them). */
+  remove(ids: readonly string[]): void;
 }
 
 export interface StoreOptions {
@@ -209,9 +209,9 @@ export class SqliteStore implements EventStore {
     this.#post({ kind: 'peers', urls });
   }
 
-  /** Keep the newest `maxEvents` rows. */
-  trim(maxEvents: number): void {
-    this.#post({ kind: 'trim', maxEvents });
+  /** Forget these events: deleted after the next commit. */
+  remove(ids: readonly string[]): void {
+    this.#post({ kind: 'remove', ids: [...ids] });
   }
 
   /** Call `then` once everything appended so far is committed (at once when it is). */

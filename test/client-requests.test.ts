@@ -32,7 +32,7 @@ async function alone({ graceMs = 20_000 } = {}) {
   const access = new Access({ keys: newSetKeysWithoutTls(), invitedReplicas: true, onKeysChanged() {} });
   const addresses = new AddressLimits(limits);
   const roster = new Roster();
-  const history = new History({ maxEvents: 1_000, maxBytes: 1 << 20 });
+  const history = new History({ maxEvents: 1_000, maxPresence: 1_000, maxBytes: 1 << 20 });
   const grace = new Grace(graceMs);
   const relayed: string[] = [];
   let requests: ClientRequests | undefined;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Database } from 'node-sqlite3-wasm';
 import { Chatty } from './helpers/processes.js';
 import { NO_RATE_LIMITS, startNode } from './helpers/nodes.js';
+import { download, upload } from './helpers/files.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const dataFolder = () => mkdtempSync(join(tmpdir(), 'chatty-data-'));
@@ -30,6 +31,51 @@ describe('history', () => {
     expect(older.events.map((e: { text?: string; type: string }) => e.text ?? e.type)).toEqual(['join', ...Array.from({ length: 100 }, (_, i) => `m${i + 1}`)]);
     expect(older.more).toBe(false);
   });
+
+  it('presence toggled 10,800 times leaves the messages and their files in the history, before and after a restart', async () => {
+    const data = dataFolder();
+    const node = await startNode({ ...NO_RATE_LIMITS, data, insecure: true });
+    const ann = await RawSocket.join(node.url, 'Ann');
+    for (let i = 1; i <= 50; i++) ann.send({ type: 'send', name: 'Ann', text: `m${i}`, cid: `c${i}` });
+    await ann.next((f) => f.type === 'ack' && f.cid === 'c50');
+    const sent = await upload(ann, Buffer.from('the plan'), { name: 'plan.txt', cid: 'file' });
+    expect(sent.status).toBe(201);
+    // Someone toggles away and back, 10,800 times (an hour of it at three a second).
+    const toggler = await RawSocket.join(node.url, 'Toggler');
+    for (let i = 0; i < 10_800; i++) toggler.send({ type: 'set_status', status: i % 2 ? 'available' : 'away' });
+    toggler.send({ type: 'send', name: 'Toggler', text: 'done', cid: 'done' });
+    await toggler.next((f) => f.type === 'ack' && f.cid === 'done', 30_000);
+    const kept = async (url: string, name: string) => {
+      const reader = await RawSocket.join(url, name);
+      await reader.next((f) => f.type === 'history');
+      reader.send({ type: 'history_req', limit: 500 });
+      const seen: Array<{ type: string; text?: string; file?: { name: string }; id: string }> = [];
+      const pages = new Set<object>();
+      const nextPage = () => reader.next((f) => f.type === 'history' && f.page === true && !pages.has(f));
+      for (let page = await nextPage(); ; page = await nextPage()) {
+        pages.add(page);
+        seen.unshift(...page.events);
+        if (!page.more) break;
+        reader.send({ type: 'history_req', before: page.events[0].id, limit: 500 });
+      }
+      return { reader, seen };
+    };
+    const before = await kept(node.url, 'Reader');
+    expect(before.seen.filter((e) => e.type === 'message').map((e) => e.text)).toEqual([...Array.from({ length: 50 }, (_, i) => `m${i + 1}`), 'done']);
+    const fileEvent = before.seen.find((e) => e.type === 'file')!;
+    expect(fileEvent.file?.name).toBe('plan.txt');
+    expect((await download(before.reader, fileEvent.id)).body.toString()).toBe('the plan');
+    // Changes a second apart at most: the toggles were coalesced, the last one asked for counts.
+    expect(before.seen.filter((e) => e.type === 'presence').length).toBeLessThan(10);
+    await toggler.next((f) => f.type === 'presence' && f.name === 'Toggler' && f.status === 'available', 5_000);
+    // The file forgot what the history let go of, and kept the rest.
+    await node.disconnect();
+    const again = await startNode({ data, insecure: true });
+    const after = await kept(again.url, 'Later');
+    expect(after.seen.filter((e) => e.type === 'message').map((e) => e.text)).toHaveLength(51);
+    expect((await download(after.reader, fileEvent.id)).body.toString()).toBe('the plan');
+    expect(after.seen.filter((e) => e.type !== 'message' && e.type !== 'file').length).toBeLessThanOrEqual(2_000 + 5);
+  }, 120_000);
 
   it('a host restarted with the same data folder has its history and its identity back', async () => {
     const data = dataFolder();

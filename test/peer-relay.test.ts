@@ -40,7 +40,7 @@ async function relayWithPeer() {
   const wire = new Wire();
   const link: PeerLink = { url: PEER, ws, outlet: wire.outlet(ws), outbound: false, open: true, authenticated: true };
   const roster = new Roster();
-  const history = new History({ maxEvents: 1_000, maxBytes: 1 << 20 });
+  const history = new History({ maxEvents: 1_000, maxPresence: 1_000, maxBytes: 1 << 20 });
   const grace = new Grace(20_000);
   const relayed: string[] = [];
   const notices: string[] = [];
