@@ -197,6 +197,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#fileRoutes = new FileRoutes({
       files: this.#files,
       maxBytes: opts.maxFileBytes,
+      limits: this.limits,
+      fileUsage: (name) => ({ mine: this.#history.fileBytesOf(name), all: this.#files.bytes }),
       log,
       secret: () => this.#access.keys.secret,
       certificate: () => this.#access.keys.cert,
@@ -239,6 +241,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       // Files first (file-http.ts); the rest is the page, or what the caller serves.
       // biome-ignore lint/complexity/useOptionalChain: an optional chain cannot reach a #private field (TS18030)
       httpHandler: (req, res) => (node !== undefined && node.#fileRoutes.handle(req, res)) || opts.httpHandler(req, res),
+      maxRequestsPerAddress: opts.limits.httpRequestsPerAddress,
       origins: new OriginPolicy({
         port: () => node?.port,
         // Pages of servers this one lost may connect too: their people fail over to it.

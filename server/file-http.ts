@@ -11,13 +11,17 @@ import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import { fromBase64url } from '../shared/auth.js';
 import { type ChatError, ErrorCode } from '../shared/errors.js';
-import { httpBaseOf } from '../shared/files.js';
+import { formatBytes, httpBaseOf } from '../shared/files.js';
 import { type ChatEvent, type FileInfo, Limits, mediaTypeOf, validateFileName, visibleTo } from '../shared/protocol.js';
 import type { FileStore } from './file-store.js';
+import type { ServerLimits } from './limits.js';
 
 export interface FileRoutesDeps {
   files: FileStore;
   maxBytes: number;
+  limits: Pick<ServerLimits, 'fileBytesPerPerson' | 'fileBytesTotal' | 'uploadMinBytesPerSecond'>;
+  /** Bytes of files: those `name`'s events in the history share (each once), and those this server holds. */
+  fileUsage(name: string): { mine: number; all: number };
   log: Logger;
   /** The set's secret (base64url): client tokens and server proofs are keyed with it. */
   secret(): string;
@@ -55,6 +59,7 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.NO_SUCH_BUDDY]: 404,
   [ErrorCode.FILE_NOT_FOUND]: 404,
   [ErrorCode.FILE_TOO_LARGE]: 413,
+  [ErrorCode.QUOTA_EXCEEDED]: 413,
   [ErrorCode.FILE_UNAVAILABLE]: 503,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.STORE_FULL]: 507,
@@ -148,6 +153,12 @@ export class FileRoutes {
         message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server takes`,
       });
     }
+    // Quotas: what the history's events share, the uploader's and everyone's; checked before a byte
+    // is written (as far as the body says its length) and while it streams in.
+    const { limits } = this.deps;
+    const usage = this.deps.fileUsage(as);
+    const room = Math.min(limits.fileBytesPerPerson - usage.mine, limits.fileBytesTotal - usage.all);
+    if (room < Math.max(1, Number.isNaN(declared) ? 1 : declared)) return this.#refuse(res, quotaError(usage, limits));
     const refused = this.deps.storeRefusal();
     if (refused) return this.#refuse(res, refused);
     const under = this.#uploading.get(as) ?? 0;
@@ -155,14 +166,15 @@ export class FileRoutes {
       return this.#refuse(res, { code: ErrorCode.RATE_LIMITED, message: `at most ${UPLOADS_AT_ONCE} uploads at once: wait for one to finish` });
     }
     this.#uploading.set(as, under + 1);
-    const received = await this.deps.files.receive(req, this.deps.maxBytes).finally(() => {
+    const received = await this.deps.files.receive(req, Math.min(this.deps.maxBytes, room), undefined, limits.uploadMinBytesPerSecond).finally(() => {
       const left = (this.#uploading.get(as) ?? 1) - 1;
       if (left > 0) this.#uploading.set(as, left);
       else this.#uploading.delete(as);
     });
     if (!received.ok) {
       this.deps.log.info({ name: as, code: received.error.code }, 'upload refused');
-      return this.#refuse(res, received.error);
+      const overQuota = received.error.code === ErrorCode.FILE_TOO_LARGE && room < this.deps.maxBytes;
+      return this.#refuse(res, overQuota ? quotaError(usage, limits) : received.error);
     }
     // The person may have left, or the addressee gone, while the bytes came: check again.
     if (this.deps.localKey(as) !== key) return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'you left the chat during the upload' });
@@ -185,6 +197,10 @@ export class FileRoutes {
       return this.#refuse(res, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });
     }
     const { file } = event;
+    if (!this.deps.files.has(file.hash) && file.size > this.deps.maxBytes) {
+      // A peer's event may say any size: nothing over this server's own limit is fetched to its disk.
+      return this.#refuse(res, { code: ErrorCode.FILE_TOO_LARGE, message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server keeps` });
+    }
     if (!this.deps.files.has(file.hash)) {
       const fetched = await this.deps.files.fetchOnce(file.hash, () => this.#fetch(file, event.server));
       if (!fetched)
@@ -245,7 +261,9 @@ export class FileRoutes {
           res.resume();
           return resolve(false);
         }
-        this.deps.files.receive(res, file.size, file).then((r) => resolve(r.ok), reject);
+        this.deps.files
+          .receive(res, Math.min(file.size, this.deps.maxBytes), file, this.deps.limits.uploadMinBytesPerSecond)
+          .then((r) => resolve(r.ok), reject);
       };
       // Every server of the set presents the set's one certificate: trusting exactly it is the pin.
       const cert = this.deps.certificate();
@@ -280,6 +298,20 @@ function sendBody(req: IncomingMessage, res: ServerResponse, stream: ReadStream)
   }
   stream.pipe(res);
   res.on('close', () => stream.destroy());
+}
+
+/** Why an upload is over its quota, with the figures a person can act on. */
+function quotaError(usage: { mine: number; all: number }, limits: FileRoutesDeps['limits']): ChatError {
+  const size = (bytes: number) => formatBytes(Math.max(0, bytes));
+  return limits.fileBytesPerPerson - usage.mine <= limits.fileBytesTotal - usage.all
+    ? {
+        code: ErrorCode.QUOTA_EXCEEDED,
+        message: `your files in the chat take ${size(usage.mine)} of your ${size(limits.fileBytesPerPerson)}: this one does not fit (older files leave with the history)`,
+      }
+    : {
+        code: ErrorCode.QUOTA_EXCEEDED,
+        message: `the chat's files take ${size(usage.all)} of the ${size(limits.fileBytesTotal)} this server gives them: this one does not fit`,
+      };
 }
 
 /** `attachment` with the name both as plain ASCII (old browsers) and as UTF-8 (RFC 6266, RFC 8187). */

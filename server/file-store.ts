@@ -27,6 +27,9 @@ const PARTIAL = '.partial-';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** How often a body's pace is checked against its minimum rate. */
+export const PACE_WINDOW_MS = 15_000;
+
 export interface Received {
   hash: string;
   size: number;
@@ -37,13 +40,22 @@ export class FileStore {
   readonly #temporary: boolean;
   /** Fetches under way, by hash: two downloads of a missing file fetch it once. */
   readonly #fetching = new Map<string, Promise<boolean>>();
+  #bytes = 0;
 
   /** @param data the server's data folder, or undefined for a temporary folder */
   constructor(data: string | undefined) {
     this.#temporary = data === undefined;
     this.folder = data === undefined ? mkdtempSync(join(tmpdir(), 'chatty-files-')) : join(data, 'files');
     mkdirSync(this.folder, { recursive: true, mode: 0o700 });
-    for (const name of readdirSync(this.folder)) if (name.startsWith(PARTIAL)) rmSync(join(this.folder, name), { force: true });
+    for (const name of readdirSync(this.folder)) {
+      if (name.startsWith(PARTIAL)) rmSync(join(this.folder, name), { force: true });
+      else if (SHA256_HEX.test(name)) this.#bytes += statSync(join(this.folder, name)).size;
+    }
+  }
+
+  /** Bytes of the files held here: the disk they take (what the total upload quota counts). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   has(hash: string): boolean {
@@ -59,13 +71,16 @@ export class FileStore {
 
   /**
    * Take a file from `body`, at most `maxBytes` of it; `expect` (a fetched copy) must match in
-   * size and hash. Nothing is kept unless every byte came and matched.
+   * size and hash. A body slower than `minBytesPerSecond` over a PACE_WINDOW_MS window is cut.
+   * Nothing is kept unless every byte came and matched.
    */
-  async receive(body: Readable, maxBytes: number, expect?: { hash: string; size: number }): Promise<Result<Received>> {
+  async receive(body: Readable, maxBytes: number, expect?: { hash: string; size: number }, minBytesPerSecond = 0): Promise<Result<Received>> {
     const partial = join(this.folder, `${PARTIAL}${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let size = 0;
     let tooLarge = false;
+    let tooSlow = false;
+    let sizeBefore = 0;
     const count = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         size += chunk.length;
@@ -77,13 +92,31 @@ export class FileStore {
         done(null, chunk);
       },
     });
+    // Cut as an over-large body is (the stream in the middle fails), so the sender still gets an answer.
+    const pace =
+      minBytesPerSecond > 0
+        ? setInterval(() => {
+            const paced = size - sizeBefore >= (minBytesPerSecond * PACE_WINDOW_MS) / 1000;
+            sizeBefore = size;
+            if (paced) return;
+            tooSlow = true;
+            count.destroy(new Error('too slow'));
+          }, PACE_WINDOW_MS)
+        : undefined;
     try {
       await pipeline(body, count, createWriteStream(partial, { mode: 0o600 }));
     } catch (err) {
       rmSync(partial, { force: true });
-      return tooLarge
-        ? fail(ErrorCode.FILE_TOO_LARGE, `the file is larger than ${maxBytes} bytes, the most this server takes`)
-        : fail(ErrorCode.UPLOAD_INCOMPLETE, `the file did not arrive whole (${(err as Error).message}); nothing was kept`);
+      if (tooLarge) return fail(ErrorCode.FILE_TOO_LARGE, `the file is larger than ${maxBytes} bytes, the most this server takes`);
+      if (tooSlow) {
+        return fail(
+          ErrorCode.UPLOAD_INCOMPLETE,
+          `the file came slower than ${minBytesPerSecond} bytes a second for ${PACE_WINDOW_MS / 1000} s and was cut off; nothing was kept`,
+        );
+      }
+      return fail(ErrorCode.UPLOAD_INCOMPLETE, `the file did not arrive whole (${(err as Error).message}); nothing was kept`);
+    } finally {
+      clearInterval(pace);
     }
     // An HTTP body that was cut short can also end "cleanly": the caller compares with what was announced.
     if ((body as { complete?: boolean }).complete === false) {
@@ -97,7 +130,10 @@ export class FileStore {
     }
     const final = join(this.folder, digest);
     if (existsSync(final)) unlinkSync(partial);
-    else renameSync(partial, final);
+    else {
+      renameSync(partial, final);
+      this.#bytes += size;
+    }
     return ok({ hash: digest, size });
   }
 
@@ -119,8 +155,11 @@ export class FileStore {
    */
   remove(hash: string): boolean {
     if (!SHA256_HEX.test(hash)) return false;
+    const path = join(this.folder, hash);
     try {
-      rmSync(join(this.folder, hash), { force: true });
+      const size = existsSync(path) ? statSync(path).size : 0;
+      rmSync(path, { force: true });
+      this.#bytes -= size;
       return true;
     } catch {
       return false; // in use: left to a later start's sweep

@@ -46,6 +46,8 @@ export class History {
   readonly #seen = new Map<string, number>();
   /** The files the events here share, by hash, and how many events share each. */
   readonly #files = new Map<string, number>();
+  /** The bytes of those files (each once) per sender: what a person's upload quota counts. */
+  readonly #fileBytesBy = new Map<string, { bytes: number; files: Map<string, number> }>();
   #bytes = 0;
   #messages = 0;
   /** Presence events in the order they came (those already trimmed are skipped when met). */
@@ -107,6 +109,11 @@ export class History {
   /** When the oldest event here happened (ms since the epoch, its server's clock), if there is one. */
   get oldestTs(): number | undefined {
     return this.#events[0]?.ts;
+  }
+
+  /** Bytes of the files `name` shared that the events here still share, each once. */
+  fileBytesOf(name: string): number {
+    return this.#fileBytesBy.get(name)?.bytes ?? 0;
   }
 
   /** The hashes of the files the events here share. */
@@ -171,7 +178,7 @@ export class History {
     const cid = clientIdOf(event);
     if (cid) this.#byCid.set(cidKey(event.name, cid), event.id);
     if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
-    if (event.type === 'file') this.#files.set(event.file.hash, (this.#files.get(event.file.hash) ?? 0) + 1);
+    if (event.type === 'file') this.#countFile(event.name, event.file.hash, event.file.size, +1);
     if (isPresence(event)) {
       this.#presence.push(event);
       this.#presenceCount++;
@@ -213,7 +220,7 @@ export class History {
     else this.#messages--;
     const cid = clientIdOf(oldest);
     if (cid) this.#byCid.delete(cidKey(oldest.name, cid));
-    if (oldest.type === 'file') this.#dropFile(oldest.file.hash);
+    if (oldest.type === 'file') this.#countFile(oldest.name, oldest.file.hash, oldest.file.size, -1);
     this.opts.index?.remove(oldest);
     if (this.opts.store) this.#dropped.push(oldest.id);
   }
@@ -225,10 +232,19 @@ export class History {
     this.#dropped = [];
   }
 
-  #dropFile(hash: string): void {
-    const left = (this.#files.get(hash) ?? 1) - 1;
-    if (left > 0) return void this.#files.set(hash, left);
-    this.#files.delete(hash);
-    this.opts.onFileDropped?.(hash);
+  /** One more (+1) or one fewer (-1) event shares a file; the last one to go lets its bytes go. */
+  #countFile(sender: string, hash: string, size: number, step: 1 | -1): void {
+    const shared = (this.#files.get(hash) ?? 0) + step;
+    if (shared > 0) this.#files.set(hash, shared);
+    else this.#files.delete(hash);
+    const by = this.#fileBytesBy.get(sender) ?? { bytes: 0, files: new Map<string, number>() };
+    const mine = (by.files.get(hash) ?? 0) + step;
+    if (step > 0 && mine === 1) by.bytes += size;
+    if (step < 0 && mine === 0) by.bytes -= size;
+    if (mine > 0) by.files.set(hash, mine);
+    else by.files.delete(hash);
+    if (by.files.size > 0) this.#fileBytesBy.set(sender, by);
+    else this.#fileBytesBy.delete(sender);
+    if (shared === 0) this.opts.onFileDropped?.(hash);
   }
 }

@@ -28,6 +28,14 @@ export interface ServerLimits {
   authFailBurst: number;
   /** Wrong tries per second from one IP address, steadily, after the burst. Default 0.2 (one every 5 s). */
   authFailRate: number;
+  /** Bytes of files one person's events may share in the set's history (upload quota). Default 1 GiB. */
+  fileBytesPerPerson: number;
+  /** Bytes of files a server holds, past which it takes no upload (the disk it gives files; fetches from peers count, are not refused). Default 10 GiB. */
+  fileBytesTotal: number;
+  /** An upload slower than this (bytes a second, over 15 s) is cut: a trickle must not hold a slot for hours. Default 4,096. */
+  uploadMinBytesPerSecond: number;
+  /** HTTP requests (page, uploads, downloads) one IP address may have under way at once. Default 32. */
+  httpRequestsPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -44,6 +52,10 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   dialRate: 2,
   authFailBurst: 5,
   authFailRate: 0.2,
+  fileBytesPerPerson: 1024 ** 3,
+  fileBytesTotal: 10 * 1024 ** 3,
+  uploadMinBytesPerSecond: 4096,
+  httpRequestsPerAddress: 32,
 });
 
 /** Defaults merged with `overrides`; a name that is no limit, or a value that is not a positive number, throws. */

@@ -26,6 +26,8 @@ export interface ListenOptions {
   port: number;
   bind: string;
   httpHandler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** HTTP requests one address may have under way at once; more get 429 at once. */
+  maxRequestsPerAddress: number;
   origins: OriginPolicy;
   log: Logger;
   /** The set's certificate and key: serve https and wss. Without, plain http and ws. */
@@ -46,7 +48,8 @@ export class Listener {
   ) {}
 
   static async listen(opts: ListenOptions): Promise<Listener> {
-    const http = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, opts.httpHandler) : createHttpServer(opts.httpHandler);
+    const handler = limitPerAddress(opts.maxRequestsPerAddress, opts.httpHandler);
+    const http = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
     // A stranger that opens TLS and says nothing, or speaks something else, is no error of ours.
     http.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) =>
       opts.log.debug({ err: err.message, from: socket.remoteAddress }, 'TLS handshake failed'),
@@ -98,4 +101,34 @@ export class Listener {
     // still in its TLS handshake) may delay the callback, and a stopping server does not wait on it.
     await Promise.race([new Promise<void>((resolve) => this.http.close(() => resolve())), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
+}
+
+/**
+ * `handler`, with at most `max` requests under way per address: one member's hundred slow
+ * downloads or uploads must not hold every socket and file handle the server has.
+ */
+function limitPerAddress(max: number, handler: ListenOptions['httpHandler']): ListenOptions['httpHandler'] {
+  const underWay = new Map<string, number>();
+  return (req, res) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const mine = underWay.get(address) ?? 0;
+    if (mine >= max) {
+      const body = JSON.stringify({ code: ErrorCode.RATE_LIMITED, message: `at most ${max} requests from one address at once: wait for some to finish` });
+      res.writeHead(429, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+        'retry-after': '1',
+      });
+      res.end(body);
+      return;
+    }
+    underWay.set(address, mine + 1);
+    res.once('close', () => {
+      const left = (underWay.get(address) ?? 1) - 1;
+      if (left > 0) underWay.set(address, left);
+      else underWay.delete(address);
+    });
+    handler(req, res);
+  };
 }

@@ -30,6 +30,8 @@ export const ErrorCode = {
   FILE_NAME_INVALID: 'FILE_NAME_INVALID',
   /** An upload is larger than this server takes (HTTP 413). */
   FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  /** An upload over the uploader's share of the files the chat keeps, or over what the server gives files in all. */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   /** An upload ended before all its bytes came (the connection was cut): nothing was kept. */
   UPLOAD_INCOMPLETE: 'UPLOAD_INCOMPLETE',
   /** No such file, or not one the asker may fetch (HTTP 404). */

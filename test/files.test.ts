@@ -12,7 +12,7 @@ import { accessOf, download, http, sha256, upload } from './helpers/files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
 import { startNode } from './helpers/nodes.js';
 import { Chatty } from './helpers/processes.js';
-import { RawSocket } from './helpers/sockets.js';
+import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 const MiB = 1024 * 1024;
 
@@ -213,6 +213,82 @@ describe('files', () => {
     expect(bob.frames.filter((f) => f.type === 'file')).toEqual([fine]);
     expect(readdirSync(join(data, 'files'))).toEqual([sha256(Buffer.from('fine'))]);
   });
+
+  it('quotas, a minimum pace, a cap on what a peer announces, and requests per address hold a member to its share', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'chatty-files-quota-'));
+    const limits = [
+      '--limit',
+      'fileBytesPerPerson=3000',
+      '--limit',
+      'fileBytesTotal=5000',
+      '--limit',
+      'uploadMinBytesPerSecond=1000000',
+      '--limit',
+      'httpRequestsPerAddress=3',
+    ];
+    const host = new Chatty(['host', '--port', '0', '--data', data, '--max-file-size', '1M', ...limits]);
+    const url = await host.url();
+    const ann = await RawSocket.join(url, 'Ann');
+    const bob = await RawSocket.join(url, 'Bob');
+    // Ann's share: 3,000 bytes of files the chat keeps. Her third file does not fit.
+    expect((await upload(ann, Buffer.alloc(1400, 1), { name: 'one.bin' })).status).toBe(201);
+    expect((await upload(ann, Buffer.alloc(1400, 2), { name: 'two.bin' })).status).toBe(201);
+    const third = await upload(ann, Buffer.alloc(1400, 3), { name: 'three.bin' });
+    expect([third.status, third.json?.code]).toEqual([413, 'QUOTA_EXCEEDED']);
+    expect(third.json?.message).toMatch(/^your files in the chat take 2.7 KB of your 2.9 KB: this one does not fit/);
+    // The server's 5,000 in all: Bob has room of his own, the chat has not.
+    expect((await upload(bob, Buffer.alloc(1400, 4), { name: 'bob.bin' })).status).toBe(201);
+    const over = await upload(bob, Buffer.alloc(1400, 5), { name: 'bob2.bin' });
+    expect([over.status, over.json?.code]).toEqual([413, 'QUOTA_EXCEEDED']);
+    expect(over.json?.message).toMatch(/^the chat's files take/);
+    expect(readdirSync(join(data, 'files'))).toHaveLength(3);
+    // A trickle is cut after a window below the minimum pace (1 MB/s here), and leaves nothing.
+    const { server, name, access } = accessOf(bob);
+    const target = new URL(uploadUrl(server, name, access, { name: 'trickle.bin' }));
+    const trickle = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: target.hostname, port: Number(target.port), rejectUnauthorized: false }, () => {
+        socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Length: 100\r\n\r\nabc`);
+      });
+      let answer = '';
+      socket.on('data', (d) => {
+        answer += d.toString();
+      });
+      socket.on('close', () => resolve(answer));
+      socket.on('error', (err) => (answer ? resolve(answer) : reject(err)));
+    });
+    expect(trickle).toMatch(/^HTTP\/1\.1 400/);
+    expect(trickle).toContain('slower than 1000000 bytes a second');
+    expect(readdirSync(join(data, 'files'))).toHaveLength(3);
+    // A peer of the set announces a file far over this server's limit: it is not fetched, not a byte is written.
+    const peer = await RawSocket.peer(url, 'ws://127.0.0.1:9', await host.serverInviteCode());
+    peer.send(peerEvent({ type: 'join', name: 'Rogue', server: 'ws://127.0.0.1:9' }));
+    peer.send({
+      ...peerEvent({ type: 'file', name: 'Rogue', server: 'ws://127.0.0.1:9' }),
+      file: { name: 'huge.iso', size: 1e12, type: 'application/octet-stream', hash: 'a'.repeat(64) },
+    });
+    const huge = await ann.next((f) => f.type === 'file' && f.file.name === 'huge.iso');
+    const refused = await download(ann, huge.id);
+    expect([refused.status, refused.json?.code]).toEqual([413, 'FILE_TOO_LARGE']);
+    expect(readdirSync(join(data, 'files'))).toHaveLength(3);
+    // One address holds at most so many requests under way (3 here, 32 by default): one more is answered 429 at once.
+    const held = await Promise.all(
+      [1, 2, 3].map(
+        (i) =>
+          new Promise<ReturnType<typeof connect>>((resolve) => {
+            const t = new URL(uploadUrl(server, name, access, { name: `held-${i}.bin` }));
+            const socket = connect({ host: t.hostname, port: Number(t.port), rejectUnauthorized: false }, () => {
+              socket.write(`POST ${t.pathname}${t.search} HTTP/1.1\r\nHost: ${t.host}\r\nContent-Length: 100\r\n\r\nabc`, () => resolve(socket));
+            });
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const busy = await download(ann, huge.id);
+    expect([busy.status, busy.json?.code]).toEqual([429, 'RATE_LIMITED']);
+    for (const socket of held) socket.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await download(ann, huge.id)).status).toBe(413);
+  }, 60_000);
 
   it('a file goes from the disk with the last event that shares it; what an earlier run let go of goes at the next start', async () => {
     const data = mkdtempSync(join(tmpdir(), 'chatty-files-test-'));
