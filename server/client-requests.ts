@@ -15,7 +15,7 @@ import { fileToken } from './file-http.js';
 import type { Grace } from './grace.js';
 import type { History } from './history.js';
 import { encode } from './json-bytes.js';
-import type { AddressLimits, ServerLimits } from './limits.js';
+import { type AddressLimits, SERVED_BURST_SECONDS, type ServerLimits, TokenBucket } from './limits.js';
 import type { LocalClients } from './local-clients.js';
 import type { Roster } from './roster.js';
 import type { SearchIndex } from './search-index.js';
@@ -82,9 +82,9 @@ export class ClientRequests {
         if (msg.name !== name) return sendError(conn, nameMismatch(name));
         return this.#send(conn, name, msg.text, msg.cid, msg.to);
       case 'history_req': {
-        if (this.#behind(conn, name)) return;
+        if (this.#behind(conn, name) || this.#overServed(conn)) return;
         const page = this.deps.history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, name));
-        conn.outlet.send(frame.history(page.events, page.more, true));
+        this.#serve(conn, frame.history(page.events, page.more, true));
         return;
       }
       case 'set_status':
@@ -265,17 +265,37 @@ export class ClientRequests {
    * otherwise. One at a time per client: a flood from one would queue ahead of everyone else's.
    */
   async #search(conn: Connection, name: string, query: string, limit: number): Promise<void> {
-    if (this.#behind(conn, name)) return;
+    if (this.#behind(conn, name) || this.#overServed(conn)) return;
     if (conn.searching) return sendError(conn, { code: ErrorCode.RATE_LIMITED, message: 'one search at a time: wait for the answer to the last' });
     const { index, history } = this.deps;
     const mine = (e: ChatEvent) => visibleTo(e, name);
     conn.searching = true;
     try {
       const events = index ? (await index.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
-      if (conn.role.kind === 'client') conn.outlet.send(frame.searchResults(query, events));
+      if (conn.role.kind === 'client') this.#serve(conn, frame.searchResults(query, events));
     } finally {
       conn.searching = false;
     }
+  }
+
+  /**
+   * Asking for history or a search is cheap, answering is not: a client (or its address) past its
+   * rate of bytes served is told to wait, and its request is not worked on.
+   */
+  #overServed(conn: Connection): boolean {
+    const { limits, addresses } = this.deps;
+    conn.served ??= new TokenBucket(limits.servedBytesPerClient * SERVED_BURST_SECONDS, limits.servedBytesPerClient);
+    if (conn.served.wait() === 0 && addresses.served(conn.address).wait() === 0) return false;
+    sendError(conn, { code: ErrorCode.RATE_LIMITED, message: 'you asked for more history and search results than a server answers a second: wait a moment' });
+    return true;
+  }
+
+  /** A history page or search results, charged to the client's and its address's rate. */
+  #serve(conn: Connection, reply: object): void {
+    const data = encode(reply);
+    conn.served?.charge(data.length);
+    this.deps.addresses.served(conn.address).charge(data.length);
+    conn.outlet.sendEncoded(data);
   }
 
   /**

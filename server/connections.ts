@@ -39,6 +39,8 @@ export interface Connection {
   typedAt?: number;
   /** A search of its is under way (one at a time). */
   searching?: boolean;
+  /** Bytes of history pages and search results it was served, against its rate (made at its first request). */
+  served?: TokenBucket;
   /** The presence it asked for last, and the window in which more changes wait (coalesced). */
   wantedStatus?: Status;
   presenceTimer?: NodeJS.Timeout;

@@ -36,6 +36,13 @@ export interface ServerLimits {
   uploadMinBytesPerSecond: number;
   /** HTTP requests (page, uploads, downloads) one IP address may have under way at once. Default 32. */
   httpRequestsPerAddress: number;
+  /**
+   * Bytes of history pages and search results served to one client per second, steadily (a
+   * burst of four seconds' worth first): asking is cheap, answering is not. Default 1 MiB.
+   */
+  servedBytesPerClient: number;
+  /** The same for one IP address, all its clients together. Default 4 MiB. */
+  servedBytesPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
@@ -56,7 +63,12 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   fileBytesTotal: 10 * 1024 ** 3,
   uploadMinBytesPerSecond: 4096,
   httpRequestsPerAddress: 32,
+  servedBytesPerClient: 1024 ** 2,
+  servedBytesPerAddress: 4 * 1024 ** 2,
 });
+
+/** Served-bytes buckets hold this many seconds of their rate. */
+export const SERVED_BURST_SECONDS = 4;
 
 /** Defaults merged with `overrides`; a name that is no limit, or a value that is not a positive number, throws. */
 export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
@@ -91,6 +103,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Take `count` tokens whatever is there (the bucket may go into debt): a cost known only after the work. */
+  charge(count: number, now = Date.now()): void {
+    this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond) - count;
+    this.#at = now;
+  }
+
   /** Milliseconds until a token is there (0: now). */
   wait(now = Date.now()): number {
     const tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSecond);
@@ -110,12 +128,19 @@ export class TokenBucket {
 export class AddressLimits {
   readonly #joins: BucketsByAddress;
   readonly #authFailures: BucketsByAddress;
+  readonly #served: BucketsByAddress;
   readonly #pending = new Map<string, number>();
   #pendingTotal = 0;
 
   constructor(private readonly limits: ServerLimits) {
     this.#joins = new BucketsByAddress(limits.joinBurstPerAddress, limits.joinRatePerAddress);
     this.#authFailures = new BucketsByAddress(limits.authFailBurst, limits.authFailRate);
+    this.#served = new BucketsByAddress(limits.servedBytesPerAddress * SERVED_BURST_SECONDS, limits.servedBytesPerAddress);
+  }
+
+  /** What the clients of `address` were served (history pages, search results), counted against its rate. */
+  served(address: string): TokenBucket {
+    return this.#served.get(address);
   }
 
   /** A new socket from `address`; false when too many unjoined sockets are open. */

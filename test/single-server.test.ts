@@ -129,6 +129,16 @@ describe('ChatServer (single server)', () => {
     ann.send({ type: 'search_req', query: 'yyy' });
     await ann.next((f) => f.type === 'search_results');
     await ann.nextError('RATE_LIMITED');
+    // Pages of ~1.2 MB, each asked for once the last came: past 4 MiB in a burst (1 MiB a second
+    // after), the server says to wait rather than answer.
+    const from = ann.frames.length;
+    const answers = () => ann.frames.slice(from).filter((f) => (f.type === 'history' && f.page) || (f.type === 'error' && f.code === 'RATE_LIMITED'));
+    for (let i = 0; i < 8 && !answers().some((f) => f.type === 'error'); i++) {
+      const before = answers().length;
+      ann.send({ type: 'history_req', limit: 300 });
+      await ann.until(() => (answers().length > before ? true : undefined), 10_000, 'an answer');
+    }
+    expect(answers().map((f) => f.type)).toEqual(['history', 'history', 'history', 'history', 'error']);
     const greedy = await RawSocket.join(node.url, 'Greedy');
     (greedy.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     // ~1.2 MB a page, asked for within the rate limit: the replies count against its 1 MiB of unsent bytes.
