@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { plotSweep } from './plot.mjs';
+import WebSocket from 'ws';
 import { jsonProcess, stopChild } from './processes.mjs';
 import { ngircdVersion, startNgircd } from './servers/ngircd.mjs';
 
@@ -20,6 +21,7 @@ const { values: opts } = parseArgs({
     storm: { type: 'string', default: '' },
     'storm-trials': { type: 'string', default: '3' },
     failover: { type: 'string', default: '50' },
+    greedy: { type: 'string', default: '20' },
     overload: { type: 'string', default: '3000' },
     sweep: { type: 'boolean', default: false },
     'sweep-duration': { type: 'string', default: '3' },
@@ -512,6 +514,56 @@ if (Number(opts.failover) > 0 && !opts.idle) {
   fail = await failover(Number(opts.failover));
 }
 
+/**
+ * Greedy members (issue #26): a bystander pings its server (history in SQLite, default limits)
+ * while nobody asks for anything, then while `members` others ask for history pages and searches
+ * as fast as the frame rate lets them (bench/greedy.mjs); and how much the server grows meanwhile.
+ */
+async function greedy(members) {
+  const data = mkdtempSync(join(tmpdir(), 'chatty-bench-greedy-'));
+  const server = jsonProcess([SERVERS.chatty.script], [], { CHATTY_BENCH_DATA: data, CHATTY_BENCH_LIMITS: 'default' });
+  const { url } = await server.next();
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('message', () => resolve(ws.send(JSON.stringify({ type: 'client_join_req', name: 'bystander' }))));
+  });
+  let sentAt = 0;
+  let rtts = [];
+  ws.on('message', (data) => {
+    if (data.length < 32 && data.toString() === '{"type":"pong"}') rtts.push(performance.now() - sentAt);
+  });
+  const pings = async (ms) => {
+    rtts = [];
+    for (const until = Date.now() + ms; Date.now() < until; await sleep(100)) {
+      sentAt = performance.now();
+      ws.send('{"type":"ping"}');
+    }
+    await sleep(200);
+    const sorted = rtts.sort((a, b) => a - b);
+    return { p50: sorted[Math.floor(sorted.length / 2)], p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))], count: sorted.length };
+  };
+  const load = jsonProcess(['bench/greedy.mjs', url, String(members), '100', '15']);
+  const { filled } = await load.next();
+  const quiet = await pings(5_000);
+  const before = rssKiB(server.child.pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(server.child.pid))), 200);
+  const busy = await pings(15_000);
+  const answered = await load.next();
+  clearInterval(sampler);
+  ws.close();
+  await load.stop();
+  await server.stop();
+  return { members, filled, quiet, busy, rssGrowthMiB: (peak - before) / 1024, ...answered };
+}
+
+let greedyRun;
+if (Number(opts.greedy) > 0 && !opts.idle) {
+  log(`- greedy members: ${opts.greedy} asking for history and searches at the frame rate, beside a bystander`);
+  greedyRun = await greedy(Number(opts.greedy));
+}
+
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const report = [
   `## Chatty bench, ${new Date().toISOString()}`,
@@ -536,6 +588,12 @@ const report = [
         ),
       ]
     : []),
+  ...(greedyRun
+    ? [
+        '',
+        `Greedy members: ${greedyRun.members} clients asked for ${fmt(greedyRun.asked)} history pages (500) and searches in 15 s over ${fmt(greedyRun.filled)} messages of ~2 KB in SQLite; answered ${fmt(greedyRun.pages)} pages and ${fmt(greedyRun.searches)} searches, told to wait ${fmt(greedyRun.refused)} times, ${greedyRun.dropped} dropped. A bystander's ping p50 / p99: ${fmt(greedyRun.busy.p50, 1)} / ${fmt(greedyRun.busy.p99, 1)} ms against ${fmt(greedyRun.quiet.p50, 1)} / ${fmt(greedyRun.quiet.p99, 1)} ms with nobody asking (p99 ${ratioText(ratioOf(greedyRun.busy.p99, greedyRun.quiet.p99))}; target < 100 ms: ${greedyRun.busy.p99 < 100 ? 'met' : '**not met**'}); the server grew ${fmt(greedyRun.rssGrowthMiB, 1)} MiB (target < 200: ${greedyRun.rssGrowthMiB < 200 ? 'met' : '**not met**'}).`,
+      ]
+    : []),
   ...(fail
     ? [
         '',
@@ -546,7 +604,7 @@ const report = [
 console.log(report);
 
 mkdirSync(opts.out, { recursive: true });
-writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows, storms, failover: fail }, null, 2));
+writeFileSync(`${opts.out}/bench-${stamp}.json`, JSON.stringify({ options: opts, rows, storms, failover: fail, greedy: greedyRun }, null, 2));
 writeFileSync(`${opts.out}/summary-${stamp}.md`, `${report}\n`);
 if (opts.sweep) {
   const png = `${opts.out}/latency-vs-load-${stamp}.png`;

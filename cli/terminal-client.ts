@@ -7,7 +7,7 @@ import { CertificatePin, nodeSockets } from '../shared/node/node-socket.js';
 import { ErrorCode, missingCase } from '../shared/errors.js';
 import { parseInvite } from '../shared/invite.js';
 import { buddiesOf, type ChatEvent, clientIdOf } from '../shared/protocol.js';
-import { downloadUrl } from '../shared/files.js';
+import { FILE_LINK_TTL_MS, fileLinkUrl } from '../shared/files.js';
 import { defaultKnownServersFile, KnownServers } from './known-servers.js';
 import { formatEvent } from './seminar-format.js';
 import { neutralize } from './terminal-text.js';
@@ -74,9 +74,12 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     // A terminal cannot reorder what it printed: events are printed as they come, each once
     // (by id, and a message also by its sender's client id: a resend is the same message).
     const printed = new Set<string>();
-    // A shared file prints with the link this session downloads it from (the latest welcome's token).
-    let files = client.welcome.files;
-    const fileUrl = (id: string) => (files ? downloadUrl(client.server, id, client.name, files) : undefined);
+    // A shared file prints with a link to that file only, good for a day: what a terminal shows
+    // may be copied or seen, so it is not the session's file token.
+    const fileUrl = (id: string) => {
+      const key = client.sessionKey;
+      return key ? fileLinkUrl(client.server, id, client.name, key, Date.now() + FILE_LINK_TTL_MS) : undefined;
+    };
     const show = (event: ChatEvent) => {
       const cid = clientIdOf(event);
       const keys = [event.id, ...(cid ? [`${event.name}\n${cid}`] : [])];
@@ -124,8 +127,6 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           finish(0);
           return;
         case 'welcome':
-          files = msg.files;
-          return;
         case 'update_servers':
         case 'ack':
         case 'pong':

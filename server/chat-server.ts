@@ -30,6 +30,7 @@ import { OriginPolicy } from './origin.js';
 import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
+import { ServerKey } from './server-key.js';
 import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite, withNewServerInvite } from './set-keys.js';
 import { SearchIndex } from './search-index.js';
 import { SqliteStore, StoreError } from './store.js';
@@ -100,7 +101,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#saveKeys(keys, () => void store?.close());
     const index = store && new SearchIndex((message) => log.error({ message }, 'the search index failed'));
     this.#index = index;
-    const events = new EventClock(store?.identity(), (identity) => store?.saveIdentity(identity));
+    const serverKey = ServerKey.load(opts.data === MEMORY ? undefined : opts.data);
+    const events = new EventClock(store?.identity(), serverKey.origin, (identity) => store?.saveIdentity(identity));
     this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     this.#history = new History({
       maxEvents: opts.historyMaxEvents,
@@ -150,6 +152,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       onRelayed: (event) => this.emit('event', event),
       evictLocal: (name) => this.#requests.evict(name),
       movedAway: (name) => this.#requests.movedAway(name),
+      // Its own events a lone server published unsigned are signed when a peer first needs them.
+      signed: (event) => (event.origin === serverKey.origin ? serverKey.sign(event) : event),
     });
     this.#mesh = new Mesh({
       self: url,
@@ -185,6 +189,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       index,
       limits: this.limits,
       maxUnsent: opts.maxClientBufferedBytes,
+      sign: (event) => serverKey.sign(event),
       maxFileBytes: opts.maxFileBytes,
       log,
       onEvent: (event) => this.emit('event', event),

@@ -47,6 +47,8 @@ export interface ClientRequestsDeps {
   connections: Connections;
   /** The set of servers: every event goes to every peer. */
   mesh: { broadcast(data: Buffer): void; servers(): string[] };
+  /** One of this server's events with its key and signature. */
+  sign: (event: ChatEvent) => ChatEvent;
   /** What acks wait for (a commit), and whether commits fail right now. */
   store: Pick<SqliteStore, 'afterWrite' | 'failing'> | undefined;
   /** Full-text search where there is a data folder; the history in memory is searched otherwise. */
@@ -425,10 +427,13 @@ export class ClientRequests {
     this.deps.onEvent(event);
   }
 
-  #publish(event: ChatEvent): void {
+  #publish(made: ChatEvent): void {
+    // Signed for the servers of the set (§ Signed events). A lone server signs an event when a peer
+    // first asks for it (backfill): signing costs more than relaying it to a thousand clients.
+    const event = this.deps.mesh.servers().length > 1 ? this.deps.sign(made) : made;
     const data = encode(event);
     this.deps.history.add(event, data.length);
-    this.deps.clients.deliver(event, data);
+    this.deps.clients.deliver(event, data); // without what only servers use (forClients)
     this.deps.mesh.broadcast(data); // every server keeps every event, direct messages included
     this.deps.onEvent(event);
   }

@@ -1,6 +1,7 @@
-// Where this server's events get their place in the set's order: its origin id, the next sequence
-// number of that origin, and its Lamport clock (one more than anything it has published or seen).
-// Kept in the data folder through the store, so a restarted server goes on counting.
+// Where this server's events get their place in the set's order: its origin id (its signing key's:
+// server-key.ts), the next sequence number of that origin, and its Lamport clock (one more than
+// anything it has published or seen). Kept in the data folder through the store, so a restarted
+// server goes on counting.
 import { randomBytes } from 'node:crypto';
 import type { ChatEvent } from '../shared/protocol.js';
 import type { Identity } from './store-messages.js';
@@ -10,13 +11,18 @@ export class EventClock {
   #seq: number;
   #clock: number;
 
-  /** @param save called with the new identity after every event (the store writes it in its next batch) */
+  /**
+   * @param origin this server's origin id (its key's); an identity kept under another (a data
+   *   folder from before servers had keys) keeps its clock, and the new origin counts from 1
+   * @param save called with the new identity after every event (the store writes it in its next batch)
+   */
   constructor(
     identity: Identity | undefined,
+    origin: string,
     private readonly save: (identity: Identity) => void = () => {},
   ) {
-    this.origin = identity?.origin ?? randomBytes(8).toString('hex');
-    this.#seq = identity?.seq ?? 0;
+    this.origin = origin;
+    this.#seq = identity?.origin === origin ? identity.seq : 0;
     this.#clock = identity?.clock ?? 0;
   }
 

@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import { fromBase64url } from '../shared/auth.js';
 import { type ChatError, ErrorCode } from '../shared/errors.js';
-import { formatBytes, httpBaseOf } from '../shared/files.js';
+import { fileLinkToken, formatBytes, httpBaseOf } from '../shared/files.js';
 import { type ChatEvent, type FileInfo, Limits, mediaTypeOf, validateFileName, visibleTo } from '../shared/protocol.js';
 import type { FileStore } from './file-store.js';
 import type { ServerLimits } from './limits.js';
@@ -188,8 +188,16 @@ export class FileRoutes {
   async #download(req: IncomingMessage, res: ServerResponse, id: string, query: URLSearchParams): Promise<void> {
     const as = query.get('as') ?? '';
     const key = this.deps.anyKey(as);
-    if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
-      return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
+    // The session's token (`t`, what the app and the page use), or a link to this one file (`l`,
+    // good until `x`: what the terminal client prints).
+    const link = query.get('l');
+    const expires = Number(query.get('x'));
+    const right =
+      key !== undefined &&
+      (link === null ? sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key)) : sameText(link, fileLinkToken(key, id, expires)));
+    if (!right) return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
+    if (link !== null && !(expires > Date.now())) {
+      return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'this link has expired: open the file from the chat for a new one' });
     }
     // Event ids are letters, digits and dashes: one that needs decoding (or cannot be decoded) names nothing.
     const event = this.deps.event(id);

@@ -12,6 +12,7 @@ import type { PeerHandlers, PeerLink } from './mesh.js';
 import { judgeClaim, judgePeerEvent, type PeerContext } from './peer-events.js';
 import type { Holder, Roster } from './roster.js';
 import { encode } from './json-bytes.js';
+import { signatureFault } from './server-key.js';
 
 /** Refused peer frames are logged this many times per link, then once every thousand. */
 const REFUSALS_LOGGED = 10;
@@ -38,6 +39,8 @@ export interface PeerRelayDeps {
   evictLocal: (name: string) => boolean;
   /** This server's own client `name` resumed on another server: its connection here is stale. */
   movedAway: (name: string) => void;
+  /** An event of the history as a peer gets it: this server's own signed (if it is not yet). */
+  signed: (event: ChatEvent) => ChatEvent;
 }
 
 /** The mesh's handler: what every link brings in. */
@@ -63,6 +66,9 @@ export class PeerRelay implements PeerHandlers {
     }
     const verdict = judgePeerEvent(event, this.#context(link, now));
     if (!verdict.ok) return this.#refuse(link, verdict.reason, event.type, event.name);
+    // No server speaks for another: an event must be signed by the key its origin id stands for.
+    const forged = signatureFault(event);
+    if (forged) return this.#refuse(link, `event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
     if (verdict.displaced) this.#displace(verdict.displaced);
     this.deps.observeClock(event.clock);
     switch (event.type) {
@@ -161,7 +167,8 @@ export class PeerRelay implements PeerHandlers {
       chunk = [];
       bytes = 0;
     };
-    for (const event of this.deps.history.missing(sync.seen)) {
+    for (const missing of this.deps.history.missing(sync.seen)) {
+      const event = this.deps.signed(missing);
       const size = JSON.stringify(event).length;
       if (chunk.length >= Limits.BACKFILL_CHUNK || bytes + size > BACKFILL_BYTES) flush();
       chunk.push(event);
@@ -181,9 +188,15 @@ export class PeerRelay implements PeerHandlers {
         this.#refuse(link, `backfilled event id "${event.id}" is not its origin-seq`, event.type, event.name);
         continue;
       }
-      if (!this.deps.history.add(event)) continue;
+      if (this.deps.history.has(event.id)) continue;
+      const forged = signatureFault(event);
+      if (forged) {
+        this.#refuse(link, `backfilled event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
+        continue;
+      }
+      this.deps.history.add(event);
       this.deps.observeClock(event.clock);
-      this.deps.clients.deliver(event, encode(event));
+      this.deps.clients.deliver(event);
       this.deps.onRelayed(event);
     }
     this.#settleClashes(events);

@@ -9,6 +9,8 @@
 // what the server had not acknowledged (the server drops a resend it has already published).
 // It runs past 300 lines because joining, sending, liveness and resuming share one socket's
 // state and must hand it over together; the UI-side session is client-session.ts.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { answerHello, inviteKey, normalizeInviteCode, passphraseKey, sameProof } from './auth.js';
 import { CloseCode, codeOfCloseReason, ErrorCode, fail, LEFT_REASON, ok, type Result } from './errors.js';
 import {
@@ -188,6 +190,14 @@ export class ChatClient {
   }
 
   /** In the chat: connected now, or reconnecting (sends wait and go out on resume). */
+  /**
+   * The SHA-256 (hex) of this session's resume token: what the servers of the set keep of it, and
+   * what a link to one file is signed with (files.ts). It cannot resume the session.
+   */
+  get sessionKey(): string | undefined {
+    return this.#token === undefined ? undefined : bytesToHex(sha256(utf8ToBytes(this.#token)));
+  }
+
   get connected(): boolean {
     return !this.#closed && (this.#reconnecting || this.#socket.readyState === OPEN);
   }

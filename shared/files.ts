@@ -1,7 +1,9 @@
 // Files over HTTP (docs/protocol.md § Files): where a session uploads and downloads them, which
 // types are shown as pictures, and sizes for people. Runs in Node and in the browser.
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { base64url } from './auth.js';
 import type { Welcome } from './protocol.js';
 
 /** What the welcome gives a session for files: its token, and the largest upload its server takes. */
@@ -21,6 +23,25 @@ export function httpBaseOf(server: string): string {
 /** Where `me` downloads the file of event `eventId` from the server at `server`. */
 export function downloadUrl(server: string, eventId: string, me: string, access: FileAccess): string {
   const query = new URLSearchParams({ as: me, t: access.token });
+  return `${httpBaseOf(server)}/files/${encodeURIComponent(eventId)}?${query}`;
+}
+
+/** How long a link the terminal client prints stays good. */
+export const FILE_LINK_TTL_MS = 24 * 3600_000;
+
+/**
+ * What makes a link to one file, good until `expires` (ms since the epoch): an HMAC keyed with the
+ * session's resume key (the SHA-256 of its resume token, hex), which the servers of the set keep
+ * and the client can compute. A printed link, copied or shown, opens that file only, and not for
+ * ever; the session's token (`t`) stays in the session.
+ */
+export function fileLinkToken(sessionKey: string, eventId: string, expires: number): string {
+  return base64url(hmac(sha256, hexToBytes(sessionKey), utf8ToBytes(`chatty-file-link\n${eventId}\n${expires}`)));
+}
+
+/** A link to the file of event `eventId` for `me`, good until `expires`: `GET /files/<id>?as&x&l`. */
+export function fileLinkUrl(server: string, eventId: string, me: string, sessionKey: string, expires: number): string {
+  const query = new URLSearchParams({ as: me, x: String(expires), l: fileLinkToken(sessionKey, eventId, expires) });
   return `${httpBaseOf(server)}/files/${encodeURIComponent(eventId)}?${query}`;
 }
 

@@ -131,6 +131,13 @@ const eventMeta = {
   clock: Count,
   server: ServerUrl,
   ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
+  /**
+   * Between servers only: the origin's Ed25519 public key (base64url; `origin` is the first 16
+   * bytes of its SHA-256, hex) and its signature over the event (docs/protocol.md § Signed events).
+   * Clients never get them.
+   */
+  signer: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'signer must be 43 base64url characters (an Ed25519 key)'))),
+  sig: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'sig must be 86 base64url characters (an Ed25519 signature)'))),
 };
 
 // --- access (docs/protocol.md § Access; the computations are in auth.ts)
@@ -459,13 +466,16 @@ export function visibleTo(event: ChatEvent, name: string): boolean {
 }
 
 /**
- * What a client gets of an event: all of it but the resume key of a `join` or `back`, which only
- * servers use (to let that buddy resume anywhere) and which is a third of a join's bytes.
+ * What a client gets of an event: all of it but what only servers use — the resume key of a `join`
+ * or `back` (to let that buddy resume anywhere; a third of a join's bytes) and the origin's
+ * signature and key (servers check them; a client trusts its server).
  */
 export function forClients(event: ChatEvent): ChatEvent {
-  if ((event.type !== 'join' && event.type !== 'back') || event.key === undefined) return event;
-  const { key: _key, ...rest } = event;
-  return rest;
+  if (event.sig === undefined && event.signer === undefined && ((event.type !== 'join' && event.type !== 'back') || event.key === undefined)) return event;
+  const { sig: _sig, signer: _signer, ...rest } = event;
+  if (rest.type !== 'join' && rest.type !== 'back') return rest;
+  const { key: _key, ...unkeyed } = rest;
+  return unkeyed;
 }
 
 /** What search finds an event by: a message's text, a file's name; nothing for the rest. */

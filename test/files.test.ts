@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { downloadUrl, sha256Hex, uploadUrl } from '../shared/files.js';
+import { downloadUrl, fileLinkUrl, sha256Hex, uploadUrl } from '../shared/files.js';
 import { accessOf, download, http, sha256, upload } from './helpers/files.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
 import { startNode } from './helpers/nodes.js';
@@ -132,6 +132,25 @@ describe('files', () => {
     const link = line.slice(line.indexOf('https://'));
     const got = await http(link);
     expect([got.status, got.body.toString()]).toEqual([200, 'minutes of the meeting']);
+    // The link opens that file only, for a day; it is not the session's token.
+    const printed = new URL(link);
+    expect(printed.searchParams.has('t')).toBe(false);
+    expect(Number(printed.searchParams.get('x')) - Date.now()).toBeGreaterThan(23 * 3600_000);
+    await upload(ann, Buffer.from('another file'), { name: 'other.txt', type: 'text/plain' });
+    const other =
+      ann.frames.find((f) => f.type === 'file' && f.file.name === 'other.txt') ?? (await ann.next((f) => f.type === 'file' && f.file.name === 'other.txt'));
+    printed.pathname = `/files/${other.id}`;
+    const elsewhere = await http(printed.toString());
+    expect([elsewhere.status, elsewhere.json?.code]).toEqual([403, 'AUTH_FAILED']);
+    const later = new URL(link);
+    later.searchParams.set('x', String(Date.now() + 30 * 24 * 3600_000));
+    expect((await http(later.toString())).status).toBe(403); // a later expiry is another signature
+    // Signed as the protocol says (files.ts), with a session's resume key: good until it expires.
+    const annKey = sha256(Buffer.from(ann.frames.find((f) => f.type === 'welcome')!.token));
+    const { server } = accessOf(ann);
+    expect((await http(fileLinkUrl(server, other.id, 'Ann', annKey, Date.now() + 60_000))).status).toBe(200);
+    const expired = await http(fileLinkUrl(server, other.id, 'Ann', annKey, Date.now() - 1));
+    expect([expired.status, expired.json?.message]).toEqual([403, 'this link has expired: open the file from the chat for a new one']);
   });
 
   it('bad uploads are clear errors and leave nothing behind', async () => {
@@ -262,10 +281,14 @@ describe('files', () => {
     // A peer of the set announces a file far over this server's limit: it is not fetched, not a byte is written.
     const peer = await RawSocket.peer(url, 'ws://127.0.0.1:9', await host.serverInviteCode());
     peer.send(peerEvent({ type: 'join', name: 'Rogue', server: 'ws://127.0.0.1:9' }));
-    peer.send({
-      ...peerEvent({ type: 'file', name: 'Rogue', server: 'ws://127.0.0.1:9' }),
-      file: { name: 'huge.iso', size: 1e12, type: 'application/octet-stream', hash: 'a'.repeat(64) },
-    });
+    peer.send(
+      peerEvent({
+        type: 'file',
+        name: 'Rogue',
+        server: 'ws://127.0.0.1:9',
+        file: { name: 'huge.iso', size: 1e12, type: 'application/octet-stream', hash: 'a'.repeat(64) },
+      }),
+    );
     const huge = await ann.next((f) => f.type === 'file' && f.file.name === 'huge.iso');
     const refused = await download(ann, huge.id);
     expect([refused.status, refused.json?.code]).toEqual([413, 'FILE_TOO_LARGE']);

@@ -268,4 +268,49 @@ describe('hardening: a host stays up and honest under attack', () => {
     expect(reader.stdout[i + 1]).toBe('          [Admin] the server restarts, type your password');
     expect(reader.stdout.filter((l) => l.startsWith('[Admin]'))).toEqual([]);
   });
+  it("11. an admitted server cannot put words in another server's mouth: forged origins are refused, live or backfilled", async () => {
+    const [a, aUrl] = await host();
+    const [b, bUrl] = await host('--join', await a.serverInvite());
+    await b.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    const ann = await RawSocket.join(aUrl, 'Ann');
+    const bea = await RawSocket.join(bUrl, 'Bea');
+    ann.send({ type: 'send', name: 'Ann', text: 'the real one' });
+    const real = await bea.next((f) => f.type === 'message' && f.text === 'the real one');
+    // A server of the set, admitted with the server invite, that turns hostile.
+    const peer = await RawSocket.peer(bUrl, FAKE, await a.serverInviteCode());
+    peer.send({ type: 'sync', seen: {} });
+    await peer.next((f) => f.type === 'backfill' && f.events.some((e: { id: string }) => e.id === real.id));
+    const original = peer.frames.flatMap((f) => (f.type === 'backfill' ? f.events : [])).find((e: { id: string }) => e.id === real.id);
+    // Ann's line with other words, under A's origin: its signature no longer fits.
+    const altered = { ...original, id: `${original.origin}-${original.seq + 1000}`, seq: original.seq + 1000, clock: original.clock + 1000, text: 'I resign' };
+    // A's origin, signed with the hostile server's own key (a fake peer's event, made A's).
+    const own = peerEvent({ type: 'message', name: 'Ann', text: 'pay Mallory', server: aUrl });
+    const reoriginated = { ...own, origin: original.origin, id: `${original.origin}-${original.seq + 2000}`, seq: original.seq + 2000 };
+    // And an unsigned one.
+    const {
+      sig: _sig,
+      signer: _signer,
+      ...unsigned
+    } = { ...original, id: `${original.origin}-${original.seq + 3000}`, seq: original.seq + 3000, text: 'unsigned' };
+    peer.send({ type: 'backfill', events: [altered, reoriginated, unsigned] });
+    peer.send({ ...altered, server: FAKE, name: 'Mallory' });
+    // What it may do: speak for a buddy of its own, signed as itself.
+    peer.send(join('Mallory', FAKE));
+    peer.send(message('Mallory', 'hello from my server', FAKE));
+    await bea.next((f) => f.type === 'message' && f.name === 'Mallory');
+    await sleep(300);
+    const texts = bea.frames.filter((f) => f.type === 'message').map((f) => f.text);
+    expect(texts).toEqual(['the real one', 'hello from my server']);
+    bea.send({ type: 'history_req', limit: 500 });
+    const page = await bea.next((f) => f.type === 'history' && f.page === true);
+    expect(page.events.filter((e: { type: string }) => e.type === 'message').map((e: { text: string }) => e.text)).toEqual([
+      'the real one',
+      'hello from my server',
+    ]);
+    await b.waitFor(/is not its origin's own: its signature is wrong/, 'stderr');
+    await b.waitFor(/is not its origin's own: its key is not its origin’s/, 'stderr');
+    await b.waitFor(/is not its origin's own: it is not signed/, 'stderr');
+    // Clients never see what only servers use.
+    expect(JSON.stringify(bea.frames)).not.toMatch(/"sig"|"signer"/);
+  });
 });

@@ -12,14 +12,17 @@ import { LocalClients } from '../server/local-clients.js';
 import type { PeerLink } from '../server/mesh.js';
 import { PeerRelay } from '../server/peer-relay.js';
 import { Roster } from '../server/roster.js';
+import { ServerKey } from '../server/server-key.js';
 import { Wire } from '../server/wire/wire.js';
 import type { ChatEvent } from '../shared/protocol.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const SELF = 'ws://127.0.0.1:1';
 const PEER = 'ws://127.0.0.1:2';
-const SELF_ORIGIN = 'aaaaaaaaaaaaaaaa';
-const PEER_ORIGIN = 'bbbbbbbbbbbbbbbb';
+// Origins are their keys' (server-key.ts); sorted, so that this server's comes first in the set's order.
+const [selfKey, peerKey] = [ServerKey.load(undefined), ServerKey.load(undefined)].sort((a, b) => (a.origin < b.origin ? -1 : 1)) as [ServerKey, ServerKey];
+const SELF_ORIGIN = selfKey.origin;
+const PEER_ORIGIN = peerKey.origin;
 
 const stops: Array<() => void> = [];
 afterEach(() => {
@@ -27,8 +30,19 @@ afterEach(() => {
 });
 
 /** An event as its origin made it (`id` is origin-seq; `clock` places it in the set's order). */
-function event(fields: { type: ChatEvent['type']; name: string; origin: string; seq: number; clock: number; server: string; text?: string }): ChatEvent {
-  return { ts: Date.now(), ...fields, id: `${fields.origin}-${fields.seq}` } as ChatEvent;
+function event(fields: {
+  type: ChatEvent['type'];
+  name: string;
+  origin: string;
+  seq: number;
+  clock: number;
+  server: string;
+  text?: string;
+  key?: string;
+}): ChatEvent {
+  const made = { ts: Date.now(), ...fields, id: `${fields.origin}-${fields.seq}` } as ChatEvent;
+  // Signed by its origin's key, as a server signs its own.
+  return [selfKey, peerKey].find((k) => k.origin === fields.origin)?.sign(made) ?? made;
 }
 
 async function relayWithPeer() {
@@ -66,6 +80,7 @@ async function relayWithPeer() {
       return false;
     },
     movedAway: (name) => moved.push(name),
+    signed: (e) => e,
   });
   stops.push(() => {
     grace.stop();
@@ -104,12 +119,12 @@ describe('PeerRelay', () => {
     const { relay, link, roster, relayed, moved } = await relayWithPeer();
     roster.add(SELF, 'Uma', { since: Date.now() - 60_000, clock: 1, origin: SELF_ORIGIN, key: 'a'.repeat(64) });
     // Without the buddy's key, a peer cannot take a present buddy of this server.
-    const claimed = { ...event({ type: 'back', name: 'Uma', origin: PEER_ORIGIN, seq: 1, clock: 5, server: PEER }), key: 'b'.repeat(64) } as ChatEvent;
+    const claimed = event({ type: 'back', name: 'Uma', origin: PEER_ORIGIN, seq: 1, clock: 5, server: PEER, key: 'b'.repeat(64) });
     relay.onEvent(link, claimed, raw(claimed));
     expect(roster.holder('Uma')?.server).toBe(SELF);
     expect(moved).toEqual([]);
     // With it, Uma resumed there: her stale connection here ends quietly, and what she says there is relayed.
-    const back = { ...event({ type: 'back', name: 'Uma', origin: PEER_ORIGIN, seq: 2, clock: 6, server: PEER }), key: 'a'.repeat(64) } as ChatEvent;
+    const back = event({ type: 'back', name: 'Uma', origin: PEER_ORIGIN, seq: 2, clock: 6, server: PEER, key: 'a'.repeat(64) });
     relay.onEvent(link, back, raw(back));
     expect(moved).toEqual(['Uma']);
     expect(roster.holder('Uma')?.server).toBe(PEER);

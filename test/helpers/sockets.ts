@@ -7,7 +7,8 @@ import { answerHello, inviteKey, serverInviteKey } from '../../shared/auth.js';
 import type { SocketFactory } from '../../shared/chat-client.js';
 import { channelBinding } from '../../shared/node/channel-binding.js';
 import { nodeSockets } from '../../shared/node/node-socket.js';
-import { type Batch, batchEvents, historyEvents } from '../../shared/protocol.js';
+import { ServerKey } from '../../server/server-key.js';
+import { type Batch, batchEvents, type ChatEvent, historyEvents } from '../../shared/protocol.js';
 import { Waiters } from './waiters.js';
 
 /** ChatClient sockets for tests that are not about certificates: each trusts whatever it sees first. */
@@ -127,8 +128,11 @@ export class RawSocket {
 }
 
 let fakeSeq = 0;
-/** A well-formed event as a (fake) peer server would relay it: origin, seq, clock and id filled in. */
+/** The fake peer's own key: its events are signed as a server of the set signs its own. */
+const fakePeer = ServerKey.load(undefined);
+/** A well-formed event as a (fake) peer server would relay it: origin, seq, clock and id filled in, signed. */
 export function peerEvent<T extends { type: string; name: string; server: string }>(fields: T & { ts?: number; text?: string; cid?: string }): AnyFrame {
   const seq = ++fakeSeq;
-  return { ts: Date.now(), ...fields, origin: 'f0f0f0f0f0f0f0f0', seq, clock: seq, id: `f0f0f0f0f0f0f0f0-${seq}` };
+  const { origin } = fakePeer;
+  return fakePeer.sign({ ts: Date.now(), ...fields, origin, seq, clock: seq, id: `${origin}-${seq}` } as unknown as ChatEvent);
 }

@@ -1,0 +1,87 @@
+// This server's own signing key (docs/protocol.md § Signed events): an Ed25519 key pair made once
+// and kept in the data folder, readable by the user only. Its origin id is derived from the public
+// key (the first 16 bytes of its SHA-256, hex), so anyone can tell which key an origin's events
+// must be signed with, and no server of the set can sign for another's origin.
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { base64url, fromBase64url } from '../shared/auth.js';
+import type { ChatEvent } from '../shared/protocol.js';
+import { writePrivateFile } from './private-file.js';
+import { StoreError } from './store.js';
+
+const FILE = 'server-key.pem';
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the raw 32 bytes follow it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** The origin id an Ed25519 public key (raw 32 bytes) stands for. */
+export function originOf(publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest('hex').slice(0, 32);
+}
+
+/**
+ * The bytes an event's signature covers: every field but `sig` and `ts` (a server may replace a
+ * peer's far-off `ts`), as JSON with keys sorted at every depth, so every server makes the same
+ * bytes from the same event whatever order its fields came in.
+ */
+export function signedBytes(event: ChatEvent): Buffer {
+  const { sig: _sig, ts: _ts, ...rest } = event;
+  return Buffer.from(canonicalJson(rest));
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Why an event from a peer is not its origin's own, or undefined when it is. */
+export function signatureFault(event: ChatEvent): string | undefined {
+  if (event.signer === undefined || event.sig === undefined) return 'it is not signed';
+  const raw = fromBase64url(event.signer);
+  if (raw.length !== 32 || originOf(raw) !== event.origin) return 'its key is not its origin’s';
+  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  return verify(null, signedBytes(event), key, fromBase64url(event.sig)) ? undefined : 'its signature is wrong';
+}
+
+export class ServerKey {
+  readonly origin: string;
+  /** The public key, raw 32 bytes as base64url: what every signed event carries as `signer`. */
+  readonly publicKey: string;
+  readonly #private: KeyObject;
+
+  private constructor(privateKey: KeyObject) {
+    this.#private = privateKey;
+    const raw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX.length);
+    this.publicKey = base64url(raw);
+    this.origin = originOf(raw);
+  }
+
+  /** The data folder's key, made there the first time; a new one each run without a folder. */
+  static load(folder: string | undefined): ServerKey {
+    if (folder === undefined) return new ServerKey(generateKeyPairSync('ed25519').privateKey);
+    const file = join(folder, FILE);
+    if (existsSync(file)) {
+      try {
+        return new ServerKey(createPrivateKey(readFileSync(file, 'utf8')));
+      } catch {
+        throw new StoreError(`this server's key in ${folder} is damaged: move ${FILE} away (the server starts under a new origin id)`);
+      }
+    }
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writePrivateFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    return new ServerKey(privateKey);
+  }
+
+  /** `event` (one of this server's) with its key and signature. */
+  sign(event: ChatEvent): ChatEvent {
+    if (event.sig !== undefined) return event;
+    const keyed = { ...event, signer: this.publicKey };
+    return { ...keyed, sig: base64url(sign(null, signedBytes(keyed), this.#private)) };
+  }
+}
