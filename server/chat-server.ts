@@ -233,6 +233,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       passphrase: opts.passphrase,
       newInvite: opts.newInvite,
       newServerInvite: opts.newServerInvite,
+      warn: (message) => opts.logger.warn(message),
       codec: opts.secretsCodec,
     });
     const tls = !opts.insecure && keys.cert && keys.key ? { cert: keys.cert, key: keys.key } : undefined;

@@ -31,14 +31,17 @@ export function judgePeerEvent(event: ChatEvent, ctx: PeerContext): Verdict {
   if (event.server !== ctx.peer) return refuse(`event under another server's address (${event.server})`);
   if (event.type === 'join') return judgeClaim(event.name, ctx, event);
   if (event.type === 'back') {
-    // A buddy resumed on the peer: fine if it was away, or its server is gone, or it was there already.
     const holder = ctx.roster.holder(event.name);
     if (!holder) return judgeClaim(event.name, ctx, event);
-    if (holder.name === event.name && (holder.away || holder.server === ctx.peer || !ctx.linked(holder.server))) return { ok: true };
-    // It proved the buddy's resume token on the peer: newer than a connection elsewhere that has not
-    // closed yet — one on a server that was frozen, or whose close is still on its way.
-    if (holder.name === event.name && event.key !== undefined && event.key === holder.key) return { ok: true };
-    return refuse(`back for "${event.name}", who is present on ${holder.server}`);
+    if (holder.name !== event.name) return refuse(`back for "${event.name}", whose look-alike "${holder.name}" is present`);
+    // A buddy that was on the peer already comes back on its own server's word.
+    if (holder.server === ctx.peer) return { ok: true };
+    // From anywhere else, a resume shows the buddy's resume key (the buddy proved its token on the
+    // peer): without it, no server can claim an away buddy and lock the real one out. With it, it
+    // wins over a connection elsewhere that has not closed yet (a frozen server, a close on its way).
+    if (holder.key !== undefined) return event.key === holder.key ? { ok: true } : refuse(`back for "${event.name}" without that buddy's resume key`);
+    // A buddy known only by name (a roster from before keys): away, or its server gone.
+    return holder.away || !ctx.linked(holder.server) ? { ok: true } : refuse(`back for "${event.name}", who is present on ${holder.server}`);
   }
   return ctx.roster.isOn(ctx.peer, event.name) ? { ok: true } : refuse(`${event.type} for "${event.name}", who is not on that server`);
 }

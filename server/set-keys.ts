@@ -71,12 +71,14 @@ export interface KeyChoices {
   newInvite: boolean;
   /** A new server invite: the old one admits no new server. */
   newServerInvite?: boolean;
+  /** Told what of the kept keys was ignored (and why): a start goes on without it. */
+  warn?: (message: string) => void;
   codec: SecretsCodec | undefined;
 }
 
 /** The keys a starting server uses: the data folder's (or new ones), with the operator's choices applied. */
 export async function prepareSetKeys(choices: KeyChoices): Promise<SetKeys> {
-  let keys = (choices.data && loadSetKeys(choices.data, choices.codec)) || newSetKeysWithoutTls();
+  let keys = (choices.data && loadSetKeys(choices.data, choices.codec, choices.warn)) || newSetKeysWithoutTls();
   if (!choices.insecure && !keys.cert) keys = { ...keys, ...(await newCertificate()) };
   if (choices.private !== undefined && choices.private !== keys.private) keys = { ...keys, version: nextVersion(keys), private: choices.private };
   if (choices.passphrase !== undefined) keys = withPassphrase(keys, choices.passphrase);
@@ -115,7 +117,7 @@ function nextVersion(keys: SetKeys): number {
 }
 
 /** The keys kept in `directory`, or undefined when there are none yet. */
-export function loadSetKeys(directory: string, codec?: SecretsCodec): SetKeys | undefined {
+export function loadSetKeys(directory: string, codec?: SecretsCodec, warn: (message: string) => void = () => {}): SetKeys | undefined {
   const sealed = join(directory, SEALED);
   const plain = join(directory, FILE);
   let text: string;
@@ -130,6 +132,12 @@ export function loadSetKeys(directory: string, codec?: SecretsCodec): SetKeys | 
     const stored = JSON.parse(text);
     // Keys kept before there were server invites get one (the people's invite no longer admits servers).
     if (stored && typeof stored === 'object' && !('serverInvite' in stored)) stored.serverInvite = newInviteCode();
+    // A version pushed far ahead (by a peer, before versions were checked) would leave no room for
+    // the next change: it gives way to now, and the start goes on.
+    if (stored && typeof stored === 'object' && !(Number.isSafeInteger(stored.version) && stored.version <= Date.now() + KEYS_VERSION_AHEAD_MS)) {
+      warn(`the chat's keys in ${directory} had a version far ahead of this clock (${String(stored.version).slice(0, 24)}): ignored, counting from now`);
+      stored.version = Date.now();
+    }
     const { type: _type, ...keys } = v.parse(SetKeysFrame, { type: 'set_keys', ...stored });
     return keys;
   } catch {

@@ -131,6 +131,12 @@ describe('PeerRelay', () => {
     const said = event({ type: 'message', name: 'Uma', origin: PEER_ORIGIN, seq: 3, clock: 7, server: PEER, text: 'still here' });
     relay.onEvent(link, said, raw(said));
     expect(relayed).toEqual([back.id, said.id]);
+    // An away buddy cannot be claimed without its key either: the real one could not come back.
+    roster.add(SELF, 'Vic', { since: Date.now() - 60_000, clock: 2, origin: SELF_ORIGIN, key: 'c'.repeat(64) }).away = true;
+    const grab = event({ type: 'back', name: 'Vic', origin: PEER_ORIGIN, seq: 4, clock: 8, server: PEER, key: 'd'.repeat(64) });
+    relay.onEvent(link, grab, raw(grab));
+    expect(roster.holder('Vic')).toMatchObject({ server: SELF, key: 'c'.repeat(64), away: true });
+    expect(relayed).toEqual([back.id, said.id]);
   });
 
   it('a name given away on both sides of a split: the claim earlier in the set order keeps it, on the backfill that shows it', async () => {
