@@ -8,7 +8,7 @@ import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { defaultDataFolder } from './data-folder.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
-import { browserUrl, startHost, untilSignal } from './host.js';
+import { browserUrl, hostCommands, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './errors.js';
 
@@ -24,6 +24,8 @@ const USAGE = `Usage:
       --private: people need the invite (or the passphrase) to join; --passphrase takes one from
       the CHATTY_PASSPHRASE variable. --new-invite replaces the invite (the old one stops working);
       --new-server-invite replaces the server invite. --no-replicas: no new server may join.
+      While it runs, type "servers" to list the set, or "revoke ADDRESS" to take a server out of it:
+      the others re-key (new secret, certificate and invites), so what it held stops working.
       --insecure serves plain http:// and ws:// (anyone on the network can read the chat).
       --advertise is the address others reach it at (default: from --bind and --port).
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
@@ -171,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
         sourceMaps: values['source-maps'] === true,
         mdns: values['no-mdns'] !== true,
       });
+      hostCommands(hosted.node);
       return untilSignal(hosted);
     }
     case 'client': {

@@ -8,6 +8,8 @@ import { type HostOptions as HostingOptions, type Hosted, host } from '../server
 import { fingerprintForPeople } from '../shared/auth.js';
 import { ErrorCode } from '../shared/errors.js';
 import { browserInviteLink, formatInvite } from '../shared/invite.js';
+import { createInterface } from 'node:readline';
+import { parseServerAddress } from '../shared/protocol.js';
 import { formatServers } from './seminar-format.js';
 import { CliError } from './errors.js';
 
@@ -59,6 +61,30 @@ export function printInvite(node: ChatServer, out: NodeJS.WritableStream): void 
   }
   if (invite.fingerprint) out.write(`Certificate fingerprint (SHA-256): ${fingerprintForPeople(invite.fingerprint)}\n`);
   else out.write('Not encrypted (--insecure): anyone on the network can read this chat.\n');
+}
+
+/**
+ * What the operator types while the server runs: `servers` lists the set, `revoke ADDRESS` takes a
+ * server out of it (the set re-keys: new invites are printed). Nothing else is read from the input.
+ */
+export function hostCommands(node: ChatServer, input: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): void {
+  if ((input as { isTTY?: boolean }).isTTY) out.write('Type "servers" to list the servers of this chat, "revoke ADDRESS" to take one out of it.\n');
+  const lines = createInterface({ input, terminal: false });
+  lines.on('line', (line) => {
+    const [command, argument] = line.trim().split(/\s+/);
+    if (!command) return;
+    if (command === 'servers') return void out.write(`${formatServers(node.servers())}\n`);
+    if (command !== 'revoke' || !argument) return void out.write('Commands: "servers", "revoke ADDRESS" (wss://HOST:PORT or HOST:PORT).\n');
+    const address = parseServerAddress(argument);
+    if (!address.ok) return void out.write(`revoke: ${address.error.message}\n`);
+    void node
+      .revoke(address.value)
+      .then((refused) =>
+        out.write(
+          refused ? `revoke: ${refused}\n` : `Revoked ${address.value}: it is out of the set, and the set has new keys (give people the new invite).\n`,
+        ),
+      );
+  });
 }
 
 /** Disconnect cleanly on SIGINT/SIGTERM, then resolve with the exit code. */

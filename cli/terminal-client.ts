@@ -140,6 +140,12 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           return;
         case 'batch':
           return; // never here: the client hands a batch on as the events it stands for
+        case 'certificate':
+          // The set re-keyed (a server was taken out): the next connections expect the new one.
+          pin.repin(msg.fingerprint);
+          if (known.get(server) !== undefined) known.remember(server, msg.fingerprint);
+          print(`[SERVER] the chat has a new certificate: ${fingerprintForPeople(msg.fingerprint)}`);
+          return;
         default:
           missingCase(msg); // a frame type added to the protocol must be handled here
       }

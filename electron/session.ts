@@ -46,10 +46,17 @@ export class ChatSession {
 
   constructor(private readonly opts: SessionOptions) {
     // One pin per join: the invite's fingerprint, or (a plain address) the first one seen.
-    this.#chat = new ClientSession((fingerprint) => {
-      this.#pin = new CertificatePin(fingerprint);
-      return opts.sockets(this.#pin);
-    }, opts.emit);
+    this.#chat = new ClientSession(
+      (fingerprint) => {
+        this.#pin = new CertificatePin(fingerprint);
+        return opts.sockets(this.#pin);
+      },
+      (event) => {
+        // The set re-keyed (a server was taken out): the next connections expect its new certificate.
+        if (event.kind === 'frame' && event.frame.type === 'certificate') this.#pin?.repin(event.frame.fingerprint);
+        opts.emit(event);
+      },
+    );
   }
 
   /**

@@ -112,20 +112,25 @@ export class Access {
   /**
    * Keys from a peer (or a new invite here): the newest version wins. A server joining with the
    * server invite takes the set's keys whole; after that only who may join changes (the invites,
-   * private, passphrase) — the secret and the certificate are the set's identity, and no member can
-   * swap them for everyone. A version far ahead of this server's clock is refused: it would leave
-   * no room for the next change. True when they were taken.
+   * private, passphrase) — the secret and the certificate are the set's identity, and a member
+   * swaps them only when it takes a server out of the set (`revoke`). A version far ahead of this
+   * server's clock is refused: it would leave no room for the next change. True when they were taken.
    */
   adopt(keys: SetKeys): boolean {
-    if (this.#joinInvite === undefined) {
-      if (keys.version <= this.#keys.version || keys.version > Date.now() + KEYS_VERSION_AHEAD_MS) return false;
-      if (keys.secret !== this.#keys.secret || keys.cert !== this.#keys.cert || keys.key !== this.#keys.key) return false;
-    }
+    if (!this.accepts(keys)) return false;
     this.#joinInvite = undefined;
     this.#keys = keys;
     this.#fingerprint = keys.cert ? certificateFingerprint(keys.cert) : undefined;
     this.opts.onKeysChanged(keys);
     return true;
+  }
+
+  /** Whether adopt() would take `keys` (the rules above), without taking them. */
+  accepts(keys: SetKeys): boolean {
+    if (this.#joinInvite !== undefined) return true;
+    if (keys.version <= this.#keys.version || keys.version > Date.now() + KEYS_VERSION_AHEAD_MS) return false;
+    const identity = keys.secret !== this.#keys.secret || keys.cert !== this.#keys.cert || keys.key !== this.#keys.key;
+    return !identity || keys.revoke !== undefined;
   }
 
   /** A fresh challenge for a new connection. */

@@ -31,7 +31,7 @@ import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
 import { ServerKey } from './server-key.js';
-import { newSetKeysWithoutTls, prepareSetKeys, saveSetKeys, type SetKeys, withNewInvite, withNewServerInvite } from './set-keys.js';
+import { newSetKeysWithoutTls, prepareSetKeys, revokedKeys, saveSetKeys, type SetKeys, withNewInvite, withNewServerInvite } from './set-keys.js';
 import { SearchIndex } from './search-index.js';
 import { SqliteStore, StoreError } from './store.js';
 
@@ -69,6 +69,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #files: FileStore;
   readonly #fileRoutes: FileRoutes;
   readonly #secretsCodec: ChatServerOptions['secretsCodec'];
+  /** The certificate fingerprint this server's clients were last told of (their pin). */
+  #told: string | undefined;
   #listener: Listener | undefined;
   #stopping: Promise<void> | undefined;
   /** The peers the data folder remembers, read with the rest of it when the node is made. */
@@ -98,6 +100,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#secretsCodec = opts.secretsCodec;
     const keys = opts.keys ?? newSetKeysWithoutTls();
     this.#access = new Access({ keys, invitedReplicas: opts.invitedReplicas, joinInvite: opts.joinInvite, onKeysChanged: (k) => this.#onKeysChanged(k) });
+    this.#told = this.#access.fingerprint;
     this.#saveKeys(keys, () => void store?.close());
     const index = store && new SearchIndex((message) => log.error({ message }, 'the search index failed'));
     this.#index = index;
@@ -168,9 +171,17 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       access: this.#access,
       relay,
       onSetKeys: (keys) => {
-        const newer = keys.version > this.#access.keys.version;
-        if (!this.#access.adopt(keys) && newer)
-          log.warn({ version: keys.version }, 'a peer sent keys this server does not take (another secret or certificate, or a version far ahead)');
+        if (!this.#access.accepts(keys) || keys.revoke === this.url) {
+          if (keys.version > this.#access.keys.version)
+            log.warn({ version: keys.version }, 'a peer sent keys this server does not take (another secret or certificate, or a version far ahead)');
+          return;
+        }
+        // A revoked server's link closes before the new keys go on to every link: it never gets them.
+        if (keys.revoke !== undefined) {
+          log.warn({ server: keys.revoke }, 'a server of the set was taken out of it (revoked); the set has new keys');
+          this.#mesh.expel(keys.revoke);
+        }
+        this.#access.adopt(keys);
       },
       onServersChanged: (servers) => this.#onServersChanged(servers),
     });
@@ -325,6 +336,21 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#access.adopt(withNewInvite(this.#access.keys));
   }
 
+  /**
+   * Take `server` out of the set: its link closes, and every other server takes new keys — a new
+   * secret, certificate and invites — so what it held (the secret, the certificate's key, the
+   * invites) stops working. Its clients stay with it; everyone else's pin moves to the new
+   * certificate (`certificate` frame). The answer says what went wrong, if anything did.
+   */
+  async revoke(server: string): Promise<string | undefined> {
+    if (server === this.url) return 'a server cannot take itself out of the set: stop it instead';
+    if (!this.servers().includes(server) && !this.#mesh.knownPeers().includes(server)) return `${server} is not a server of this set`;
+    const keys = await revokedKeys(this.#access.keys, server);
+    this.#mesh.expel(server);
+    this.#access.adopt(keys);
+    return undefined;
+  }
+
   /** Replace the server invite on every server of the set: the old one admits no new server (those in the set stay). */
   newServerInvite(): void {
     this.#access.adopt(withNewServerInvite(this.#access.keys));
@@ -364,6 +390,12 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#saveKeys(keys);
     if (keys.cert && keys.key) this.#listener?.setCertificate({ cert: keys.cert, key: keys.key });
     this.#mesh.broadcast(encode(frame.setKeys(keys)));
+    // Clients pin the set's certificate: a new one (the set re-keyed) is told over the connection they trust.
+    const { fingerprint } = this.#access;
+    if (fingerprint !== undefined && fingerprint !== this.#told) {
+      this.#told = fingerprint;
+      this.#clients.broadcast(encode(frame.certificate(fingerprint)));
+    }
     this.emit('keys');
   }
 

@@ -382,6 +382,15 @@ export class Mesh {
     this.#recompute();
   }
 
+  /** A server taken out of the set (revoked): its link closes and it is not dialed again. */
+  expel(url: string): void {
+    this.#dials.forget(url);
+    const link = this.#links.get(url);
+    if (!link) return;
+    this.#drop(link, true);
+    link.outlet.close(CloseCode.POLICY, 'REVOKED: this server was taken out of the set');
+  }
+
   /** Re-dial servers known from before (a restart with a data folder), until they answer. */
   rejoin(urls: string[]): void {
     for (const url of urls) if (url !== this.opts.self) this.#dials.retry(url, true);

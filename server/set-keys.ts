@@ -104,6 +104,15 @@ export function withNewServerInvite(keys: SetKeys): SetKeys {
 }
 
 /**
+ * The set's keys made anew but for who may join (private, passphrase), taking `server` out of the
+ * set: a new secret, certificate and invites, so nothing it held works any more.
+ */
+export async function revokedKeys(keys: SetKeys, server: string): Promise<SetKeys> {
+  const tls = keys.cert ? await newCertificate() : {};
+  return { ...keys, ...tls, version: nextVersion(keys), secret: newSecret(), invite: newInviteCode(), serverInvite: newInviteCode(), revoke: server };
+}
+
+/**
  * A version may run ahead of this server's clock by this much, no more: a version is the time of
  * its change, and one pushed to the end of the number line would leave no room for the next.
  */

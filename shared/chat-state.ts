@@ -329,6 +329,7 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       return frame.names.length ? reduceAll(state, batchEvents(frame)) : state; // the client hands them one by one; this is for a raw feed
     case 'ack':
     case 'pong':
+    case 'certificate': // the front end's pin takes it (the session, the terminal client)
     case 'hello': // the client answers these itself (chat-client.ts)
     case 'auth_ok':
       return state;

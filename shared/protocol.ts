@@ -168,6 +168,11 @@ export const SetKeysFrame = v.strictObject({
   cert: v.optional(Pem),
   key: v.optional(Pem),
   passphrase: v.optional(v.strictObject({ salt: Nonce, key: Key })),
+  /**
+   * This change takes that server out of the set: the receiver closes its link to it and takes the
+   * new secret and certificate (the only change that may replace them), so what it held stops working.
+   */
+  revoke: v.optional(ServerUrl),
 });
 
 // --- client → server (seminar: {client_join_req, Name, From}, {client_leave_req, Name, From}, {send, Name, Text})
@@ -365,6 +370,12 @@ export const SearchResults = v.strictObject({ type: v.literal('search_results'),
 /** The server published the client's `send` with this `cid` as event `id` (also when it was a resend). */
 export const Ack = v.strictObject({ type: v.literal('ack'), cid: ClientId, id: EventId });
 export const Pong = v.strictObject({ type: v.literal('pong') });
+/**
+ * The set's certificate changed (a server was taken out of the set, and the set re-keyed): pin this
+ * one (base64url SHA-256 of its DER bytes) for the next connections. It comes over a connection the
+ * client already trusts.
+ */
+export const Certificate = v.strictObject({ type: v.literal('certificate'), fingerprint: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)) });
 /** Seminar: `exit` ends the client's background task (the reply to its leave request). */
 export const Exit = v.strictObject({ type: v.literal('exit') });
 export const ErrorFrame = v.strictObject({
@@ -532,6 +543,7 @@ const clientInbound = {
   history: History,
   ack: Ack,
   pong: Pong,
+  certificate: Certificate,
   update_servers: UpdateServers,
   roster: Roster,
   exit: Exit,
@@ -702,6 +714,7 @@ export const frame = {
   typing: (to?: string) => ({ type: 'typing', ...(to ? { to } : {}) }) as const,
   isTyping: (name: string, server: string, to?: string): IsTyping => ({ type: 'is_typing', name, server, ...(to ? { to } : {}) }),
   pong: () => ({ type: 'pong' }) as const,
+  certificate: (fingerprint: string): v.InferOutput<typeof Certificate> => ({ type: 'certificate', fingerprint }),
   ack: (cid: string, id: string): Ack => ({ type: 'ack', cid, id }),
   /** Events as clients get them (forClientsBatched). */
   history: (events: readonly ChatEvent[], more: boolean, page = false): v.InferInput<typeof History> => ({

@@ -16,6 +16,7 @@ import { freePort } from './helpers/ports.js';
 import { Chatty } from './helpers/processes.js';
 import { TcpProxy } from './helpers/proxy.js';
 import { RawSocket } from './helpers/sockets.js';
+import { eventually } from './helpers/waiters.js';
 
 const proxies: TcpProxy[] = [];
 const servers: Server[] = [];
@@ -211,6 +212,54 @@ describe('private chats', () => {
     await client(a.invite, 'Ann');
     const c = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
     await c.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+  });
+
+  it('revoking a server takes it out of the set and re-keys the rest: its secret, certificate and invites stop working', async () => {
+    const a = await host('--private');
+    const b = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
+    const bUrl = await b.url();
+    const c = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
+    const cUrl = await c.url();
+    await c.waitFor(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    // Ann chats on B, pinned through the invite.
+    const ann = await client(via(a.invite, portOf(bUrl)), 'Ann');
+    // A's operator types the command: C is out, the rest re-key.
+    a.proc.type(`revoke ${cUrl}`);
+    await a.proc.waitFor(/^Revoked wss:/);
+    await a.proc.waitFor(/^The chat's invites changed/);
+    const invites = a.proc.stdout.filter((l) => /^ {2}chatty:\/\//.test(l));
+    const fresh = invites.at(-1)!.trim();
+    expect(fresh).not.toBe(a.invite);
+    const fp = (link: string) => /fp=([\w-]+)/.exec(link)![1];
+    expect(fp(fresh)).not.toBe(fp(a.invite));
+    await b.waitFor(/^The chat's invites changed/);
+    await eventually(() =>
+      expect(b.stdout.filter((l) => l.startsWith('[SERVER UPDATE]')).at(-1)).toMatch(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/),
+    );
+    // Ann's pin moves to the new certificate over the connection she trusts, and she chats on.
+    await ann.waitFor(/^\[SERVER\] the chat has a new certificate: /);
+    const bea = await client(via(fresh, portOf(bUrl)), 'Bea');
+    bea.type('after the re-key');
+    await ann.waitFor(/^\[Bea\] after the re-key$/);
+    // What C held no longer works: the old invite is pinned to a certificate the set no longer shows,
+    const old = new Chatty(['client', a.invite, 'Old', '--give-up', '1']);
+    expect(await old.exited()).toBe(1);
+    expect(old.stderr.at(-1)).toMatch(/is not the one this chat uses/);
+    // C's (stolen) certificate does not pass a client pinned to the new one,
+    const toC = new Chatty(['client', via(fresh, portOf(cUrl)), 'Cid', '--give-up', '1']);
+    expect(await toC.exited()).toBe(1);
+    expect(toC.stderr.at(-1)).toMatch(/is not the one this chat uses/);
+    // and neither the old server invite nor C's old secret links a server again.
+    const again = new Chatty(['host', '--port', '0', '--join', a.serverInvite]);
+    expect(await again.exited()).toBe(1);
+    expect(again.stderr.join('\n')).toMatch(/AUTH_FAILED: wrong server invite/);
+    await new Promise((r) => setTimeout(r, 1_500)); // C re-dials with its old secret: refused
+    expect(a.proc.stdout.filter((l) => l.startsWith('[SERVER UPDATE]')).at(-1)).toMatch(/^\[SERVER UPDATE\] \[wss:\/\/[^,]+,wss:\/\/[^,]+\]$/);
+    // Mistakes are said plainly.
+    a.proc.type('revoke nonsense');
+    await a.proc.waitFor(/^revoke: /);
+    a.proc.type(`revoke ${a.url}`);
+    await a.proc.waitFor(/^revoke: a server cannot take itself out of the set/);
   });
 
   it('the terminal client remembers a certificate trusted on first use, and refuses another at that address', async () => {

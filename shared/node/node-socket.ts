@@ -25,6 +25,11 @@ export class CertificatePin {
     return this.#fingerprint;
   }
 
+  /** The set re-keyed: its server (over a connection this pin let through) names the new certificate. */
+  repin(fingerprint: string): void {
+    this.#fingerprint = fingerprint;
+  }
+
   /** undefined when `seen` may be trusted; otherwise why not, for people. */
   check(seen: string): string | undefined {
     if (this.#fingerprint === undefined) {
