@@ -9,6 +9,7 @@ import {
   JoinRequest,
   LoadOlderRequest,
   OpenLinkRequest,
+  RevokeRequest,
   parsePayload,
   Preferences,
   safeExternalUrl,
@@ -73,6 +74,10 @@ export function invokeHandlers(deps: IpcDeps): InvokeHandlers {
     },
     [Channel.leave]: () => session.leave(),
     [Channel.newInvite]: () => session.newInvite(),
+    [Channel.revokeServer]: async (payload) => {
+      const server = parsePayload(RevokeRequest, payload);
+      return server.ok ? session.revokeServer(server.value) : server;
+    },
     [Channel.openLink]: async (payload) => {
       const url = parsePayload(OpenLinkRequest, payload);
       if (!url.ok) return url;

@@ -21,6 +21,7 @@ const api: ChattyApi = {
   loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
   newInvite: invoke('newInvite'),
+  revokeServer: invoke('revokeServer'),
   openLink: invoke('openLink'),
   settings: invoke('settings'),
   setPreferences: invoke('setPreferences'),

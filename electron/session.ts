@@ -123,6 +123,15 @@ export class ChatSession {
     return ok(this.#nodeInfo(client.name, node));
   }
 
+  /** Take a server out of the set this app's node is in: the rest re-key (new secret, certificate, invites). */
+  async revokeServer(server: string): Promise<Result<SessionInfo>> {
+    const node = this.#hosted?.node;
+    const client = this.#chat.client;
+    if (!node || !client) return fail(ErrorCode.UNSUPPORTED, 'only a host or a replica can take a server out of the chat');
+    const refused = await node.revoke(server);
+    return refused ? fail(ErrorCode.BAD_INPUT, refused) : ok(this.#nodeInfo(client.name, node));
+  }
+
   async send(text: string, to?: string): Promise<Result<string>> {
     return this.#chat.send(text, to);
   }

@@ -216,6 +216,7 @@ export function createModel(api: ChattyApi) {
     /** Mute the public chat, or choose the idle time: kept, and applied at once. */
     setPreferences: async (patch: Partial<Preferences>) => settled(await api.setPreferences({ ...DEFAULT_PREFERENCES, ...pick(settings.value), ...patch })),
     newInvite: async () => remember(await api.newInvite()),
+    revokeServer: async (server: string) => remember(await api.revokeServer(server)),
     openLink: (url: string) => api.openLink(url),
   };
 }

@@ -3,7 +3,7 @@
 // payload schemas live here once; preload, main and renderer all import them.
 import * as v from 'valibot';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
-import { type ClientInbound, Limits, Port, Status } from './protocol.js';
+import { type ClientInbound, isServerUrl, Limits, Port, Status } from './protocol.js';
 
 /** Where the UI runs: the desktop app can host and replicate; a browser can only join its host. */
 export type BridgeMode = 'desktop' | 'browser';
@@ -101,6 +101,8 @@ export interface ChattyApi {
   leave(): Promise<Result<void>>;
   /** Replace the invite of the chat this app's node is in (every server of the set takes it); answers the new session info. */
   newInvite(): Promise<Result<SessionInfo>>;
+  /** Take a server out of the set this app's node is in (the rest re-key: new invites); answers the new session info. */
+  revokeServer(server: string): Promise<Result<SessionInfo>>;
   /** Links in messages open only through here, after validation. */
   openLink(url: string): Promise<Result<void>>;
   /** The remembered name, port, address and replica choice, and the preferences (defaults the first time). */
@@ -125,6 +127,7 @@ export const Channel = {
   loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
   newInvite: 'chatty:new-invite',
+  revokeServer: 'chatty:revoke-server',
   openLink: 'chatty:open-link',
   settings: 'chatty:settings',
   setPreferences: 'chatty:set-preferences',
@@ -165,6 +168,7 @@ export const TypingRequest = v.optional(Name);
 export const SearchRequest = v.pipe(v.string(), v.maxLength(200));
 export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
+export const RevokeRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS), v.check(isServerUrl, 'must be a server address like wss://HOST:PORT'));
 
 export type HostRequest = v.InferOutput<typeof HostRequest>;
 export type JoinRequest = v.InferOutput<typeof JoinRequest>;

@@ -49,6 +49,32 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     expect(await guest.page.getByTestId('status').textContent()).toContain('Connected');
   });
 
+  it('the host lists the servers and takes a replica out: the chat re-keys, and the host shows the new invites', async () => {
+    const host = await openDesktopWindow(browser());
+    await host.page.getByTestId('name').fill('Ann');
+    await host.page.getByTestId('port').fill(String(await freePort()));
+    await host.page.getByTestId('host').click();
+    await host.page.getByTestId('status').getByText('as Ann').waitFor();
+    const invite = (await host.page.getByTestId('invite').textContent())!;
+    const serverInvite = (await host.page.getByTestId('server-invite').textContent())!;
+    const guest = await openDesktopWindow(browser());
+    await guest.page.getByTestId('name').fill('Bob');
+    await guest.page.getByTestId('address').fill(serverInvite);
+    await guest.page.getByTestId('join').click();
+    await guest.page.getByTestId('status').getByText('as Bob').waitFor();
+    await expect.poll(() => host.page.getByTestId('server-count').textContent()).toBe('2 servers');
+    // Two steps: the first only asks.
+    await host.page.getByTestId('server-count').click();
+    await host.page.getByTestId('take-out').click();
+    expect(await host.page.locator('.servers .confirm').textContent()).toContain('out of the chat? Every other server makes new keys');
+    await screenshot(host.page, 'desktop-take-out');
+    await host.page.getByTestId('take-out-confirm').click();
+    await expect.poll(() => host.page.getByTestId('server-count').textContent()).toBe('1 server');
+    await expect.poll(() => host.page.getByTestId('invite').textContent()).not.toBe(invite);
+    expect(await host.page.getByTestId('server-invite').textContent()).not.toBe(serverInvite);
+    expect(host.session.node!.servers()).toEqual([host.session.node!.url]);
+  });
+
   it('hosts a private chat: a guest without the invite is told so; with the code typed it joins, and sees the certificate it trusted', async () => {
     const host = await openDesktopWindow(browser());
     const port = await freePort();

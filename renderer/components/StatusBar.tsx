@@ -1,3 +1,4 @@
+import { useSignal } from '@preact/signals';
 import type { Model } from '../model.js';
 import { hostOf } from './format.js';
 
@@ -68,6 +69,7 @@ export function StatusBar({ model }: { model: Model }) {
                   </a>
                 </>
               ) : null}
+              <TakeOut model={model} server={s} />
             </li>
           ))}
         </ul>
@@ -79,6 +81,49 @@ export function StatusBar({ model }: { model: Model }) {
         {status === 'disconnected' ? 'Back to start' : 'Leave'}
       </button>
     </header>
+  );
+}
+
+/**
+ * In the app that runs a server of the chat: take another server out of it (revoke). Two steps, as
+ * it re-keys the whole chat: everyone then needs the new invite.
+ */
+function TakeOut({ model, server }: { model: Model; server: string }) {
+  const asking = useSignal(false);
+  const error = useSignal('');
+  const session = model.session.value;
+  if (model.mode !== 'desktop' || !session?.runsNode || server === session.nodeUrl) return null;
+  const take = async () => {
+    const result = await model.revokeServer(server);
+    asking.value = false;
+    error.value = result.ok ? '' : result.error.message;
+  };
+  return (
+    <>
+      {' '}
+      {asking.value ? (
+        <span class="confirm" role="alert">
+          Take {hostOf(server)} out of the chat? Every other server makes new keys: people need the new invite.{' '}
+          <button type="button" class="link" data-testid="take-out-confirm" onClick={() => void take()}>
+            Take out
+          </button>{' '}
+          <button type="button" class="link" onClick={() => (asking.value = false)}>
+            Cancel
+          </button>
+        </span>
+      ) : (
+        <button
+          type="button"
+          class="link"
+          data-testid="take-out"
+          title="Revoke this server: it leaves the chat, and what it holds (the chat's keys and invites) stops working"
+          onClick={() => (asking.value = true)}
+        >
+          Take out
+        </button>
+      )}
+      {error.value ? <span class="error"> {error.value}</span> : null}
+    </>
   );
 }
 
