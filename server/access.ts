@@ -119,7 +119,9 @@ export class Access {
   adopt(keys: SetKeys): boolean {
     if (!this.accepts(keys)) return false;
     this.#joinInvite = undefined;
-    this.#keys = keys;
+    // `revoke` belongs to the change that carries it (passed on once, below), not to the keys kept.
+    const { revoke: _revoke, ...kept } = keys;
+    this.#keys = kept;
     this.#fingerprint = keys.cert ? certificateFingerprint(keys.cert) : undefined;
     this.opts.onKeysChanged(keys);
     return true;

@@ -387,7 +387,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
   /** New keys for the set (adopted from a peer, or a new invite here): kept, served, and passed on. */
   #onKeysChanged(keys: SetKeys): void {
-    this.#saveKeys(keys);
+    this.#saveKeys(this.#access.keys); // as kept: without a revocation's `revoke`
     if (keys.cert && keys.key) this.#listener?.setCertificate({ cert: keys.cert, key: keys.key });
     this.#mesh.broadcast(encode(frame.setKeys(keys)));
     // Clients pin the set's certificate: a new one (the set re-keyed) is told over the connection they trust.

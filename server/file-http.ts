@@ -153,8 +153,8 @@ export class FileRoutes {
         message: `the file is larger than ${this.deps.maxBytes} bytes, the most this server takes`,
       });
     }
-    // Quotas: what the history's events share, the uploader's and everyone's; checked before a byte
-    // is written (as far as the body says its length) and while it streams in.
+    // Quotas: the uploader's files in the history, and the files this server holds; checked before
+    // a byte is written (as far as the body says its length) and while it streams in.
     const { limits } = this.deps;
     const usage = this.deps.fileUsage(as);
     const room = Math.min(limits.fileBytesPerPerson - usage.mine, limits.fileBytesTotal - usage.all);

@@ -190,7 +190,8 @@ export class History {
     // Presence first, oldest come first: its own bound, so it never pushes a message out.
     while (this.#presenceCount > this.opts.maxPresence) {
       const oldest = this.#presence[this.#presenceHead++]!;
-      if (this.#byId.has(oldest.id)) this.#drop(this.#indexOf(oldest));
+      const at = this.#byId.has(oldest.id) ? this.#indexOf(oldest) : -1;
+      if (at >= 0) this.#drop(at);
     }
     if (this.#presenceHead > 1024 && this.#presenceHead * 2 > this.#presence.length) {
       this.#presence = this.#presence.slice(this.#presenceHead);
@@ -199,7 +200,7 @@ export class History {
     while (this.#messages > this.opts.maxEvents || (this.#bytes > this.opts.maxBytes && this.#events.length > 1)) this.#drop(0);
   }
 
-  /** Where `event` (one held here) stands: the events are in the set's order. */
+  /** Where `event` stands (-1: not here): the events are in the set's order. */
   #indexOf(event: ChatEvent): number {
     let low = 0;
     let high = this.#events.length;
@@ -208,8 +209,9 @@ export class History {
       if (compareEvents(this.#events[mid]!, event) < 0) low = mid + 1;
       else high = mid;
     }
-    while (this.#events[low] !== event) low++; // one origin's clock is unique: a step at most
-    return low;
+    // One origin's clock is unique: the event is at `low`, or a step or two on.
+    while (low < this.#events.length && this.#events[low] !== event && compareEvents(this.#events[low]!, event) === 0) low++;
+    return this.#events[low] === event ? low : -1;
   }
 
   #drop(at: number): void {
