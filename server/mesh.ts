@@ -57,6 +57,12 @@ export interface PeerLink {
   open: boolean;
   /** The other side proved the set's key (inbound: before it became a link; outbound: its `auth_ok`). */
   authenticated: boolean;
+  /**
+   * The origin of the first event it sent whose signature checked out: the peer's own. Its later
+   * live events of that origin need no check of their own (the link is the peer's, over TLS), which
+   * spares a verification (~0.1 ms) per event per server; any other origin is checked in full.
+   */
+  origin?: string;
 }
 
 /** What the mesh needs of access.ts: to dial, and the set's keys a dialed link sends once it is up. */

@@ -66,9 +66,13 @@ export class PeerRelay implements PeerHandlers {
     }
     const verdict = judgePeerEvent(event, this.#context(link, now));
     if (!verdict.ok) return this.#refuse(link, verdict.reason, event.type, event.name);
-    // No server speaks for another: an event must be signed by the key its origin id stands for.
-    const forged = signatureFault(event);
-    if (forged) return this.#refuse(link, `event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
+    // No server speaks for another: an event must be signed by the key its origin id stands for
+    // (checked once per link for the peer's own origin: PeerLink.origin).
+    if (event.origin !== link.origin) {
+      const forged = signatureFault(event);
+      if (forged) return this.#refuse(link, `event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
+      link.origin ??= event.origin;
+    }
     if (verdict.displaced) this.#displace(verdict.displaced);
     this.deps.observeClock(event.clock);
     switch (event.type) {

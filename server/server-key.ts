@@ -1,6 +1,6 @@
 // This server's own signing key (docs/protocol.md § Signed events): an Ed25519 key pair made once
 // and kept in the data folder, readable by the user only. Its origin id is derived from the public
-// key (the first 16 bytes of its SHA-256, hex), so anyone can tell which key an origin's events
+// key (the first 10 bytes of its SHA-256, hex), so anyone can tell which key an origin's events
 // must be signed with, and no server of the set can sign for another's origin.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,9 +14,13 @@ const FILE = 'server-key.pem';
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the raw 32 bytes follow it. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-/** The origin id an Ed25519 public key (raw 32 bytes) stands for. */
+/**
+ * The origin id an Ed25519 public key (raw 32 bytes) stands for: the first 10 bytes of its SHA-256,
+ * as 20 hex digits. Finding another key with the same origin takes ~2^80 tries; every event and
+ * event id carries the origin, so it is kept as short as that allows (bytes per delivery).
+ */
 export function originOf(publicKey: Uint8Array): string {
-  return createHash('sha256').update(publicKey).digest('hex').slice(0, 32);
+  return createHash('sha256').update(publicKey).digest('hex').slice(0, 20);
 }
 
 /**

@@ -132,7 +132,7 @@ const eventMeta = {
   server: ServerUrl,
   ts: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS)),
   /**
-   * Between servers only: the origin's Ed25519 public key (base64url; `origin` is the first 16
+   * Between servers only: the origin's Ed25519 public key (base64url; `origin` is the first 10
    * bytes of its SHA-256, hex) and its signature over the event (docs/protocol.md § Signed events).
    * Clients never get them.
    */
