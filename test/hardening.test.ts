@@ -312,5 +312,13 @@ describe('hardening: a host stays up and honest under attack', () => {
     await b.waitFor(/is not its origin's own: it is not signed/, 'stderr');
     // Clients never see what only servers use.
     expect(JSON.stringify(bea.frames)).not.toMatch(/"sig"|"signer"/);
+    // Nor can it push the set's keys to the end of the number line (which locked newcomers out and
+    // left the host's --new-invite refusing to start): refused and logged, the invite unchanged.
+    const keys = peer.frames.find((f) => f.type === 'set_keys')!;
+    const { serverInvite } = keys;
+    peer.send({ ...keys, version: Number.MAX_SAFE_INTEGER, invite: '0000-0000-0000-0000' });
+    await b.waitFor(/a peer sent keys this server does not take/, 'stderr');
+    expect(await b.serverInviteCode()).toBe(serverInvite);
+    expect(b.stdout.some((l) => l.includes('0000-0000-0000-0000'))).toBe(false);
   });
 });
