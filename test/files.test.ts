@@ -16,6 +16,29 @@ import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 const MiB = 1024 * 1024;
 
+/** Whatever the server answers, until it closes, to a request written by hand on a TLS socket to `target`. */
+function rawAnswer(target: URL, write: (socket: ReturnType<typeof connect>) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.hostname, port: Number(target.port), rejectUnauthorized: false }, () => write(socket));
+    let answer = '';
+    socket.on('data', (d) => {
+      answer += d.toString();
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', (err) => (answer ? resolve(answer) : reject(err)));
+  });
+}
+
+/** An upload that announces `length` bytes, sends three, and waits: one under way until its socket is destroyed. */
+function uploadUnderWay(url: string, length: number): Promise<ReturnType<typeof connect>> {
+  const t = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: t.hostname, port: Number(t.port), rejectUnauthorized: false }, () => {
+      socket.write(`POST ${t.pathname}${t.search} HTTP/1.1\r\nHost: ${t.host}\r\nContent-Length: ${length}\r\n\r\nabc`, () => resolve(socket));
+    });
+  });
+}
+
 async function threeServers(extra: string[] = []) {
   const dataOf = () => mkdtempSync(join(tmpdir(), 'chatty-files-test-'));
   const aData = dataOf();
@@ -190,33 +213,15 @@ describe('files', () => {
       socket.on('error', reject);
     });
     // The same with no length announced (chunked), over the limit.
-    const chunked = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ host: target.hostname, port: Number(target.port), rejectUnauthorized: false }, () => {
-        socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nTransfer-Encoding: chunked\r\n\r\n`);
-        const chunk = randomBytes(256 * 1024);
-        for (let i = 0; i < 5; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString('binary')}\r\n`, 'binary');
-      });
-      let answer = '';
-      socket.on('data', (d) => {
-        answer += d.toString();
-      });
-      socket.on('close', () => resolve(answer));
-      socket.on('error', (err) => (answer ? resolve(answer) : reject(err)));
+    const chunked = await rawAnswer(target, (socket) => {
+      socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      const chunk = randomBytes(256 * 1024);
+      for (let i = 0; i < 5; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk.toString('binary')}\r\n`, 'binary');
     });
     expect(chunked).toMatch(/^HTTP\/1\.1 413/);
     expect(chunked).toContain('FILE_TOO_LARGE');
     // A flood of uploads at once from one person: the fifth waits its turn.
-    const held = await Promise.all(
-      [1, 2, 3, 4].map(
-        (i) =>
-          new Promise<ReturnType<typeof connect>>((resolve) => {
-            const t = new URL(uploadUrl(server, name, access, { name: `slow-${i}.bin` }));
-            const socket = connect({ host: t.hostname, port: Number(t.port), rejectUnauthorized: false }, () => {
-              socket.write(`POST ${t.pathname}${t.search} HTTP/1.1\r\nHost: ${t.host}\r\nContent-Length: 1000\r\n\r\nabc`, () => resolve(socket));
-            });
-          }),
-      ),
-    );
+    const held = await Promise.all([1, 2, 3, 4].map((i) => uploadUnderWay(uploadUrl(server, name, access, { name: `slow-${i}.bin` }), 1000)));
     await new Promise((r) => setTimeout(r, 300));
     const fifth = await upload(ann, Buffer.from('x'), { name: 'fifth.txt' });
     expect([fifth.status, fifth.json?.code]).toEqual([429, 'RATE_LIMITED']);
@@ -264,17 +269,9 @@ describe('files', () => {
     // A trickle is cut after a window below the minimum pace (1 MB/s here), and leaves nothing.
     const { server, name, access } = accessOf(bob);
     const target = new URL(uploadUrl(server, name, access, { name: 'trickle.bin' }));
-    const trickle = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ host: target.hostname, port: Number(target.port), rejectUnauthorized: false }, () => {
-        socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Length: 100\r\n\r\nabc`);
-      });
-      let answer = '';
-      socket.on('data', (d) => {
-        answer += d.toString();
-      });
-      socket.on('close', () => resolve(answer));
-      socket.on('error', (err) => (answer ? resolve(answer) : reject(err)));
-    });
+    const trickle = await rawAnswer(target, (socket) =>
+      socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Length: 100\r\n\r\nabc`),
+    );
     expect(trickle).toMatch(/^HTTP\/1\.1 400/);
     expect(trickle).toContain('slower than 1000000 bytes a second');
     expect(readdirSync(join(data, 'files'))).toHaveLength(3);
@@ -294,17 +291,7 @@ describe('files', () => {
     expect([refused.status, refused.json?.code]).toEqual([413, 'FILE_TOO_LARGE']);
     expect(readdirSync(join(data, 'files'))).toHaveLength(3);
     // One address holds at most so many requests under way (3 here, 32 by default): one more is answered 429 at once.
-    const held = await Promise.all(
-      [1, 2, 3].map(
-        (i) =>
-          new Promise<ReturnType<typeof connect>>((resolve) => {
-            const t = new URL(uploadUrl(server, name, access, { name: `held-${i}.bin` }));
-            const socket = connect({ host: t.hostname, port: Number(t.port), rejectUnauthorized: false }, () => {
-              socket.write(`POST ${t.pathname}${t.search} HTTP/1.1\r\nHost: ${t.host}\r\nContent-Length: 100\r\n\r\nabc`, () => resolve(socket));
-            });
-          }),
-      ),
-    );
+    const held = await Promise.all([1, 2, 3].map((i) => uploadUnderWay(uploadUrl(server, name, access, { name: `held-${i}.bin` }), 100)));
     await new Promise((r) => setTimeout(r, 300));
     const busy = await download(ann, huge.id);
     expect([busy.status, busy.json?.code]).toEqual([429, 'RATE_LIMITED']);
