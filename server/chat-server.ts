@@ -16,7 +16,7 @@ import { advertisedUrl } from './address.js';
 import { ClientRequests } from './client-requests.js';
 import { Connections } from './connections.js';
 import { EventClock } from './event-clock.js';
-import { FileRoutes } from './file-http.js';
+import { FileRoutes, issueFileToken } from './file-http.js';
 import { FileStore } from './file-store.js';
 import { Grace } from './grace.js';
 import { Heartbeat } from './heartbeat.js';
@@ -30,7 +30,7 @@ import { OriginPolicy } from './origin.js';
 import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
-import { ServerKey } from './server-key.js';
+import { ServerKey, SignerKeys } from './server-key.js';
 import { newSetKeysWithoutTls, prepareSetKeys, revokedKeys, saveSetKeys, type SetKeys, withNewInvite, withNewServerInvite } from './set-keys.js';
 import { SearchIndex } from './search-index.js';
 import { SqliteStore, StoreError } from './store.js';
@@ -69,6 +69,9 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #files: FileStore;
   readonly #fileRoutes: FileRoutes;
   readonly #secretsCodec: ChatServerOptions['secretsCodec'];
+  /** This server's origin id (its key's), and the servers' keys learnt from their events. */
+  readonly #origin: string;
+  readonly #signers = new SignerKeys();
   /** The certificate fingerprint this server's clients were last told of (their pin). */
   #told: string | undefined;
   #listener: Listener | undefined;
@@ -105,6 +108,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     const index = store && new SearchIndex((message) => log.error({ message }, 'the search index failed'));
     this.#index = index;
     const serverKey = ServerKey.load(opts.data === MEMORY ? undefined : opts.data);
+    this.#origin = serverKey.origin;
     const events = new EventClock(store?.identity(), serverKey.origin, (identity) => store?.saveIdentity(identity));
     this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     this.#history = new History({
@@ -116,6 +120,9 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       // A file goes with the last event that shares it: a download names its event.
       onFileDropped: (hash) => this.#files.remove(hash),
     });
+    // The servers' keys, as far as the history shows them (file tokens are checked with them).
+    this.#signers.add(serverKey.origin, serverKey.publicKeyObject);
+    for (const event of this.#history.missing({})) this.#signers.note(event);
     if (store?.damaged) log.warn({ file: store.file, damaged: store.damaged }, 'some events of the history could not be read back and were left out');
     this.#grace = new Grace(opts.graceMs);
     this.#heartbeat = new Heartbeat(opts.heartbeatMs);
@@ -157,6 +164,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       movedAway: (name) => this.#requests.movedAway(name),
       // Its own events a lone server published unsigned are signed when a peer first needs them.
       signed: (event) => (event.origin === serverKey.origin ? serverKey.sign(event) : event),
+      signers: this.#signers,
     });
     this.#mesh = new Mesh({
       self: url,
@@ -201,6 +209,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       limits: this.limits,
       maxUnsent: opts.maxClientBufferedBytes,
       sign: (event) => serverKey.sign(event),
+      fileToken: (name, key) => issueFileToken(serverKey, name, key),
       maxFileBytes: opts.maxFileBytes,
       log,
       onEvent: (event) => this.emit('event', event),
@@ -219,6 +228,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       secret: () => this.#access.keys.secret,
       certificate: () => this.#access.keys.cert,
       localKey: (name) => (this.#clients.has(name) ? requests.sessionKey(name) : undefined),
+      originFor: (name) => this.#originFor(name),
+      signers: this.#signers,
       anyKey: (name) => requests.sessionKey(name),
       event: (id) => this.#history.get(id),
       checkAddressee: (name, to) => {
@@ -383,6 +394,17 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     await Promise.all([this.#store?.close(), this.#index?.close()]);
     this.#files.close();
     this.emit('disconnect');
+  }
+
+  /**
+   * The origin of the server `name` is on now: this one's, a link's own (PeerLink.origin), or that of
+   * the event by which the buddy came to its server (its last join or back in the history).
+   */
+  #originFor(name: string): string | undefined {
+    const holder = this.#roster.holder(name);
+    if (!holder || holder.name !== name) return undefined;
+    if (holder.server === this.url) return this.#origin;
+    return this.#mesh.originOf(holder.server) ?? this.#history.lastClaim(name, holder.server)?.origin;
   }
 
   /** New keys for the set (adopted from a peer, or a new invite here): kept, served, and passed on. */

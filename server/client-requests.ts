@@ -11,7 +11,6 @@ import { type ChatEvent, type ClientJoinReq, type FileInfo, frame, Limits, type 
 import type { Access } from './access.js';
 import { type Connection, type Connections, type JoinedRequest, sendError } from './connections.js';
 import type { EventClock } from './event-clock.js';
-import { fileToken } from './file-http.js';
 import type { Grace } from './grace.js';
 import type { History } from './history.js';
 import { encode } from './json-bytes.js';
@@ -49,6 +48,8 @@ export interface ClientRequestsDeps {
   mesh: { broadcast(data: Buffer): void; servers(): string[] };
   /** One of this server's events with its key and signature. */
   sign: (event: ChatEvent) => ChatEvent;
+  /** The token a session's file requests carry, made by this server (file-http.ts). */
+  fileToken: (name: string, key: string) => string;
   /** What acks wait for (a commit), and whether commits fail right now. */
   store: Pick<SqliteStore, 'afterWrite' | 'failing'> | undefined;
   /** Full-text search where there is a data folder; the history in memory is searched otherwise. */
@@ -163,7 +164,7 @@ export class ClientRequests {
    * resume exactly what came after the last event it had — then, by the caller, its own join/back.
    */
   #welcome(conn: Connection, name: string, claim: ChatEvent, key: string, token: string, after: string | undefined): void {
-    const { self, roster, history, clients, access, mesh } = this.deps;
+    const { self, roster, history, clients, mesh } = this.deps;
     this.deps.connections.handshakeOver(conn);
     conn.role = { kind: 'client', name };
     clients.add(name, conn);
@@ -173,7 +174,7 @@ export class ClientRequests {
     // it has and places these among them, and what this server lacks comes later by backfill.
     const mine = (e: ChatEvent) => visibleTo(e, name);
     const missed = after ? history.after(after, mine) : undefined;
-    const files = { token: fileToken(access.keys.secret, name, key), maxBytes: this.deps.maxFileBytes };
+    const files = { token: this.deps.fileToken(name, key), maxBytes: this.deps.maxFileBytes };
     const welcome = frame.welcome(name, self, mesh.servers(), token, after !== undefined, files);
     const page = missed ? { events: missed, more: false } : history.page(Limits.HISTORY_PAGE, undefined, mine);
     conn.outlet.sendSpliced(welcome, roster.welcomeJson(), [frame.history(page.events, page.more)]);

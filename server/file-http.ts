@@ -15,6 +15,7 @@ import { fileLinkToken, formatBytes, httpBaseOf } from '../shared/files.js';
 import { type ChatEvent, type FileInfo, Limits, mediaTypeOf, validateFileName, visibleTo } from '../shared/protocol.js';
 import type { FileStore } from './file-store.js';
 import type { ServerLimits } from './limits.js';
+import type { ServerKey, SignerKeys } from './server-key.js';
 
 export interface FileRoutesDeps {
   files: FileStore;
@@ -31,6 +32,10 @@ export interface FileRoutesDeps {
   localKey(name: string): string | undefined;
   /** The resume key of `name`'s current session, on any server of the set. */
   anyKey(name: string): string | undefined;
+  /** The origin of the server `name` is on now, whose file tokens are the only ones good for `name`. */
+  originFor(name: string): string | undefined;
+  /** The servers' keys, that file tokens are checked with. */
+  signers: SignerKeys;
   /** The event with this id, if this server has it. */
   event(id: string): ChatEvent | undefined;
   /** Whether `name` may send to `to` (someone else who is in the chat); the error says why not. */
@@ -65,9 +70,21 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.STORE_FULL]: 507,
 };
 
-/** The token a session's file requests carry: the set's secret over its name and session key. */
-export function fileToken(secret: string, name: string, key: string): string {
-  return createHmac('sha256', hmacKey(secret)).update(`chatty-files\n${name}\n${key}`).digest('base64url');
+/**
+ * The token a session's file requests carry: its server's origin, and that server's signature over
+ * the session's name and resume key. Only the buddy's own server makes one (no other server of
+ * the set can: its key is its own), and any server can check it (SignerKeys).
+ */
+export function issueFileToken(serverKey: ServerKey, name: string, key: string): string {
+  return `${serverKey.origin}.${serverKey.signText(fileTokenText(name, key))}`;
+}
+
+const fileTokenText = (name: string, key: string) => `chatty-files\n${name}\n${key}`;
+
+/** Whether `token` is one that `origin` (the buddy's own server) made for this session. */
+export function checkFileToken(token: string, name: string, key: string, origin: string | undefined, signers: SignerKeys): boolean {
+  const dot = token.indexOf('.');
+  return origin !== undefined && token.slice(0, dot) === origin && signers.verify(origin, fileTokenText(name, key), token.slice(dot + 1));
 }
 
 /**
@@ -132,7 +149,7 @@ export class FileRoutes {
   async #upload(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     const as = query.get('as') ?? '';
     const key = this.deps.localKey(as);
-    if (key === undefined || !sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key))) {
+    if (key === undefined || !checkFileToken(query.get('t') ?? '', as, key, this.deps.originFor(as), this.deps.signers)) {
       return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'upload to the server you are connected to, with the token its welcome gave you' });
     }
     const name = validateFileName(query.get('name') ?? '');
@@ -194,7 +211,9 @@ export class FileRoutes {
     const expires = Number(query.get('x'));
     const right =
       key !== undefined &&
-      (link === null ? sameText(query.get('t') ?? '', fileToken(this.deps.secret(), as, key)) : sameText(link, fileLinkToken(key, id, expires)));
+      (link === null
+        ? checkFileToken(query.get('t') ?? '', as, key, this.deps.originFor(as), this.deps.signers)
+        : sameText(link, fileLinkToken(key, id, expires)));
     if (!right) return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'this link is not (or no longer) yours: open the file from the chat' });
     if (link !== null && !(expires > Date.now())) {
       return this.#refuse(res, { code: ErrorCode.AUTH_FAILED, message: 'this link has expired: open the file from the chat for a new one' });

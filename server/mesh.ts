@@ -388,6 +388,11 @@ export class Mesh {
     this.#recompute();
   }
 
+  /** The origin a link to `url` has shown (PeerLink.origin), if it is linked and has. */
+  originOf(url: string): string | undefined {
+    return this.#links.get(url)?.origin;
+  }
+
   /** A server taken out of the set (revoked): its link closes and it is not dialed again. */
   expel(url: string): void {
     this.#dials.forget(url);

@@ -12,7 +12,7 @@ import type { PeerHandlers, PeerLink } from './mesh.js';
 import { judgeClaim, judgePeerEvent, type PeerContext } from './peer-events.js';
 import type { Holder, Roster } from './roster.js';
 import { encode } from './json-bytes.js';
-import { signatureFault } from './server-key.js';
+import { type SignerKeys, signatureFault } from './server-key.js';
 
 /** Refused peer frames are logged this many times per link, then once every thousand. */
 const REFUSALS_LOGGED = 10;
@@ -41,6 +41,8 @@ export interface PeerRelayDeps {
   movedAway: (name: string) => void;
   /** An event of the history as a peer gets it: this server's own signed (if it is not yet). */
   signed: (event: ChatEvent) => ChatEvent;
+  /** Where the keys an event's origin signs with are learnt (its file tokens are checked with them). */
+  signers: Pick<SignerKeys, 'note'>;
 }
 
 /** The mesh's handler: what every link brings in. */
@@ -72,6 +74,7 @@ export class PeerRelay implements PeerHandlers {
       const forged = signatureFault(event);
       if (forged) return this.#refuse(link, `event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
       link.origin ??= event.origin;
+      this.deps.signers.note(event);
     }
     if (verdict.displaced) this.#displace(verdict.displaced);
     this.deps.observeClock(event.clock);
@@ -198,6 +201,7 @@ export class PeerRelay implements PeerHandlers {
         this.#refuse(link, `backfilled event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
         continue;
       }
+      this.deps.signers.note(event);
       this.deps.history.add(event);
       this.deps.observeClock(event.clock);
       this.deps.clients.deliver(event);

@@ -44,13 +44,51 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The public key an event's `signer` holds, if it is the key its origin id stands for. */
+function signerKey(event: ChatEvent): KeyObject | undefined {
+  if (event.signer === undefined) return undefined;
+  const raw = fromBase64url(event.signer);
+  if (raw.length !== 32 || originOf(raw) !== event.origin) return undefined;
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
 /** Why an event from a peer is not its origin's own, or undefined when it is. */
 export function signatureFault(event: ChatEvent): string | undefined {
   if (event.signer === undefined || event.sig === undefined) return 'it is not signed';
-  const raw = fromBase64url(event.signer);
-  if (raw.length !== 32 || originOf(raw) !== event.origin) return 'its key is not its origin’s';
-  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  const key = signerKey(event);
+  if (!key) return 'its key is not its origin’s';
   return verify(null, signedBytes(event), key, fromBase64url(event.sig)) ? undefined : 'its signature is wrong';
+}
+
+/**
+ * The servers' public keys by origin, learnt from the events that carry them (an origin names its
+ * key, so any event's `signer` that hashes to its origin is that origin's key): what checks a
+ * server's other signatures, such as the file tokens it gives its clients.
+ */
+export class SignerKeys {
+  readonly #keys = new Map<string, KeyObject>();
+
+  /** Learn the key an event carries, if it is its origin's. */
+  note(event: ChatEvent): void {
+    if (event.signer === undefined || this.#keys.has(event.origin)) return;
+    const key = signerKey(event);
+    if (key) this.#keys.set(event.origin, key);
+  }
+
+  add(origin: string, key: KeyObject): void {
+    this.#keys.set(origin, key);
+  }
+
+  /** Whether `sig` (base64url) is `origin`'s signature over `text`; false for an origin not known. */
+  verify(origin: string, text: string, sig: string): boolean {
+    const key = this.#keys.get(origin);
+    if (!key) return false;
+    try {
+      return verify(null, Buffer.from(text), key, fromBase64url(sig));
+    } catch {
+      return false;
+    }
+  }
 }
 
 export class ServerKey {
@@ -80,6 +118,16 @@ export class ServerKey {
     const { privateKey } = generateKeyPairSync('ed25519');
     writePrivateFile(file, privateKey.export({ format: 'pem', type: 'pkcs8' }));
     return new ServerKey(privateKey);
+  }
+
+  /** This server's public key, to check its own signatures with (SignerKeys). */
+  get publicKeyObject(): KeyObject {
+    return createPublicKey(this.#private);
+  }
+
+  /** Its signature (base64url) over `text`. */
+  signText(text: string): string {
+    return base64url(sign(null, Buffer.from(text), this.#private));
   }
 
   /** `event` (one of this server's) with its key and signature. */

@@ -254,7 +254,7 @@ export const Welcome = v.strictObject({
   /** This join resumed a session: `history` holds exactly the events missed since `resume.after`. */
   resumed: v.optional(v.boolean()),
   /** Files (docs/protocol.md § Files): the token this buddy's uploads and downloads carry, and the largest upload taken. */
-  files: v.optional(v.strictObject({ token: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)), maxBytes: Count })),
+  files: v.optional(v.strictObject({ token: v.pipe(v.string(), v.regex(/^[0-9a-f]{8,32}\.[A-Za-z0-9_-]{86}$/)), maxBytes: Count })),
 });
 /** The events that come in batches: changes of who is here, which come in storms (many join at once, a server fails). */
 const BATCHED = ['join', 'leave', 'away', 'back'] as const;

@@ -14,10 +14,13 @@ import { History } from '../server/history.js';
 import { AddressLimits, resolveLimits } from '../server/limits.js';
 import { LocalClients } from '../server/local-clients.js';
 import { Roster } from '../server/roster.js';
+import { issueFileToken } from '../server/file-http.js';
+import { ServerKey } from '../server/server-key.js';
 import { newSetKeysWithoutTls } from '../server/set-keys.js';
 import { RawSocket } from './helpers/sockets.js';
 
 const stops: Array<() => void> = [];
+const serverKey = ServerKey.load(undefined);
 afterEach(() => {
   for (const stop of stops.splice(0)) stop();
 });
@@ -61,7 +64,7 @@ async function alone({ graceMs = 20_000 } = {}) {
     history,
     grace,
     clients,
-    events: new EventClock(undefined, '0123456789abcdef'),
+    events: new EventClock(undefined, serverKey.origin),
     access,
     addresses,
     connections,
@@ -71,6 +74,7 @@ async function alone({ graceMs = 20_000 } = {}) {
     limits,
     maxUnsent: 1 << 20,
     sign: (event) => event,
+    fileToken: (name, key) => issueFileToken(serverKey, name, key),
     maxFileBytes: 1 << 20,
     log,
     onEvent: (event) => relayed.push(`${event.type}:${event.name}`),

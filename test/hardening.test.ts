@@ -1,10 +1,14 @@
 // Attacks from the LAN, each tried against a real `chatty host` process with nothing but a
 // WebSocket library (issue: hardening). Each test names the attack it answers.
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CONCURRENT_CLAIM_MS } from '../server/peer-events.js';
 import { formatTime } from '../renderer/components/format.js';
+import { ServerKey } from '../server/server-key.js';
+import { downloadUrl } from '../shared/files.js';
 import { Chatty } from './helpers/processes.js';
+import { download, http, upload } from './helpers/files.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 /** A `chatty host` on a free port; resolves with the process and its wss:// address. */
@@ -312,6 +316,26 @@ describe('hardening: a host stays up and honest under attack', () => {
     await b.waitFor(/is not its origin's own: it is not signed/, 'stderr');
     // Clients never see what only servers use.
     expect(JSON.stringify(bea.frames)).not.toMatch(/"sig"|"signer"/);
+    // Nor mint a file token for a buddy of another server (one keyed with the set's secret, as tokens
+    // were; one signed with its own key; one that names B's origin): only Bea's own server's token opens her file.
+    expect((await upload(bea, Buffer.from('the plan'), { name: 'plan.txt' })).status).toBe(201);
+    const plan = await bea.next((f) => f.type === 'file' && f.file.name === 'plan.txt');
+    expect((await download(bea, plan.id)).status).toBe(200);
+    const beaJoin = peer.frames
+      .flatMap((f) => (f.type === 'backfill' ? f.events : [f]))
+      .find((e: { type: string; name: string }) => e.type === 'join' && e.name === 'Bea');
+    const text = `chatty-files\nBea\n${beaJoin.key}`;
+    const secret = peer.frames.find((f) => f.type === 'set_keys')!.secret as string;
+    const mine = ServerKey.load(undefined);
+    const forgeries = [
+      createHmac('sha256', Buffer.from(secret, 'base64url')).update(text).digest('base64url'),
+      `${mine.origin}.${mine.signText(text)}`,
+      `${beaJoin.origin}.${mine.signText(text)}`,
+    ];
+    for (const token of forgeries) {
+      const got = await http(downloadUrl(bUrl, plan.id, 'Bea', { token, maxBytes: 1 }));
+      expect([got.status, got.json?.code], token).toEqual([403, 'AUTH_FAILED']);
+    }
     // Nor can it push the set's keys to the end of the number line (which locked newcomers out and
     // left the host's --new-invite refusing to start): refused and logged, the invite unchanged.
     const keys = peer.frames.find((f) => f.type === 'set_keys')!;

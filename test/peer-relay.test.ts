@@ -12,7 +12,7 @@ import { LocalClients } from '../server/local-clients.js';
 import type { PeerLink } from '../server/mesh.js';
 import { PeerRelay } from '../server/peer-relay.js';
 import { Roster } from '../server/roster.js';
-import { ServerKey } from '../server/server-key.js';
+import { ServerKey, SignerKeys } from '../server/server-key.js';
 import { Wire } from '../server/wire/wire.js';
 import type { ChatEvent } from '../shared/protocol.js';
 import { RawSocket } from './helpers/sockets.js';
@@ -81,6 +81,7 @@ async function relayWithPeer() {
     },
     movedAway: (name) => moved.push(name),
     signed: (e) => e,
+    signers: new SignerKeys(),
   });
   stops.push(() => {
     grace.stop();
