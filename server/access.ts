@@ -5,6 +5,7 @@
 import { ErrorCode } from '../shared/errors.js';
 import { answerHello, fromBase64url, inviteKey, nonce, type ProofRole, proof, sameProof, secretKey, serverInviteKey } from '../shared/auth.js';
 import { type ClientAuth, type Hello, type LinkAuth, frame } from '../shared/protocol.js';
+import { keysSigner } from './server-key.js';
 import { certificateFingerprint, KEYS_VERSION_AHEAD_MS, type SetKeys } from './set-keys.js';
 
 export interface AccessOptions {
@@ -44,6 +45,11 @@ export class Access {
 
   get keys(): SetKeys {
     return this.#keys;
+  }
+
+  /** This server is joining its set with the server invite: it takes the keys it is handed, whole. */
+  get joining(): boolean {
+    return this.#joinInvite !== undefined;
   }
 
   /** New servers may join the set with the server invite. */
@@ -119,9 +125,7 @@ export class Access {
   adopt(keys: SetKeys): boolean {
     if (!this.accepts(keys)) return false;
     this.#joinInvite = undefined;
-    // `revoke` belongs to the change that carries it (passed on once, below), not to the keys kept.
-    const { revoke: _revoke, ...kept } = keys;
-    this.#keys = kept;
+    this.#keys = keys;
     this.#fingerprint = keys.cert ? certificateFingerprint(keys.cert) : undefined;
     this.opts.onKeysChanged(keys);
     return true;
@@ -131,6 +135,9 @@ export class Access {
   accepts(keys: SetKeys): boolean {
     if (this.#joinInvite !== undefined) return true;
     if (keys.version <= this.#keys.version || keys.version > Date.now() + KEYS_VERSION_AHEAD_MS) return false;
+    // A change is signed by the admitted server that made it (server-key.ts): said in the log, and
+    // nobody can alter one on its way.
+    if (keysSigner(keys) === undefined) return false;
     const identity = keys.secret !== this.#keys.secret || keys.cert !== this.#keys.cert || keys.key !== this.#keys.key;
     return !identity || keys.revoke !== undefined;
   }

@@ -30,7 +30,7 @@ import { OriginPolicy } from './origin.js';
 import { type ChatServerOptions, MEMORY, resolveOptions } from './options.js';
 import { PeerRelay } from './peer-relay.js';
 import { Roster } from './roster.js';
-import { ServerKey, SignerKeys } from './server-key.js';
+import { keysSigner, ServerKey, SignerKeys } from './server-key.js';
 import { newSetKeysWithoutTls, prepareSetKeys, revokedKeys, saveSetKeys, type SetKeys, withNewInvite, withNewServerInvite } from './set-keys.js';
 import { SearchIndex } from './search-index.js';
 import { SqliteStore, StoreError } from './store.js';
@@ -71,6 +71,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #secretsCodec: ChatServerOptions['secretsCodec'];
   /** This server's origin id (its key's), and the servers' keys learnt from their events. */
   readonly #origin: string;
+  readonly #serverKey: ServerKey;
   readonly #signers = new SignerKeys();
   /** The certificate fingerprint this server's clients were last told of (their pin). */
   #told: string | undefined;
@@ -101,14 +102,17 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#rememberedPeers = store?.peers() ?? [];
     this.#data = opts.data;
     this.#secretsCodec = opts.secretsCodec;
-    const keys = opts.keys ?? newSetKeysWithoutTls();
+    const serverKey = ServerKey.load(opts.data === MEMORY ? undefined : opts.data);
+    this.#serverKey = serverKey;
+    this.#origin = serverKey.origin;
+    // Keys this server changed (a new invite at start, a new set) are signed as its change.
+    const given = opts.keys ?? newSetKeysWithoutTls();
+    const keys = keysSigner(given) ? given : serverKey.signKeys(given);
     this.#access = new Access({ keys, invitedReplicas: opts.invitedReplicas, joinInvite: opts.joinInvite, onKeysChanged: (k) => this.#onKeysChanged(k) });
     this.#told = this.#access.fingerprint;
     this.#saveKeys(keys, () => void store?.close());
     const index = store && new SearchIndex((message) => log.error({ message }, 'the search index failed'));
     this.#index = index;
-    const serverKey = ServerKey.load(opts.data === MEMORY ? undefined : opts.data);
-    this.#origin = serverKey.origin;
     const events = new EventClock(store?.identity(), serverKey.origin, (identity) => store?.saveIdentity(identity));
     this.#files = new FileStore(opts.data === MEMORY ? undefined : opts.data);
     this.#history = new History({
@@ -179,11 +183,12 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       access: this.#access,
       relay,
       onSetKeys: (keys) => {
-        if (!this.#access.accepts(keys) || keys.revoke === this.url) {
+        if (!this.#access.accepts(keys) || (keys.revoke === this.url && !this.#access.joining)) {
           if (keys.version > this.#access.keys.version)
-            log.warn({ version: keys.version }, 'a peer sent keys this server does not take (another secret or certificate, or a version far ahead)');
+            log.warn({ version: keys.version }, 'a peer sent keys this server does not take (unsigned, another secret or certificate, or a version far ahead)');
           return;
         }
+        if (!this.#access.joining) log.info({ version: keys.version, by: keysSigner(keys) }, "the set's keys changed");
         // A revoked server's link closes before the new keys go on to every link: it never gets them.
         if (keys.revoke !== undefined) {
           log.warn({ server: keys.revoke }, 'a server of the set was taken out of it (revoked); the set has new keys');
@@ -344,7 +349,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
   /** Replace the invite on every server of the set: the old one lets nobody new in (those in the chat stay). */
   newInvite(): void {
-    this.#access.adopt(withNewInvite(this.#access.keys));
+    this.#access.adopt(this.#serverKey.signKeys(withNewInvite(this.#access.keys)));
   }
 
   /**
@@ -356,7 +361,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   async revoke(server: string): Promise<string | undefined> {
     if (server === this.url) return 'a server cannot take itself out of the set: stop it instead';
     if (!this.servers().includes(server) && !this.#mesh.knownPeers().includes(server)) return `${server} is not a server of this set`;
-    const keys = await revokedKeys(this.#access.keys, server);
+    const keys = this.#serverKey.signKeys(await revokedKeys(this.#access.keys, server));
     this.#mesh.expel(server);
     this.#access.adopt(keys);
     return undefined;
@@ -364,7 +369,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
   /** Replace the server invite on every server of the set: the old one admits no new server (those in the set stay). */
   newServerInvite(): void {
-    this.#access.adopt(withNewServerInvite(this.#access.keys));
+    this.#access.adopt(this.#serverKey.signKeys(withNewServerInvite(this.#access.keys)));
   }
 
   /**
@@ -409,7 +414,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
 
   /** New keys for the set (adopted from a peer, or a new invite here): kept, served, and passed on. */
   #onKeysChanged(keys: SetKeys): void {
-    this.#saveKeys(this.#access.keys); // as kept: without a revocation's `revoke`
+    this.#saveKeys(keys);
     if (keys.cert && keys.key) this.#listener?.setCertificate({ cert: keys.cert, key: keys.key });
     this.#mesh.broadcast(encode(frame.setKeys(keys)));
     // Clients pin the set's certificate: a new one (the set re-keyed) is told over the connection they trust.

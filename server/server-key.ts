@@ -6,7 +6,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base64url, fromBase64url } from '../shared/auth.js';
-import type { ChatEvent } from '../shared/protocol.js';
+import type { ChatEvent, SetKeysFrame } from '../shared/protocol.js';
 import { writePrivateFile } from './private-file.js';
 import { StoreError } from './store.js';
 
@@ -44,12 +44,35 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The public key a `signer` field holds (raw 32 bytes, base64url), if it is one. */
+function publicKeyOf(signer: string): KeyObject | undefined {
+  const raw = fromBase64url(signer);
+  return raw.length === 32 ? createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' }) : undefined;
+}
+
 /** The public key an event's `signer` holds, if it is the key its origin id stands for. */
 function signerKey(event: ChatEvent): KeyObject | undefined {
-  if (event.signer === undefined) return undefined;
-  const raw = fromBase64url(event.signer);
-  if (raw.length !== 32 || originOf(raw) !== event.origin) return undefined;
-  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  if (event.signer === undefined || originOf(fromBase64url(event.signer)) !== event.origin) return undefined;
+  return publicKeyOf(event.signer);
+}
+
+type Keys = Omit<SetKeysFrame, 'type'>;
+
+/** The bytes a key change's signature covers: the keys but `sig`, as JSON with sorted keys. */
+function keysBytes(keys: Keys): Buffer {
+  const { sig: _sig, ...rest } = keys;
+  return Buffer.from(canonicalJson(rest));
+}
+
+/** The origin of the server that signed a key change, or undefined when no server did. */
+export function keysSigner(keys: Keys): string | undefined {
+  if (keys.signer === undefined || keys.sig === undefined) return undefined;
+  const key = publicKeyOf(keys.signer);
+  try {
+    return key && verify(null, keysBytes(keys), key, fromBase64url(keys.sig)) ? originOf(fromBase64url(keys.signer)) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why an event from a peer is not its origin's own, or undefined when it is. */
@@ -128,6 +151,12 @@ export class ServerKey {
   /** Its signature (base64url) over `text`. */
   signText(text: string): string {
     return base64url(sign(null, Buffer.from(text), this.#private));
+  }
+
+  /** A key change made here, signed as this server's. */
+  signKeys<K extends Keys>(keys: K): K {
+    const keyed = { ...keys, signer: this.publicKey };
+    return { ...keyed, sig: base64url(sign(null, keysBytes(keyed), this.#private)) };
   }
 
   /** `event` (one of this server's) with its key and signature. */

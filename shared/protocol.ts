@@ -124,6 +124,10 @@ const ClientId = v.pipe(v.string(), v.minLength(1), v.maxLength(Limits.CID_MAX_C
  * server and client orders events by (clock, origin). `server` is where the buddy is; `ts` is the
  * wall time on the origin's clock (for people, never for order).
  */
+/** A server's Ed25519 public key, raw 32 bytes as base64url (docs/protocol.md § Signed events). */
+const SignerKey = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'signer must be 43 base64url characters (an Ed25519 key)'));
+const Signature = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'sig must be 86 base64url characters (an Ed25519 signature)'));
+
 const eventMeta = {
   id: EventId,
   origin: Origin,
@@ -136,8 +140,8 @@ const eventMeta = {
    * bytes of its SHA-256, hex) and its signature over the event (docs/protocol.md § Signed events).
    * Clients never get them.
    */
-  signer: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'signer must be 43 base64url characters (an Ed25519 key)'))),
-  sig: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'sig must be 86 base64url characters (an Ed25519 signature)'))),
+  signer: v.optional(SignerKey),
+  sig: v.optional(Signature),
 };
 
 // --- access (docs/protocol.md § Access; the computations are in auth.ts)
@@ -173,6 +177,9 @@ export const SetKeysFrame = v.strictObject({
    * new secret and certificate (the only change that may replace them), so what it held stops working.
    */
   revoke: v.optional(ServerUrl),
+  /** The server that made this change, and its signature over the keys (all but `sig`): a change no admitted server signed is not taken. */
+  signer: v.optional(SignerKey),
+  sig: v.optional(Signature),
 });
 
 // --- client → server (seminar: {client_join_req, Name, From}, {client_leave_req, Name, From}, {send, Name, Text})

@@ -342,7 +342,12 @@ describe('hardening: a host stays up and honest under attack', () => {
     const { serverInvite } = keys;
     peer.send({ ...keys, version: Number.MAX_SAFE_INTEGER, invite: '0000-0000-0000-0000' });
     await b.waitFor(/a peer sent keys this server does not take/, 'stderr');
+    // Nor alter a change another server signed on its way, or send one that no server signed.
+    peer.send({ ...keys, version: Date.now() + 1_000, invite: '0000-0000-0000-0001' });
+    const { sig: _s, signer: _k, ...unsignedKeys } = keys;
+    peer.send({ ...unsignedKeys, version: Date.now() + 2_000, invite: '0000-0000-0000-0002' });
+    await expect.poll(() => b.stderr.filter((l) => l.includes('a peer sent keys this server does not take')).length).toBe(3);
     expect(await b.serverInviteCode()).toBe(serverInvite);
-    expect(b.stdout.some((l) => l.includes('0000-0000-0000-0000'))).toBe(false);
+    expect(b.stdout.some((l) => /0000-0000-0000-000[0-2]/.test(l))).toBe(false);
   });
 });
