@@ -314,6 +314,19 @@ describe('hardening: a host stays up and honest under attack', () => {
     await b.waitFor(/is not its origin's own: its signature is wrong/, 'stderr');
     await b.waitFor(/is not its origin's own: its key is not its origin’s/, 'stderr');
     await b.waitFor(/is not its origin's own: it is not signed/, 'stderr');
+    // Nor claim another server's away buddy, which locked the real one out of her resume: Ann's
+    // connection vanishes (she is away on A), the hostile server says she is back on it — signed,
+    // but without her resume key — and B keeps her A's; Ann resumes on A with her token.
+    const annToken = ann.frames.find((f) => f.type === 'welcome')!.token as string;
+    const annLast = ann.frames.filter((f) => f.id && !String(f.id).includes('.')).at(-1)?.id as string;
+    ann.ws.terminate();
+    await bea.next((f) => f.type === 'away' && f.name === 'Ann');
+    peer.send(peerEvent({ type: 'back', name: 'Ann', server: FAKE, key: 'f'.repeat(64) }));
+    await b.waitFor(/without that buddy's resume key/, 'stderr');
+    const again = await RawSocket.open(aUrl);
+    again.send({ type: 'client_join_req', name: 'Ann', resume: { token: annToken, after: annLast } });
+    expect((await again.next((f) => f.type === 'welcome')).resumed).toBe(true);
+    await bea.next((f) => f.type === 'back' && f.name === 'Ann');
     // Clients never see what only servers use.
     expect(JSON.stringify(bea.frames)).not.toMatch(/"sig"|"signer"/);
     // Nor mint a file token for a buddy of another server (one keyed with the set's secret, as tokens
