@@ -141,7 +141,7 @@ export class ClientRequests {
     }
     this.deps.grace.cancel(name);
     const back = this.#event('back', name, { key: holder.key });
-    this.#welcome(conn, name, back, holder.key, resume.token, resume.after ?? '');
+    this.#welcome(conn, name, back, holder.key, resume.token, resume.after ?? '', resume.seen);
     this.#publish(back);
   }
 
@@ -163,17 +163,18 @@ export class ClientRequests {
    * The client is in: `welcome` (with its resume token), then history — the latest page, or on a
    * resume exactly what came after the last event it had — then, by the caller, its own join/back.
    */
-  #welcome(conn: Connection, name: string, claim: ChatEvent, key: string, token: string, after: string | undefined): void {
+  #welcome(conn: Connection, name: string, claim: ChatEvent, key: string, token: string, after: string | undefined, seen?: Record<string, number>): void {
     const { self, roster, history, clients, mesh } = this.deps;
     this.deps.connections.handshakeOver(conn);
     conn.role = { kind: 'client', name };
     clients.add(name, conn);
     roster.claimBy(self, name, claim, key);
-    // On a resume, what came after the client's last event; if this server does not have that one
-    // (it was cut off from the server the client was on), its latest page: the client keeps what
-    // it has and places these among them, and what this server lacks comes later by backfill.
+    // On a resume, what came after the client's last event (and, before it, what the client had
+    // not seen of the origins it knows); if this server does not have that one (it was cut off from
+    // the server the client was on), its latest page: the client keeps what it has and places
+    // these among them, and what this server lacks comes later by backfill.
     const mine = (e: ChatEvent) => visibleTo(e, name);
-    const missed = after ? history.after(after, mine) : undefined;
+    const missed = after ? history.after(after, mine, seen) : undefined;
     const files = { token: this.deps.fileToken(name, key), maxBytes: this.deps.maxFileBytes };
     const welcome = frame.welcome(name, self, mesh.servers(), token, after !== undefined, files);
     const page = missed ? { events: missed, more: false } : history.page(Limits.HISTORY_PAGE, undefined, mine);

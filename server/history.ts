@@ -34,6 +34,12 @@ const cidKey = (name: string, cid: string) => `${name}\n${cid}`;
 /** What the presence bound counts; everything else is a message. */
 const isPresence = (event: ChatEvent): boolean => event.type !== 'message' && event.type !== 'direct' && event.type !== 'file';
 
+/**
+ * How far before a resuming client's last event its server looks for events it may not have seen
+ * (concurrent ones): a few seconds of a busy chat, far more than servers' clocks drift apart.
+ */
+const CONCURRENT_WINDOW = 1000;
+
 /** The file forgets what the history let go of this often (a delete per event would double the writes). */
 const STORE_TRIM_EVERY = 1000;
 
@@ -143,10 +149,22 @@ export class History {
     return { events: events.reverse(), more: at >= 0 };
   }
 
-  /** Every event after `id` in the set's order that `visible` passes; undefined when `id` is not (or no longer) here. */
-  after(id: string, visible: (e: ChatEvent) => boolean = () => true): ChatEvent[] | undefined {
+  /**
+   * Every event after `id` in the set's order that `visible` passes; undefined when `id` is not (or
+   * no longer) here. With `seen` (origin → the highest seq a client saw of it), also the events
+   * shortly before `id` of an origin it saw, past what it saw: published at the same time as its
+   * last event, they reached its old server after that one, or never — a resume must bring them.
+   */
+  after(id: string, visible: (e: ChatEvent) => boolean = () => true, seen?: Readonly<Record<string, number>>): ChatEvent[] | undefined {
     const at = this.#events.findIndex((e) => e.id === id);
-    return at === -1 ? undefined : this.#events.slice(at + 1).filter(visible);
+    if (at === -1) return undefined;
+    const earlier: ChatEvent[] = [];
+    for (let i = Math.max(0, at - CONCURRENT_WINDOW); seen && i < at; i++) {
+      const e = this.#events[i]!;
+      const saw = seen[e.origin];
+      if (saw !== undefined && e.seq > saw && visible(e)) earlier.push(e);
+    }
+    return [...earlier, ...this.#events.slice(at + 1).filter(visible)];
   }
 
   /** The newest join (or back) of `name` on `server`: where that buddy's claim stands. */

@@ -20,6 +20,7 @@ import {
   type ClientJoinReq,
   decodeClientInbound,
   batchEvents,
+  historyEvents,
   isChatEvent,
   isNotice,
   frame,
@@ -124,6 +125,8 @@ export class ChatClient {
   readonly #unacked = new Map<string, Outgoing>();
   /** The newest event of the set's history this client has (what a resume continues from). */
   #last: ChatEvent | undefined;
+  /** Per origin, the highest seq of the events it got: sent with a resume, so none published at the same time as the last is missed. */
+  readonly #seenSeq = new Map<string, number>();
   #leaving: Promise<void> | undefined;
   #closed: CloseInfo | undefined;
   #reconnecting = false;
@@ -327,7 +330,10 @@ export class ChatClient {
         this.#servers = msg.servers;
         return;
       case 'history':
-        for (const event of msg.events) this.#seen(event);
+        for (const event of historyEvents(msg.events)) this.#seen(event);
+        return;
+      case 'batch':
+        for (const event of batchEvents(msg)) this.#seen(event);
         return;
       case 'error':
         // The server could not save it (a full disk): what is unacked goes again, later.
@@ -355,6 +361,7 @@ export class ChatClient {
 
   #seen(event: ChatEvent): void {
     if (isNotice(event)) return; // a server's local notice: not in the set's history
+    if (event.seq > (this.#seenSeq.get(event.origin) ?? 0)) this.#seenSeq.set(event.origin, event.seq);
     if (!this.#last || event.clock > this.#last.clock || (event.clock === this.#last.clock && event.origin > this.#last.origin)) this.#last = event;
   }
 
@@ -375,7 +382,8 @@ export class ChatClient {
     for (let attempt = 1; Date.now() < deadline && !this.#leaving; attempt++) {
       const url = order[(attempt - 1) % order.length]!;
       this.#tell({ kind: 'reconnecting', trying: url, attempt });
-      const resume = { token: this.#token!, ...(this.#last ? { after: this.#last.id } : {}) };
+      const seen = this.#seenSeq.size <= 1024 ? { seen: Object.fromEntries(this.#seenSeq) } : {};
+      const resume = { token: this.#token!, ...(this.#last ? { after: this.#last.id, ...seen } : {}) };
       const joined = await join(url, (auth) => frame.clientJoinReq(this.name, resume, auth), this.#createSocket, this.#opts.deadMs, this.#prover);
       if (this.#leaving) {
         if (joined.ok) joined.value.socket.close(CloseCode.NORMAL, LEFT_REASON);

@@ -124,6 +124,12 @@ const ClientId = v.pipe(v.string(), v.minLength(1), v.maxLength(Limits.CID_MAX_C
  * server and client orders events by (clock, origin). `server` is where the buddy is; `ts` is the
  * wall time on the origin's clock (for people, never for order).
  */
+/** How far events have been seen, per origin: origin → the highest seq seen (at most 1,024 origins). */
+const Seen = v.pipe(
+  v.record(Origin, Count),
+  v.check((r) => Object.keys(r).length <= 1024, 'too many origins'),
+);
+
 /** A server's Ed25519 public key, raw 32 bytes as base64url (docs/protocol.md § Signed events). */
 const SignerKey = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'signer must be 43 base64url characters (an Ed25519 key)'));
 const Signature = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'sig must be 86 base64url characters (an Ed25519 signature)'));
@@ -190,7 +196,7 @@ export const SetKeysFrame = v.strictObject({
 export const ClientJoinReq = v.strictObject({
   type: v.literal('client_join_req'),
   name: Name,
-  resume: v.optional(v.strictObject({ token: ClientId, after: v.optional(EventId) })),
+  resume: v.optional(v.strictObject({ token: ClientId, after: v.optional(EventId), seen: v.optional(Seen) })),
   auth: v.optional(Auth(['invite', 'passphrase'] as const)),
 });
 export const ClientLeaveReq = v.strictObject({ type: v.literal('client_leave_req'), name: Name });
@@ -403,13 +409,7 @@ export const ServerJoinReq = v.strictObject({
   auth: v.optional(Auth(['secret', 'server_invite', 'invite'] as const)),
 });
 /** When a link opens, each side says how far it has seen each origin's events (origin → last seq). */
-export const Sync = v.strictObject({
-  type: v.literal('sync'),
-  seen: v.pipe(
-    v.record(Origin, Count),
-    v.check((r) => Object.keys(r).length <= 1024, 'too many origins'),
-  ),
-});
+export const Sync = v.strictObject({ type: v.literal('sync'), seen: Seen });
 /** Events the other side had not seen (answer to `sync`), in chunks. */
 export const Backfill = v.strictObject({
   type: v.literal('backfill'),
@@ -705,7 +705,7 @@ export function hostOf(url: string): string {
 
 /** Frames are built by these helpers so every sender writes the same shape. */
 export const frame = {
-  clientJoinReq: (name: string, resume?: { token: string; after?: string }, auth?: ClientAuth): ClientJoinReq => ({
+  clientJoinReq: (name: string, resume?: { token: string; after?: string; seen?: Record<string, number> }, auth?: ClientAuth): ClientJoinReq => ({
     type: 'client_join_req',
     name,
     ...(resume ? { resume } : {}),
