@@ -73,6 +73,8 @@ export class PeerRelay implements PeerHandlers {
     if (event.origin !== link.origin) {
       const forged = signatureFault(event);
       if (forged) return this.#refuse(link, `event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
+      // Only an event that passed the peer rules (its `server` is this link's) binds: a genuine old
+      // event of a previous server at the same address could bind that origin; narrow, left as it is.
       link.origin ??= event.origin;
       this.deps.signers.note(event);
     }
