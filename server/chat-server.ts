@@ -69,8 +69,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #files: FileStore;
   readonly #fileRoutes: FileRoutes;
   readonly #secretsCodec: ChatServerOptions['secretsCodec'];
-  /** This server's origin id (its key's), and the servers' keys learnt from their events. */
-  readonly #origin: string;
+  /** This server's own key (its origin id is the key's), and the servers' keys learnt from their events. */
   readonly #serverKey: ServerKey;
   readonly #signers = new SignerKeys();
   /** The certificate fingerprint this server's clients were last told of (their pin). */
@@ -104,7 +103,6 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#secretsCodec = opts.secretsCodec;
     const serverKey = ServerKey.load(opts.data === MEMORY ? undefined : opts.data);
     this.#serverKey = serverKey;
-    this.#origin = serverKey.origin;
     // Keys this server changed (a new invite at start, a new set) are signed as its change.
     const given = opts.keys ?? newSetKeysWithoutTls();
     const keys = keysSigner(given) ? given : serverKey.signKeys(given);
@@ -408,7 +406,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   #originFor(name: string): string | undefined {
     const holder = this.#roster.holder(name);
     if (!holder || holder.name !== name) return undefined;
-    if (holder.server === this.url) return this.#origin;
+    if (holder.server === this.url) return this.#serverKey.origin;
     return this.#mesh.originOf(holder.server) ?? this.#history.lastClaim(name, holder.server)?.origin;
   }
 
