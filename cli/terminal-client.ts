@@ -40,7 +40,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
   });
   const credentials = { ...(code ? { invite: code } : {}), ...(env.CHATTY_PASSPHRASE ? { passphrase: env.CHATTY_PASSPHRASE } : {}) };
   const joined = await ChatClient.connect(server, name, nodeSockets(pin), { credentials, ...options });
-  if (!joined.ok) throw new CliError(joined.error.message);
+  if (!joined.ok) throw new CliError(`${joined.error.message}${wayForward(joined.error.code, server, fingerprint !== undefined, known.file)}`);
   const client = joined.value;
 
   // Prompts only on a terminal: piped output stays one event per line.
@@ -192,4 +192,16 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     rl.on('SIGINT', leave);
     if (terminal) rl.prompt();
   });
+}
+
+/** What the person can do next about a refusal the terminal client can help with (a second line), or ''. */
+function wayForward(code: string, server: string, fromInvite: boolean, knownFile: string): string {
+  if (code === ErrorCode.AUTH_REQUIRED || code === ErrorCode.AUTH_FAILED) {
+    return `\n        (give the invite link as the address: chatty client 'chatty://HOST:PORT/#invite=…' NAME; or the passphrase in CHATTY_PASSPHRASE)`;
+  }
+  if (code === ErrorCode.CERT_MISMATCH) {
+    const forget = fromInvite ? '' : `, or, if you trust it, remove "${server}" from ${knownFile}`;
+    return `\n        (if the host was made anew on purpose, join with its new invite link, which names its certificate${forget})`;
+  }
+  return '';
 }

@@ -15,6 +15,7 @@ const StoredSettings = v.object({
   address: v.optional(v.pipe(v.string(), v.maxLength(2048)), ''),
   replica: v.optional(v.boolean(), false),
   mutePublic: v.optional(Preferences.entries.mutePublic, DEFAULT_PREFERENCES.mutePublic),
+  showJoins: v.optional(v.boolean(), DEFAULT_PREFERENCES.showJoins),
   startAtLogin: v.optional(v.boolean(), DEFAULT_PREFERENCES.startAtLogin),
   closeNoticeShown: v.optional(v.boolean()),
   idleMinutes: v.optional(Preferences.entries.idleMinutes, DEFAULT_PREFERENCES.idleMinutes),

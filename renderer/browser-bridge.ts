@@ -10,6 +10,19 @@ import { ErrorCode, fail, ok } from '../shared/errors.js';
 
 const NAME_KEY = 'chatty.name';
 const PREFERENCES_KEY = 'chatty.preferences';
+/** In the tab's own storage: the session a reload (or a reopened tab) comes back as. */
+const SESSION_KEY = 'chatty.session';
+const TabSession = v.object({ name: v.string(), token: v.string() });
+
+/** The session this tab was in, if any (damaged or foreign: none). */
+function storedSession(tab: Storage): v.InferOutput<typeof TabSession> | undefined {
+  try {
+    const parsed = v.safeParse(TabSession, JSON.parse(tab.getItem(SESSION_KEY) ?? 'null'));
+    return parsed.success ? parsed.output : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What this browser remembers of the preferences; anything damaged or foreign counts as the defaults. */
 function storedPreferences(storage: Storage): Preferences {
@@ -21,9 +34,17 @@ function storedPreferences(storage: Storage): Preferences {
   }
 }
 
-export function createBrowserBridge(location: Location, storage: Storage): ChattyApi {
+/**
+ * @param storage what this browser remembers (the name, the preferences)
+ * @param tab what this tab remembers across a reload: the session it is in
+ */
+export function createBrowserBridge(location: Location, storage: Storage, tab: Storage): ChattyApi {
   const listeners = new Set<(event: SessionEvent) => void>();
   const emit = (event: SessionEvent) => {
+    // The tab keeps the session it is in (its token changes if it had to join afresh), and forgets it once out.
+    if (event.kind === 'status' && event.status === 'connected' && chat.client?.resumeToken) {
+      tab.setItem(SESSION_KEY, JSON.stringify({ name: chat.client.name, token: chat.client.resumeToken }));
+    } else if (event.kind === 'status' && (event.status === 'idle' || event.status === 'disconnected')) tab.removeItem(SESSION_KEY);
     for (const listener of listeners) listener(event);
   };
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
@@ -37,17 +58,23 @@ export function createBrowserBridge(location: Location, storage: Storage): Chatt
     ...storedPreferences(storage),
   });
 
+  const join = async (name: string, passphrase: string | undefined, resumeToken?: string) => {
+    // An invite link opens this page with the invite in its fragment, which never reaches a server.
+    const code = normalizeInviteCode(new URLSearchParams(location.hash.slice(1)).get('invite') ?? '');
+    const credentials = credentialsFrom(code, passphrase);
+    const joined = await chat.join(name, async () => ok({ name, server, runsNode: false, credentials, ...(resumeToken ? { resumeToken } : {}) }));
+    if (joined.ok) storage.setItem(NAME_KEY, name);
+    return joined;
+  };
+  // A reload, a reopened tab or a restored browser: back in as the same person, within the
+  // server's grace period nobody sees a leave or a join (once the subscribers are in).
+  const before = storedSession(tab);
+  if (before) queueMicrotask(() => void join(before.name, undefined, before.token));
+
   return {
     mode: 'browser',
     host: async () => fail(ErrorCode.UNSUPPORTED, 'A browser cannot host a server: install the Chatty app for that.'),
-    async join({ name, passphrase }) {
-      // An invite link opens this page with the invite in its fragment, which never reaches a server.
-      const code = normalizeInviteCode(new URLSearchParams(location.hash.slice(1)).get('invite') ?? '');
-      const credentials = credentialsFrom(code, passphrase);
-      const joined = await chat.join(name, async () => ok({ name, server, runsNode: false, credentials }));
-      if (joined.ok) storage.setItem(NAME_KEY, name);
-      return joined;
-    },
+    join: ({ name, passphrase }) => join(name, passphrase),
     send: async (text) => chat.send(text),
     sendDirect: async ({ to, text }) => chat.send(text, to),
     setStatus: async (status) => chat.setStatus(status),

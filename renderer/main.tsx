@@ -12,6 +12,6 @@ declare global {
   }
 }
 
-const api = window.chatty ?? createBrowserBridge(window.location, window.localStorage);
+const api = window.chatty ?? createBrowserBridge(window.location, window.localStorage, window.sessionStorage);
 const model = createModel(api);
 render(<App model={model} />, document.getElementById('app')!);

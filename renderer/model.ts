@@ -1,6 +1,6 @@
 // The UI's business model: the chat state in one signal, fed by the bridge's single subscription,
 // and the actions the views call. Views stay dumb: they read signals and call these.
-import { signal } from '@preact/signals';
+import { effect, signal } from '@preact/signals';
 import { type ChattyApi, DEFAULT_IDLE_MINUTES, DEFAULT_PREFERENCES, type Preferences, type SessionInfo, type Settings } from '../shared/bridge.js';
 import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, reduce, type ChatState, type TimelineEntry } from '../shared/chat-state.js';
 import { validateFileName, validateText } from '../shared/protocol.js';
@@ -51,8 +51,12 @@ function watchIdle(api: ChattyApi, state: () => ChatState, idleMinutes: () => nu
   return active; // a new idle time counts from now
 }
 
+/** What the tab keeps across a reload (sessionStorage): what was being written, and where. */
+const DRAFT_KEY = 'chatty.draft';
+const CONVERSATION_KEY = 'chatty.conversation';
+
 const pick = (s: Settings | undefined): Partial<Preferences> =>
-  s ? { mutePublic: s.mutePublic, startAtLogin: s.startAtLogin, idleMinutes: s.idleMinutes } : {};
+  s ? { mutePublic: s.mutePublic, showJoins: s.showJoins, startAtLogin: s.startAtLogin, idleMinutes: s.idleMinutes } : {};
 
 export function createModel(api: ChattyApi) {
   const state = signal<ChatState>(initialState);
@@ -84,10 +88,24 @@ export function createModel(api: ChattyApi) {
     return result;
   };
   const commands = new Set<(command: 'jump' | 'search') => void>();
+  // A reloaded tab comes back to the conversation it showed, with what was being written.
+  const tab = window.sessionStorage;
+  const draft = signal(tab.getItem(DRAFT_KEY) ?? '');
+  let reopen = tab.getItem(CONVERSATION_KEY) ?? undefined;
   api.subscribe((event) => {
-    state.value = reduce(state.value, event);
+    let next = reduce(state.value, event);
+    if (reopen !== undefined && event.kind === 'frame' && event.frame.type === 'welcome') {
+      if (event.frame.resumed) next = openConversation(next, reopen);
+      reopen = undefined;
+    }
+    state.value = next;
     if (event.kind === 'command') for (const run of commands) run(event.command);
   });
+  effect(() => {
+    const { me, conversation } = state.value;
+    if (me !== undefined) tab.setItem(CONVERSATION_KEY, conversation);
+  });
+  effect(() => (draft.value ? tab.setItem(DRAFT_KEY, draft.value) : tab.removeItem(DRAFT_KEY)));
   const settled = (s: Result<Settings>) => {
     if (!s.ok) return s;
     settings.value = s.value;
@@ -100,6 +118,8 @@ export function createModel(api: ChattyApi) {
   return {
     mode: api.mode,
     state,
+    /** What the composer holds, not sent yet (kept for the tab). */
+    draft,
     settings,
     session,
     host: async (name: string, port: number, isPrivate = false) => remember(await api.host({ name, port, private: isPrivate })),

@@ -69,9 +69,20 @@ export class Access {
   /** A client's join: open chats take everyone; private ones a proof of the invite or passphrase. */
   checkClient(auth: ClientAuth | undefined, challenge: Challenge): AccessVerdict | undefined {
     if (!this.#keys.private) return undefined;
-    if (!auth) return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: 'this chat is private: join with an invite (or the passphrase the host chose)' };
-    const key = auth.with === 'invite' ? inviteKey(this.#keys.invite) : this.#keys.passphrase ? fromBase64url(this.#keys.passphrase.key) : undefined;
-    const verdict = this.#verify(key, 'client', auth, challenge, 'that invite or passphrase is not (or no longer) right for this chat');
+    // Each says what this chat takes: a passphrase is mentioned only where the host chose one.
+    const passphrase = this.#keys.passphrase !== undefined;
+    if (!auth) {
+      const needs = passphrase ? 'its invite link or code, or the passphrase the host chose' : 'its invite link or code: ask the host';
+      return { ok: false, code: ErrorCode.AUTH_REQUIRED, message: `this chat is private: join with ${needs}` };
+    }
+    const key = auth.with === 'invite' ? inviteKey(this.#keys.invite) : passphrase ? fromBase64url(this.#keys.passphrase!.key) : undefined;
+    const wrong =
+      auth.with === 'invite'
+        ? 'that invite code is not (or no longer) right for this chat: ask the host for the current invite'
+        : passphrase
+          ? 'that passphrase is not right for this chat'
+          : 'this chat has no passphrase: join with its invite link or code';
+    const verdict = this.#verify(key, 'client', auth, challenge, wrong);
     return verdict.ok && auth.with === 'passphrase' ? { ...verdict, guessable: true } : verdict;
   }
 

@@ -139,6 +139,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       log,
       clients: {
         join: (conn, msg) => this.#requests.join(conn, msg),
+        holdsSession: (name, token) => this.#requests.holdsSession(name, token),
         request: (conn, name, msg) => this.#requests.request(conn, name, msg),
         vanished: (name) => this.#requests.vanished(name),
         gone: (name) => this.#requests.gone(name),
@@ -275,8 +276,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       maxRequestsPerAddress: opts.limits.httpRequestsPerAddress,
       origins: new OriginPolicy({
         port: () => node?.port,
-        // Pages of servers this one lost may connect too: their people fail over to it.
-        servers: () => (node ? [...node.servers(), ...node.#mesh.knownPeers()] : []),
+        // Pages of servers this one lost, or that left, may connect too: their people fail over to it.
+        servers: () => (node ? [...node.servers(), ...node.#mesh.knownPeers(), ...node.#mesh.departed()] : []),
         allowed: opts.allowedOrigins,
       }),
       log: opts.logger,

@@ -82,7 +82,7 @@ export class ClientRequests {
       case 'client_leave_req':
         return this.#leave(conn, name, msg.name);
       case 'send':
-        if (msg.name !== name) return sendError(conn, nameMismatch(name));
+        if (msg.name !== name) return sendError(conn, nameMismatch(name), msg.cid);
         return this.#send(conn, name, msg.text, msg.cid, msg.to);
       case 'history_req': {
         if (this.#behind(conn, name) || this.#overServed(conn)) return;
@@ -129,7 +129,7 @@ export class ClientRequests {
   #resume(conn: Connection, name: string, resume: NonNullable<ClientJoinReq['resume']>): void {
     const holder = this.deps.roster.holder(name);
     if (!holder) return this.#join(conn, name);
-    if (holder.name !== name || !holder.key || holder.key !== sha256(resume.token)) {
+    if (!this.holdsSession(name, resume.token)) {
       return sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken` });
     }
     if (!this.#admit(conn)) return;
@@ -140,9 +140,16 @@ export class ClientRequests {
       old.ws.terminate();
     }
     this.deps.grace.cancel(name);
-    const back = this.#event('back', name, { key: holder.key });
-    this.#welcome(conn, name, back, holder.key, resume.token, resume.after ?? '', resume.seen);
+    const key = holder.key!; // holdsSession: it has one
+    const back = this.#event('back', name, { key });
+    this.#welcome(conn, name, back, key, resume.token, resume.after ?? '', resume.seen);
     this.#publish(back);
+  }
+
+  /** `token` is the resume token of the session that holds `name` now (on any server of the set). */
+  holdsSession(name: string, token: string): boolean {
+    const holder = this.deps.roster.holder(name);
+    return holder !== undefined && holder.name === name && holder.key !== undefined && holder.key === sha256(token);
   }
 
   /** Checks before a join: room on this server and the address's join rate. */
@@ -197,7 +204,7 @@ export class ClientRequests {
     if (to === undefined) event = this.#event('message', name, extra);
     else {
       const addressee = this.addressee(name, to);
-      if (!addressee.ok) return sendError(conn, addressee.error);
+      if (!addressee.ok) return sendError(conn, addressee.error, cid);
       event = this.#event('direct', name, { to: addressee.value, ...extra });
     }
     this.#publish(event);

@@ -53,9 +53,11 @@ export type JoinedRequest = Exclude<ClientRequest, ClientJoinReq | { type: 'ping
 export interface ClientHandlers {
   /** A client_join_req whose proof (if the chat asks for one) was right: join, or resume. */
   join(conn: Connection, msg: ClientJoinReq): void;
+  /** `token` is the resume token of the session holding `name` (it needs no proof to come back). */
+  holdsSession(name: string, token: string): boolean;
   /** A request of the client joined on `conn` as `name`. */
   request(conn: Connection, name: string, msg: JoinedRequest): void;
-  /** The client's connection vanished (no close frame, or it gave up on a silent server): it may come back. */
+  /** The client's connection vanished (no close frame, it gave up on a silent server, or its page went away): it may come back. */
   vanished(name: string): void;
   /** The client is gone: it closed on purpose, broke the protocol, or was cut off. */
   gone(name: string): void;
@@ -74,8 +76,9 @@ export interface ConnectionsDeps {
 }
 
 /** An error frame to a client (peers are answered by nobody: see Mesh.receive). */
-export function sendError(conn: Connection, error: ChatError): void {
-  conn.outlet.send(frame.error(error.code, error.message));
+/** An error frame; with `cid`, the client's send it refuses for good. */
+export function sendError(conn: Connection, error: ChatError, cid?: string): void {
+  conn.outlet.send(frame.error(error.code, error.message, cid));
 }
 
 const notJoined: ChatError = { code: ErrorCode.NOT_JOINED, message: 'send client_join_req first' };
@@ -194,7 +197,11 @@ export class Connections {
         return;
       case 'client_join_req':
         if (role.kind === 'client') return sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: `already joined as "${role.name}"` });
-        if (!this.#authorize(conn, this.deps.access.checkClient(msg.auth, conn.challenge!))) return;
+        // A session the chat admitted comes back with its resume token (a reloaded page has nothing
+        // else); one that proves its credentials anyway is checked, and hears auth_ok, as always.
+        if (!(msg.auth === undefined && msg.resume && this.deps.clients.holdsSession(msg.name, msg.resume.token))) {
+          if (!this.#authorize(conn, this.deps.access.checkClient(msg.auth, conn.challenge!))) return;
+        }
         return this.deps.clients.join(conn, msg);
       case 'server_join_req':
         if (role.kind === 'client') return sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
@@ -271,10 +278,13 @@ export class Connections {
     const { role } = conn;
     conn.role = { kind: 'gone' };
     if (role.kind !== 'client' || this.#stopping) return;
-    // A client that vanished — no close frame (a network blip, a laptop lid, a killed process), or
-    // one that gave up on a silent server (NO_ANSWER) — may be back soon: its name is kept for the
+    // A client that vanished — no close frame (a network blip, a laptop lid, a killed process), one
+    // that gave up on a silent server (NO_ANSWER), or a page going away (GOING_AWAY: a reload, a
+    // closed tab, which comes back with its token) — may be back soon: its name is kept for the
     // grace period. One that closed on purpose without client_leave_req has left all the same.
-    if ((code === CloseCode.ABNORMAL || code === CloseCode.NO_ANSWER) && !conn.broke) this.deps.clients.vanished(role.name);
+    if (MAY_COME_BACK.has(code) && !conn.broke) this.deps.clients.vanished(role.name);
     else this.deps.clients.gone(role.name);
   }
 }
+
+const MAY_COME_BACK = new Set<number>([CloseCode.ABNORMAL, CloseCode.NO_ANSWER, CloseCode.GOING_AWAY]);

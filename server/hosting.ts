@@ -47,7 +47,7 @@ export interface Hosted {
 export async function host(options: HostOptions): Promise<Result<Hosted>> {
   const { servePage = true, sourceMaps = false, lan, ...nodeOptions } = options;
   let node: ChatServer | undefined;
-  const page = servePage && pageIsBuilt() ? staticFiles(pageDir, { sourceMaps, connectTo: () => node?.servers() ?? [] }) : undefined;
+  const page = servePage && pageIsBuilt() ? staticFiles(pageDir, { sourceMaps }) : undefined;
   try {
     node = await ChatServer.start({ ...nodeOptions, ...(page ? { httpHandler: page } : {}) });
   } catch (err) {

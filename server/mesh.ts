@@ -128,8 +128,13 @@ function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
   });
 }
 
+/** How many servers that left on purpose are remembered (departed()). */
+const DEPARTED_KEPT = 256;
+
 export class Mesh {
   readonly #links = new Map<string, PeerLink>();
+  /** departed(): insertion order, the oldest forgotten past DEPARTED_KEPT. */
+  readonly #departed = new Set<string>();
   readonly #pendingDials = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
   #servers: string[];
   #stopped = false;
@@ -319,6 +324,8 @@ export class Mesh {
     if (!servers.includes(link.url)) {
       // The peer sent a list without itself: it is disconnecting (seminar).
       log.info({ peer: link.url }, 'peer disconnected');
+      this.#departed.add(link.url);
+      if (this.#departed.size > DEPARTED_KEPT) this.#departed.delete(this.#departed.values().next().value!);
       this.#drop(link, true);
       link.outlet.close(CloseCode.NORMAL, 'peer left');
       return;
@@ -395,6 +402,7 @@ export class Mesh {
 
   /** A server taken out of the set (revoked): its link closes and it is not dialed again. */
   expel(url: string): void {
+    this.#departed.delete(url);
     this.#dials.forget(url);
     const link = this.#links.get(url);
     if (!link) return;
@@ -405,6 +413,14 @@ export class Mesh {
   /** Re-dial servers known from before (a restart with a data folder), until they answer. */
   rejoin(urls: string[]): void {
     for (const url of urls) if (url !== this.opts.self) this.#dials.retry(url, true);
+  }
+
+  /**
+   * Servers that left the set on purpose since this one started (not revoked ones): the pages they
+   * served still fail over to this server (origin.ts). Kept in memory, the newest DEPARTED_KEPT.
+   */
+  departed(): string[] {
+    return [...this.#departed];
   }
 
   /** Every server this one is linked to or trying to get back: what it remembers across restarts. */

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import { httpBaseOf } from '../shared/files.js';
+import type { TLSSocket } from 'node:tls';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -18,10 +18,7 @@ const TYPES: Record<string, string> = {
  * The request handler; `directory` is read once, so later changes on disk are not served. Source
  * maps (the app's sources, comments and all) are served only with `sourceMaps`.
  */
-export function staticFiles(
-  directory: string,
-  { sourceMaps = false, connectTo = () => [] }: { sourceMaps?: boolean; connectTo?: () => string[] } = {},
-): (req: IncomingMessage, res: ServerResponse) => void {
+export function staticFiles(directory: string, { sourceMaps = false }: { sourceMaps?: boolean } = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const files = new Map<string, { body: Buffer; type: string }>();
   for (const name of readdirSync(directory)) {
     if (extname(name) === '.map' && !sourceMaps) continue;
@@ -36,19 +33,19 @@ export function staticFiles(
       res.end('Not found\n');
       return;
     }
-    // The page may talk only to the server it came from and the servers of its set (it fails over
-    // to them, and fetches files from them); nothing inline, nothing remote. Thumbnails are blob: URLs.
-    const host = /^[\w.[\]:-]+$/.test(req.headers.host ?? '') ? req.headers.host : 'localhost';
-    const servers = connectTo()
-      .filter((url) => /^wss?:\/\/[\w.[\]:-]+$/.test(url))
-      .flatMap((url) => [url, httpBaseOf(url)]); // its socket, and its files (docs/protocol.md § Files)
+    // The page talks to the server it came from and to every server of its set — also those that
+    // join after it was served (it fails over to them, and fetches files from them), which a list
+    // fixed in this header could not name. So any host, but only over the page's own kind of
+    // transport; nothing inline, nothing remote runs (script-src), and thumbnails are blob: URLs.
+    const secure = (req.socket as Partial<TLSSocket>).encrypted === true;
+    const connect = secure ? 'wss: https:' : 'ws: http:';
     res.writeHead(200, {
       'content-type': file.type,
       'content-length': file.body.length,
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
-      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src ws://${host} wss://${host} 'self'${servers.map((s) => ` ${s}`).join('')}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ${connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     });
     res.end(req.method === 'HEAD' ? undefined : file.body);
   };

@@ -46,6 +46,8 @@ export const DEFAULT_IDLE_MINUTES = 10;
 export const Preferences = v.strictObject({
   /** The public chat neither counts nor notifies; mentions and direct messages still do. */
   mutePublic: v.boolean(),
+  /** Joins and leaves are lines of the public chat (collapsed when several follow each other). */
+  showJoins: v.optional(v.boolean(), true),
   /** The desktop app starts when the user logs in (the browser ignores it). */
   startAtLogin: v.optional(v.boolean(), false),
   /** Away after this many idle minutes (0: never automatically). */
@@ -58,7 +60,12 @@ export const Preferences = v.strictObject({
 });
 export type Preferences = v.InferOutput<typeof Preferences>;
 
-export const DEFAULT_PREFERENCES: Readonly<Preferences> = Object.freeze({ mutePublic: false, startAtLogin: false, idleMinutes: DEFAULT_IDLE_MINUTES });
+export const DEFAULT_PREFERENCES: Readonly<Preferences> = Object.freeze({
+  mutePublic: false,
+  showJoins: true,
+  startAtLogin: false,
+  idleMinutes: DEFAULT_IDLE_MINUTES,
+});
 
 export interface Settings extends Preferences {
   name: string;

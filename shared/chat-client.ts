@@ -114,7 +114,8 @@ export class ChatClient {
   #socket: SocketLike;
   #server: string;
   #servers: string[];
-  readonly #token: string | undefined;
+  /** The resume token of the session (a fresh join after the grace period gets a new one). */
+  #token: string | undefined;
   readonly #createSocket: SocketFactory;
   readonly #opts: Required<ClientOptions>;
   readonly #prover: Prover;
@@ -153,16 +154,20 @@ export class ChatClient {
   }
 
   /**
-   * Connect to a server and join as `name` (seminar: client:start(ServerPid, MyName)). Resolves
+   * Connect to a server and join as `name` (seminar: client:start(ServerPid, MyName)), or with
+   * `resumeToken` come back as that session (its name kept; a fresh join once the grace period has
+   * ended). Resolves
    * once the server's `welcome` arrives, or with the error that stopped it (name taken,
    * unreachable, …); never rejects. Frames that arrive before the caller subscribes are queued
    * and delivered on subscribe.
    */
-  static async connect(url: string, name: string, createSocket: SocketFactory, options: ClientOptions = {}): Promise<Result<ChatClient>> {
+  static async connect(url: string, name: string, createSocket: SocketFactory, options: ClientOptions = {}, resumeToken?: string): Promise<Result<ChatClient>> {
     const valid = validateName(name);
     if (!valid.ok) return valid;
     const opts = { ...DEFAULTS, ...options };
-    const joined = await join(url, (auth) => frame.clientJoinReq(name, undefined, auth), createSocket, opts.deadMs, new Prover(opts.credentials));
+    // With the token of a session this person had (a reloaded page): the same session, from the latest page of history.
+    const resume = resumeToken ? { token: resumeToken } : undefined;
+    const joined = await join(url, (auth) => frame.clientJoinReq(name, resume, auth), createSocket, opts.deadMs, new Prover(opts.credentials));
     if (!joined.ok) return joined;
     return ok(new ChatClient(joined.value, createSocket, opts));
   }
@@ -199,6 +204,11 @@ export class ChatClient {
    */
   get sessionKey(): string | undefined {
     return this.#token === undefined ? undefined : bytesToHex(sha256(utf8ToBytes(this.#token)));
+  }
+
+  /** The resume token: what lets this person come back as this session (a reloaded page keeps it for its tab). */
+  get resumeToken(): string | undefined {
+    return this.#token;
   }
 
   get connected(): boolean {
@@ -336,6 +346,8 @@ export class ChatClient {
         for (const event of batchEvents(msg)) this.#seen(event);
         return;
       case 'error':
+        // A send refused for good (nobody of that name is here) is not sent again.
+        if (msg.cid !== undefined) this.#unacked.delete(msg.cid);
         // The server could not save it (a full disk): what is unacked goes again, later.
         if (msg.code === ErrorCode.STORE_FULL) this.#resendLater();
         return;
@@ -393,6 +405,7 @@ export class ChatClient {
         this.#reconnecting = false;
         this.#server = joined.value.welcome.server;
         this.#servers = joined.value.welcome.servers;
+        this.#token = joined.value.welcome.token ?? this.#token;
         const early = joined.value.takeEarly();
         this.#adopt(joined.value.socket);
         this.#deliver(joined.value.welcome);

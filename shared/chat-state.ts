@@ -6,9 +6,14 @@
 // events that arrive late (backfilled after a split, a page of older history) take their place,
 // and every client shows the same conversation. An event is shown once: by id, and a message
 // also by its sender's client id (a resend through another server is the same message).
+//
+// Only events of the set's history are lines — messages, files, joins and leaves — so a fresh
+// client's history and a live timeline read the same. Who is connected, away or reconnecting
+// right now is state, shown on the buddy: a lost connection (`away`, `back`) and a server's own
+// notice about its peer's buddies (that server's view, in no shared order) change the buddy list only.
 import type { ConnectionStatus, DiscoveredHost, SessionEvent } from './bridge.js';
-import { type ChatError, missingCase } from './errors.js';
-import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, batchEvents, type Welcome } from './protocol.js';
+import { type ChatError, missingCase, sentence } from './errors.js';
+import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, batchEvents, isNotice, type Welcome } from './protocol.js';
 
 /** Where an entry stands in the set's order. Client-side entries (notices, pending sends) go last. */
 interface Order {
@@ -18,7 +23,7 @@ interface Order {
 
 export type TimelineEntry = Order &
   (
-    | { kind: 'join' | 'leave' | 'away' | 'back'; id: string; name: string; server: string; ts: number }
+    | { kind: 'join' | 'leave'; id: string; name: string; server: string; ts: number }
     | {
         kind: 'message';
         id: string;
@@ -29,6 +34,8 @@ export type TimelineEntry = Order &
         mine: boolean;
         cid?: string;
         pending?: 'sending' | 'failed';
+        /** Why it was not sent (the server's words), when it says. */
+        failure?: string;
         /** A direct message: the other person of the conversation (absent: the public chat). */
         with?: string;
         /** Someone else's text that says @ and the user's name. */
@@ -43,6 +50,10 @@ export interface BuddyView extends Buddy {
   /** Its connection dropped; it may be back soon. */
   away?: boolean;
 }
+
+/** The events that are lines of the timeline (the rest is state: see the top of this file). */
+const isLine = (event: ChatEvent): event is Exclude<ChatEvent, { type: 'away' | 'back' | 'presence' }> =>
+  event.type !== 'away' && event.type !== 'back' && event.type !== 'presence' && !isNotice(event);
 
 /** Someone typing: in the public chat, or (`to`) to the user; shown for TYPING_SHOWN_MS after `at`. */
 export interface Typing {
@@ -143,9 +154,8 @@ const LOCAL_ORIGIN = '\uffff';
 
 const compare = (a: Order, b: Order) => a.clock - b.clock || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
 
-function entryOf(event: ChatEvent, state: ChatState): TimelineEntry {
+function entryOf(event: Exclude<ChatEvent, { type: 'away' | 'back' | 'presence' }>, state: ChatState): TimelineEntry {
   const base = { id: event.id, name: event.name, server: event.server, ts: event.ts, clock: event.clock, origin: event.origin };
-  if (event.type === 'presence') throw new Error('presence events are not timeline entries');
   const mine = event.name === state.me;
   if (event.type === 'file') {
     const direct = event.to !== undefined ? { with: mine ? event.to : event.name } : {};
@@ -273,7 +283,7 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         // Presence in history is the past: the welcome (and live events) say who is away now.
         timeline: place(
           state.timeline,
-          frame.events.filter((e) => e.type !== 'presence').map((e) => entryOf(e, state)),
+          frame.events.filter(isLine).map((e) => entryOf(e, state)),
         ),
         hasOlder: frame.page || state.timeline.length === 0 ? frame.more : state.hasOlder,
       };
@@ -282,19 +292,15 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       return {
         ...state,
         buddies: withBuddy(state.buddies, { name: frame.name, server: frame.server }),
-        timeline: place(state.timeline, [entryOf(frame, state)]),
+        timeline: isLine(frame) ? place(state.timeline, [entryOf(frame, state)]) : state.timeline,
       };
     case 'away':
-      return {
-        ...state,
-        buddies: state.buddies.map((b) => (b.name === frame.name ? { ...b, away: true } : b)),
-        timeline: place(state.timeline, [entryOf(frame, state)]),
-      };
+      return { ...state, buddies: state.buddies.map((b) => (b.name === frame.name ? { ...b, away: true } : b)) };
     case 'leave':
       return {
         ...state,
         buddies: state.buddies.filter((b) => !(b.name === frame.name && b.server === frame.server)),
-        timeline: place(state.timeline, [entryOf(frame, state)]),
+        timeline: isLine(frame) ? place(state.timeline, [entryOf(frame, state)]) : state.timeline,
       };
     case 'message':
     case 'direct':
@@ -318,12 +324,20 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       return { ...state, servers: frame.servers };
     case 'exit':
       return { ...state, status: 'idle', me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {}, files: undefined };
-    case 'error':
-      return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
+    case 'error': {
+      // A refused send is marked on the message itself, with the reason; other errors show by the composer.
+      const { cid } = frame;
+      if (cid === undefined) return { ...state, lastError: { code: frame.code as ChatError['code'], message: frame.message } };
+      const failure = sentence(frame.message);
+      return {
+        ...state,
+        timeline: state.timeline.map((e) => (e.kind === 'message' && e.pending && e.cid === cid ? { ...e, pending: 'failed', failure } : e)),
+      };
+    }
     case 'search_results':
       return {
         ...state,
-        search: { query: frame.query, results: frame.events.filter((e) => e.type !== 'presence').map((e) => entryOf(e, state)) },
+        search: { query: frame.query, results: frame.events.filter(isLine).map((e) => entryOf(e, state)) },
       };
     case 'batch':
       return frame.names.length ? reduceAll(state, batchEvents(frame)) : state; // the client hands them one by one; this is for a raw feed

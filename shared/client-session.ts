@@ -26,9 +26,10 @@ export class ClientSession {
 
   /**
    * Join `server` as `name`, after `prepare` (which may start a local node and say where to
-   * connect, which certificate to `pin`, and the `credentials` of a private chat). On failure the UI hears `idle` with the reason, and `cleanUp` undoes `prepare`.
+   * connect, which certificate to `pin`, the `credentials` of a private chat, and the
+   * `resumeToken` of a session to come back as). On failure the UI hears `idle` with the reason, and `cleanUp` undoes `prepare`.
    */
-  async join<T extends { server: string; pin?: string; credentials?: Credentials }>(
+  async join<T extends { server: string; pin?: string; credentials?: Credentials; resumeToken?: string }>(
     name: string,
     prepare: () => Promise<Result<T>>,
     cleanUp: (prepared: T) => Promise<void> = async () => {},
@@ -41,8 +42,8 @@ export class ClientSession {
     try {
       const prepared = await prepare();
       if (!prepared.ok) return this.#failed(prepared);
-      const { server, pin, credentials = {} } = prepared.value;
-      const joined = await ChatClient.connect(server, name, this.sockets(pin), { credentials });
+      const { server, pin, credentials = {}, resumeToken } = prepared.value;
+      const joined = await ChatClient.connect(server, name, this.sockets(pin), { credentials }, resumeToken);
       if (!joined.ok) {
         await cleanUp(prepared.value);
         return this.#failed(joined);

@@ -138,3 +138,6 @@ export function fail(code: ErrorCode, message: string): Result<never> {
 export function missingCase(value: never): never {
   throw new Error(`unhandled case: ${JSON.stringify(value)}`);
 }
+
+/** Error messages from the protocol are lower-case clauses; a UI shows them as sentences. */
+export const sentence = (message: string): string => (message ? message[0]!.toUpperCase() + message.slice(1) : message);

@@ -396,6 +396,8 @@ export const ErrorFrame = v.strictObject({
   // A string, not the catalogue, so an older client still reads codes a newer server adds.
   code: v.pipe(v.string(), v.maxLength(64)),
   message: v.pipe(v.string(), v.maxLength(1000)),
+  /** The send (its `cid`) this refuses for good: it was not sent, and going again would not help. */
+  cid: v.optional(ClientId),
 });
 
 // --- server ↔ server (seminar: {server_join_req, From}, {update_servers, NewServers})
@@ -769,5 +771,5 @@ export const frame = {
     // Notices: the first one's random part names them all (`origin-seq.notice.i`), so no two batches' ids meet.
     ...(isNotice(run[0]!) ? { notice: run[0]!.id.slice(run[0]!.id.indexOf('.') + 1) } : {}),
   }),
-  error: (code: string, message: string): ErrorFrame => ({ type: 'error', code, message }),
+  error: (code: string, message: string, cid?: string): ErrorFrame => ({ type: 'error', code, message, ...(cid !== undefined ? { cid } : {}) }),
 };

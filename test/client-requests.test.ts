@@ -48,6 +48,7 @@ async function alone({ graceMs = 20_000 } = {}) {
     log,
     clients: {
       join: (conn, msg) => requests!.join(conn, msg),
+      holdsSession: (name, token) => requests!.holdsSession(name, token),
       request: (conn, name, msg) => requests!.request(conn, name, msg),
       vanished: (name) => requests!.vanished(name),
       gone: (name) => requests!.gone(name),

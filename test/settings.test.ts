@@ -9,9 +9,27 @@ describe('SettingsStore', () => {
   it('falls back to defaults on a missing or damaged file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
     const store = new SettingsStore(dir);
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: false, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
+    expect(await store.load()).toEqual({
+      name: '',
+      port: 4000,
+      address: '',
+      replica: false,
+      mutePublic: false,
+      showJoins: true,
+      startAtLogin: false,
+      idleMinutes: 10,
+    });
     writeFileSync(store.file, '{"name": 12, "port": "x"');
-    expect(await store.load()).toEqual({ name: '', port: 4000, address: '', replica: false, mutePublic: false, startAtLogin: false, idleMinutes: 10 });
+    expect(await store.load()).toEqual({
+      name: '',
+      port: 4000,
+      address: '',
+      replica: false,
+      mutePublic: false,
+      showJoins: true,
+      startAtLogin: false,
+      idleMinutes: 10,
+    });
     await store.update({ name: 'Zoë', address: '10.0.0.2:4000' });
     expect(await new SettingsStore(dir).load()).toEqual({
       name: 'Zoë',
@@ -19,6 +37,7 @@ describe('SettingsStore', () => {
       address: '10.0.0.2:4000',
       replica: false,
       mutePublic: false,
+      showJoins: true,
       startAtLogin: false,
       idleMinutes: 10,
     });

@@ -4,7 +4,11 @@ import { hostOf } from './format.js';
 
 /** The conversations: the public chat first, then every buddy (a click opens direct messages), with unread counts. */
 export function BuddyList({ model }: { model: Model }) {
-  const { buddies, me, server, servers, conversation, unread } = model.state.value;
+  const { buddies, me, server, servers, conversation, unread, timeline } = model.state.value;
+  // Conversations with people who are not here (they left, or never came back) stay in the list.
+  const absent = [
+    ...new Set(timeline.flatMap((e) => (e.kind === 'message' && e.with !== undefined && !buddies.some((b) => b.name === e.with) ? [e.with] : []))),
+  ].sort((a, b) => a.localeCompare(b));
   const several = servers.length > 1;
   const muted = model.settings.value?.mutePublic === true;
   const badge = (key: string) =>
@@ -49,6 +53,22 @@ export function BuddyList({ model }: { model: Model }) {
           </li>
         ))}
       </ul>
+      {absent.length > 0 && (
+        <>
+          <h2 id="absent-title">Not here</h2>
+          <ul data-testid="absent" aria-labelledby="absent-title">
+            {absent.map((name) => (
+              <li key={name} data-testid="absent-buddy" class={conversation === name ? 'open' : undefined}>
+                <button type="button" class="link buddy-name" title={`Direct messages with ${name}`} onClick={() => model.open(name)}>
+                  <bdi>{name}</bdi>
+                </button>
+                {badge(name)}
+                <span class="muted"> (not in the chat)</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <Preferences model={model} />
     </aside>
   );
@@ -62,6 +82,7 @@ function Preferences({ model }: { model: Model }) {
     <details class="preferences" data-testid="preferences">
       <summary>Preferences</summary>
       <Choice model={model} choice="mutePublic" testId="mute-public" label="Mute the public chat (mentions and direct messages still notify)" />
+      <Choice model={model} choice="showJoins" testId="show-joins" label="Show who joins and leaves in the public chat" />
       {model.mode === 'desktop' && <Choice model={model} choice="startAtLogin" testId="start-at-login" label="Start Chatty when I log in" />}
       <label>
         Show me away after{' '}
@@ -85,7 +106,7 @@ function Preferences({ model }: { model: Model }) {
 }
 
 /** One on/off preference. */
-function Choice({ model, choice, testId, label }: { model: Model; choice: 'mutePublic' | 'startAtLogin'; testId: string; label: string }) {
+function Choice({ model, choice, testId, label }: { model: Model; choice: 'mutePublic' | 'showJoins' | 'startAtLogin'; testId: string; label: string }) {
   return (
     <label>
       <input

@@ -9,7 +9,7 @@ import type { Model } from '../model.js';
 import { sentence } from './format.js';
 
 export function Composer({ model }: { model: Model }) {
-  const text = useSignal('');
+  const text = model.draft;
   const error = useSignal('');
   // While reconnecting, what is typed waits and goes out on resume.
   const { status } = model.state.value;

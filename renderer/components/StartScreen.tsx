@@ -1,7 +1,7 @@
 // Name, then Host (port) or Join (an invite, a discovered host or a typed address; replica on/off;
 // a passphrase for a private chat).
 import { untracked, useSignal, useSignalEffect, type Signal } from '@preact/signals';
-import { useRef } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
 import { DEFAULT_PORT, hostOf, parsePort } from '../../shared/protocol.js';
 import type { Model } from '../model.js';
@@ -17,6 +17,8 @@ export function StartScreen({ model }: { model: Model }) {
   const error = useSignal('');
   const errorDetail = useSignal<string | undefined>(undefined);
   const busy = useSignal(false);
+  /** The chat said it is private, or that what was given is wrong: the field for the code opens. */
+  const askCode = useSignal(false);
   const desktop = model.mode === 'desktop';
 
   // Fill the form once with what was used last time. Untracked: the effect must depend on the
@@ -46,6 +48,7 @@ export function StartScreen({ model }: { model: Model }) {
     busy.value = false;
     if (result.ok) return;
     const plain = plainError(result.error);
+    askCode.value = result.error.code === 'AUTH_REQUIRED' || result.error.code === 'AUTH_FAILED';
     error.value = plain.text;
     errorDetail.value = plain.detail;
   }
@@ -121,7 +124,7 @@ export function StartScreen({ model }: { model: Model }) {
               <input type="checkbox" data-testid="replica" checked={replica.value} onChange={(e) => (replica.value = e.currentTarget.checked)} />
               <span>Run a replica on this computer (the chat goes on if the host quits; needs the chat's server invite)</span>
             </label>
-            <PassphraseField value={passphrase} />
+            <PassphraseField value={passphrase} open={askCode.value} />
             <button type="submit" data-testid="join" disabled={busy.value}>
               Join server
             </button>
@@ -135,7 +138,7 @@ export function StartScreen({ model }: { model: Model }) {
           {new URLSearchParams(window.location.hash.slice(1)).has('invite') ? (
             <p class="hint">You were invited: the invite is in this link.</p>
           ) : (
-            <PassphraseField value={passphrase} />
+            <PassphraseField value={passphrase} open={askCode.value} />
           )}
           <button type="submit" data-testid="join" disabled={busy.value}>
             Join chat
@@ -152,14 +155,25 @@ export function StartScreen({ model }: { model: Model }) {
   );
 }
 
-/** For private chats joined without an invite: the passphrase the host chose. */
-function PassphraseField({ value }: { value: Signal<string> }) {
+/** For private chats joined without an invite link: its invite code, or the passphrase the host chose. Open (and focused) once the chat asked for it. */
+function PassphraseField({ value, open }: { value: Signal<string>; open: boolean }) {
+  const field = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (open) field.current?.focus();
+  }, [open]);
   return (
-    <details class="passphrase">
+    <details class="passphrase" open={open || undefined}>
       <summary>Private chat? Enter its invite code or passphrase</summary>
       <label>
         Invite code or passphrase
-        <input type="password" data-testid="passphrase" value={value.value} autoComplete="off" onInput={(e) => (value.value = e.currentTarget.value)} />
+        <input
+          ref={field}
+          type="password"
+          data-testid="passphrase"
+          value={value.value}
+          autoComplete="off"
+          onInput={(e) => (value.value = e.currentTarget.value)}
+        />
       </label>
     </details>
   );

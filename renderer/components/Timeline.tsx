@@ -2,22 +2,58 @@
 // "Show earlier" adds more on request — from memory first, then older pages from the server (also
 // when the user scrolls to the top).
 import { useSignal } from '@preact/signals';
+import { memo } from 'preact/compat';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import { conversationOf, PUBLIC, TYPING_SHOWN_MS, type TimelineEntry } from '../../shared/chat-state.js';
 import type { Model } from '../model.js';
 import { FileCard } from './FileCard.js';
-import { formatTime } from './format.js';
+import { dayOf, formatDay, formatFull, formatTime, isoOf, listOfNames } from './format.js';
 import { MessageText } from './MessageText.js';
 
 const PAGE = 200;
+/** Messages of one person this close together are one group: the name and time show once. */
+const GROUP_MS = 5 * 60_000;
 
-const presence = { join: 'joined the chat', leave: 'left the chat', away: 'lost the connection — reconnecting…', back: 'is back' } as const;
+type Message = Extract<TimelineEntry, { kind: 'message' }>;
+type Presence = Extract<TimelineEntry, { kind: 'join' | 'leave' }>;
+
+/** What the log shows: a day's heading, a run of joins and leaves as one line, or one entry. */
+type Row =
+  | { kind: 'day'; key: string; ts: number }
+  | { kind: 'presence'; key: string; entries: Presence[] }
+  | { kind: 'entry'; key: string; entry: TimelineEntry; continued: boolean };
+
+/** The entries as rows: a heading where the day changes, runs of joins and leaves together, messages grouped. */
+export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
+  const rows: Row[] = [];
+  let day: string | undefined;
+  let previous: TimelineEntry | undefined;
+  for (const entry of entries) {
+    const today = dayOf(entry.ts);
+    if (today !== day) {
+      day = today;
+      previous = undefined;
+      rows.push({ kind: 'day', key: `day-${today}`, ts: entry.ts });
+    }
+    const last = rows[rows.length - 1]!;
+    if (entry.kind === 'join' || entry.kind === 'leave') {
+      if (last.kind === 'presence') last.entries.push(entry);
+      else rows.push({ kind: 'presence', key: entry.id, entries: [entry] });
+    } else {
+      const continued =
+        entry.kind === 'message' && previous?.kind === 'message' && previous.name === entry.name && entry.ts - previous.ts < GROUP_MS && last.kind === 'entry';
+      rows.push({ kind: 'entry', key: entry.id, entry, continued });
+    }
+    previous = entry;
+  }
+  return rows;
+}
 
 export function Timeline({ model }: { model: Model }) {
-  const { timeline: everything, hasOlder, conversation } = model.state.value;
-  // The conversation shown: the public chat (with joins and leaves), or the direct messages with one buddy.
-  const timeline =
-    conversation === PUBLIC ? everything.filter((e) => conversationOf(e) === PUBLIC) : everything.filter((e) => conversationOf(e) === conversation);
+  const { timeline: everything, hasOlder, conversation, me } = model.state.value;
+  const showJoins = model.settings.value?.showJoins !== false;
+  // The conversation shown: the public chat (with joins and leaves, unless hidden), or the direct messages with one buddy.
+  const timeline = everything.filter((e) => conversationOf(e) === conversation && (showJoins || (e.kind !== 'join' && e.kind !== 'leave')));
   const shown = useSignal(PAGE);
   const box = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
@@ -37,6 +73,9 @@ export function Timeline({ model }: { model: Model }) {
     }
     const added = timeline.length - lastCount.current;
     lastCount.current = timeline.length;
+    // What the user just sent is brought into view, wherever they had scrolled.
+    const newest = timeline[timeline.length - 1];
+    if (added > 0 && newest?.kind === 'message' && newest.name === me && newest.pending === 'sending') stickToBottom.current = true;
     if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
     else if (added > 0) unseen.value += added;
   }, [timeline]);
@@ -103,9 +142,17 @@ export function Timeline({ model }: { model: Model }) {
             </div>
           )
         )}
-        {visible.map((entry) => (
-          <Entry key={entry.id} entry={entry} model={model} />
-        ))}
+        {rowsOf(visible).map((row) =>
+          row.kind === 'day' ? (
+            <div key={row.key} class="day" data-testid="day">
+              <time dateTime={isoOf(row.ts)?.slice(0, 10)}>{formatDay(row.ts)}</time>
+            </div>
+          ) : row.kind === 'presence' ? (
+            <PresenceLine key={row.key} entries={row.entries} />
+          ) : (
+            <Entry key={row.key} entry={row.entry} continued={row.continued} model={model} />
+          ),
+        )}
       </div>
       <TypingLine model={model} />
       {unseen.value > 0 && (
@@ -146,56 +193,78 @@ function TypingLine({ model }: { model: Model }) {
   );
 }
 
-function Entry({ entry, model }: { entry: TimelineEntry; model: Model }) {
-  const at = <time class="at">{formatTime(entry.ts)}</time>;
+/** When it was: the time of day, the full date on hover, and a machine-readable datetime. */
+function At({ ts }: { ts: number }) {
+  return (
+    <time class="at" dateTime={isoOf(ts)} title={formatFull(ts)}>
+      {formatTime(ts)}
+    </time>
+  );
+}
+
+/** A run of joins and leaves as one line: "Ann and Bob joined the chat · Cid left the chat". */
+const PresenceLine = memo(
+  function PresenceLine({ entries }: { entries: Presence[] }) {
+    const names = (kind: Presence['kind']) => [...new Set(entries.filter((e) => e.kind === kind).map((e) => e.name))];
+    const joined = names('join');
+    const left = names('leave');
+    const parts = [joined.length ? `${listOfNames(joined)} joined the chat` : '', left.length ? `${listOfNames(left)} left the chat` : ''].filter(Boolean);
+    return (
+      <div class="event" data-testid="event" title={entries.map((e) => `${formatFull(e.ts)} ${e.name} ${e.kind === 'join' ? 'joined' : 'left'}`).join('\n')}>
+        <At ts={entries[entries.length - 1]!.ts} /> {parts.join(' · ')}
+      </div>
+    );
+  },
+  (a, b) => a.entries.length === b.entries.length && a.entries.every((e, i) => e === b.entries[i]),
+);
+
+function Entry({ entry, continued, model }: { entry: TimelineEntry; continued: boolean; model: Model }) {
   switch (entry.kind) {
     case 'join':
     case 'leave':
-    case 'away':
-    case 'back':
-      return (
-        <div class="event" data-testid="event">
-          {at}{' '}
-          <strong>
-            <bdi>{entry.name}</bdi>
-          </strong>{' '}
-          {presence[entry.kind]}
-        </div>
-      );
+      return <PresenceLine entries={[entry]} />;
     case 'notice':
       return (
         <div class="event notice" data-testid="event">
-          {at} {entry.text}
+          <At ts={entry.ts} /> {entry.text}
         </div>
       );
     case 'message':
-      return (
-        <div
-          class={`message${entry.mine ? ' mine' : ''}${entry.pending ? ` ${entry.pending}` : ''}`}
-          data-testid="message"
-          data-pending={entry.pending}
-          data-id={entry.id}
-        >
-          {at}{' '}
-          <strong class="who">
-            <bdi>{entry.name}</bdi>
-          </strong>
-          {/* Each text in its own bidi isolate: an override in it (U+202E) cannot reach past it. */}
-          {entry.file ? (
-            <FileCard entry={entry} model={model} />
-          ) : (
-            <div class="text">
-              <bdi dir="auto" data-testid="message-text">
-                <MessageText text={entry.text} openLink={model.openLink} />
-              </bdi>
-            </div>
-          )}
-          {entry.pending && (
-            <div class="delivery" data-testid="delivery">
-              {entry.pending === 'sending' ? 'Sending…' : 'Not sent: the chat could not be reached'}
-            </div>
-          )}
-        </div>
-      );
+      return <MessageEntry entry={entry} continued={continued} model={model} />;
   }
 }
+
+/** Memoized: a long timeline re-renders only what changed (entries are replaced, never mutated). */
+const MessageEntry = memo(function MessageEntry({ entry, continued, model }: { entry: Message; continued: boolean; model: Model }) {
+  return (
+    <div
+      class={`message${entry.mine ? ' mine' : ''}${entry.pending ? ` ${entry.pending}` : ''}${continued ? ' continued' : ''}`}
+      data-testid="message"
+      data-pending={entry.pending}
+      data-id={entry.id}
+    >
+      {/* In a group the name and time show once; screen readers still hear whose each message is. */}
+      <span class={continued ? 'head sr-only' : 'head'}>
+        <At ts={entry.ts} />{' '}
+        <strong class="who">
+          <bdi>{entry.name}</bdi>
+        </strong>
+      </span>
+      {/* Each text in its own bidi isolate: an override in it (U+202E) cannot reach past it. */}
+      {entry.file ? (
+        <FileCard entry={entry} model={model} />
+      ) : (
+        <div class="text">
+          <bdi dir="auto" data-testid="message-text">
+            <MessageText text={entry.text} openLink={model.openLink} />
+          </bdi>
+        </div>
+      )}
+      {entry.pending && (
+        <div class="delivery" data-testid="delivery">
+          {entry.pending === 'sending' ? 'Sending…' : `Not sent: ${entry.failure ?? 'the chat could not be reached'}`}
+        </div>
+      )}
+    </div>
+  );
+});
