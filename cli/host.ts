@@ -11,7 +11,8 @@ import { browserInviteLink, formatInvite } from '../shared/invite.js';
 import { createInterface } from 'node:readline';
 import { parseServerAddress } from '../shared/protocol.js';
 import { formatServers } from './seminar-format.js';
-import { CliError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
+import { logLevelFrom } from '../server/log-level.js';
 
 export interface HostOptions extends Omit<HostingOptions, 'lan' | 'logger' | 'servePage'> {
   /** Advertise over mDNS (as the app does) when the LAN can reach this server. Default true. */
@@ -19,7 +20,9 @@ export interface HostOptions extends Omit<HostingOptions, 'lan' | 'logger' | 'se
 }
 
 export async function startHost(options: HostOptions, out: NodeJS.WritableStream = process.stdout): Promise<Hosted> {
-  const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const level = logLevelFrom();
+  if (!level.ok) throw new UsageError(level.error.message);
+  const logger = pino({ level: level.value }, pino.destination(2));
   const { mdns = true, ...rest } = options;
   // App users find it in their Join list, as they find each other's.
   const started = await host({ ...rest, logger, ...(mdns ? { lan: { host: () => userInfo().username } } : {}) });

@@ -10,6 +10,7 @@ import { buddiesOf, type ChatEvent, clientIdOf } from '../shared/protocol.js';
 import { FILE_LINK_TTL_MS, fileLinkUrl } from '../shared/files.js';
 import { defaultKnownServersFile, KnownServers } from './known-servers.js';
 import { formatEvent } from './seminar-format.js';
+import { mentions } from '../shared/chat-state.js';
 import { neutralize } from './terminal-text.js';
 import { CliError, UsageError } from './errors.js';
 
@@ -17,6 +18,27 @@ export interface TerminalIO {
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WritableStream & { isTTY?: boolean };
   error: NodeJS.WritableStream;
+}
+
+/** What the terminal client understands; anything else that starts with "/" is answered here, never sent. */
+const HELP = [
+  'Commands:',
+  '  /msg NAME text    a direct message, to NAME only',
+  '  /who              who is here',
+  '  /search words     find messages the server keeps',
+  '  /away, /available your presence',
+  '  /help             this list',
+  '  exit or /quit     leave the chat',
+  '  //text            send a text that begins with "/"',
+].join('\n');
+const HELP_HINT = '/help lists the commands; exit leaves.';
+
+/** A local calendar day, as the terminal prints it (YYYY-MM-DD). */
+function dayOf(ts: number): string {
+  const date = new Date(ts);
+  if (Number.isNaN(date.getTime())) return 'an unknown day';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
 
 const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
@@ -80,12 +102,19 @@ export async function runTerminalClient(target: string, name: string, io: Termin
       const key = client.sessionKey;
       return key ? fileLinkUrl(client.server, id, client.name, key, Date.now() + FILE_LINK_TTL_MS) : undefined;
     };
-    const show = (event: ChatEvent) => {
+    // History from before today comes under a line naming its day; a text that mentions you stands out.
+    let lastDay = dayOf(Date.now());
+    const show = (event: ChatEvent, fromHistory = false) => {
       const cid = clientIdOf(event);
       const keys = [event.id, ...(cid ? [`${event.name}\n${cid}`] : [])];
       if (keys.some((k) => printed.has(k))) return;
       for (const k of keys) printed.add(k);
-      print(formatEvent(event, client.name, fileUrl));
+      const day = dayOf(event.ts);
+      if (fromHistory && day !== lastDay) print(`--- ${day === dayOf(Date.now()) ? 'today' : day} ---`);
+      if (fromHistory) lastDay = day;
+      const line = formatEvent(event, client.name, fileUrl);
+      const mentioned = (event.type === 'message' || event.type === 'direct') && event.name !== client.name && mentions(event.text, client.name);
+      print(!mentioned ? line : terminal ? `\x07\x1b[1m${line}\x1b[22m` : `${line}  <- mentions you`);
     };
 
     // Who is here, for /who: kept from the welcome, joins, leaves, rosters and presence.
@@ -117,7 +146,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
         case 'history':
           // The latest of the chat before this join (or what was missed while reconnecting);
           // presence in it is the past (the welcome said who is away now).
-          for (const event of msg.events) if (event.type !== 'presence') show(event);
+          for (const event of msg.events) if (event.type !== 'presence') show(event, true);
           return;
         case 'error':
           // A stopping server also closes the socket; that close is the one line we print.
@@ -172,24 +201,34 @@ export async function runTerminalClient(target: string, name: string, io: Termin
       finish(1);
     });
 
+    const send = (text: string, to?: string) => {
+      const sent = client.send(text, to);
+      if (!sent.ok) io.error.write(`chatty: ${sent.error.message}\n`);
+    };
     rl.on('line', (line) => {
       if (finished) return;
-      if (line === 'exit') return leave();
-      const direct = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(line);
-      if (line === '/away' || line === '/available') client.setStatus(line === '/away' ? 'away' : 'available');
-      else if (line === '/who') print(who());
-      else if (line.startsWith('/search ')) client.search(line.slice(8).trim());
-      else if (line.startsWith('/msg') && !direct) io.error.write('chatty: /msg NAME text sends text to NAME only\n');
-      else if (line.trim() !== '') {
-        const sent = direct ? client.send(direct[2]!, direct[1]!) : client.send(line);
-        if (!sent.ok) io.error.write(`chatty: ${sent.error.message}\n`);
-      }
+      if (line === 'exit' || line === '/quit') return leave();
+      const [command = '', ...words] = line.trim().split(/\s+/);
+      const rest = line.trim().slice(command.length).trim();
+      if (line.startsWith('//'))
+        send(line.slice(1)); // a text that begins with "/"
+      else if (!line.startsWith('/')) {
+        if (line.trim() !== '') send(line);
+      } else if (command === '/help') print(HELP);
+      else if (command === '/away' || command === '/available') client.setStatus(command === '/away' ? 'away' : 'available');
+      else if (command === '/who') print(who());
+      else if (command === '/search' && rest) client.search(rest);
+      else if (command === '/msg' && words.length >= 2) send(rest.slice(words[0]!.length).trim(), words[0]);
+      else if (command === '/msg' || command === '/search')
+        io.error.write(`chatty: ${command === '/msg' ? '/msg NAME text sends text to NAME only' : '/search words finds messages'}\n`);
+      else io.error.write(`chatty: unknown command ${neutralize(command)}: /help lists them (start with // to send a text that begins with /)\n`);
       if (terminal) rl.prompt();
     });
     rl.on('close', () => {
       if (!finished) leave(); // end of input leaves the chat like `exit`
     });
     rl.on('SIGINT', leave);
+    if (terminal) print(`Type a message and press Enter to send it. ${HELP_HINT}`);
     if (terminal) rl.prompt();
   });
 }

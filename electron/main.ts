@@ -13,6 +13,7 @@ import { invokeHandlers, isTrustedSender } from './ipc.js';
 import { nodeSockets } from '../shared/node/node-socket.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
+import { DEFAULT_LOG_LEVEL, logLevelFrom } from '../server/log-level.js';
 import { appMenuTemplate } from './app-menu.js';
 import { DesktopShell, type TrayItem } from './desktop-shell.js';
 
@@ -20,7 +21,10 @@ const indexFile = join(pageDir, 'index.html');
 const indexUrl = pathToFileURL(indexFile).href;
 const preload = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 
-const logger = pino({ level: process.env.CHATTY_LOG_LEVEL ?? 'warn' });
+// A bad level is said once and the default taken: the app still opens.
+const level = logLevelFrom();
+if (!level.ok) process.stderr.write(`chatty: ${level.error.message}; logging at ${DEFAULT_LOG_LEVEL}\n`);
+const logger = pino({ level: level.ok ? level.value : DEFAULT_LOG_LEVEL });
 const settings = new SettingsStore(app.getPath('userData'));
 const discovery = new LanDiscovery();
 const attention = new Attention();

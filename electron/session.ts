@@ -15,6 +15,19 @@ import type { ChatServer, ChatServerOptions } from '../server/chat-server.js';
 import { type Hosted, type HostOptions, host } from '../server/hosting.js';
 import { MEMORY } from '../server/options.js';
 import { certificateFingerprint, type SecretsCodec } from '../server/set-keys.js';
+import { writePrivateFile } from '../server/private-file.js';
+import { readFile } from 'node:fs/promises';
+import { parsePort } from '../shared/protocol.js';
+
+/** In a replica's data folder: the port it listened on, taken again on the next join. */
+const REPLICA_PORT_FILE = 'replica-port';
+
+/** The port kept in `file`, if there is a valid one. */
+async function readPort(file: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const port = parsePort(text.trim());
+  return port.ok && port.value > 0 ? port.value : undefined;
+}
 
 export interface SessionOptions {
   /** Every SessionEvent for the UI, in order. */
@@ -111,7 +124,27 @@ export class ChatSession {
     if (code) return Promise.resolve(fail(ErrorCode.INVITE_INVALID, NEEDS_SERVER_INVITE));
     const folder = `replica-${hostOf(server).replace(/[^\w.-]/g, '_')}`;
     this.#joined = server;
-    return this.#start(request.name, { port: 0, join: server, ...(serverCode ? { joinInvite: serverCode } : {}), data: this.#dataFolder(folder) }, credentials);
+    return this.#startReplica(request.name, { join: server, ...(serverCode ? { joinInvite: serverCode } : {}), data: this.#dataFolder(folder) }, credentials);
+  }
+
+  /**
+   * A replica keeps its port (so its address, and the invites it shows, stay the same) across
+   * joins of the same chat: the port is kept in its data folder. Taken meanwhile: any free one.
+   */
+  async #startReplica(name: string, options: ChatServerOptions & { data: string }, credentials: Credentials): Promise<Result<SessionInfo>> {
+    const portFile = options.data === MEMORY ? undefined : join(options.data, REPLICA_PORT_FILE);
+    const kept = portFile ? await readPort(portFile) : undefined;
+    let started = kept ? await this.#start(name, { ...options, port: kept }, credentials) : undefined;
+    if (!started || (!started.ok && started.error.code === ErrorCode.PORT_IN_USE)) started = await this.#start(name, { ...options, port: 0 }, credentials);
+    const port = this.node?.port;
+    if (started.ok && portFile && port && port !== kept) {
+      try {
+        writePrivateFile(portFile, `${port}\n`);
+      } catch {
+        // Only a convenience: the next join takes another port.
+      }
+    }
+    return started;
   }
 
   /** A new invite for the chat this app's node is in; the old one lets nobody new in. */

@@ -19,10 +19,17 @@ function failure(status: number, body: string, what: string): Result<never> {
   return fail(ErrorCode.UNREACHABLE, status ? `${what} failed (HTTP ${status})` : `${what} failed: the server could not be reached`);
 }
 
+/** A transfer stops when `signal` aborts (the person cancelled it): it then resolves with a failure nobody needs to show. */
+function cancelWith(xhr: XMLHttpRequest, signal: AbortSignal | undefined, resolve: (r: Result<never>) => void): void {
+  xhr.onabort = () => resolve(fail(ErrorCode.UNREACHABLE, 'cancelled'));
+  signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+}
+
 /** Upload `body` to `url`; resolves with the `file` event's id. */
-export function upload(url: string, body: Blob, onProgress: OnProgress): Promise<Result<{ id: string }>> {
+export function upload(url: string, body: Blob, onProgress: OnProgress, signal?: AbortSignal): Promise<Result<{ id: string }>> {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
+    cancelWith(xhr, signal, resolve);
     xhr.open('POST', url);
     xhr.setRequestHeader('content-type', body.type || 'application/octet-stream');
     xhr.upload.onprogress = (e) => onProgress(e.lengthComputable ? e.loaded / e.total : Number.NaN);
@@ -38,9 +45,10 @@ export function upload(url: string, body: Blob, onProgress: OnProgress): Promise
 }
 
 /** Download the file at `url`; the bytes must be the ones `file` describes. */
-export function download(url: string, file: FileInfo, onProgress: OnProgress): Promise<Result<Blob>> {
+export function download(url: string, file: FileInfo, onProgress: OnProgress, signal?: AbortSignal): Promise<Result<Blob>> {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
+    cancelWith(xhr, signal, resolve);
     xhr.open('GET', url);
     xhr.responseType = 'arraybuffer';
     xhr.onprogress = (e) => onProgress(e.loaded / (e.lengthComputable ? e.total : file.size));

@@ -1,5 +1,5 @@
 // What people write, as the page shows it: a Markdown subset — bold, italic, code, code blocks,
-// links, quotes, line breaks — with `:shortcode:` emoji and bare links (www. too) made links.
+// links, quotes, lists, headings, line breaks — with `:shortcode:` emoji and bare links (www. too) made links.
 // A written link says where it goes. markdown-it turns it into HTML with raw HTML off (a tag someone types stays text), and DOMPurify
 // then keeps only the handful of tags and the one attribute this subset makes: no hand-written
 // HTML from user text anywhere.
@@ -8,7 +8,7 @@ import MarkdownIt from 'markdown-it';
 import { full as emoji } from 'markdown-it-emoji';
 
 const md = new MarkdownIt('zero', { linkify: true, breaks: true })
-  .enable(['emphasis', 'backticks', 'fence', 'code', 'blockquote', 'link', 'linkify', 'newline', 'autolink', 'escape', 'paragraph'])
+  .enable(['emphasis', 'backticks', 'fence', 'code', 'blockquote', 'list', 'heading', 'link', 'linkify', 'newline', 'autolink', 'escape', 'paragraph'])
   .use(emoji);
 md.linkify.set({ fuzzyLink: true, fuzzyEmail: false });
 
@@ -29,16 +29,37 @@ md.renderer.rules.link_close = (tokens, idx, options, _env, self) => {
   return `${closed} (${md.utils.escapeHtml(host)})`;
 };
 
-const ALLOWED = { ALLOWED_TAGS: ['p', 'br', 'strong', 'em', 'code', 'pre', 'blockquote', 'a'], ALLOWED_ATTR: ['href'], ALLOWED_URI_REGEXP: /^https?:/i };
+const ALLOWED = {
+  ALLOWED_TAGS: ['p', 'br', 'strong', 'em', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'a'],
+  ALLOWED_ATTR: ['href', 'start'],
+  ALLOWED_URI_REGEXP: /^https?:/i,
+};
 
 /** Sanitized HTML for a message's text (without the newline markdown-it ends blocks with). */
 export function renderMarkdown(text: string): string {
-  return DOMPurify.sanitize(md.render(text).trimEnd(), ALLOWED);
+  return DOMPurify.sanitize(md.render(quotesEndWithTheirLines(text)).trimEnd(), ALLOWED);
+}
+
+/**
+ * In chat a `>` quotes its own line: the lines after a quote are the reply, not more of the quote
+ * (Markdown's "lazy continuation" would take them in). Code blocks are left as they are.
+ */
+function quotesEndWithTheirLines(text: string): string {
+  const lines = text.split('\n');
+  let fenced = false;
+  return lines
+    .map((line, i) => {
+      if (/^\s{0,3}(```|~~~)/.test(line)) fenced = !fenced;
+      const next = lines[i + 1];
+      const endsQuote = !fenced && /^\s{0,3}>/.test(line) && next !== undefined && next.trim() !== '' && !/^\s{0,3}>/.test(next);
+      return endsQuote ? `${line}\n` : line;
+    })
+    .join('\n');
 }
 
 /** Text with nothing this subset would change: shown as a plain text node (most messages; it is much cheaper). */
 export function isPlain(text: string): boolean {
-  return !/[*_`[\]>:<&@\\~]|https?:|www\.|^\s{4}/m.test(text);
+  return !/[*_`[\]>:<&@\\~]|https?:|www\.|^\s{4}|^\s{0,3}([-+]|\d{1,9}[.)])\s|^\s{0,3}#{1,6}(\s|$)/m.test(text);
 }
 
 /** A few emoji for the picker, by their shortcodes (what the composer inserts). */

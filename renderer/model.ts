@@ -55,6 +55,11 @@ function watchIdle(api: ChattyApi, state: () => ChatState, idleMinutes: () => nu
 const DRAFT_KEY = 'chatty.draft';
 const CONVERSATION_KEY = 'chatty.conversation';
 
+const hasPicture = (
+  entry: TimelineEntry,
+): entry is TimelineEntry & { kind: 'message'; file: NonNullable<Extract<TimelineEntry, { kind: 'message' }>['file']> } =>
+  entry.kind === 'message' && entry.file !== undefined && PICTURE_TYPES.has(entry.file.type) && entry.file.size <= THUMBNAIL_MAX_BYTES;
+
 const pick = (s: Settings | undefined): Partial<Preferences> =>
   s ? { mutePublic: s.mutePublic, showJoins: s.showJoins, startAtLogin: s.startAtLogin, idleMinutes: s.idleMinutes } : {};
 
@@ -68,6 +73,10 @@ export function createModel(api: ChattyApi) {
   const transfers = signal<Readonly<Record<string, Transfer>>>({});
   /** Thumbnails: object URLs of pictures fetched, by event id ('' while fetching; none after a failure, so it is tried again). */
   const pictures = signal<Readonly<Record<string, string>>>({});
+  /** What cancels each transfer under way, by its key. */
+  const cancels = new Map<string, AbortController>();
+  /** Uploads go one after another, so files picked together arrive in the order they were picked. */
+  let uploads: Promise<unknown> = Promise.resolve();
   const setTransfer = (key: string, transfer: Transfer | undefined) => {
     const { [key]: _old, ...rest } = transfers.value;
     transfers.value = transfer ? { ...rest, [key]: transfer } : rest;
@@ -191,11 +200,16 @@ export function createModel(api: ChattyApi) {
       for (const file of files) {
         const cid = newClientId();
         const to = conversation === PUBLIC ? undefined : conversation;
+        const cancel = new AbortController();
+        cancels.set(cid, cancel);
         setTransfer(cid, { name: file.name, direction: 'up', progress: 0 });
         const url = uploadUrl(server, me, access, { name: file.name, cid, ...(to ? { to } : {}) });
-        void upload(url, file, (progress) => setTransfer(cid, { name: file.name, direction: 'up', progress })).then((done) =>
-          setTransfer(cid, done.ok ? undefined : { name: file.name, direction: 'up', progress: 0, error: done.error.message }),
-        );
+        uploads = uploads.then(async () => {
+          if (cancel.signal.aborted) return;
+          const done = await upload(url, file, (progress) => setTransfer(cid, { name: file.name, direction: 'up', progress }), cancel.signal);
+          cancels.delete(cid);
+          if (!cancel.signal.aborted) setTransfer(cid, done.ok ? undefined : { name: file.name, direction: 'up', progress: 0, error: done.error.message });
+        });
       }
       return ok(undefined);
     },
@@ -207,17 +221,32 @@ export function createModel(api: ChattyApi) {
       if (!access || !me || !server)
         return setTransfer(entry.id, { name, direction: 'down', progress: 0, error: 'Not connected: try again once the chat is back.' });
       setTransfer(entry.id, { name, direction: 'down', progress: 0 });
-      const got = await download(downloadUrl(server, entry.id, me, access), entry.file, (progress) =>
-        setTransfer(entry.id, { name, direction: 'down', progress }),
+      const cancel = new AbortController();
+      cancels.set(entry.id, cancel);
+      const got = await download(
+        downloadUrl(server, entry.id, me, access),
+        entry.file,
+        (progress) => setTransfer(entry.id, { name, direction: 'down', progress }),
+        cancel.signal,
       );
+      cancels.delete(entry.id);
+      if (cancel.signal.aborted) return;
       if (got.ok) save(got.value, name);
       setTransfer(entry.id, got.ok ? undefined : { name, direction: 'down', progress: 0, error: got.error.message });
     },
+    /** Stop an upload (not sent: nobody sees it) or a download under way. */
+    cancelTransfer(key: string) {
+      cancels.get(key)?.abort();
+      cancels.delete(key);
+      setTransfer(key, undefined);
+    },
     /** Forget a failed transfer's notice. */
     dismissTransfer: (key: string) => setTransfer(key, undefined),
-    /** A picture's thumbnail (fetched once): raster types only, never SVG. */
+    /** Whether the entry's file is shown as a picture (raster types only, never SVG; not too large). */
+    hasPicture,
+    /** A picture's thumbnail (fetched once), once it is here. */
     picture(entry: TimelineEntry): string | undefined {
-      if (entry.kind !== 'message' || !entry.file || !PICTURE_TYPES.has(entry.file.type) || entry.file.size > THUMBNAIL_MAX_BYTES) return undefined;
+      if (!hasPicture(entry)) return undefined;
       if (entry.id in pictures.value) return pictures.value[entry.id] || undefined;
       const { files: access, me, server } = state.value;
       if (!access || !me || !server) return undefined;

@@ -19,7 +19,7 @@ export interface SessionInfo {
   runsNode: boolean;
   /** When this app runs a node, the address the LAN reaches it at. */
   nodeUrl?: string;
-  /** When this app runs a replica: the server it joined (the status names that one, not the local replica). */
+  /** When this app runs a replica: the server it joined with the server invite. */
   joined?: string;
   /** When this app runs a node: the invite link to give people (chatty://…). */
   invite?: string;

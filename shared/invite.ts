@@ -1,12 +1,15 @@
 // Invites as people pass them around (docs/protocol.md § Invites): a link that says where the chat
 // is, the code that lets one in, and the fingerprint of the set's certificate —
-//   chatty://192.168.1.7:4000/#invite=7KQ2-M9XD-4TPA-H3VR&fp=<base64url SHA-256>
+//   chatty://192.168.1.7:4000/#invite=7KQ2-M9XD-4TPA-H3VR&fp=<SHA-256 in hex>
+// The fingerprint is written in hex, the digits a browser's certificate viewer and the host show
+// (they add colons); links made before, with base64url, are still read.
 // A server invite (`#server-invite=…`) is the other kind: it lets a server join the set, and is
 // kept by whoever runs servers; people's invites never admit a server.
 // The same fragment works after https://HOST:PORT/ (a browser opens the page and joins with it;
 // fragments never reach the server). A host that runs without TLS (--insecure) gives
 // `chatty+ws://…` links with no fingerprint. The CLI, the app and the page all parse with this.
-import { normalizeInviteCode } from './auth.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { base64url, fingerprintForPeople, normalizeInviteCode } from './auth.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
 import { parseServerAddress } from './protocol.js';
 
@@ -21,7 +24,8 @@ export interface Invite {
   fingerprint?: string;
 }
 
-const FINGERPRINT = /^[A-Za-z0-9_-]{43}$/;
+const FINGERPRINT_HEX = /^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
+const FINGERPRINT_BASE64URL = /^[A-Za-z0-9_-]{43}$/;
 
 export function formatInvite(invite: Invite): string {
   const url = new URL(invite.server);
@@ -29,7 +33,7 @@ export function formatInvite(invite: Invite): string {
   const params = new URLSearchParams();
   if (invite.code) params.set('invite', invite.code);
   if (invite.serverCode) params.set('server-invite', invite.serverCode);
-  if (invite.fingerprint) params.set('fp', invite.fingerprint);
+  if (invite.fingerprint) params.set('fp', fingerprintForPeople(invite.fingerprint).replaceAll(':', ''));
   const fragment = params.toString();
   return `${scheme}//${url.host}/${fragment ? `#${fragment}` : ''}`;
 }
@@ -71,8 +75,9 @@ export function parseInvite(input: string): Result<Invite> {
   if (invite.code && invite.serverCode) return fail(ErrorCode.INVITE_INVALID, 'a link carries an invite or a server invite, not both: ask for the link again');
   const fingerprint = params.get('fp');
   if (fingerprint !== null) {
-    if (!FINGERPRINT.test(fingerprint)) return fail(ErrorCode.INVITE_INVALID, 'the fingerprint in this link is damaged: ask for the link again');
-    invite.fingerprint = fingerprint;
+    if (FINGERPRINT_HEX.test(fingerprint)) invite.fingerprint = base64url(hexToBytes(fingerprint.replaceAll(':', '')));
+    else if (FINGERPRINT_BASE64URL.test(fingerprint)) invite.fingerprint = fingerprint;
+    else return fail(ErrorCode.INVITE_INVALID, 'the fingerprint in this link is damaged: ask for the link again');
   }
   return ok(invite);
 }

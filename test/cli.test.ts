@@ -42,6 +42,34 @@ describe('chatty (command line)', () => {
     expect(john.stderr).toEqual([]);
   });
 
+  it('answers /help, /quit and unknown /commands itself, never sending them; marks mentions', async () => {
+    const [, url] = await host();
+    const old = await RawSocket.join(url, 'Old');
+    const john = await client(url, 'John');
+    john.type('/help');
+    await john.waitFor(/^ {2}\/msg NAME text/);
+    john.type('/shrug');
+    await john.waitFor(/^chatty: unknown command \/shrug: \/help lists them/, 'stderr');
+    john.type('//shrug is a text');
+    await john.waitFor(/^\[John\] \/shrug is a text$/);
+    old.send({ type: 'send', name: 'Old', text: 'hey @John, look' });
+    await john.waitFor(/^\[Old\] hey @John, look {2}<- mentions you$/);
+    john.type('/quit');
+    expect(await john.exited()).toBe(0);
+    const texts = old.frames.filter((f) => f.type === 'message').map((f) => f.text);
+    expect(texts).toEqual(['/shrug is a text', 'hey @John, look']);
+  });
+
+  it('a bad CHATTY_LOG_LEVEL is one line and exit 2; an empty one is the default', async () => {
+    const bad = new Chatty(['host', '--port', '0'], { CHATTY_LOG_LEVEL: 'verbose' });
+    expect(await bad.exited()).toBe(2);
+    expect(bad.stderr.filter((l) => !l.startsWith('Run "chatty help"'))).toEqual([
+      'chatty: CHATTY_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (not "verbose")',
+    ]);
+    const empty = new Chatty(['host', '--port', '0'], { CHATTY_LOG_LEVEL: '' });
+    await empty.url();
+  });
+
   it('shows the "-> " prompt in a real terminal', async () => {
     if (spawnSync('tmux', ['-V']).status !== 0) {
       console.log('SKIP: tmux is not installed; the prompt test needs a terminal');

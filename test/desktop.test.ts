@@ -23,7 +23,7 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
 
     // The host shows its server invite; the guest pastes it (a replica needs it: the people's invite runs no server).
     const invite = (await host.page.getByTestId('server-invite').textContent())!;
-    expect(invite).toMatch(new RegExp(`^chatty://127\\.0\\.0\\.1:${port}/#server-invite=[\\w-]+&fp=[\\w-]{43}$`));
+    expect(invite).toMatch(new RegExp(`^chatty://127\\.0\\.0\\.1:${port}/#server-invite=[\\w-]+&fp=[0-9A-F]{64}$`));
     const guest = await openDesktopWindow(browser());
     await guest.page.getByTestId('name').fill('Bob');
     await guest.page.getByTestId('address').fill(invite);
@@ -91,8 +91,11 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await guest.page.getByTestId('replica').uncheck();
     await guest.page.getByTestId('address').fill(`127.0.0.1:${port}`);
     await guest.page.getByTestId('join').click();
-    await expect.poll(() => guest.page.getByTestId('start-error').textContent()).toMatch(/^This chat is private: join with an invite/);
-    await guest.page.getByText('Private chat?').click();
+    await expect.poll(() => guest.page.getByTestId('start-error').textContent()).toBe(
+      'This chat is private: join with its invite link or code: ask the host',
+    );
+    // The field for the code opens by itself, ready to type in.
+    await expect.poll(() => guest.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('passphrase');
     await guest.page.getByTestId('passphrase').fill(code.toLowerCase().replace(/-/g, ' '));
     await guest.page.getByTestId('join').click();
     await guest.page.getByTestId('status').getByText('as Bob').waitFor();

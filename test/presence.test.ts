@@ -97,9 +97,8 @@ describe('presence', () => {
       await bob.next((f) => f.type === 'presence' && f.name === 'Ann' && f.status === 'away');
       await page.mouse.move(10, 10); // back at the keyboard
       await bob.next((f) => f.type === 'presence' && f.name === 'Ann' && f.status === 'available');
-      await page.reload();
-      await page.getByTestId('preferences').waitFor({ state: 'detached' }); // the start screen
-      await page.getByTestId('join').click();
+      await page.reload(); // back in the chat at once (the tab kept its session)
+      await page.getByTestId('status').getByText('as Ann').waitFor();
       await page.getByTestId('preferences').locator('summary').click();
       expect(await page.getByTestId('mute-public').isChecked()).toBe(true);
       expect(await page.getByTestId('idle-minutes').inputValue()).toBe('1');

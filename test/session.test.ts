@@ -1,5 +1,8 @@
 // The desktop app's main-process logic, without Electron: real nodes on 127.0.0.1.
 import { X509Certificate } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { newCertificate } from '../server/set-keys.js';
@@ -73,15 +76,14 @@ describe('ChatSession', () => {
       // The host app shows its invites; the people's runs no replica, the server invite does.
       const invite = hosted.ok ? hosted.value.invite : undefined;
       const serverInvite = hosted.ok ? hosted.value.serverInvite : undefined;
-      expect(invite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#invite=[\w-]+&fp=[\w-]{43}$/);
-      expect(serverInvite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#server-invite=[\w-]+&fp=[\w-]{43}$/);
+      expect(invite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#invite=[\w-]+&fp=[0-9A-F]{64}$/);
+      expect(serverInvite).toMatch(/^chatty:\/\/127\.0\.0\.1:\d+\/#server-invite=[\w-]+&fp=[0-9A-F]{64}$/);
       expect(await guest.session.join({ name: 'Bob', address: invite!, replica: true })).toMatchObject({
         ok: false,
         error: { code: 'INVITE_INVALID', message: expect.stringContaining("That is the people's invite: it lets you chat, not run a server.") },
       });
       expect(guest.session.node).toBeUndefined();
       const result = await guest.session.join({ name: 'Bob', address: serverInvite!, replica: false });
-      // The status names the host joined, not the local replica's random port.
       expect(result).toMatchObject({ ok: true, value: { runsNode: true, joined: hostUrl } });
       expect(hosted).toMatchObject({ ok: true, value: { runsNode: true } });
       expect(hosted.ok && hosted.value.joined).toBeFalsy();
@@ -98,6 +100,25 @@ describe('ChatSession', () => {
       await guest.session.send('still here');
       await cid.next((f) => f.type === 'message' && f.text === 'still here');
       expect(guest.state().status).toBe('connected');
+    });
+
+    it('a replica keeps its port, and so its address and invites, across joins of the same chat', async () => {
+      const host = newSession();
+      const hosted = await host.session.host({ name: 'Ann', port: 0 });
+      const serverInvite = hosted.ok ? hosted.value.serverInvite! : '';
+      const guest = newSession(mkdtempSync(join(tmpdir(), 'chatty-app-')));
+      const first = await guest.session.join({ name: 'Bob', address: serverInvite, replica: true });
+      const url = guest.session.node!.url;
+      await guest.session.leave();
+      const again = await guest.session.join({ name: 'Bob', address: serverInvite, replica: true });
+      expect(guest.session.node!.url).toBe(url);
+      expect(again.ok && again.value.invite).toBe(first.ok && first.value.invite);
+      // Its port taken meanwhile: the replica starts all the same, on another.
+      await guest.session.leave();
+      const squatter = await startNode({ port: Number(new URL(url).port) });
+      expect(await guest.session.join({ name: 'Bob', address: serverInvite, replica: true })).toMatchObject({ ok: true });
+      expect(guest.session.node!.url).not.toBe(url);
+      await squatter.disconnect();
     });
 
     it('as a client only: talks to the host directly, and keeps trying when the host goes away', async () => {

@@ -131,14 +131,18 @@ describe.skipIf(!hasChromium)('the page in everyday use', () => {
     expect(await page.getByTestId('address').inputValue()).toBe(await host.invite());
   });
 
-  it('in the app, as a replica: the status names the host joined, not the local replica', async () => {
+  it('in the app, as a replica: the status names where it is — its own server — also after the host died', async () => {
     const host = new Chatty(['host', '--port', '0']);
-    const hostUrl = await host.url();
-    const { page } = await openDesktopWindow(browser());
+    await host.url();
+    const { page, session } = await openDesktopWindow(browser());
     await page.getByTestId('name').fill('Bob');
     await page.getByTestId('address').fill(await host.serverInvite());
     await page.getByTestId('join').click(); // a server invite runs a replica, whatever the box says
     await page.getByTestId('composer').waitFor();
-    await expect.poll(() => page.getByTestId('status').textContent()).toBe(`Connected to ${hostUrl.replace('wss://', '')} as Bob`);
+    const own = `Connected to your server (${session.node!.url.replace('wss://', '')}) as Bob`;
+    await expect.poll(() => page.getByTestId('status').textContent()).toBe(own);
+    await host.kill('SIGKILL');
+    await expect.poll(() => page.getByTestId('server-count').textContent(), { timeout: 20_000 }).toBe('1 server');
+    expect(await page.getByTestId('status').textContent()).toBe(own);
   });
 });

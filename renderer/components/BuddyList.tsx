@@ -38,6 +38,7 @@ export function BuddyList({ model }: { model: Model }) {
       <ul data-testid="buddies">
         {buddies.map((b) => (
           <li key={`${b.server} ${b.name}`} data-testid="buddy" class={conversation === b.name ? 'open' : undefined}>
+            <span class={`dot${b.away ? ' reconnecting' : b.status === 'away' ? ' away' : ''}`} data-testid="presence-dot" aria-hidden="true" />
             {b.name === me && b.server === server ? (
               <bdi class="buddy-name">{b.name}</bdi>
             ) : (

@@ -70,6 +70,19 @@ export function ChatScreen({ model }: { model: Model }) {
     };
   }, [model]);
   const drawer = model.drawerOpen.value;
+  // The open drawer (narrow screens) is modal: Escape closes it, and what it covers is inert, so
+  // Tab and screen readers stay in it.
+  useEffect(() => {
+    if (!drawer) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      model.drawerOpen.value = false;
+      // Once what it covered is live again (the next frame), back to the button that opened it.
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid="buddies-toggle"]')?.focus());
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [drawer]);
   return (
     <div ref={screen} class={`chat${dragging.value ? ' dragging' : ''}${drawer ? ' drawer-open' : ''}`}>
       {dropError.value && (
@@ -80,12 +93,12 @@ export function ChatScreen({ model }: { model: Model }) {
           </button>
         </p>
       )}
-      <StatusBar model={model} />
+      <StatusBar model={model} covered={drawer} />
       <ConnectionBanner model={model} />
       <BuddyList model={model} />
       {drawer && <button type="button" class="drawer-scrim" aria-label="Close the buddy list" onClick={() => (model.drawerOpen.value = false)} />}
-      <Timeline model={model} />
-      <Composer model={model} />
+      <Timeline model={model} covered={drawer} />
+      <Composer model={model} covered={drawer} />
       {jumping.value && <JumpTo model={model} close={() => (jumping.value = false)} />}
     </div>
   );

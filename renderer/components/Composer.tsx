@@ -5,10 +5,12 @@ import { useEffect, useRef } from 'preact/hooks';
 import { Limits } from '../../shared/protocol.js';
 import { emojiOf, PICKER } from '../markdown.js';
 import { pastedFiles } from './files-in.js';
+import { usePopover } from './popover.js';
 import type { Model } from '../model.js';
 import { sentence } from './format.js';
 
-export function Composer({ model }: { model: Model }) {
+/** @param covered the buddy drawer lies over it: inert */
+export function Composer({ model, covered = false }: { model: Model; covered?: boolean }) {
   const text = model.draft;
   const error = useSignal('');
   // While reconnecting, what is typed waits and goes out on resume.
@@ -16,6 +18,7 @@ export function Composer({ model }: { model: Model }) {
   const connected = status === 'connected' || status === 'reconnecting';
   // Joined: the cursor is here, ready to write.
   const field = useRef<HTMLTextAreaElement>(null);
+  const picker = usePopover();
   useEffect(() => field.current?.focus(), []);
   // A complaint about the last try ("Type a message first.") is stale once the connection changes.
   useEffect(() => {
@@ -47,6 +50,7 @@ export function Composer({ model }: { model: Model }) {
   const over = length > Limits.TEXT_MAX_CHARS;
   return (
     <form
+      inert={covered}
       class="composer"
       onSubmit={(e) => {
         e.preventDefault();
@@ -116,7 +120,7 @@ export function Composer({ model }: { model: Model }) {
           }}
         />
       </label>
-      <details class="emoji" data-testid="emoji">
+      <details class="emoji" data-testid="emoji" ref={picker}>
         <summary aria-label="Emoji">☺</summary>
         <div class="emoji-list">
           {PICKER.map((code) => (
@@ -126,7 +130,18 @@ export function Composer({ model }: { model: Model }) {
               class="link"
               title={`:${code}:`}
               onClick={() => {
-                text.value = `${text.value}${text.value && !text.value.endsWith(' ') ? ' ' : ''}:${code}: `;
+                // At the caret (where the person was writing), spaced from the words around it.
+                const el = field.current;
+                const at = el ? el.selectionStart : text.value.length;
+                const before = text.value.slice(0, at);
+                const inserted = `${before && !/\s$/.test(before) ? ' ' : ''}:${code}: `;
+                text.value = before + inserted + text.value.slice(el ? el.selectionEnd : at);
+                if (picker.current) picker.current.open = false;
+                if (el) {
+                  el.value = text.value;
+                  el.focus();
+                  el.setSelectionRange(at + inserted.length, at + inserted.length);
+                }
               }}
             >
               {emojiOf(code)}
@@ -156,7 +171,10 @@ export function Composer({ model }: { model: Model }) {
           ) : (
             <>
               <progress max={1} value={Number.isNaN(upload.progress) ? undefined : upload.progress} aria-label={`Sending ${upload.name}`} />{' '}
-              {Number.isNaN(upload.progress) ? '' : `${Math.round(upload.progress * 100)} %`}
+              {Number.isNaN(upload.progress) ? '' : `${Math.round(upload.progress * 100)} %`}{' '}
+              <button type="button" class="link" data-testid="upload-cancel" onClick={() => model.cancelTransfer(key)}>
+                Cancel
+              </button>
             </>
           )}
         </div>

@@ -5,6 +5,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { Result } from '../../shared/errors.js';
 import { DEFAULT_PORT, hostOf, parsePort } from '../../shared/protocol.js';
 import type { Model } from '../model.js';
+import { CertificateNote } from './CertificateNote.js';
 import { plainError, sentence } from './format.js';
 
 export function StartScreen({ model }: { model: Model }) {
@@ -143,6 +144,7 @@ export function StartScreen({ model }: { model: Model }) {
           <button type="submit" data-testid="join" disabled={busy.value}>
             Join chat
           </button>
+          <CertificateNote />
         </form>
       )}
       {error.value && (

@@ -1,6 +1,7 @@
 import { useSignal } from '@preact/signals';
 import type { Model } from '../model.js';
 import { hostOf } from './format.js';
+import { usePopover } from './popover.js';
 
 const label = {
   idle: 'Not connected',
@@ -11,12 +12,16 @@ const label = {
   disconnected: 'Disconnected',
 } as const;
 
-export function StatusBar({ model }: { model: Model }) {
+/** @param covered the buddy drawer lies over it: inert */
+export function StatusBar({ model, covered = false }: { model: Model; covered?: boolean }) {
   const { status, statusDetail, server, servers, me, buddies, unread } = model.state.value;
   const unreadAll = Object.values(unread).reduce((a, b) => a + b, 0);
-  const joinedHost = model.session.value?.joined;
+  const serversPopover = usePopover();
+  // Where the user really is: the server the client is connected to now (after a failover, the one
+  // it moved to) — the app's own server when it runs one, whatever happened to the host it joined.
+  const own = model.session.value?.runsNode === true && model.session.value.nodeUrl === server;
   return (
-    <header class="status">
+    <header class="status" inert={covered}>
       {/* Narrow screens: the buddy list is a drawer, opened from here. */}
       <button
         type="button"
@@ -34,7 +39,7 @@ export function StatusBar({ model }: { model: Model }) {
         {status === 'connected' && server ? (
           <span class="wide-only">
             {' '}
-            to {hostOf(joinedHost ?? server)} as <bdi>{me}</bdi>
+            to {own ? `your server (${hostOf(server)})` : hostOf(server)} as <bdi>{me}</bdi>
           </span>
         ) : (
           ''
@@ -46,7 +51,7 @@ export function StatusBar({ model }: { model: Model }) {
         </span>
       ) : null}
       {/* While disconnected the set this client knew is not "its" servers any more: no count then. */}
-      <details class="servers" hidden={status !== 'connected'}>
+      <details class="servers" hidden={status !== 'connected'} ref={serversPopover}>
         <summary data-testid="server-count">
           {servers.length} {servers.length === 1 ? 'server' : 'servers'}
         </summary>
@@ -130,10 +135,11 @@ function TakeOut({ model, server }: { model: Model; server: string }) {
 /** The invite this app's node gives people (desktop, when hosting or running a replica). */
 function Invite({ model }: { model: Model }) {
   const session = model.session.value;
+  const popover = usePopover();
   if (session && !session.invite && session.fingerprint) {
     // Joined by address: the certificate was trusted on first use; the person can compare it.
     return (
-      <details class="invite">
+      <details class="invite" ref={popover}>
         <summary>Encrypted</summary>
         <p>
           Certificate fingerprint: <code data-testid="fingerprint">{session.fingerprint}</code>

@@ -49,7 +49,8 @@ export function rowsOf(entries: readonly TimelineEntry[]): Row[] {
   return rows;
 }
 
-export function Timeline({ model }: { model: Model }) {
+/** @param covered the buddy drawer lies over it: inert */
+export function Timeline({ model, covered = false }: { model: Model; covered?: boolean }) {
   const { timeline: everything, hasOlder, conversation, me } = model.state.value;
   const showJoins = model.settings.value?.showJoins !== false;
   // The conversation shown: the public chat (with joins and leaves, unless hidden), or the direct messages with one buddy.
@@ -103,7 +104,7 @@ export function Timeline({ model }: { model: Model }) {
   }, []);
 
   return (
-    <section class="timeline" aria-label={conversation === PUBLIC ? 'Chat' : `Direct messages with ${conversation}`}>
+    <section class="timeline" inert={covered} aria-label={conversation === PUBLIC ? 'Chat' : `Direct messages with ${conversation}`}>
       {conversation !== PUBLIC && (
         <p class="conversation-title" data-testid="conversation-title">
           Direct messages with <bdi>{conversation}</bdi> — only you two see them.{' '}

@@ -11,9 +11,10 @@ afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.quit()));
 });
 
-export function newSession() {
+/** @param dataDir where its nodes keep their data (default: nothing kept) */
+export function newSession(dataDir?: string) {
   const events: SessionEvent[] = [];
-  const session = new ChatSession({ emit: (e) => events.push(e), sockets: nodeSockets, bind: '127.0.0.1' });
+  const session = new ChatSession({ emit: (e) => events.push(e), sockets: nodeSockets, bind: '127.0.0.1', ...(dataDir ? { dataDir } : {}) });
   sessions.push(session);
   const state = () => events.reduce(reduce, initialState);
   return { session, events, state };
