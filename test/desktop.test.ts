@@ -91,11 +91,9 @@ describe.skipIf(!hasChromium)('desktop window (real preload and main-process log
     await guest.page.getByTestId('replica').uncheck();
     await guest.page.getByTestId('address').fill(`127.0.0.1:${port}`);
     await guest.page.getByTestId('join').click();
-    await expect.poll(() => guest.page.getByTestId('start-error').textContent()).toBe(
-      'This chat is private: join with its invite link or code: ask the host',
-    );
+    await expect.poll(() => guest.page.getByTestId('start-error').textContent()).toBe('This chat is private: join with its invite link or code: ask the host');
     // The field for the code opens by itself, ready to type in.
-    await expect.poll(() => guest.page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('passphrase');
+    await expect.poll(() => guest.page.getByTestId('passphrase').evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
     await guest.page.getByTestId('passphrase').fill(code.toLowerCase().replace(/-/g, ' '));
     await guest.page.getByTestId('join').click();
     await guest.page.getByTestId('status').getByText('as Bob').waitFor();
