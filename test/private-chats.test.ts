@@ -309,6 +309,10 @@ describe('private chats', () => {
       expect(link).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/#invite=/);
       await page.goto(link);
       await page.getByText('You were invited').waitFor();
+      // The page explains the warning, with the fingerprint the link carries: the one the host printed.
+      const printed = /Certificate fingerprint \(SHA-256\): (\S+)/.exec(a.proc.stdout.join('\n'))![1]!;
+      await page.getByTestId('certificate-note').locator('summary').click();
+      expect(await page.getByTestId('page-fingerprint').textContent()).toBe(printed);
       await page.getByTestId('name').fill('Pia');
       await page.getByTestId('join').click();
       await page.getByTestId('status').getByText('as Pia').waitFor();
