@@ -4,7 +4,7 @@ import * as v from 'valibot';
 import type { ChattyApi, SessionEvent, Settings } from '../shared/bridge.js';
 import { DEFAULT_PREFERENCES, parsePayload, Preferences, safeExternalUrl } from '../shared/bridge.js';
 import { normalizeInviteCode } from '../shared/auth.js';
-import { credentialsFrom } from '../shared/chat-client.js';
+import { credentialsFrom, sessionKeyOf } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok } from '../shared/errors.js';
 
@@ -13,6 +13,29 @@ const PREFERENCES_KEY = 'chatty.preferences';
 /** In the tab's own storage: the session a reload (or a reopened tab) comes back as. */
 const SESSION_KEY = 'chatty.session';
 const TabSession = v.object({ name: v.string(), token: v.string() });
+
+/** Where this origin's tabs ask each other whether a session is theirs. */
+const TABS_CHANNEL = 'chatty.sessions';
+/** How long a tab waits for another to say a session is its own. */
+const TABS_ANSWER_MS = 150;
+
+/** Whether another open tab of this origin is in the session with this key right now. */
+function heldByAnotherTab(tabs: BroadcastChannel | undefined, key: string): Promise<boolean> {
+  if (!tabs) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), TABS_ANSWER_MS);
+    const onAnswer = ({ data }: MessageEvent) => {
+      if ((data as { have?: unknown })?.have === key) done(true);
+    };
+    const done = (held: boolean) => {
+      clearTimeout(timer);
+      tabs.removeEventListener('message', onAnswer);
+      resolve(held);
+    };
+    tabs.addEventListener('message', onAnswer);
+    tabs.postMessage({ ask: key });
+  });
+}
 
 /** The session this tab was in, if any (damaged or foreign: none). */
 function storedSession(tab: Storage): v.InferOutput<typeof TabSession> | undefined {
@@ -67,9 +90,21 @@ export function createBrowserBridge(location: Location, storage: Storage, tab: S
     return joined;
   };
   // A reload, a reopened tab or a restored browser: back in as the same person, within the
-  // server's grace period nobody sees a leave or a join (once the subscribers are in).
+  // server's grace period nobody sees a leave or a join (once the subscribers are in). A tab
+  // duplicated from one still in that session copied its storage: it starts afresh instead, or the
+  // two would take the session from each other by turns.
+  const tabs = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(TABS_CHANNEL);
+  tabs?.addEventListener('message', ({ data }) => {
+    const key = chat.client?.sessionKey;
+    if (key && (data as { ask?: unknown })?.ask === key) tabs.postMessage({ have: key });
+  });
   const before = storedSession(tab);
-  if (before) queueMicrotask(() => void join(before.name, undefined, before.token));
+  if (before) {
+    void heldByAnotherTab(tabs, sessionKeyOf(before.token)).then((held) => {
+      if (held) tab.removeItem(SESSION_KEY);
+      else void join(before.name, undefined, before.token);
+    });
+  }
 
   return {
     mode: 'browser',

@@ -62,6 +62,11 @@ export function credentialsFrom(linkCode: string | undefined, typed: string | un
 
 export type SocketFactory = (url: string) => SocketLike;
 
+/** A session's key: the SHA-256 (hex) of its resume token, which is what the servers keep of it. */
+export function sessionKeyOf(token: string): string {
+  return bytesToHex(sha256(utf8ToBytes(token)));
+}
+
 const OPEN = 1;
 
 export interface CloseInfo {
@@ -203,7 +208,7 @@ export class ChatClient {
    * what a link to one file is signed with (files.ts). It cannot resume the session.
    */
   get sessionKey(): string | undefined {
-    return this.#token === undefined ? undefined : bytesToHex(sha256(utf8ToBytes(this.#token)));
+    return this.#token === undefined ? undefined : sessionKeyOf(this.#token);
   }
 
   /** The resume token: what lets this person come back as this session (a reloaded page keeps it for its tab). */

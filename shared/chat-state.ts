@@ -323,7 +323,7 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
     case 'update_servers':
       return { ...state, servers: frame.servers };
     case 'exit':
-      return { ...state, status: 'idle', me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {}, files: undefined };
+      return { ...state, status: 'idle', statusDetail: undefined, me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {}, files: undefined };
     case 'error': {
       // A refused send is marked on the message itself, with the reason; other errors show by the composer.
       const { cid } = frame;

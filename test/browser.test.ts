@@ -214,12 +214,10 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     const page = await joinInBrowser(browser(), httpOf(node.url), 'Reader');
     const writer = await RawSocket.join(node.url, 'Writer');
     for (let i = 1; i <= 3000; i++) writer.send({ type: 'send', name: 'Writer', text: `message ${i}` });
-    const t0 = Date.now();
     await page
       .getByTestId('message')
       .filter({ hasText: /^.*message 3000$/ })
       .waitFor({ timeout: 20_000 });
-    console.log('DBG', Date.now() - t0);
     expect(await page.getByTestId('message').count()).toBeLessThanOrEqual(200);
     await page.getByText(/^Show earlier/).click();
     expect(await page.getByTestId('message').count()).toBeGreaterThan(1000);
@@ -312,6 +310,26 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     await bob.next((f) => f.type === 'message' && f.text === 'still here', 10_000);
     expect(blocked).toEqual([]);
     await screenshot(page, 'failover-to-later-replica');
+  });
+
+  it('a duplicated tab (its storage copied) starts afresh instead of taking the session from the first', async () => {
+    const node = await hostWithUi(NO_RATE_LIMITS);
+    const context = await browser().newContext({ ignoreHTTPSErrors: true }); // two tabs of one browser: they share BroadcastChannels
+    const first = await context.newPage();
+    await first.goto(httpOf(node.url));
+    await first.getByTestId('name').fill('Dora');
+    await first.getByTestId('join').click();
+    await first.getByTestId('status').getByText('as Dora').waitFor();
+    const watcher = await RawSocket.join(node.url, 'Watcher');
+    const session = await first.evaluate(() => globalThis.sessionStorage.getItem('chatty.session'));
+    expect(session).toContain('"name":"Dora"');
+    const copy = await context.newPage();
+    await copy.addInitScript((stored) => globalThis.sessionStorage.setItem('chatty.session', stored), session!);
+    await copy.goto(httpOf(node.url));
+    await copy.getByTestId('join').waitFor(); // the start screen: it did not resume Dora's session
+    await copy.waitForTimeout(500);
+    expect(await first.getByTestId('status').textContent()).toContain('as Dora');
+    expect(watcher.frames.filter((f) => (f.type === 'away' || f.type === 'back') && 'name' in f && f.name === 'Dora')).toEqual([]);
   });
 
   it('a direct message to someone who left is marked not sent, with the reason, and the conversation stays', async () => {

@@ -18,24 +18,6 @@ export function FileCard({ entry, model }: { entry: Extract<TimelineEntry, { kin
           {picture && <img class="thumbnail" data-testid="thumbnail" src={picture} alt={file.name} />}
         </button>
       )}
-      {picture && (
-        // A modal dialog: Escape closes it, focus returns to the thumbnail; a click outside the picture closes it too.
-        // biome-ignore lint/a11y/useKeyWithClickEvents: the keyboard closes a modal <dialog> with Escape (and its Close button)
-        <dialog
-          ref={viewer}
-          class="viewer"
-          data-testid="viewer"
-          aria-label={file.name}
-          onClick={(e) => e.target === e.currentTarget && e.currentTarget.close()}
-        >
-          <img src={picture} alt={file.name} />
-          <form method="dialog">
-            <button type="submit" data-testid="viewer-close">
-              Close
-            </button>
-          </form>
-        </dialog>
-      )}
       <div class="file-line">
         <span class="file-name" data-testid="file-name">
           <bdi>{file.name}</bdi>
@@ -74,6 +56,24 @@ export function FileCard({ entry, model }: { entry: Extract<TimelineEntry, { kin
             Dismiss
           </button>
         </p>
+      )}
+      {picture && (
+        // A modal dialog: Escape closes it, focus returns to the thumbnail; a click outside the picture closes it too.
+        // biome-ignore lint/a11y/useKeyWithClickEvents: the keyboard closes a modal <dialog> with Escape (and its Close button)
+        <dialog
+          ref={viewer}
+          class="viewer"
+          data-testid="viewer"
+          aria-label={file.name}
+          onClick={(e) => e.target === e.currentTarget && e.currentTarget.close()}
+        >
+          <img src={picture} alt={file.name} />
+          <form method="dialog">
+            <button type="submit" data-testid="viewer-close">
+              Close
+            </button>
+          </form>
+        </dialog>
       )}
     </div>
   );

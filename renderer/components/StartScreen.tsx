@@ -73,6 +73,10 @@ export function StartScreen({ model }: { model: Model }) {
   };
 
   const hosts = model.state.value.hosts;
+  // Why the last try to get in failed when nobody pressed a button for it (a reloaded page that
+  // could not resume): the session's own words.
+  const { status, statusDetail } = model.state.value;
+  const unasked = !error.value && !busy.value && status === 'idle' && statusDetail ? sentence(statusDetail) : '';
   return (
     <main class="start">
       <h1>Chatty</h1>
@@ -147,9 +151,9 @@ export function StartScreen({ model }: { model: Model }) {
           <CertificateNote />
         </form>
       )}
-      {error.value && (
+      {(error.value || unasked) && (
         <p class="error" role="alert" data-testid="start-error" title={errorDetail.value}>
-          {error.value}
+          {error.value || unasked}
           {errorDetail.value && <span class="error-detail"> ({errorDetail.value})</span>}
         </p>
       )}
