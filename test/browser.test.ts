@@ -321,10 +321,11 @@ describe.skipIf(!hasChromium)('renderer in Chromium', () => {
     await first.getByTestId('join').click();
     await first.getByTestId('status').getByText('as Dora').waitFor();
     const watcher = await RawSocket.join(node.url, 'Watcher');
-    const session = await first.evaluate(() => globalThis.sessionStorage.getItem('chatty.session'));
+    // (Scripts as strings: this file is compiled without the DOM's types.)
+    const session = (await first.evaluate("sessionStorage.getItem('chatty.session')")) as string;
     expect(session).toContain('"name":"Dora"');
     const copy = await context.newPage();
-    await copy.addInitScript((stored) => globalThis.sessionStorage.setItem('chatty.session', stored), session!);
+    await copy.addInitScript(`sessionStorage.setItem('chatty.session', ${JSON.stringify(session)})`);
     await copy.goto(httpOf(node.url));
     await copy.getByTestId('join').waitFor(); // the start screen: it did not resume Dora's session
     await copy.waitForTimeout(500);
