@@ -1,6 +1,6 @@
 // The UI's business model: the chat state in one signal, fed by the bridge's single subscription,
 // and the actions the views call. Views stay dumb: they read signals and call these.
-import { effect, signal } from '@preact/signals';
+import { computed, effect, signal } from '@preact/signals';
 import { type ChattyApi, DEFAULT_IDLE_MINUTES, DEFAULT_PREFERENCES, type Preferences, type SessionInfo, type Settings } from '../shared/bridge.js';
 import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, reduce, type ChatState, type TimelineEntry } from '../shared/chat-state.js';
 import { validateFileName, validateText } from '../shared/protocol.js';
@@ -110,9 +110,10 @@ export function createModel(api: ChattyApi) {
     state.value = next;
     if (event.kind === 'command') for (const run of commands) run(event.command);
   });
+  // Written when the conversation shown changes, not on every event.
+  const shown = computed(() => (state.value.me === undefined ? undefined : state.value.conversation));
   effect(() => {
-    const { me, conversation } = state.value;
-    if (me !== undefined) tab.setItem(CONVERSATION_KEY, conversation);
+    if (shown.value !== undefined) tab.setItem(CONVERSATION_KEY, shown.value);
   });
   effect(() => (draft.value ? tab.setItem(DRAFT_KEY, draft.value) : tab.removeItem(DRAFT_KEY)));
   const settled = (s: Result<Settings>) => {

@@ -75,8 +75,7 @@ export interface ConnectionsDeps {
   acceptLink(outlet: Outlet, from: string): void;
 }
 
-/** An error frame to a client (peers are answered by nobody: see Mesh.receive). */
-/** An error frame; with `cid`, the client's send it refuses for good. */
+/** An error frame to a client (peers are answered by nobody: see Mesh.receive); with `cid`, the client's send it refuses for good. */
 export function sendError(conn: Connection, error: ChatError, cid?: string): void {
   conn.outlet.send(frame.error(error.code, error.message, cid));
 }
