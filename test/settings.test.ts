@@ -9,37 +9,11 @@ describe('SettingsStore', () => {
   it('falls back to defaults on a missing or damaged file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chatty-settings-'));
     const store = new SettingsStore(dir);
-    expect(await store.load()).toEqual({
-      name: '',
-      port: 4000,
-      address: '',
-      replica: false,
-      mutePublic: false,
-      showJoins: true,
-      startAtLogin: false,
-      idleMinutes: 10,
-    });
+    const defaults = { name: '', port: 4000, address: '', replica: false, mutePublic: false, showJoins: true, startAtLogin: false, idleMinutes: 10 };
+    expect(await store.load()).toEqual(defaults);
     writeFileSync(store.file, '{"name": 12, "port": "x"');
-    expect(await store.load()).toEqual({
-      name: '',
-      port: 4000,
-      address: '',
-      replica: false,
-      mutePublic: false,
-      showJoins: true,
-      startAtLogin: false,
-      idleMinutes: 10,
-    });
+    expect(await store.load()).toEqual(defaults);
     await store.update({ name: 'Zoë', address: '10.0.0.2:4000' });
-    expect(await new SettingsStore(dir).load()).toEqual({
-      name: 'Zoë',
-      port: 4000,
-      address: '10.0.0.2:4000',
-      replica: false,
-      mutePublic: false,
-      showJoins: true,
-      startAtLogin: false,
-      idleMinutes: 10,
-    });
+    expect(await new SettingsStore(dir).load()).toEqual({ ...defaults, name: 'Zoë', address: '10.0.0.2:4000' });
   });
 });
