@@ -104,14 +104,17 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     };
     // History from before today comes under a line naming its day; a text that mentions you stands out.
     let lastDay = dayOf(Date.now());
+    const dayHeading = (day: string) => {
+      if (day === lastDay) return;
+      print(`--- ${day === dayOf(Date.now()) ? 'today' : day} ---`);
+      lastDay = day;
+    };
     const show = (event: ChatEvent, fromHistory = false) => {
       const cid = clientIdOf(event);
       const keys = [event.id, ...(cid ? [`${event.name}\n${cid}`] : [])];
       if (keys.some((k) => printed.has(k))) return;
       for (const k of keys) printed.add(k);
-      const day = dayOf(event.ts);
-      if (fromHistory && day !== lastDay) print(`--- ${day === dayOf(Date.now()) ? 'today' : day} ---`);
-      if (fromHistory) lastDay = day;
+      if (fromHistory) dayHeading(dayOf(event.ts));
       const line = formatEvent(event, client.name, fileUrl);
       const mentioned = (event.type === 'message' || event.type === 'direct') && event.name !== client.name && mentions(event.text, client.name);
       print(!mentioned ? line : terminal ? `\x07\x1b[1m${line}\x1b[22m` : `${line}  <- mentions you`);
@@ -147,6 +150,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
           // The latest of the chat before this join (or what was missed while reconnecting);
           // presence in it is the past (the welcome said who is away now).
           for (const event of msg.events) if (event.type !== 'presence') show(event, true);
+          dayHeading(dayOf(Date.now())); // what comes live is today's
           return;
         case 'error':
           // A stopping server also closes the socket; that close is the one line we print.

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Chatty, CHATTY_BIN } from './helpers/processes.js';
 import { startNode } from './helpers/nodes.js';
-import { RawSocket } from './helpers/sockets.js';
+import { peerEvent, RawSocket } from './helpers/sockets.js';
 
 /** Each host's invite link, by its address: clients join with it, as people given the link do. */
 const invites = new Map<string, string>();
@@ -58,6 +58,18 @@ describe('chatty (command line)', () => {
     expect(await john.exited()).toBe(0);
     const texts = old.frames.filter((f) => f.type === 'message').map((f) => f.text);
     expect(texts).toEqual(['/shrug is a text', 'hey @John, look']);
+  });
+
+  it('history from an earlier day comes under a line naming that day', async () => {
+    const [h, url] = await host();
+    const fake = 'ws://127.0.0.1:9';
+    const peer = await RawSocket.peer(url, fake, await h.serverInviteCode());
+    const yesterday = new Date(Date.now() - 24 * 60 * 60_000);
+    peer.send({ type: 'backfill', events: [peerEvent({ type: 'message', name: 'Ann', text: 'said yesterday', server: fake, ts: yesterday.getTime() })] });
+    await new Promise((r) => setTimeout(r, 200));
+    const john = await client(url, 'John');
+    const day = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+    expect(john.stdout.slice(0, 4)).toEqual([`--- ${day} ---`, '[Ann] said yesterday', '--- today ---', '[JOIN] John joined the chat']);
   });
 
   it('a bad CHATTY_LOG_LEVEL is one line and exit 2; an empty one is the default', async () => {
