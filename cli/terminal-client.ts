@@ -9,6 +9,8 @@ import { parseInvite } from '../shared/invite.js';
 import { buddiesOf, type ChatEvent, clientIdOf } from '../shared/protocol.js';
 import { FILE_LINK_TTL_MS, fileLinkUrl } from '../shared/files.js';
 import { defaultKnownServersFile, KnownServers } from './known-servers.js';
+import { appFolder } from './data-folder.js';
+import { deviceKeyIn } from '../server/device-key-file.js';
 import { formatEvent } from './seminar-format.js';
 import { mentions } from '../shared/chat-state.js';
 import { neutralize } from './terminal-text.js';
@@ -61,7 +63,10 @@ export async function runTerminalClient(target: string, name: string, io: Termin
     known.remember(server, seen);
   });
   const credentials = { ...(code ? { invite: code } : {}), ...(env.CHATTY_PASSPHRASE ? { passphrase: env.CHATTY_PASSPHRASE } : {}) };
-  const joined = await ChatClient.connect(server, name, nodeSockets(pin), { credentials, ...options });
+  // This device's key: every join proves it (made on first use, kept with the settings).
+  const device = deviceKeyIn(appFolder('config', env));
+  if (!device.ok) throw new CliError(device.error.message);
+  const joined = await ChatClient.connect(server, name, nodeSockets(pin), { credentials, device: device.value, ...options });
   if (!joined.ok) throw new CliError(`${joined.error.message}${wayForward(joined.error.code, server, fingerprint !== undefined, known.file)}`);
   const client = joined.value;
 

@@ -14,6 +14,7 @@ import { nodeSockets } from '../shared/node/node-socket.js';
 import { ChatSession } from './session.js';
 import { SettingsStore } from './settings.js';
 import { DEFAULT_LOG_LEVEL, logLevelFrom } from '../server/log-level.js';
+import { deviceKeyIn } from '../server/device-key-file.js';
 import { appMenuTemplate } from './app-menu.js';
 import { DesktopShell, type TrayItem } from './desktop-shell.js';
 
@@ -83,6 +84,9 @@ function emit(event: SessionEvent): void {
   desktopShell.onSessionEvent(event, me?.name);
 }
 
+// This device's key, kept with the settings; a damaged one is said, and the app joins without one.
+const device = deviceKeyIn(app.getPath('userData'));
+if (!device.ok) logger.error(device.error.message);
 const session: ChatSession = new ChatSession({
   emit,
   sockets: nodeSockets,
@@ -94,6 +98,7 @@ const session: ChatSession = new ChatSession({
     open: (sealed) => safeStorage.decryptString(sealed),
   },
   logger,
+  ...(device.ok ? { device: device.value } : {}),
   // A node this app runs shows in the Join list of others on the LAN, under the user's name.
   lan: { discovery, host: () => session.client?.name ?? 'Chatty' },
 });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { SessionEvent, SessionInfo } from '../shared/bridge.js';
 import { type ChatClient, type Credentials, credentialsFrom, type SocketFactory } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
+import type { DeviceSigner } from '../shared/device-key.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
 import { fingerprintForPeople } from '../shared/auth.js';
 import { CertificatePin } from '../shared/node/node-socket.js';
@@ -44,6 +45,8 @@ export interface SessionOptions {
   dataDir?: string;
   /** Seals the chat's keys in those folders (Electron's safeStorage). Default: files only the user can read. */
   secretsCodec?: SecretsCodec;
+  /** This device's key (docs/protocol.md § Identity), which every join proves. Default: none. */
+  device?: DeviceSigner;
   logger?: Logger;
 }
 
@@ -69,6 +72,7 @@ export class ChatSession {
         if (event.kind === 'frame' && event.frame.type === 'certificate') this.#pin?.repin(event.frame.fingerprint);
         opts.emit(event);
       },
+      async () => opts.device,
     );
   }
 

@@ -7,6 +7,7 @@ import { normalizeInviteCode } from '../shared/auth.js';
 import { credentialsFrom, sessionKeyOf } from '../shared/chat-client.js';
 import { ClientSession } from '../shared/client-session.js';
 import { ErrorCode, fail, ok } from '../shared/errors.js';
+import { browserDeviceKey } from './device-key-store.js';
 
 const NAME_KEY = 'chatty.name';
 const PREFERENCES_KEY = 'chatty.preferences';
@@ -72,7 +73,13 @@ export function createBrowserBridge(location: Location, storage: Storage, tab: S
   };
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
   // The browser trusts certificates itself (the person accepted this host's once): no pin here.
-  const chat = new ClientSession(() => (url) => new WebSocket(url), emit);
+  // This browser's device key, loaded (or made) once, before the first join needs it.
+  const device = browserDeviceKey();
+  const chat = new ClientSession(
+    () => (url) => new WebSocket(url),
+    emit,
+    () => device,
+  );
   const settingsOf = (): Settings => ({
     name: storage.getItem(NAME_KEY) ?? '',
     port: Number(location.port) || 80,

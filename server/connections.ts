@@ -8,8 +8,9 @@
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
 import { type ChatError, CloseCode, closeReason, ErrorCode } from '../shared/errors.js';
-import { type ClientJoinReq, type ClientRequest, decodeServerInbound, frame, isPeerFrame, type Status } from '../shared/protocol.js';
+import { type ClientJoinReq, type ClientRequest, decodeServerInbound, type DeviceProof, frame, isPeerFrame, type Status } from '../shared/protocol.js';
 import { Access, type AccessVerdict, type Challenge } from './access.js';
+import { deviceProofFault } from './device-proof.js';
 import type { Heartbeat } from './heartbeat.js';
 import { type AddressLimits, type ServerLimits, TokenBucket } from './limits.js';
 import { type Outlet, Wire } from './wire/wire.js';
@@ -201,6 +202,7 @@ export class Connections {
         if (!(msg.auth === undefined && msg.resume && this.deps.clients.holdsSession(msg.name, msg.resume.token))) {
           if (!this.#authorize(conn, this.deps.access.checkClient(msg.auth, conn.challenge!))) return;
         }
+        if (msg.device && !this.#deviceProven(conn, msg.name, msg.device)) return;
         return this.deps.clients.join(conn, msg);
       case 'server_join_req':
         if (role.kind === 'client') return sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
@@ -252,6 +254,16 @@ export class Connections {
     clearTimeout(conn.handshakeTimer);
     conn.outlet.send(frame.authOk(verdict.proof));
     return true;
+  }
+
+  /** A device proof that came with a join: a wrong one is refused and counts as a wrong try. */
+  #deviceProven(conn: Connection, name: string, proof: DeviceProof): boolean {
+    const fault = deviceProofFault(proof, name, conn.challenge!);
+    if (!fault) return true;
+    this.deps.addresses.authFailed(conn.address);
+    this.deps.log.warn({ from: conn.address, name }, fault.message);
+    this.#refuse(conn, fault, false);
+    return false;
   }
 
   /** An error frame (to clients: servers read the close reason), then the close, whose reason carries the code. */

@@ -44,8 +44,8 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The public key a `signer` field holds (raw 32 bytes, base64url), if it is one. */
-function publicKeyOf(signer: string): KeyObject | undefined {
+/** The Ed25519 public key a field holds (raw 32 bytes, base64url: an event's `signer`, a device's `key`), if it is one. */
+export function publicKeyOf(signer: string): KeyObject | undefined {
   const raw = fromBase64url(signer);
   return raw.length === 32 ? createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' }) : undefined;
 }

@@ -12,12 +12,14 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { answerHello, inviteKey, normalizeInviteCode, passphraseKey, sameProof } from './auth.js';
+import { type DeviceSigner, proveDevice } from './device-key.js';
 import { CloseCode, codeOfCloseReason, ErrorCode, fail, LEFT_REASON, ok, type Result } from './errors.js';
 import {
   type ChatEvent,
   type ClientAuth,
   type ClientInbound,
   type ClientJoinReq,
+  type DeviceProof,
   decodeClientInbound,
   batchEvents,
   historyEvents,
@@ -90,9 +92,17 @@ export interface ClientOptions {
   backoffMs?: number;
   /** For a private chat. Default: none (an open chat). */
   credentials?: Credentials;
+  /** This device's key: every join and resume proves it (docs/protocol.md § Identity). Default: none. */
+  device?: DeviceSigner | undefined;
 }
 
-const DEFAULTS: Required<ClientOptions> = { pingMs: 3_000, deadMs: 9_000, giveUpMs: 120_000, backoffMs: 250, credentials: {} };
+const DEFAULTS: Required<Omit<ClientOptions, 'device'>> & Pick<ClientOptions, 'device'> = {
+  pingMs: 3_000,
+  deadMs: 9_000,
+  giveUpMs: 120_000,
+  backoffMs: 250,
+  credentials: {},
+};
 const MAX_BACKOFF_MS = 5_000;
 /** After a STORE_FULL (the server's disk is full), unacked sends go again this much later. */
 const STORE_RETRY_MS = 5_000;
@@ -122,7 +132,7 @@ export class ChatClient {
   /** The resume token of the session (a fresh join after the grace period gets a new one). */
   #token: string | undefined;
   readonly #createSocket: SocketFactory;
-  readonly #opts: Required<ClientOptions>;
+  readonly #opts: typeof DEFAULTS;
   readonly #prover: Prover;
   readonly #frameListeners = new Set<(frame: ClientInbound) => void>();
   readonly #closeListeners = new Set<(info: CloseInfo) => void>();
@@ -142,7 +152,7 @@ export class ChatClient {
   /** Frames that came between welcome and the first subscription. */
   #pending: ClientInbound[] | undefined;
 
-  private constructor(attempt: Attempt, createSocket: SocketFactory, opts: Required<ClientOptions>) {
+  private constructor(attempt: Attempt, createSocket: SocketFactory, opts: typeof DEFAULTS) {
     const early = attempt.takeEarly();
     this.welcome = attempt.welcome;
     this.name = attempt.welcome.name;
@@ -172,7 +182,7 @@ export class ChatClient {
     const opts = { ...DEFAULTS, ...options };
     // With the token of a session this person had (a reloaded page): the same session, from the latest page of history.
     const resume = resumeToken ? { token: resumeToken } : undefined;
-    const joined = await join(url, (auth) => frame.clientJoinReq(name, resume, auth), createSocket, opts.deadMs, new Prover(opts.credentials));
+    const joined = await join(url, name, (auth, device) => frame.clientJoinReq(name, resume, auth, device), createSocket, opts, new Prover(opts.credentials));
     if (!joined.ok) return joined;
     return ok(new ChatClient(joined.value, createSocket, opts));
   }
@@ -401,7 +411,14 @@ export class ChatClient {
       this.#tell({ kind: 'reconnecting', trying: url, attempt });
       const seen = this.#seenSeq.size <= 1024 ? { seen: Object.fromEntries(this.#seenSeq) } : {};
       const resume = { token: this.#token!, ...(this.#last ? { after: this.#last.id, ...seen } : {}) };
-      const joined = await join(url, (auth) => frame.clientJoinReq(this.name, resume, auth), this.#createSocket, this.#opts.deadMs, this.#prover);
+      const joined = await join(
+        url,
+        this.name,
+        (auth, device) => frame.clientJoinReq(this.name, resume, auth, device),
+        this.#createSocket,
+        this.#opts,
+        this.#prover,
+      );
       if (this.#leaving) {
         if (joined.ok) joined.value.socket.close(CloseCode.NORMAL, LEFT_REASON);
         break;
@@ -480,9 +497,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function join(
   url: string,
-  request: (auth?: ClientAuth) => ClientJoinReq,
+  name: string,
+  request: (auth?: ClientAuth, device?: DeviceProof) => ClientJoinReq,
   createSocket: SocketFactory,
-  timeoutMs: number,
+  { deadMs: timeoutMs, device }: { deadMs: number; device?: DeviceSigner | undefined },
   prover: Prover,
 ): Promise<Result<Attempt>> {
   return new Promise((resolve) => {
@@ -529,7 +547,15 @@ function join(
           return refuse(ErrorCode.AUTH_FAILED, `cannot use that passphrase: ${(err as Error).message}`);
         }
         expect = answer?.expect;
-        socket.send(JSON.stringify(request(answer?.auth)));
+        // With a device key, the join also proves it (an async signature: WebCrypto's is).
+        const binding = socket.channelBinding?.();
+        const proof = device ? proveDevice(device, msg.nonce, name, binding) : Promise.resolve(undefined);
+        proof.then(
+          (deviceProof) => {
+            if (!settled) socket.send(JSON.stringify(request(answer?.auth, deviceProof)));
+          },
+          (err: unknown) => refuse(ErrorCode.AUTH_FAILED, `this device could not sign its join: ${(err as Error).message}`),
+        );
       } else if (msg.type === 'auth_ok') {
         if (expect === undefined || !sameProof(msg.proof, expect)) {
           return refuse(ErrorCode.AUTH_FAILED, `${url} could not prove it knows this chat's invite: it may be an impostor`);

@@ -4,6 +4,7 @@
 // is written once, here: connecting → connected (⇄ reconnecting; → disconnected) → leaving → idle.
 import type { SessionEvent } from './bridge.js';
 import { ChatClient, type Credentials, type SocketFactory } from './chat-client.js';
+import type { DeviceSigner } from './device-key.js';
 import { ErrorCode, fail, ok, type Result } from './errors.js';
 import { hostOf, type Status, validateName } from './protocol.js';
 
@@ -15,9 +16,14 @@ export class ClientSession {
    * @param sockets sockets that trust the chat's certificate `fingerprint` (Node pins it; a
    *   browser has its own trust and ignores it)
    */
+  /**
+   * @param device this device's key, which every join proves (loading it may take a moment: a
+   *   browser's comes from IndexedDB); none: joins without one
+   */
   constructor(
     private readonly sockets: (fingerprint: string | undefined) => SocketFactory,
     private readonly emit: (event: SessionEvent) => void,
+    private readonly device: () => Promise<DeviceSigner | undefined> = async () => undefined,
   ) {}
 
   get client(): ChatClient | undefined {
@@ -43,7 +49,8 @@ export class ClientSession {
       const prepared = await prepare();
       if (!prepared.ok) return this.#failed(prepared);
       const { server, pin, credentials = {}, resumeToken } = prepared.value;
-      const joined = await ChatClient.connect(server, name, this.sockets(pin), { credentials }, resumeToken);
+      const device = await this.device();
+      const joined = await ChatClient.connect(server, name, this.sockets(pin), { credentials, device }, resumeToken);
       if (!joined.ok) {
         await cleanUp(prepared.value);
         return this.#failed(joined);

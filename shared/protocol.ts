@@ -193,11 +193,23 @@ export const SetKeysFrame = v.strictObject({
  * `resume`: a client that lost its connection comes back (to any server of the set) as itself.
  * `auth`: the proof a private chat asks for.
  */
+/**
+ * A device's proof that it holds the private half of `key` (docs/protocol.md § Identity): an
+ * Ed25519 signature (`sig`) over the server's `hello` nonce, the name and, where the client can
+ * read it (`bound`), the TLS channel binding. `key` and `sig` are base64url, 32 and 64 bytes.
+ */
+export const DeviceProof = v.strictObject({
+  key: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'device key must be 32 bytes in base64url')),
+  sig: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'device signature must be 64 bytes in base64url')),
+  bound: v.boolean(),
+});
+export type DeviceProof = v.InferOutput<typeof DeviceProof>;
 export const ClientJoinReq = v.strictObject({
   type: v.literal('client_join_req'),
   name: Name,
   resume: v.optional(v.strictObject({ token: ClientId, after: v.optional(EventId), seen: v.optional(Seen) })),
   auth: v.optional(Auth(['invite', 'passphrase'] as const)),
+  device: v.optional(DeviceProof),
 });
 export const ClientLeaveReq = v.strictObject({ type: v.literal('client_leave_req'), name: Name });
 /**
@@ -707,11 +719,17 @@ export function hostOf(url: string): string {
 
 /** Frames are built by these helpers so every sender writes the same shape. */
 export const frame = {
-  clientJoinReq: (name: string, resume?: { token: string; after?: string; seen?: Record<string, number> }, auth?: ClientAuth): ClientJoinReq => ({
+  clientJoinReq: (
+    name: string,
+    resume?: { token: string; after?: string; seen?: Record<string, number> },
+    auth?: ClientAuth,
+    device?: DeviceProof,
+  ): ClientJoinReq => ({
     type: 'client_join_req',
     name,
     ...(resume ? { resume } : {}),
     ...(auth ? { auth } : {}),
+    ...(device ? { device } : {}),
   }),
   clientLeaveReq: (name: string): ClientLeaveReq => ({ type: 'client_leave_req', name }),
   send: (name: string, text: string, cid?: string, to?: string): SendReq => ({ type: 'send', name, text, ...(cid ? { cid } : {}), ...(to ? { to } : {}) }),
