@@ -24,7 +24,11 @@ export function deviceKeyIn(folder: string): Result<DeviceSigner> {
   let privateKey: KeyObject;
   if (pem === undefined) {
     privateKey = generateKeyPairSync('ed25519').privateKey;
-    writePrivateFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    try {
+      writePrivateFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    } catch (err) {
+      return fail(ErrorCode.DATA_UNUSABLE, `cannot keep this device's key in ${folder}: ${(err as Error).message}`);
+    }
   } else {
     try {
       privateKey = createPrivateKey(pem);

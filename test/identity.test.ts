@@ -30,6 +30,8 @@ describe('device keys', () => {
     expect(signerIn(dir).publicKey).toBe(first.publicKey);
     writeFileSync(join(dir, DEVICE_KEY_FILE), 'not a key');
     expect(deviceKeyIn(dir)).toMatchObject({ ok: false, error: { code: 'DATA_UNUSABLE', message: expect.stringContaining('is damaged') } });
+    // A folder that cannot be one (a file stands in its way): said, never thrown.
+    expect(deviceKeyIn(join(dir, DEVICE_KEY_FILE, 'below'))).toMatchObject({ ok: false, error: { code: 'DATA_UNUSABLE' } });
   });
 
   it('a join proves its key: the right proof joins; a wrong signature, another connection’s nonce, a wrong key are refused', async () => {
