@@ -4,6 +4,7 @@
 //   {"cmd":"exit"}
 // Every client records each message's delivery latency; sender and receivers share this process's
 // monotonic clock, so latency is exact without synchronized clocks.
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import hdr from 'hdr-histogram-js';
@@ -134,15 +135,29 @@ function payloadBytes(buf, i) {
   return length7 === 126 ? buf.readUInt16BE(i + 2) : Number(buf.readBigUInt64BE(i + 2));
 }
 
+/**
+ * Clients that prove a device key on join (docs/protocol.md § Identity) wait for the server's
+ * `hello` and sign its nonce: the exact bytes of shared/device-key.ts. One key for the process:
+ * what the server pays per join (a verification) is the same whichever key signs.
+ */
+const device = generateKeyPairSync('ed25519').privateKey;
+const devicePublic = createPublicKey(device).export({ format: 'jwk' }).x;
+function joinWithProof(name, helloFrame) {
+  const { nonce } = JSON.parse(helloFrame);
+  const sig = sign(null, Buffer.from(`chatty-device-v1\n${nonce}\n${name}\n`), device).toString('base64url');
+  return JSON.stringify({ type: 'client_join_req', name, device: { key: devicePublic, sig, bound: false } });
+}
+
 /** One adapter per server kind: connect and join, and send a text. */
 const adapters = {
-  chatty(url, name) {
+  chattyProof: (url, name) => adapters.chatty(url, name, true),
+  chatty(url, name, proof = false) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       ws.on('error', reject);
       ws.on('open', () => {
         readFrames(ws, onFrame);
-        ws.send(JSON.stringify({ type: 'client_join_req', name }));
+        if (!proof) ws.send(JSON.stringify({ type: 'client_join_req', name }));
       });
       function onFrame(buf, start, end, now, bytes) {
         if (buf[start + 9] === 0x6d) return onSentAt(sentAtIn(buf, start), now); // {"type":"message"…
@@ -150,7 +165,8 @@ const adapters = {
         lastFrameAt = now;
         // Only the start says what a frame is: a storm's big welcomes and batches are not decoded.
         const head = buf.toString('latin1', start, Math.min(end, start + 20));
-        if (head.startsWith('{"type":"welcome"')) {
+        if (proof && head.startsWith('{"type":"hello"')) ws.send(joinWithProof(name, buf.toString('utf8', start, end)));
+        else if (head.startsWith('{"type":"welcome"')) {
           welcomeBytes = bytes;
           // Every send has a cid, as Chatty's own client's do: the ack (sent once it is written) is timed too.
           resolve({ send: (text) => ws.send(JSON.stringify({ type: 'send', name, text, cid: text })), close: () => ws.terminate() });

@@ -363,6 +363,14 @@ function targets(rows, storms) {
         : `${storm.ratio.toFixed(2)}× (each pair: ${storm.trialRatios.map(ratioText).join(', ')})`,
       storm.ratio !== undefined && storm.ratio <= 3,
     );
+  if (storm)
+    add(
+      '10,000 joins proving device keys ≤ 1.2× the same joins without (the median trial)',
+      storm.medianProofRatio === undefined
+        ? 'n/a'
+        : `${storm.medianProofRatio.toFixed(2)}× (each trial: ${storm.proofRatios.map(ratioText).join(', ')})`,
+      storm.medianProofRatio !== undefined && storm.medianProofRatio <= 1.2,
+    );
   const welcome = storms.at(-1)?.welcomeBytesPerBuddy;
   if (welcome !== undefined) add('`welcome` < 12 bytes per buddy', welcome.toFixed(1), welcome < 12);
   if (by.chatty && by.raw) {
@@ -487,9 +495,13 @@ async function joinStorm(n) {
   for (let i = 0; i < Math.max(1, Number(opts['storm-trials'])); i++) {
     const bare = await timeGen(SERVERS.raw);
     const chatty = await timeGen(SERVERS.chatty);
+    // The same storm, every client proving a device key (#28): the server verifies each.
+    const proving = await timeGen({ ...SERVERS.chatty, kind: 'chattyProof' });
     trials.push({
       bareSocketsMs: bare.ms,
       chattyJoinedMs: chatty.ms,
+      provingJoinedMs: proving.ms,
+      proofRatio: chatty.ms === undefined || proving.ms === undefined ? undefined : ratioOf(proving.ms, chatty.ms),
       ratio: chatty.ms === undefined ? undefined : ratioOf(chatty.ms, bare.ms),
       chattyBytesSent: chatty.bytes,
       welcomeBytesPerBuddy: chatty.welcomeBytes ? chatty.welcomeBytes / n : undefined,
@@ -498,7 +510,10 @@ async function joinStorm(n) {
   }
   const byRatio = [...trials].sort((a, b) => (a.ratio ?? Number.POSITIVE_INFINITY) - (b.ratio ?? Number.POSITIVE_INFINITY));
   const reported = trials.find((t) => t.ratio === undefined) ?? byRatio[Math.floor((byRatio.length - 1) / 2)];
-  return { clients: n, ...reported, trialRatios: trials.map((t) => t.ratio) };
+  const proofRatios = trials.map((t) => t.proofRatio);
+  const knownProofRatios = proofRatios.filter((r) => r !== undefined).sort((a, b) => a - b);
+  const medianProofRatio = knownProofRatios.length ? knownProofRatios[Math.floor((knownProofRatios.length - 1) / 2)] : undefined;
+  return { clients: n, ...reported, trialRatios: trials.map((t) => t.ratio), proofRatios, medianProofRatio };
 }
 
 const ratioText = (ratio) => (ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}×`);
