@@ -47,7 +47,8 @@ function canonicalJson(value: unknown): string {
 /** The Ed25519 public key a field holds (raw 32 bytes, base64url: an event's `signer`, a device's `key`), if it is one. */
 export function publicKeyOf(signer: string): KeyObject | undefined {
   const raw = fromBase64url(signer);
-  return raw.length === 32 ? createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' }) : undefined;
+  // As a JWK: importing it costs a tenth of the DER form (9 against 76 µs here), once per join and per verified event.
+  return raw.length === 32 ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(raw) }, format: 'jwk' }) : undefined;
 }
 
 /** The public key an event's `signer` holds, if it is the key its origin id stands for. */
