@@ -366,9 +366,7 @@ function targets(rows, storms) {
   if (storm)
     add(
       '10,000 joins proving device keys ≤ 1.2× the same joins without (the median trial)',
-      storm.medianProofRatio === undefined
-        ? 'n/a'
-        : `${storm.medianProofRatio.toFixed(2)}× (each trial: ${storm.proofRatios.map(ratioText).join(', ')})`,
+      storm.medianProofRatio === undefined ? 'n/a' : `${storm.medianProofRatio.toFixed(2)}× (each trial: ${storm.proofRatios.map(ratioText).join(', ')})`,
       storm.medianProofRatio !== undefined && storm.medianProofRatio <= 1.2,
     );
   const welcome = storms.at(-1)?.welcomeBytesPerBuddy;

@@ -15,6 +15,9 @@ const PREFERENCES_KEY = 'chatty.preferences';
 const SESSION_KEY = 'chatty.session';
 const TabSession = v.object({ name: v.string(), token: v.string() });
 
+/** How long a join waits for this browser's device key to load. */
+const DEVICE_KEY_WAIT_MS = 3_000;
+
 /** Where this origin's tabs ask each other whether a session is theirs. */
 const TABS_CHANNEL = 'chatty.sessions';
 /** How long a tab waits for another to say a session is its own. */
@@ -73,8 +76,9 @@ export function createBrowserBridge(location: Location, storage: Storage, tab: S
   };
   const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
   // The browser trusts certificates itself (the person accepted this host's once): no pin here.
-  // This browser's device key, loaded (or made) once, before the first join needs it.
-  const device = browserDeviceKey();
+  // This browser's device key, loaded (or made) once, before the first join needs it — but a
+  // storage that never answers must not hold the join: after a few seconds it goes without one.
+  const device = Promise.race([browserDeviceKey(), new Promise<undefined>((resolve) => setTimeout(resolve, DEVICE_KEY_WAIT_MS))]);
   const chat = new ClientSession(
     () => (url) => new WebSocket(url),
     emit,
