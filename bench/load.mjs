@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import hdr from 'hdr-histogram-js';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
+import { deviceProofMessage } from '../dist/shared/device-key.js';
 
 const config = JSON.parse(process.argv[2]);
 // performance.now() is the monotonic clock as a double: no BigInt to make and divide per delivery.
@@ -137,14 +138,14 @@ function payloadBytes(buf, i) {
 
 /**
  * Clients that prove a device key on join (docs/protocol.md § Identity) wait for the server's
- * `hello` and sign its nonce: the exact bytes of shared/device-key.ts. One key for the process:
+ * `hello` and sign its nonce, with shared/device-key.ts's own bytes (the build's). One key for the process:
  * what the server pays per join (a verification) is the same whichever key signs.
  */
 const device = generateKeyPairSync('ed25519').privateKey;
 const devicePublic = createPublicKey(device).export({ format: 'jwk' }).x;
 function joinWithProof(name, helloFrame) {
   const { nonce } = JSON.parse(helloFrame);
-  const sig = sign(null, Buffer.from(`chatty-device-v1\n${nonce}\n${name}\n`), device).toString('base64url');
+  const sig = sign(null, deviceProofMessage(nonce, name, undefined), device).toString('base64url');
   return JSON.stringify({ type: 'client_join_req', name, device: { key: devicePublic, sig, bound: false } });
 }
 

@@ -13,6 +13,7 @@ import { appFolder } from './data-folder.js';
 import { deviceKeyIn } from '../server/device-key-file.js';
 import { formatEvent } from './seminar-format.js';
 import { mentions } from '../shared/chat-state.js';
+import { localDay } from '../shared/days.js';
 import { neutralize } from './terminal-text.js';
 import { CliError, UsageError } from './errors.js';
 
@@ -36,12 +37,7 @@ const HELP = [
 const HELP_HINT = '/help lists the commands; exit leaves.';
 
 /** A local calendar day, as the terminal prints it (YYYY-MM-DD). */
-function dayOf(ts: number): string {
-  const date = new Date(ts);
-  if (Number.isNaN(date.getTime())) return 'an unknown day';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
+const dayOf = (ts: number): string => localDay(ts) ?? 'an unknown day';
 
 const stdio: TerminalIO = { input: process.stdin, output: process.stdout, error: process.stderr };
 

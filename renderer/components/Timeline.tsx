@@ -146,7 +146,7 @@ export function Timeline({ model, covered = false }: { model: Model; covered?: b
         {rowsOf(visible).map((row) =>
           row.kind === 'day' ? (
             <div key={row.key} class="day" data-testid="day">
-              <time dateTime={isoOf(row.ts)?.slice(0, 10)}>{formatDay(row.ts)}</time>
+              <time dateTime={dayOf(row.ts)}>{formatDay(row.ts)}</time>
             </div>
           ) : row.kind === 'presence' ? (
             <PresenceLine key={row.key} entries={row.entries} />

@@ -1,3 +1,6 @@
+import { localDay } from '../../shared/days.js';
+import { sentence } from '../../shared/errors.js';
+
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'short' });
 const longDay = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
@@ -23,11 +26,8 @@ export const formatFull = (ts: number) => {
 /** The machine-readable datetime of a <time>. */
 export const isoOf = (ts: number): string | undefined => dateOf(ts)?.toISOString();
 
-/** The local calendar day, as a key (YYYY-M-D). */
-export const dayOf = (ts: number): string => {
-  const date = dateOf(ts);
-  return date ? `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}` : 'unknown';
-};
+/** The local calendar day (YYYY-MM-DD), as a key and a <time datetime>. */
+export const dayOf = (ts: number): string => localDay(ts) ?? 'unknown';
 
 /** A day's heading: Today, Yesterday, or the date. */
 export function formatDay(ts: number, now = Date.now()): string {
@@ -48,8 +48,6 @@ export function listOfNames(names: readonly string[]): string {
 }
 
 export { hostOf } from '../../shared/protocol.js';
-
-import { sentence } from '../../shared/errors.js';
 
 export { sentence };
 
