@@ -4,17 +4,18 @@ import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { passphraseWeakness } from '../shared/auth.js';
 import { formatInvite, parseInvite } from '../shared/invite.js';
-import { DEFAULT_PORT, parsePort, parseServerAddress } from '../shared/protocol.js';
+import { DEFAULT_PORT, parsePort, parseServerAddress, validateName } from '../shared/protocol.js';
 import { DEFAULT_LIMITS, resolveLimits, type ServerLimits } from '../server/limits.js';
 import { defaultDataFolder } from './data-folder.js';
 import { electronBinary, launchDesktopApp } from './desktop.js';
-import { browserUrl, hostCommands, startHost, untilSignal } from './host.js';
+import { browserUrl, hostCommands, releaseName, startHost, untilSignal } from './host.js';
 import { runTerminalClient } from './terminal-client.js';
 import { CliError, UsageError } from './errors.js';
 
 const USAGE = `Usage:
   chatty host [--port ${DEFAULT_PORT}] [--bind 127.0.0.1|0.0.0.0] [--join SERVER-INVITE] [--advertise wss://HOST:PORT]
               [--private] [--passphrase] [--new-invite] [--new-server-invite] [--no-replicas] [--insecure]
+              [--require-keys] [--release-name NAME]...
               [--heartbeat 10000] [--data DIR|:memory:] [--max-file-size 100M] [--allow-origin ORIGIN]...
               [--limit NAME=VALUE]... [--source-maps] [--no-mdns]
       Run a chat server; it prints the invite people join with (chatty://HOST:PORT/#invite=…&fp=…)
@@ -26,6 +27,10 @@ const USAGE = `Usage:
       --new-server-invite replaces the server invite. --no-replicas: no new server may join.
       While it runs, type "servers" to list the set, or "revoke ADDRESS" to take a server out of it:
       the others re-key (new secret, certificate and invites), so what it held stops working.
+      A name belongs to the device that first joined as it (the app, the page and chatty client
+      each keep a key). --release-name NAME (or "release NAME" typed while it runs) frees it on
+      every server, for someone who lost their device. --require-keys refuses clients with no
+      key (the seminar's plain join) under any name.
       --insecure serves plain http:// and ws:// (anyone on the network can read the chat).
       --advertise is the address others reach it at (default: from --bind and --port).
       --heartbeat is the ping period in ms; a server or client that misses a ping is dropped.
@@ -149,9 +154,16 @@ export async function main(argv: string[]): Promise<number> {
         'new-server-invite': { type: 'boolean' },
         'no-replicas': { type: 'boolean' },
         insecure: { type: 'boolean' },
+        'require-keys': { type: 'boolean' },
+        'release-name': { type: 'string', multiple: true },
         'no-mdns': { type: 'boolean' },
       });
       if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      const release = (values['release-name'] as string[] | undefined) ?? [];
+      for (const name of release) {
+        const valid = validateName(name);
+        if (!valid.ok) throw new UsageError(`--release-name: ${valid.error.message}`);
+      }
       const port = portFlag(values.port as string | undefined);
       const bind = (values.bind as string | undefined) ?? '127.0.0.1';
       const hosted = await startHost({
@@ -160,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
         ...joinFlag(values.join as string | undefined),
         advertise: addressFlag('--advertise', values.advertise as string | undefined),
         insecure: values.insecure === true,
+        requireKeys: values['require-keys'] === true,
         ...(values.private ? { private: true } : {}),
         passphrase: passphraseFlag(values.passphrase === true),
         newInvite: values['new-invite'] === true,
@@ -173,6 +186,7 @@ export async function main(argv: string[]): Promise<number> {
         sourceMaps: values['source-maps'] === true,
         mdns: values['no-mdns'] !== true,
       });
+      for (const name of release) releaseName(hosted.node, name, process.stdout);
       hostCommands(hosted.node);
       return untilSignal(hosted);
     }

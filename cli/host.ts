@@ -66,18 +66,30 @@ export function printInvite(node: ChatServer, out: NodeJS.WritableStream): void 
   else out.write('Not encrypted (--insecure): anyone on the network can read this chat.\n');
 }
 
+/** Release a name across the set (`--release-name`, or `release NAME` typed), and say what happened. */
+export function releaseName(node: ChatServer, name: string, out: NodeJS.WritableStream): void {
+  if (node.releaseName(name)) out.write(`Released "${name}" on every server of the set: the next person to join as it claims it.\n`);
+  else out.write(`release: "${name}" is not bound to any device here: nothing to release.\n`);
+}
+
 /**
  * What the operator types while the server runs: `servers` lists the set, `revoke ADDRESS` takes a
- * server out of it (the set re-keys: new invites are printed). Nothing else is read from the input.
+ * server out of it (the set re-keys: new invites are printed), `release NAME` frees a name from
+ * its devices. Nothing else is read from the input.
  */
 export function hostCommands(node: ChatServer, input: NodeJS.ReadableStream = process.stdin, out: NodeJS.WritableStream = process.stdout): void {
-  if ((input as { isTTY?: boolean }).isTTY) out.write('Type "servers" to list the servers of this chat, "revoke ADDRESS" to take one out of it.\n');
+  if ((input as { isTTY?: boolean }).isTTY) {
+    out.write('Type "servers" to list the servers of this chat, "revoke ADDRESS" to take one out of it, "release NAME" to free a name.\n');
+  }
   const lines = createInterface({ input, terminal: false });
   lines.on('line', (line) => {
     const [command, argument] = line.trim().split(/\s+/);
     if (!command) return;
     if (command === 'servers') return void out.write(`${formatServers(node.servers())}\n`);
-    if (command !== 'revoke' || !argument) return void out.write('Commands: "servers", "revoke ADDRESS" (wss://HOST:PORT or HOST:PORT).\n');
+    if (command === 'release' && argument) return releaseName(node, line.trim().slice('release'.length).trim(), out);
+    if (command !== 'revoke' || !argument) {
+      return void out.write('Commands: "servers", "revoke ADDRESS" (wss://HOST:PORT or HOST:PORT), "release NAME".\n');
+    }
     const address = parseServerAddress(argument);
     if (!address.ok) return void out.write(`revoke: ${address.error.message}\n`);
     void node

@@ -1,6 +1,9 @@
 // The seminar client's transcript lines (client.erl's io:format calls).
 import { formatBytes } from '../shared/files.js';
-import type { ChatEvent } from '../shared/protocol.js';
+import { releasedText } from '../shared/chat-state.js';
+import { localDay } from '../shared/days.js';
+import { safetyNumber } from '../shared/fingerprint.js';
+import type { ChatEvent, Whois } from '../shared/protocol.js';
 import { indentLines, neutralize } from './terminal-text.js';
 
 /**
@@ -24,12 +27,23 @@ export function formatEvent(event: ChatEvent, me?: string, fileUrl?: (eventId: s
       return `[STATUS] ${neutralize(event.name)} is ${event.status}`;
     case 'direct':
       return indentLines(`[${who(event.name)} → ${who(event.to)}] `, event.text);
+    case 'release':
+      return `[NAME] ${neutralize(releasedText(event.name))}`;
     case 'file': {
       const from = event.to === undefined ? `[${neutralize(event.name)}]` : `[${who(event.name)} → ${who(event.to)}]`;
       const url = fileUrl?.(event.id);
       return `${from} sent ${neutralize(event.file.name)} (${formatBytes(event.file.size)}, ${event.file.type})${url ? `: ${url}` : ''}`;
     }
   }
+}
+
+/** The answer to /whois: whose the name is, as people compare it (safety number, devices, since). */
+export function formatWhois(whois: Whois): string {
+  const name = neutralize(whois.name);
+  if (whois.key === undefined) return `[WHOIS] "${name}" is bound to no device: whoever joins as it next claims it`;
+  const devices = whois.devices === 1 ? '1 device' : `${whois.devices ?? 1} devices`;
+  const since = whois.since === undefined ? '' : `, since ${localDay(whois.since) ?? 'an unknown day'}`;
+  return `[WHOIS] ${name}: safety number ${safetyNumber(whois.key)} (${devices}${since})`;
 }
 
 /** Seminar: io:format("[SERVER UPDATE] ~w~n", [NewServers]). */

@@ -11,7 +11,7 @@ import { FILE_LINK_TTL_MS, fileLinkUrl } from '../shared/files.js';
 import { defaultKnownServersFile, KnownServers } from './known-servers.js';
 import { appFolder } from './data-folder.js';
 import { deviceKeyIn } from '../server/device-key-file.js';
-import { formatEvent } from './seminar-format.js';
+import { formatEvent, formatWhois } from './seminar-format.js';
 import { mentions } from '../shared/chat-state.js';
 import { localDay } from '../shared/days.js';
 import { neutralize } from './terminal-text.js';
@@ -29,6 +29,7 @@ const HELP = [
   '  /msg NAME text    a direct message, to NAME only',
   '  /who              who is here',
   '  /search words     find messages the server keeps',
+  '  /whois [NAME]     whose a name is: their safety number (yours without a name)',
   '  /away, /available your presence',
   '  /help             this list',
   '  exit or /quit     leave the chat',
@@ -138,6 +139,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
         case 'away':
         case 'direct':
         case 'file':
+        case 'release':
           show(msg);
           return;
         case 'presence':
@@ -171,6 +173,9 @@ export async function runTerminalClient(target: string, name: string, io: Termin
         case 'search_results':
           print(`[SEARCH] ${msg.events.length} found for "${neutralize(msg.query)}"`);
           for (const event of msg.events) print(`  ${formatEvent(event, client.name, fileUrl)}`);
+          return;
+        case 'whois':
+          print(formatWhois(msg));
           return;
         case 'batch':
           return; // never here: the client hands a batch on as the events it stands for
@@ -223,6 +228,7 @@ export async function runTerminalClient(target: string, name: string, io: Termin
       else if (command === '/away' || command === '/available') client.setStatus(command === '/away' ? 'away' : 'available');
       else if (command === '/who') print(who());
       else if (command === '/search' && rest) client.search(rest);
+      else if (command === '/whois') client.whois(rest || client.name);
       else if (command === '/msg' && words.length >= 2) send(rest.slice(words[0]!.length).trim(), words[0]);
       else if (command === '/msg' || command === '/search')
         io.error.write(`chatty: ${command === '/msg' ? '/msg NAME text sends text to NAME only' : '/search words finds messages'}\n`);

@@ -14,6 +14,7 @@ import {
   Preferences,
   safeExternalUrl,
   SearchRequest,
+  WhoisRequest,
   SendRequest,
   StatusRequest,
   TypingRequest,
@@ -67,6 +68,10 @@ export function invokeHandlers(deps: IpcDeps): InvokeHandlers {
     [Channel.search]: async (payload) => {
       const query = parsePayload(SearchRequest, payload);
       return query.ok ? session.chat.search(query.value) : query;
+    },
+    [Channel.whois]: async (payload) => {
+      const name = parsePayload(WhoisRequest, payload);
+      return name.ok ? session.chat.whois(name.value) : name;
     },
     [Channel.loadOlder]: async (payload) => {
       const before = parsePayload(LoadOlderRequest, payload);

@@ -18,6 +18,7 @@ const api: ChattyApi = {
   setStatus: invoke('setStatus'),
   typing: invoke('typing'),
   search: invoke('search'),
+  whois: invoke('whois'),
   loadOlder: invoke('loadOlder'),
   leave: invoke('leave'),
   newInvite: invoke('newInvite'),

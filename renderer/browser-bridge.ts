@@ -126,6 +126,7 @@ export function createBrowserBridge(location: Location, storage: Storage, tab: S
     setStatus: async (status) => chat.setStatus(status),
     typing: async (to) => chat.typing(to),
     search: async (query) => chat.search(query),
+    whois: async (name) => chat.whois(name),
     loadOlder: async (before) => chat.loadOlder(before),
     leave: () => chat.leave(),
     newInvite: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that hosts the chat can make a new invite.'),

@@ -2,7 +2,17 @@
 // and the actions the views call. Views stay dumb: they read signals and call these.
 import { computed, effect, signal } from '@preact/signals';
 import { type ChattyApi, DEFAULT_IDLE_MINUTES, DEFAULT_PREFERENCES, type Preferences, type SessionInfo, type Settings } from '../shared/bridge.js';
-import { closeSearch, conversationOf, initialState, openConversation, PUBLIC, reduce, type ChatState, type TimelineEntry } from '../shared/chat-state.js';
+import {
+  closeSearch,
+  conversationOf,
+  initialState,
+  openConversation,
+  PUBLIC,
+  reduce,
+  type ChatState,
+  type TimelineEntry,
+  withKnownKeys,
+} from '../shared/chat-state.js';
 import { validateFileName, validateText } from '../shared/protocol.js';
 import { ErrorCode, fail, ok, type Result } from '../shared/errors.js';
 import { downloadUrl, formatBytes, PICTURE_TYPES, THUMBNAIL_MAX_BYTES, uploadUrl } from '../shared/files.js';
@@ -51,6 +61,22 @@ function watchIdle(api: ChattyApi, state: () => ChatState, idleMinutes: () => nu
   return active; // a new idle time counts from now
 }
 
+/**
+ * The keys of the people the user talked with (localStorage: this browser's, for this chat's
+ * origin; the app's, for its window), so a changed one is said in their conversation next time too.
+ */
+const KNOWN_KEYS = 'chatty.known-keys';
+
+function knownKeys(): Record<string, string> {
+  try {
+    const kept = JSON.parse(window.localStorage.getItem(KNOWN_KEYS) ?? '{}') as unknown;
+    if (kept === null || typeof kept !== 'object') return {};
+    return Object.fromEntries(Object.entries(kept).filter(([, key]) => typeof key === 'string')) as Record<string, string>;
+  } catch {
+    return {}; // damaged or unavailable: nothing known
+  }
+}
+
 /** What the tab keeps across a reload (sessionStorage): what was being written, and where. */
 const DRAFT_KEY = 'chatty.draft';
 const CONVERSATION_KEY = 'chatty.conversation';
@@ -64,7 +90,7 @@ const pick = (s: Settings | undefined): Partial<Preferences> =>
   s ? { mutePublic: s.mutePublic, showJoins: s.showJoins, startAtLogin: s.startAtLogin, idleMinutes: s.idleMinutes } : {};
 
 export function createModel(api: ChattyApi) {
-  const state = signal<ChatState>(initialState);
+  const state = signal<ChatState>(withKnownKeys(initialState, knownKeys()));
   const settings = signal<Settings | undefined>(undefined);
   /** What host/join answered: where this app is, and (when it runs a node) the invite to give people. */
   const session = signal<SessionInfo | undefined>(undefined);
@@ -101,7 +127,15 @@ export function createModel(api: ChattyApi) {
   const tab = window.sessionStorage;
   const draft = signal(tab.getItem(DRAFT_KEY) ?? '');
   let reopen = tab.getItem(CONVERSATION_KEY) ?? undefined;
+  // Whose each person the user talks with privately is (whois), asked once a session per name.
+  const asked = new Set<string>();
+  const ask = (name: string | undefined) => {
+    if (name === undefined || name === PUBLIC || asked.has(name) || state.value.status !== 'connected') return;
+    asked.add(name);
+    void api.whois(name);
+  };
   api.subscribe((event) => {
+    if (event.kind === 'frame' && event.frame.type === 'welcome') asked.clear();
     let next = reduce(state.value, event);
     if (reopen !== undefined && event.kind === 'frame' && event.frame.type === 'welcome') {
       if (event.frame.resumed) next = openConversation(next, reopen);
@@ -109,6 +143,24 @@ export function createModel(api: ChattyApi) {
     }
     state.value = next;
     if (event.kind === 'command') for (const run of commands) run(event.command);
+    if (event.kind === 'frame') {
+      const { frame } = event;
+      if ((frame.type === 'direct' || frame.type === 'file') && frame.to !== undefined) ask(frame.name === next.me ? frame.to : frame.name);
+      // Someone the user knows comes (back), or their name was released: whose is it now?
+      if ((frame.type === 'join' || frame.type === 'release') && next.knownKeys[frame.name] !== undefined) {
+        asked.delete(frame.name);
+        if (frame.type === 'join') ask(frame.name);
+      }
+    }
+  });
+  effect(() => ask(state.value.status === 'connected' ? state.value.conversation : undefined));
+  const keys = computed(() => state.value.knownKeys);
+  effect(() => {
+    try {
+      window.localStorage.setItem(KNOWN_KEYS, JSON.stringify(keys.value));
+    } catch {
+      // storage full or off: the next session asks again
+    }
   });
   // Written when the conversation shown changes, not on every event.
   const shown = computed(() => (state.value.me === undefined ? undefined : state.value.conversation));

@@ -21,6 +21,7 @@ import { FileStore } from './file-store.js';
 import { Grace } from './grace.js';
 import { Heartbeat } from './heartbeat.js';
 import { History } from './history.js';
+import { Identities } from './identities.js';
 import { encode } from './json-bytes.js';
 import { AddressLimits, type ServerLimits } from './limits.js';
 import { Listener, ServerStartError } from './listener.js';
@@ -57,6 +58,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
   readonly #store: SqliteStore | undefined;
   readonly #index: SearchIndex | undefined;
   readonly #history: History;
+  readonly #identities: Identities;
   readonly #grace: Grace;
   readonly #heartbeat: Heartbeat;
   readonly #clients: LocalClients;
@@ -122,6 +124,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       // A file goes with the last event that shares it: a download names its event.
       onFileDropped: (hash) => this.#files.remove(hash),
     });
+    // Whom names belong to: kept for good, apart from the history (identities.ts).
+    this.#identities = new Identities(store);
     // The servers' keys, as far as the history shows them (file tokens are checked with them).
     this.#signers.add(serverKey.origin, serverKey.publicKeyObject);
     for (const event of this.#history.missing({})) this.#signers.note(event);
@@ -155,6 +159,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       self: url,
       roster: this.#roster,
       history: this.#history,
+      identities: this.#identities,
+      ownerChanged: (change) => this.#requests.ownerChanged(change),
       grace: this.#grace,
       clients: this.#clients,
       servers: () => this.#mesh.servers(),
@@ -201,6 +207,8 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       self: url,
       roster: this.#roster,
       history: this.#history,
+      identities: this.#identities,
+      requireKeys: opts.requireKeys,
       grace: this.#grace,
       clients: this.#clients,
       events,
@@ -236,6 +244,7 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
       signers: this.#signers,
       anyKey: (name) => requests.sessionKey(name),
       event: (id) => this.#history.get(id),
+      sees: (event, name) => this.#identities.sees(event, name),
       checkAddressee: (name, to) => {
         const addressee = requests.addressee(name, to);
         return addressee.ok ? undefined : addressee.error;
@@ -364,6 +373,15 @@ export class ChatServer extends EventEmitter<ChatServerEvents> {
     this.#mesh.expel(server);
     this.#access.adopt(keys);
     return undefined;
+  }
+
+  /**
+   * Release `name` across the set (\`--release-name\`, for a person who lost every device): a
+   * \`release\` event; its session, if it has one, ends, and the next join claims the name. False
+   * when the name is bound to nobody.
+   */
+  releaseName(name: string): boolean {
+    return this.#requests.release(name);
   }
 
   /** Replace the server invite on every server of the set: the old one admits no new server (those in the set stay). */

@@ -7,12 +7,13 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { newResumeToken } from '../shared/auth.js';
 import { type ChatError, CloseCode, ErrorCode, fail, LEFT_REASON, missingCase, ok, type Result } from '../shared/errors.js';
-import { type ChatEvent, type ClientJoinReq, type FileInfo, frame, Limits, type Status, visibleTo } from '../shared/protocol.js';
+import { type ChatEvent, type ClientJoinReq, type FileInfo, frame, Limits, type Status } from '../shared/protocol.js';
 import type { Access } from './access.js';
 import { type Connection, type Connections, type JoinedRequest, sendError } from './connections.js';
 import type { EventClock } from './event-clock.js';
 import type { Grace } from './grace.js';
 import type { History } from './history.js';
+import type { Identities, OwnerChange } from './identities.js';
 import { encode } from './json-bytes.js';
 import { type AddressLimits, SERVED_BURST_SECONDS, type ServerLimits, TokenBucket } from './limits.js';
 import type { LocalClients } from './local-clients.js';
@@ -38,6 +39,10 @@ export interface ClientRequestsDeps {
   self: string;
   roster: Roster;
   history: History;
+  /** Whom names belong to: a bound name is joined only with a proof by one of its keys. */
+  identities: Identities;
+  /** Every join must prove a device key (`--require-keys`): the seminar's plain join is refused. */
+  requireKeys: boolean;
   grace: Grace;
   clients: LocalClients;
   events: EventClock;
@@ -86,7 +91,7 @@ export class ClientRequests {
         return this.#send(conn, name, msg.text, msg.cid, msg.to);
       case 'history_req': {
         if (this.#behind(conn, name) || this.#overServed(conn)) return;
-        const page = this.deps.history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => visibleTo(e, name));
+        const page = this.deps.history.page(msg.limit ?? Limits.HISTORY_PAGE, msg.before, (e) => this.deps.identities.sees(e, name));
         this.#serve(conn, frame.history(page.events, page.more, true));
         return;
       }
@@ -99,6 +104,11 @@ export class ClientRequests {
       case 'search_req':
         void this.#search(conn, name, msg.query, msg.limit ?? SEARCH_LIMIT);
         return;
+      case 'whois_req': {
+        const owner = this.deps.identities.owner(msg.name);
+        conn.outlet.send(frame.whois(owner?.name ?? msg.name, owner && { key: owner.founder, devices: owner.keys.length, since: owner.since }));
+        return;
+      }
       default:
         return missingCase(msg); // a client request added to the protocol must be handled here
     }
@@ -112,10 +122,17 @@ export class ClientRequests {
       const like = holder.name === name ? '' : ` (it looks like "${holder.name}", who is here)`;
       return sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken${like}` });
     }
+    const refused = this.#identityRefusal(name, conn.device);
+    if (refused) return sendError(conn, refused);
     if (!this.#admit(conn)) return;
     const token = newResumeToken();
     const key = sha256(token);
-    const join = this.#event('join', name, { key });
+    const { identities } = this.deps;
+    // A device's first join under a free name binds the name to its key (before the welcome: the
+    // welcome's history is the new era's, none of a released name's last owner's).
+    const bind = conn.device !== undefined && identities.owner(name) === undefined;
+    const join = this.#event('join', name, { key, ...(conn.device ? { device: conn.device } : {}), ...(bind ? { bind: true as const } : {}) });
+    if (bind) identities.apply(join);
     this.#welcome(conn, name, join, key, token, undefined);
     this.#publish(join);
   }
@@ -132,6 +149,9 @@ export class ClientRequests {
     if (!this.holdsSession(name, resume.token)) {
       return sendError(conn, { code: ErrorCode.NAME_TAKEN, message: `the name "${name}" is already taken` });
     }
+    // The token proves the session; a bound name also wants one of its keys, every time.
+    const refused = this.#identityRefusal(name, conn.device);
+    if (refused) return sendError(conn, refused);
     if (!this.#admit(conn)) return;
     // Its old connection here may not know yet that it is dead (a frozen client): it goes quietly.
     const old = this.deps.clients.connection(name);
@@ -141,9 +161,73 @@ export class ClientRequests {
     }
     this.deps.grace.cancel(name);
     const key = holder.key!; // holdsSession: it has one
-    const back = this.#event('back', name, { key });
+    const back = this.#event('back', name, { key, ...(conn.device ? { device: conn.device } : {}) });
     this.#welcome(conn, name, back, key, resume.token, resume.after ?? '', resume.seen);
     this.#publish(back);
+  }
+
+  /**
+   * Why a device with key `device` (undefined: none) may not be `name`: the name is bound to other
+   * keys (or spelt otherwise by its owner), or the chat wants a key and there is none.
+   */
+  #identityRefusal(name: string, device: string | undefined): ChatError | undefined {
+    const owner = this.deps.identities.owner(name);
+    if (owner?.keys.includes(device ?? '')) {
+      if (owner.name === name) return undefined;
+      return { code: ErrorCode.NAME_BOUND, message: `this device's name is spelt "${owner.name}": join as "${owner.name}"` };
+    }
+    if (owner) {
+      const like = owner.name === name ? '' : ` (it looks like "${owner.name}")`;
+      return {
+        code: ErrorCode.NAME_BOUND,
+        message: `the name "${name}" belongs to someone else${like}: only their devices can join as it. Choose another name; if it is yours and you lost your device, the host can release it`,
+      };
+    }
+    if (device === undefined && this.deps.requireKeys) {
+      return {
+        code: ErrorCode.KEY_REQUIRED,
+        message: 'this chat binds every name to a device key, and this client has none: join with the Chatty app, `chatty join`, or the page over https',
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Whom a name belongs to changed (a claim made apart during a split came first, or the operator
+   * released it): this server's client under it that is not one of its devices any more is told
+   * why and closed, before anything more of the name's reaches it.
+   */
+  ownerChanged(change: OwnerChange): void {
+    const holder = this.deps.roster.holder(change.name);
+    if (!holder || holder.server !== this.deps.self) return;
+    const conn = this.deps.clients.connection(holder.name);
+    if (!conn) {
+      if (change.after !== undefined && !this.deps.identities.admits(holder.name, undefined)) this.gone(holder.name); // away, in its grace period
+      return;
+    }
+    if (change.after !== undefined && this.deps.identities.admits(holder.name, conn.device)) return;
+    const message =
+      change.after === undefined
+        ? `the host released the name "${holder.name}": join again to claim it`
+        : `"${holder.name}" was claimed first by someone else's device while the servers were apart: join again with another name`;
+    this.deps.log.info(
+      { name: holder.name },
+      change.after === undefined ? 'name released; its session ends' : 'name bound to another device first; its session ends',
+    );
+    sendError(conn, { code: ErrorCode.NAME_BOUND, message });
+    this.deps.connections.kick(conn, ErrorCode.NAME_BOUND, message);
+  }
+
+  /** The operator releases `name` across the set (`--release-name`): a `release` event; false when it is bound to nobody. */
+  release(name: string): boolean {
+    const { identities } = this.deps;
+    if (identities.owner(name) === undefined) return false;
+    const release = this.#event('release', identities.owner(name)!.name);
+    this.deps.log.warn({ name: release.name }, 'the operator released a name');
+    const change = identities.apply(release);
+    this.#publish(release);
+    if (change) this.ownerChanged(change);
+    return true;
   }
 
   /** `token` is the resume token of the session that holds `name` now (on any server of the set). */
@@ -180,7 +264,7 @@ export class ClientRequests {
     // not seen of the origins it knows); if this server does not have that one (it was cut off from
     // the server the client was on), its latest page: the client keeps what it has and places
     // these among them, and what this server lacks comes later by backfill.
-    const mine = (e: ChatEvent) => visibleTo(e, name);
+    const mine = (e: ChatEvent) => this.deps.identities.sees(e, name);
     const missed = after ? history.after(after, mine, seen) : undefined;
     const files = { token: this.deps.fileToken(name, key), maxBytes: this.deps.maxFileBytes };
     const welcome = frame.welcome(name, self, mesh.servers(), token, after !== undefined, files);
@@ -279,7 +363,7 @@ export class ClientRequests {
     if (this.#behind(conn, name) || this.#overServed(conn)) return;
     if (conn.searching) return sendError(conn, { code: ErrorCode.RATE_LIMITED, message: 'one search at a time: wait for the answer to the last' });
     const { index, history } = this.deps;
-    const mine = (e: ChatEvent) => visibleTo(e, name);
+    const mine = (e: ChatEvent) => this.deps.identities.sees(e, name);
     conn.searching = true;
     try {
       const events = index ? (await index.search(query, name, limit)).flatMap((id) => history.get(id) ?? []).filter(mine) : history.search(query, limit, mine);
@@ -411,16 +495,17 @@ export class ClientRequests {
   // --- events: each is serialized once and goes to this server's clients and every peer
 
   /** A new event of this server's, about one of its clients (event-clock.ts gives its place in the order). */
-  #event(type: 'join' | 'back', name: string, extra: { key: string }): ChatEvent;
+  #event(type: 'join', name: string, extra: { key: string; device?: string; bind?: true }): ChatEvent;
+  #event(type: 'back', name: string, extra: { key: string; device?: string }): ChatEvent;
   #event(type: 'message', name: string, extra: { text: string; cid?: string }): ChatEvent;
   #event(type: 'direct', name: string, extra: { to: string; text: string; cid?: string }): ChatEvent;
-  #event(type: 'leave' | 'away', name: string): ChatEvent;
+  #event(type: 'leave' | 'away' | 'release', name: string): ChatEvent;
   #event(type: 'presence', name: string, extra: { status: Status }): ChatEvent;
   #event(type: 'file', name: string, extra: { file: FileInfo; to?: string; cid?: string }): ChatEvent;
   #event(
     type: ChatEvent['type'],
     name: string,
-    extra: { key?: string; text?: string; cid?: string; to?: string; status?: Status; file?: FileInfo } = {},
+    extra: { key?: string; device?: string; bind?: true; text?: string; cid?: string; to?: string; status?: Status; file?: FileInfo } = {},
   ): ChatEvent {
     return this.deps.events.next(type, name, this.deps.self, extra);
   }

@@ -34,6 +34,8 @@ export interface Connection {
   refusedInARow: number;
   /** It broke the protocol (an oversized or malformed frame): its close is no network accident. */
   broke?: boolean;
+  /** The device key it proved when it joined, if it has one (docs/protocol.md § Identity). */
+  device?: string;
   /** What its `hello` said, until it joined: proofs are made over it. */
   challenge: Challenge | undefined;
   /** When its last "typing" counted (they are rate-limited). */
@@ -202,7 +204,10 @@ export class Connections {
         if (!(msg.auth === undefined && msg.resume && this.deps.clients.holdsSession(msg.name, msg.resume.token))) {
           if (!this.#authorize(conn, this.deps.access.checkClient(msg.auth, conn.challenge!))) return;
         }
-        if (msg.device && !this.#deviceProven(conn, msg.name, msg.device)) return;
+        if (msg.device) {
+          if (!this.#deviceProven(conn, msg.name, msg.device)) return;
+          conn.device = msg.device.key;
+        }
         return this.deps.clients.join(conn, msg);
       case 'server_join_req':
         if (role.kind === 'client') return sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { fromBase64url } from '../shared/auth.js';
 import { type ChatError, ErrorCode } from '../shared/errors.js';
 import { fileLinkToken, formatBytes, httpBaseOf } from '../shared/files.js';
-import { type ChatEvent, type FileInfo, Limits, mediaTypeOf, validateFileName, visibleTo } from '../shared/protocol.js';
+import { type ChatEvent, type FileInfo, Limits, mediaTypeOf, validateFileName } from '../shared/protocol.js';
 import type { FileStore } from './file-store.js';
 import type { ServerLimits } from './limits.js';
 import type { ServerKey, SignerKeys } from './server-key.js';
@@ -38,6 +38,8 @@ export interface FileRoutesDeps {
   signers: SignerKeys;
   /** The event with this id, if this server has it. */
   event(id: string): ChatEvent | undefined;
+  /** May the person who is `name` now see `event` (identities.ts: a private one only in its era)? */
+  sees(event: ChatEvent, name: string): boolean;
   /** Whether `name` may send to `to` (someone else who is in the chat); the error says why not. */
   checkAddressee(name: string, to: string): ChatError | undefined;
   /** The id of what `name` already published with `cid`, if anything. */
@@ -220,7 +222,7 @@ export class FileRoutes {
     }
     // Event ids are letters, digits and dashes: one that needs decoding (or cannot be decoded) names nothing.
     const event = this.deps.event(id);
-    if (event?.type !== 'file' || !visibleTo(event, as)) {
+    if (event?.type !== 'file' || !this.deps.sees(event, as)) {
       return this.#refuse(res, { code: ErrorCode.FILE_NOT_FOUND, message: 'no such file here (it may be older than the history this server keeps)' });
     }
     const { file } = event;

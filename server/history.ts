@@ -56,6 +56,8 @@ export class History {
   readonly #fileBytesBy = new Map<string, { bytes: number; files: Map<string, number> }>();
   #bytes = 0;
   #messages = 0;
+  /** Events were let go of (the bounds were reached). */
+  #trimmed = false;
   /** Presence events in the order they came (those already trimmed are skipped when met). */
   #presence: ChatEvent[] = [];
   #presenceHead = 0;
@@ -110,6 +112,12 @@ export class History {
       if (text !== undefined && visible(e) && words.every((w) => text.includes(w))) found.push(e);
     }
     return found;
+  }
+
+  /** `event` is older than the history keeps: it has let events go, and `event` comes before all it holds. */
+  before(event: ChatEvent): boolean {
+    const oldest = this.#events[0];
+    return this.#trimmed && oldest !== undefined && compareEvents(event, oldest) < 0;
   }
 
   /** When the oldest event here happened (ms since the epoch, its server's clock), if there is one. */
@@ -233,6 +241,7 @@ export class History {
   }
 
   #drop(at: number): void {
+    this.#trimmed = true;
     const [oldest] = this.#events.splice(at, 1) as [ChatEvent];
     this.#bytes -= this.#byId.get(oldest.id)?.bytes ?? 0;
     this.#byId.delete(oldest.id);

@@ -54,6 +54,8 @@ export interface ChatServerOptions {
   logger?: Logger;
   /** Plain http:// and ws:// instead of the set's certificate (anyone on the LAN can read the chat). Default false. */
   insecure?: boolean;
+  /** Every join must prove a device key (docs/protocol.md § Identity): the seminar's plain join is refused. Default false. */
+  requireKeys?: boolean;
   /** People need the invite (or the passphrase) to join. Default: as the data folder says; a new set is open. */
   private?: boolean;
   /** A passphrase people may join a private chat with (instead of the invite). Default: as the data folder says. */
@@ -102,6 +104,7 @@ export function resolveOptions(options: ChatServerOptions = {}): ResolvedOptions
     httpHandler: notAWebPage,
     logger: pino({ level: 'silent' }),
     insecure: false,
+    requireKeys: false,
     newInvite: false,
     newServerInvite: false,
     invitedReplicas: true,

@@ -29,6 +29,8 @@ export interface PeerContext {
 export function judgePeerEvent(event: ChatEvent, ctx: PeerContext): Verdict {
   if (event.id !== `${event.origin}-${event.seq}`) return refuse(`event id "${event.id}" is not its origin-seq`);
   if (event.server !== ctx.peer) return refuse(`event under another server's address (${event.server})`);
+  // The operator of any server of the set may release a name (§ Identity; § Trust says what that allows).
+  if (event.type === 'release') return { ok: true };
   if (event.type === 'join') return judgeClaim(event.name, ctx, event);
   if (event.type === 'back') {
     const holder = ctx.roster.holder(event.name);

@@ -3,8 +3,9 @@
 // server's clients; and, when a link opens, the two servers' histories compared (`sync`) and what
 // either lacks sent over (`backfill`), so a restarted server or a healed split converges.
 import type { Logger } from 'pino';
-import { type ChatEvent, frame, type IsTyping, Limits, type Roster as RosterFrame, type Sync } from '../shared/protocol.js';
+import { type ChatEvent, frame, type IsTyping, isIdentityEvent, Limits, type Roster as RosterFrame, type Sync } from '../shared/protocol.js';
 import type { Grace } from './grace.js';
+import type { Identities, OwnerChange } from './identities.js';
 import { compareEvents, type History } from './history.js';
 import type { ServerLimits } from './limits.js';
 import type { LocalClients } from './local-clients.js';
@@ -23,8 +24,12 @@ export interface PeerRelayDeps {
   self: string;
   roster: Roster;
   history: History;
+  /** Whom names belong to: a peer's buddy under a bound name must have proved one of its keys. */
+  identities: Identities;
   grace: Grace;
   clients: LocalClients;
+  /** Whom a name belongs to changed: this server's client under it may have to go. */
+  ownerChanged: (change: OwnerChange) => void;
   /** The set of servers as this server sees it. */
   servers: () => string[];
   limits: Readonly<ServerLimits>;
@@ -59,8 +64,8 @@ export class PeerRelay implements PeerHandlers {
 
   /** A live event from a peer; a `ts` far from this server's clock is replaced. */
   onEvent(link: PeerLink, event: ChatEvent, raw: Buffer): void {
-    const { roster, limits, history } = this.deps;
-    if (history.has(event.id)) return; // it came by backfill already
+    const { roster, limits, history, identities } = this.deps;
+    if (history.has(event.id) || identities.has(event.id)) return; // it came by backfill already
     const now = Date.now();
     if (Math.abs(event.ts - now) > limits.maxClockSkewMs) {
       event = { ...event, ts: now };
@@ -77,6 +82,10 @@ export class PeerRelay implements PeerHandlers {
       // event of a previous server at the same address could bind that origin; narrow, left as it is.
       link.origin ??= event.origin;
       this.deps.signers.note(event);
+    }
+    this.#noteIdentity(event);
+    if ((event.type === 'join' || event.type === 'back') && !identities.admits(event.name, event.device)) {
+      return this.#refuse(link, `${event.type} for "${event.name}" without one of the keys that name is bound to`, event.type, event.name);
     }
     if (verdict.displaced) this.#displace(verdict.displaced);
     this.deps.observeClock(event.clock);
@@ -106,6 +115,7 @@ export class PeerRelay implements PeerHandlers {
       case 'message':
       case 'direct':
       case 'file':
+      case 'release':
         break;
     }
     history.add(event, raw.length);
@@ -127,8 +137,13 @@ export class PeerRelay implements PeerHandlers {
     const accepted: string[] = [];
     const context = this.#context(link, Date.now());
     if (roster.keys && roster.keys.length !== roster.names.length) return this.#refuse(link, 'roster keys do not match its names', 'roster');
+    if (roster.devices && roster.devices.length !== roster.names.length) return this.#refuse(link, 'roster devices do not match its names', 'roster');
     for (const [i, name] of roster.names.entries()) {
       const key = roster.keys?.[i] || undefined;
+      if (!this.deps.identities.admits(name, roster.devices?.[i] || undefined)) {
+        this.#refuse(link, `roster names "${name}" without one of the keys that name is bound to`, 'roster', name);
+        continue;
+      }
       const verdict = judgeClaim(name, context);
       if (!verdict.ok) {
         const holder = this.deps.roster.holder(name);
@@ -156,19 +171,39 @@ export class PeerRelay implements PeerHandlers {
     if (accepted.length) this.deps.clients.broadcast(encode(frame.roster(link.url, accepted)));
   }
 
-  /** A link opened: tell the peer who is here, and how far this server has seen the set's history. */
+  /**
+   * A link opened: tell the peer who is here — after whom their names belong to, so a peer that
+   * gave one of them away while apart learns first whose it is — and how far this server has seen
+   * the set's history.
+   */
   onLinkUp(link: PeerLink): void {
-    const names = this.deps.clients.names();
+    const { clients, identities, history } = this.deps;
+    const names = clients.names();
+    this.#sendEvents(link, identities.of(names));
     for (let i = 0; i < names.length; i += Limits.ROSTER_CHUNK) {
       const chunk = names.slice(i, i + Limits.ROSTER_CHUNK);
       const keys = chunk.map((name) => this.deps.roster.holder(name)?.key ?? '');
-      link.outlet.sendEncoded(encode(frame.roster(this.deps.self, chunk, keys)));
+      const devices = chunk.map((name) => clients.connection(name)?.device ?? '');
+      link.outlet.sendEncoded(encode(frame.roster(this.deps.self, chunk, keys, devices)));
     }
-    link.outlet.sendEncoded(encode(frame.sync(this.deps.history.seen())));
+    const seen = history.seen();
+    for (const [origin, seq] of Object.entries(identities.seen())) seen[origin] = Math.max(seen[origin] ?? 0, seq);
+    link.outlet.sendEncoded(encode(frame.sync(seen)));
   }
 
-  /** The peer's view of the history: send it what it lacks, oldest first, in frames that fit. */
+  /**
+   * The peer's view of the history: send it what it lacks, oldest first, in frames that fit — with
+   * the identity events it lacks that the history has let go of (those are kept for good).
+   */
   onSync(link: PeerLink, sync: Sync): void {
+    const missing = this.deps.history.missing(sync.seen);
+    const ids = new Set(missing.map((e) => e.id));
+    const identities = this.deps.identities.missing(sync.seen).filter((e) => !ids.has(e.id));
+    this.#sendEvents(link, identities.length === 0 ? missing : [...missing, ...identities].sort(compareEvents));
+  }
+
+  /** Events as `backfill` frames that fit, each signed by its origin. */
+  #sendEvents(link: PeerLink, events: readonly ChatEvent[]): void {
     let chunk: ChatEvent[] = [];
     let bytes = 0;
     const flush = () => {
@@ -176,7 +211,7 @@ export class PeerRelay implements PeerHandlers {
       chunk = [];
       bytes = 0;
     };
-    for (const missing of this.deps.history.missing(sync.seen)) {
+    for (const missing of events) {
       const event = this.deps.signed(missing);
       const size = JSON.stringify(event).length;
       if (chunk.length >= Limits.BACKFILL_CHUNK || bytes + size > BACKFILL_BYTES) flush();
@@ -197,19 +232,29 @@ export class PeerRelay implements PeerHandlers {
         this.#refuse(link, `backfilled event id "${event.id}" is not its origin-seq`, event.type, event.name);
         continue;
       }
-      if (this.deps.history.has(event.id)) continue;
+      if (this.deps.history.has(event.id) && !isIdentityEvent(event)) continue;
       const forged = signatureFault(event);
       if (forged) {
         this.#refuse(link, `backfilled event ${event.id} is not its origin's own: ${forged}`, event.type, event.name);
         continue;
       }
       this.deps.signers.note(event);
+      this.#noteIdentity(event);
+      // An identity event older than all the history holds is kept only as that (identities.ts).
+      if (this.deps.history.has(event.id) || this.deps.history.before(event)) continue;
       this.deps.history.add(event);
       this.deps.observeClock(event.clock);
       this.deps.clients.deliver(event);
       this.deps.onRelayed(event);
     }
     this.#settleClashes(events);
+  }
+
+  /** An event that binds or releases a name is kept; whoever it leaves without their name is told. */
+  #noteIdentity(event: ChatEvent): void {
+    if (!isIdentityEvent(event)) return;
+    const change = this.deps.identities.apply(event);
+    if (change) this.deps.ownerChanged(change);
   }
 
   /** A split revealed one name given away on both sides: the claim earlier in the set's order keeps it. */

@@ -19,7 +19,7 @@ export interface WriterData {
  * it committed, and everything handed over up to it is then on disk.
  */
 export type WriterRequest =
-  | { kind: 'write'; batch: number; events: ChatEvent[]; identity?: Identity }
+  | { kind: 'write'; batch: number; events: ChatEvent[]; identities: ChatEvent[]; identity?: Identity }
   | { kind: 'peers'; urls: string[] }
   | { kind: 'remove'; ids: string[] }
   | { kind: 'close' };

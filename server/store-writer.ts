@@ -41,6 +41,7 @@ if (port) {
   const prepare = () => ({
     insertEvent: db.prepare('INSERT OR IGNORE INTO events (id, clock, origin, body) VALUES (?, ?, ?, ?)'),
     removeEvent: db.prepare('DELETE FROM events WHERE id = ?'),
+    insertIdentity: db.prepare('INSERT OR IGNORE INTO identities (id, clock, origin, body) VALUES (?, ?, ?, ?)'),
     saveIdentity: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('identity', ?)"),
   });
   let statements = prepare();
@@ -54,7 +55,7 @@ if (port) {
     }
   };
   /** What was handed over and is not committed yet: the newest hand-over's number covers it all. */
-  let held: { batch: number; events: ChatEvent[]; identity?: Identity; peers?: string[] } | undefined;
+  let held: { batch: number; events: ChatEvent[]; identities: ChatEvent[]; identity?: Identity; peers?: string[] } | undefined;
   /** Ids the history let go of: deleted after the next commit of new events. */
   let toRemove: string[] = [];
   let scheduled = false;
@@ -77,7 +78,7 @@ if (port) {
   };
 
   const hold = (): NonNullable<typeof held> => {
-    held ??= { batch: 0, events: [] };
+    held ??= { batch: 0, events: [], identities: [] };
     return held;
   };
 
@@ -89,6 +90,7 @@ if (port) {
       try {
         transaction(() => {
           for (const e of batch.events) statements.insertEvent.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
+          for (const e of batch.identities) statements.insertIdentity.run([e.id, e.clock, e.origin, JSON.stringify(e)]);
           if (batch.identity) statements.saveIdentity.run([JSON.stringify(batch.identity)]);
           if (batch.peers) {
             db.run('DELETE FROM peers');
@@ -149,6 +151,7 @@ if (port) {
       case 'write': {
         const into = hold();
         for (const e of request.events) into.events.push(e);
+        for (const e of request.identities) into.identities.push(e);
         if (request.identity) into.identity = request.identity;
         into.batch = request.batch;
         break;

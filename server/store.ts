@@ -45,6 +45,8 @@ const MIGRATIONS: string[] = [
      FROM events WHERE json_extract(body, '$.type') IN ('message', 'direct');`,
   // 3: searches answer from an index of their own thread's (search-index.ts): this one only cost writes.
   'DROP TABLE events_text;',
+  // 4: whom names belong to (identities.ts): kept for good, apart from the bounded history.
+  'CREATE TABLE identities (id TEXT PRIMARY KEY, clock INTEGER NOT NULL, origin TEXT NOT NULL, body TEXT NOT NULL);',
 ];
 
 export class StoreError extends Error {}
@@ -82,6 +84,7 @@ export class SqliteStore implements EventStore {
   #writer: Worker | undefined;
   #writerExited: Promise<void> | undefined;
   #pending: ChatEvent[] = [];
+  #pendingIdentities: ChatEvent[] = [];
   #identity: Identity | undefined;
   #postScheduled = false;
   #closed = false;
@@ -169,6 +172,20 @@ export class SqliteStore implements EventStore {
     return events;
   }
 
+  /** Every identity event kept (identities.ts), in the set's order. */
+  loadIdentities(): ChatEvent[] {
+    const rows = this.#reader().all('SELECT body FROM identities ORDER BY clock, origin');
+    const events: ChatEvent[] = [];
+    for (const row of rows) {
+      try {
+        events.push(v.parse(AnyEvent, JSON.parse(String(row.body))));
+      } catch {
+        this.damaged++;
+      }
+    }
+    return events;
+  }
+
   /** This server's origin id, last seq and clock, or undefined on a new data folder. */
   identity(): Identity | undefined {
     const row = this.#reader().get("SELECT value FROM meta WHERE key = 'identity'");
@@ -199,6 +216,12 @@ export class SqliteStore implements EventStore {
     this.#schedule();
   }
 
+  /** An identity event, kept for good (the history's events are trimmed; these never are). */
+  appendIdentity(event: ChatEvent): void {
+    this.#pendingIdentities.push(event);
+    this.#schedule();
+  }
+
   /** Remembered with the next write (every published event moves it). */
   saveIdentity(identity: Identity): void {
     this.#identity = { ...identity };
@@ -216,7 +239,7 @@ export class SqliteStore implements EventStore {
 
   /** Call `then` once everything appended so far is committed (at once when it is). */
   afterWrite(then: () => void): void {
-    const batch = this.#pending.length > 0 ? this.#posted + 1 : this.#posted;
+    const batch = this.#pending.length > 0 || this.#pendingIdentities.length > 0 ? this.#posted + 1 : this.#posted;
     if (batch <= this.#written) then();
     else this.#waiting.push({ batch, then });
   }
@@ -259,11 +282,12 @@ export class SqliteStore implements EventStore {
   #handOver(force: boolean): void {
     this.#postScheduled = false;
     if (!force && this.#posted > this.#written) return; // the commit in flight's report hands over the rest
-    if (this.#pending.length === 0 && !this.#identity) return;
+    if (this.#pending.length === 0 && this.#pendingIdentities.length === 0 && !this.#identity) return;
     const batch = ++this.#posted;
     this.#handedOverAt = performance.now();
-    this.#post({ kind: 'write', batch, events: this.#pending, ...(this.#identity ? { identity: this.#identity } : {}) });
+    this.#post({ kind: 'write', batch, events: this.#pending, identities: this.#pendingIdentities, ...(this.#identity ? { identity: this.#identity } : {}) });
     this.#pending = [];
+    this.#pendingIdentities = [];
     this.#identity = undefined;
   }
 
@@ -276,7 +300,7 @@ export class SqliteStore implements EventStore {
     let done = 0;
     while (done < this.#waiting.length && this.#waiting[done]!.batch <= batch) done++;
     for (const { then } of this.#waiting.splice(0, done)) then();
-    if (this.#pending.length > 0 || this.#identity) this.#schedule();
+    if (this.#pending.length > 0 || this.#pendingIdentities.length > 0 || this.#identity) this.#schedule();
   }
 
   #post(request: WriterRequest): void {

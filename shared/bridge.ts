@@ -103,6 +103,8 @@ export interface ChattyApi {
   typing(to?: string): Promise<Result<void>>;
   /** Full-text search; the answer arrives as a `search_results` frame. */
   search(query: string): Promise<Result<void>>;
+  /** Whom a name belongs to (its safety number); the answer arrives as a `whois` frame. */
+  whois(name: string): Promise<Result<void>>;
   /** Ask for the page of history before the event `before`; it arrives as a `history` frame. */
   loadOlder(before: string): Promise<Result<void>>;
   leave(): Promise<Result<void>>;
@@ -131,6 +133,7 @@ export const Channel = {
   setStatus: 'chatty:set-status',
   typing: 'chatty:typing',
   search: 'chatty:search',
+  whois: 'chatty:whois',
   loadOlder: 'chatty:load-older',
   leave: 'chatty:leave',
   newInvite: 'chatty:new-invite',
@@ -173,6 +176,7 @@ export const DirectRequest = v.strictObject({ to: Name, text: SendRequest });
 export const StatusRequest = Status;
 export const TypingRequest = v.optional(Name);
 export const SearchRequest = v.pipe(v.string(), v.maxLength(200));
+export const WhoisRequest = Name;
 export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
 export const RevokeRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS), v.check(isServerUrl, 'must be a server address like wss://HOST:PORT'));

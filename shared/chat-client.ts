@@ -274,6 +274,11 @@ export class ChatClient {
     if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.searchReq(query)));
   }
 
+  /** Whom `name` belongs to (the answer is a `whois` frame: § Identity). */
+  whois(name: string): void {
+    if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.whoisReq(name)));
+  }
+
   /** Ask for the page of history before the event `before` (the answer is a `history` frame). */
   requestHistory(before: string, limit?: number): void {
     if (this.#socket.readyState === OPEN && !this.#reconnecting) this.#socket.send(JSON.stringify(frame.historyReq(before, limit)));
@@ -436,7 +441,8 @@ export class ChatClient {
         this.#tell({ kind: joined.value.welcome.resumed ? 'resumed' : 'rejoined', server: this.#server });
         return;
       }
-      if (joined.error.code === ErrorCode.NAME_TAKEN) return this.#finish(CloseCode.NAME_LOST, joined.error.message);
+      if (joined.error.code === ErrorCode.NAME_TAKEN || joined.error.code === ErrorCode.NAME_BOUND)
+        return this.#finish(CloseCode.NAME_LOST, joined.error.message);
       if (attempt % order.length === 0) {
         await sleep(Math.min(wait, Math.max(0, deadline - Date.now())) * (0.5 + Math.random() / 2));
         wait = Math.min(wait * 2, MAX_BACKOFF_MS);
@@ -465,7 +471,15 @@ function isFinal(reason: string): boolean {
   const code = codeOfCloseReason(reason);
   return reason === LEFT_REASON || (code !== undefined && FINAL_CODES.has(code));
 }
-const FINAL_CODES = new Set<ErrorCode>([ErrorCode.SLOW_CONSUMER, ErrorCode.RATE_LIMITED, ErrorCode.NAME_TAKEN, ErrorCode.AUTH_REQUIRED, ErrorCode.AUTH_FAILED]);
+const FINAL_CODES = new Set<ErrorCode>([
+  ErrorCode.SLOW_CONSUMER,
+  ErrorCode.RATE_LIMITED,
+  ErrorCode.NAME_TAKEN,
+  ErrorCode.NAME_BOUND,
+  ErrorCode.KEY_REQUIRED,
+  ErrorCode.AUTH_REQUIRED,
+  ErrorCode.AUTH_FAILED,
+]);
 
 /** Answers a private chat's `hello` with the person's credentials (the passphrase's key is made once per salt). */
 class Prover {

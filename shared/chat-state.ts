@@ -13,7 +13,8 @@
 // notice about its peer's buddies (that server's view, in no shared order) change the buddy list only.
 import type { ConnectionStatus, DiscoveredHost, SessionEvent } from './bridge.js';
 import { type ChatError, missingCase, sentence } from './errors.js';
-import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, batchEvents, isNotice, type Welcome } from './protocol.js';
+import { safetyNumber } from './fingerprint.js';
+import { type Buddy, buddiesOf, type ChatEvent, type FileInfo, batchEvents, isNotice, type Welcome, type Whois } from './protocol.js';
 
 /** Where an entry stands in the set's order. Client-side entries (notices, pending sends) go last. */
 interface Order {
@@ -43,8 +44,17 @@ export type TimelineEntry = Order &
         /** A shared file (the text is then empty): fetched over HTTP (files.ts). */
         file?: FileInfo;
       }
-    | { kind: 'notice'; id: string; ts: number; text: string }
+    | { kind: 'notice'; id: string; ts: number; text: string /** Shown in the conversation with this buddy (absent: the public chat). */; with?: string }
   );
+
+/** Whom a name belongs to, as the server answered `whois` (§ Identity); empty when it is bound to nobody. */
+export interface Person {
+  /** The device key that claimed the name, and the safety number made from it. */
+  key?: string;
+  safetyNumber?: string;
+  devices?: number;
+  since?: number;
+}
 
 export interface BuddyView extends Buddy {
   /** Its connection dropped; it may be back soon. */
@@ -87,6 +97,13 @@ export interface ChatState {
   search: { query: string; results: readonly TimelineEntry[] } | undefined;
   /** What this session's uploads and downloads carry (the welcome gives it); absent from older servers. */
   files: Welcome['files'];
+  /** Whom names belong to, as this session asked (`whois`). */
+  people: Readonly<Record<string, Person>>;
+  /**
+   * The key each person the user talked with had when last seen (the front end keeps it between
+   * sessions: withKnownKeys): a different one is said in that conversation, as Signal does.
+   */
+  knownKeys: Readonly<Record<string, string>>;
 }
 
 /** Whether `text` mentions `name`: an @ and the name (any case), not followed by more of a word. */
@@ -122,13 +139,22 @@ export const initialState: ChatState = {
   typing: {},
   search: undefined,
   files: undefined,
+  people: {},
+  knownKeys: {},
 };
+
+/** The keys the user saw before (what the front end kept), merged under this session's. */
+export const withKnownKeys = (state: ChatState, known: Readonly<Record<string, string>>): ChatState => ({
+  ...state,
+  knownKeys: { ...known, ...state.knownKeys },
+});
 
 /** Close the search results. */
 export const closeSearch = (state: ChatState): ChatState => ({ ...state, search: undefined });
 
 /** Which conversation an entry belongs to. */
-export const conversationOf = (entry: TimelineEntry): string => (entry.kind === 'message' && entry.with !== undefined ? entry.with : PUBLIC);
+export const conversationOf = (entry: TimelineEntry): string =>
+  (entry.kind === 'message' || entry.kind === 'notice') && entry.with !== undefined ? entry.with : PUBLIC;
 
 /** Show a conversation (the public chat or one with a buddy); its unread count is cleared. */
 export function openConversation(state: ChatState, conversation: string): ChatState {
@@ -161,11 +187,33 @@ function entryOf(event: Exclude<ChatEvent, { type: 'away' | 'back' | 'presence' 
     const direct = event.to !== undefined ? { with: mine ? event.to : event.name } : {};
     return { kind: 'message', ...base, text: '', mine, file: event.file, ...(event.cid ? { cid: event.cid } : {}), ...direct };
   }
+  if (event.type === 'release') return { kind: 'notice', id: event.id, ts: event.ts, clock: event.clock, origin: event.origin, text: releasedText(event.name) };
   if (event.type !== 'message' && event.type !== 'direct') return { kind: event.type, ...base };
   const direct = event.type === 'direct' ? { with: mine ? event.to : event.name } : {};
   const mention = !mine && state.me !== undefined && mentions(event.text, state.me) ? { mentionsMe: true } : {};
   return { kind: 'message', ...base, text: event.text, mine, ...(event.cid ? { cid: event.cid } : {}), ...direct, ...mention };
 }
+
+/** A `whois` answer: the person as the server has them; a key other than the one the user saw before is said in their conversation. */
+function learnWhois(state: ChatState, whois: Whois): ChatState {
+  const { name, key, devices, since } = whois;
+  const person: Person =
+    key === undefined ? {} : { key, safetyNumber: safetyNumber(key), ...(devices !== undefined ? { devices } : {}), ...(since !== undefined ? { since } : {}) };
+  const next = { ...state, people: { ...state.people, [name]: person } };
+  if (key === undefined) return next;
+  const before = state.knownKeys[name];
+  const learnt = { ...next, knownKeys: { ...state.knownKeys, [name]: key } };
+  if (before === undefined || before === key) return learnt;
+  const notice = local(learnt, { kind: 'notice', text: keyChangedText(name, person.safetyNumber!), with: name });
+  return { ...learnt, timeline: place(learnt.timeline, [notice]) };
+}
+
+/** What the conversation says when a person's key changed (the app, the page). */
+export const keyChangedText = (name: string, safety: string) =>
+  `${name}'s safety number has changed: the name was released and claimed by another device. Before you trust it, compare the new one with ${name} in person: ${safety}`;
+
+/** What a `release` says to people (the app, the page and the terminal alike). */
+export const releasedText = (name: string) => `The host released the name "${name}": the next person to join as it claims it`;
 
 function withoutStatus({ status: _status, ...buddy }: BuddyView): BuddyView {
   return buddy;
@@ -197,9 +245,14 @@ function place(timeline: readonly TimelineEntry[], entries: TimelineEntry[]): re
 const lastClock = (timeline: readonly TimelineEntry[]) => timeline.reduce((max, e) => (e.origin.startsWith(LOCAL_ORIGIN) ? max : Math.max(max, e.clock)), 0);
 
 let localSeq = 0;
-function local(state: ChatState, entry: { kind: 'notice'; text: string } | { kind: 'pending'; cid: string; text: string; to?: string }): TimelineEntry {
+function local(
+  state: ChatState,
+  entry: { kind: 'notice'; text: string; with?: string } | { kind: 'pending'; cid: string; text: string; to?: string },
+): TimelineEntry {
   const order = { clock: lastClock(state.timeline), origin: `${LOCAL_ORIGIN}${String(++localSeq).padStart(10, '0')}` };
-  if (entry.kind === 'notice') return { kind: 'notice', id: `notice-${localSeq}`, ts: Date.now(), text: entry.text, ...order };
+  if (entry.kind === 'notice') {
+    return { kind: 'notice', id: `notice-${localSeq}`, ts: Date.now(), text: entry.text, ...(entry.with !== undefined ? { with: entry.with } : {}), ...order };
+  }
   return {
     kind: 'message',
     id: `pending-${entry.cid}`,
@@ -302,6 +355,8 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
         buddies: state.buddies.filter((b) => !(b.name === frame.name && b.server === frame.server)),
         timeline: isLine(frame) ? place(state.timeline, [entryOf(frame, state)]) : state.timeline,
       };
+    case 'release':
+      return { ...state, timeline: place(state.timeline, [entryOf(frame, state)]) };
     case 'message':
     case 'direct':
     case 'file': {
@@ -323,7 +378,18 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
     case 'update_servers':
       return { ...state, servers: frame.servers };
     case 'exit':
-      return { ...state, status: 'idle', statusDetail: undefined, me: undefined, buddies: [], servers: [], conversation: PUBLIC, unread: {}, files: undefined };
+      return {
+        ...state,
+        status: 'idle',
+        statusDetail: undefined,
+        me: undefined,
+        buddies: [],
+        servers: [],
+        conversation: PUBLIC,
+        unread: {},
+        files: undefined,
+        people: {},
+      };
     case 'error': {
       // A refused send is marked on the message itself, with the reason; other errors show by the composer.
       const { cid } = frame;
@@ -341,6 +407,8 @@ function reduceFrame(state: ChatState, frame: Extract<SessionEvent, { kind: 'fra
       };
     case 'batch':
       return frame.names.length ? reduceAll(state, batchEvents(frame)) : state; // the client hands them one by one; this is for a raw feed
+    case 'whois':
+      return learnWhois(state, frame);
     case 'ack':
     case 'pong':
     case 'certificate': // the front end's pin takes it (the session, the terminal client)

@@ -83,6 +83,12 @@ export class ClientSession {
     return ok(undefined);
   }
 
+  whois(name: string): Result<void> {
+    if (!this.#client) return fail(ErrorCode.NOT_JOINED, 'not in a chat');
+    this.#client.whois(name);
+    return ok(undefined);
+  }
+
   typing(to?: string): Result<void> {
     this.#client?.typing(to);
     return ok(undefined);

@@ -20,6 +20,10 @@ export const ErrorCode = {
   NAME_INVALID: 'NAME_INVALID',
   /** Another buddy already uses this name. */
   NAME_TAKEN: 'NAME_TAKEN',
+  /** The name belongs to someone else's devices (§ Identity): a join needs a proof by one of its keys. */
+  NAME_BOUND: 'NAME_BOUND',
+  /** This chat's names are all bound to device keys (`--require-keys`): a join must prove one. */
+  KEY_REQUIRED: 'KEY_REQUIRED',
   /** The request names someone other than the buddy who joined on this connection. */
   NAME_MISMATCH: 'NAME_MISMATCH',
   /** A direct message to a name nobody in the chat has (or to oneself). */

@@ -198,8 +198,10 @@ export const SetKeysFrame = v.strictObject({
  * Ed25519 signature (`sig`) over the server's `hello` nonce, the name and, where the client can
  * read it (`bound`), the TLS channel binding. `key` and `sig` are base64url, 32 and 64 bytes.
  */
+/** A device's Ed25519 public key: raw 32 bytes, base64url (docs/protocol.md § Identity). */
+const DeviceKey = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'device key must be 32 bytes in base64url'));
 export const DeviceProof = v.strictObject({
-  key: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'device key must be 32 bytes in base64url')),
+  key: DeviceKey,
   sig: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{86}$/, 'device signature must be 64 bytes in base64url')),
   bound: v.boolean(),
 });
@@ -234,19 +236,26 @@ export const SearchReq = v.strictObject({
   query: v.pipe(v.string(), v.trim(), v.minLength(1, 'search for something'), v.maxLength(200)),
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100))),
 });
+/** Whom `name` belongs to (docs/protocol.md § Identity): the answer is a `whois` frame. */
+export const WhoisReq = v.strictObject({ type: v.literal('whois_req'), name: Name });
 /** "I am typing" in the public chat, or (`to`) to one buddy; at most one every 2 s counts. Not kept anywhere. */
 export const TypingReq = v.strictObject({ type: v.literal('typing'), to: v.optional(Name) });
 
 // --- events, server → client and server → server (seminar: {join, Name}, {leave, Name}, {message, Name, Text})
 /** SHA-256 (hex) of a buddy's resume token: a server that sees it can tell the buddy when it comes back. */
 const ResumeKey = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'key must be 64 hex digits'));
-export const JoinEvent = v.strictObject({ type: v.literal('join'), name: Name, key: v.optional(ResumeKey), ...eventMeta });
+/**
+ * Between servers only (clients get neither): `device`, the key the buddy's device proved at
+ * this join; `bind`, this join is the name's first claim and binds it to that key (§ Identity).
+ */
+const deviceMeta = { device: v.optional(DeviceKey), bind: v.optional(v.literal(true)) };
+export const JoinEvent = v.strictObject({ type: v.literal('join'), name: Name, key: v.optional(ResumeKey), ...deviceMeta, ...eventMeta });
 export const LeaveEvent = v.strictObject({ type: v.literal('leave'), name: Name, ...eventMeta });
 export const MessageEvent = v.strictObject({ type: v.literal('message'), name: Name, text: Text, cid: v.optional(ClientId), ...eventMeta });
 /** Beyond the seminar: the buddy's connection dropped; its name is kept for it a short while. */
 export const AwayEvent = v.strictObject({ type: v.literal('away'), name: Name, ...eventMeta });
 /** Beyond the seminar: the buddy resumed after `away` (or after its server failed), now on `server`. */
-export const BackEvent = v.strictObject({ type: v.literal('back'), name: Name, key: v.optional(ResumeKey), ...eventMeta });
+export const BackEvent = v.strictObject({ type: v.literal('back'), name: Name, key: v.optional(ResumeKey), device: deviceMeta.device, ...eventMeta });
 /** Beyond the seminar: `name` set its presence by hand (or went idle): `away` or `available` again. */
 export const PresenceEvent = v.strictObject({ type: v.literal('presence'), name: Name, status: Status, ...eventMeta });
 /** Beyond the seminar: a text from `name` to `to` only. Every server keeps it; only those two people ever get it. */
@@ -256,7 +265,12 @@ export const DirectEvent = v.strictObject({ type: v.literal('direct'), name: Nam
  * over HTTP (docs/protocol.md § Files); `cid` is the uploader's, as for `send`.
  */
 export const FileEvent = v.strictObject({ type: v.literal('file'), name: Name, to: v.optional(Name), file: FileInfo, cid: v.optional(ClientId), ...eventMeta });
-export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent, PresenceEvent, FileEvent]);
+/**
+ * Beyond the seminar: the operator released `name` (\`chatty host --release-name\`): it is bound to
+ * no key any more, and the next join claims it anew (§ Identity).
+ */
+export const ReleaseEvent = v.strictObject({ type: v.literal('release'), name: Name, ...eventMeta });
+export const AnyEvent = v.variant('type', [JoinEvent, LeaveEvent, MessageEvent, AwayEvent, BackEvent, DirectEvent, PresenceEvent, FileEvent, ReleaseEvent]);
 /**
  * Server → client and server → server: `name` (on `server`) is typing, in the public chat or to
  * `to`. Not an event: no id, not kept, not ordered; a client shows it for a few seconds.
@@ -392,6 +406,19 @@ export const History = v.strictObject({
 });
 /** The answer to `search_req`: matching messages, best first. */
 export const SearchResults = v.strictObject({ type: v.literal('search_results'), query: v.string(), events: v.array(AnyEvent) });
+/**
+ * The answer to `whois_req`: `key`, the device key that claimed `name` (its safety number is made
+ * from it: fingerprint.ts), how many devices it has, and since when (ms); none of them when the name
+ * is bound to nobody.
+ */
+export const Whois = v.strictObject({
+  type: v.literal('whois'),
+  name: Name,
+  key: v.optional(DeviceKey),
+  devices: v.optional(Count),
+  since: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Limits.MAX_TS))),
+});
+export type Whois = v.InferOutput<typeof Whois>;
 /** The server published the client's `send` with this `cid` as event `id` (also when it was a resend). */
 export const Ack = v.strictObject({ type: v.literal('ack'), cid: ClientId, id: EventId });
 export const Pong = v.strictObject({ type: v.literal('pong') });
@@ -441,6 +468,8 @@ export const Roster = v.strictObject({
   names: v.pipe(v.array(Name), v.maxLength(Limits.ROSTER_CHUNK)),
   /** Between servers: each buddy's resume key ('' if unknown), so any server can let it resume. */
   keys: v.optional(v.pipe(v.array(v.union([ResumeKey, v.literal('')])), v.maxLength(Limits.ROSTER_CHUNK))),
+  /** Between servers: the device key each buddy proved ('' for none), judged against the name's keys. */
+  devices: v.optional(v.pipe(v.array(v.union([DeviceKey, v.literal('')])), v.maxLength(Limits.ROSTER_CHUNK))),
 });
 
 export type ClientJoinReq = v.InferOutput<typeof ClientJoinReq>;
@@ -465,6 +494,7 @@ export type UpdateServers = v.InferOutput<typeof UpdateServers>;
 export type Roster = v.InferOutput<typeof Roster>;
 export type AwayEvent = v.InferOutput<typeof AwayEvent>;
 export type BackEvent = v.InferOutput<typeof BackEvent>;
+export type ReleaseEvent = v.InferOutput<typeof ReleaseEvent>;
 export type HistoryReq = v.InferOutput<typeof HistoryReq>;
 export type History = v.InferOutput<typeof History>;
 export type Ack = v.InferOutput<typeof Ack>;
@@ -499,15 +529,36 @@ export function visibleTo(event: ChatEvent, name: string): boolean {
 
 /**
  * What a client gets of an event: all of it but what only servers use — the resume key of a `join`
- * or `back` (to let that buddy resume anywhere; a third of a join's bytes) and the origin's
- * signature and key (servers check them; a client trusts its server).
+ * or `back` (to let that buddy resume anywhere; a third of a join's bytes), its device key and
+ * binding (judged by servers), and the origin's signature and key (a client trusts its server).
  */
 export function forClients(event: ChatEvent): ChatEvent {
-  if (event.sig === undefined && event.signer === undefined && ((event.type !== 'join' && event.type !== 'back') || event.key === undefined)) return event;
+  if (
+    event.sig === undefined &&
+    event.signer === undefined &&
+    ((event.type !== 'join' && event.type !== 'back') || event.key === undefined) &&
+    !hasDevice(event)
+  ) {
+    return event;
+  }
   const { sig: _sig, signer: _signer, ...rest } = event;
-  if (rest.type !== 'join' && rest.type !== 'back') return rest;
-  const { key: _key, ...unkeyed } = rest;
+  if (rest.type === 'back') {
+    const { key: _key, device: _device, ...unkeyed } = rest;
+    return unkeyed;
+  }
+  if (rest.type !== 'join') return rest;
+  const { key: _key, device: _device, bind: _bind, ...unkeyed } = rest;
   return unkeyed;
+}
+
+const hasDevice = (event: ChatEvent): boolean => (event.type === 'join' || event.type === 'back') && event.device !== undefined;
+
+/**
+ * An event that changes whom a name belongs to (§ Identity): a join that binds it, a release.
+ * Servers keep these for good, apart from the bounded history.
+ */
+export function isIdentityEvent(event: ChatEvent): boolean {
+  return (event.type === 'join' && event.bind === true) || event.type === 'release';
 }
 
 /** What search finds an event by: a message's text, a file's name; nothing for the rest. */
@@ -528,6 +579,7 @@ const events = {
   direct: DirectEvent,
   presence: PresenceEvent,
   file: FileEvent,
+  release: ReleaseEvent,
 } as const;
 
 /** What a client may ask of its server (seminar: client_join_req, client_leave_req, send; and the rest). */
@@ -540,6 +592,7 @@ const clientRequests = {
   set_status: SetStatusReq,
   typing: TypingReq,
   search_req: SearchReq,
+  whois_req: WhoisReq,
 } as const;
 
 /** What servers send each other (seminar: server_join_req, update_servers, and RelayMessage: the events). */
@@ -573,6 +626,7 @@ const clientInbound = {
   auth_ok: AuthOk,
   is_typing: IsTyping,
   search_results: SearchResults,
+  whois: Whois,
   batch: Batch,
 } as const;
 
@@ -739,6 +793,8 @@ export const frame = {
   searchReq: (query: string, limit?: number) => ({ type: 'search_req', query, ...(limit ? { limit } : {}) }) as const,
   searchResults: (query: string, events: ChatEvent[]): SearchResults => ({ type: 'search_results', query, events }),
   typing: (to?: string) => ({ type: 'typing', ...(to ? { to } : {}) }) as const,
+  whoisReq: (name: string) => ({ type: 'whois_req', name }) as const,
+  whois: (name: string, owner?: { key: string; devices: number; since: number }): Whois => ({ type: 'whois', name, ...(owner ?? {}) }),
   isTyping: (name: string, server: string, to?: string): IsTyping => ({ type: 'is_typing', name, server, ...(to ? { to } : {}) }),
   pong: () => ({ type: 'pong' }) as const,
   certificate: (fingerprint: string): v.InferOutput<typeof Certificate> => ({ type: 'certificate', fingerprint }),
@@ -774,7 +830,13 @@ export const frame = {
     ...(resumed ? { resumed } : {}),
     ...(files ? { files } : {}),
   }),
-  roster: (server: string, names: string[], keys?: string[]): Roster => ({ type: 'roster', server, names, ...(keys ? { keys } : {}) }),
+  roster: (server: string, names: string[], keys?: string[], devices?: string[]): Roster => ({
+    type: 'roster',
+    server,
+    names,
+    ...(keys ? { keys } : {}),
+    ...(devices?.some(Boolean) ? { devices } : {}),
+  }),
   exit: (): Exit => ({ type: 'exit' }),
   /** A run of events of one type and origin (forClientsBatched says which) as one frame. */
   batch: (run: readonly BatchedEvent[]): Batch => ({

@@ -10,6 +10,7 @@ import { Connections } from '../server/connections.js';
 import { EventClock } from '../server/event-clock.js';
 import { Grace } from '../server/grace.js';
 import { Heartbeat } from '../server/heartbeat.js';
+import { Identities } from '../server/identities.js';
 import { History } from '../server/history.js';
 import { AddressLimits, resolveLimits } from '../server/limits.js';
 import { LocalClients } from '../server/local-clients.js';
@@ -63,6 +64,8 @@ async function alone({ graceMs = 20_000 } = {}) {
     self: url,
     roster,
     history,
+    identities: new Identities(),
+    requireKeys: false,
     grace,
     clients,
     events: new EventClock(undefined, serverKey.origin),

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { Grace } from '../server/grace.js';
+import { Identities } from '../server/identities.js';
 import { History } from '../server/history.js';
 import { resolveLimits } from '../server/limits.js';
 import { LocalClients } from '../server/local-clients.js';
@@ -64,6 +65,8 @@ async function relayWithPeer() {
     self: SELF,
     roster,
     history,
+    identities: new Identities(),
+    ownerChanged: () => {},
     grace,
     clients: new LocalClients(
       (onSlow) => wire.audience(1 << 20, onSlow),

@@ -204,8 +204,18 @@ describe('parsePort', () => {
 
 describe('the lists of frame types (derived from the schema maps, never typed again)', () => {
   it('splits what a server receives into client requests and peer frames, events among the latter', () => {
-    expect(EVENT_TYPES).toEqual(['join', 'leave', 'message', 'away', 'back', 'direct', 'presence', 'file']);
-    expect(CLIENT_REQUEST_TYPES).toEqual(['client_join_req', 'client_leave_req', 'send', 'history_req', 'ping', 'set_status', 'typing', 'search_req']);
+    expect(EVENT_TYPES).toEqual(['join', 'leave', 'message', 'away', 'back', 'direct', 'presence', 'file', 'release']);
+    expect(CLIENT_REQUEST_TYPES).toEqual([
+      'client_join_req',
+      'client_leave_req',
+      'send',
+      'history_req',
+      'ping',
+      'set_status',
+      'typing',
+      'search_req',
+      'whois_req',
+    ]);
     for (const type of EVENT_TYPES) expect(PEER_FRAME_TYPES).toContain(type);
     for (const type of CLIENT_REQUEST_TYPES) expect(PEER_FRAME_TYPES).not.toContain(type);
     expect(isChatEvent({ type: 'file' })).toBe(true);

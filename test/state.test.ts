@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../shared/bridge.js';
-import { conversationOf, initialState, openConversation, PUBLIC, reduce, TIMELINE_LIMIT } from '../shared/chat-state.js';
+import { conversationOf, initialState, openConversation, PUBLIC, reduce, TIMELINE_LIMIT, withKnownKeys } from '../shared/chat-state.js';
+import { safetyNumber } from '../shared/fingerprint.js';
 
 const S = 'ws://10.0.0.1:4000';
 const T = 'ws://10.0.0.2:4000';
@@ -9,6 +10,24 @@ const ORIGIN = 'aaaaaaaaaaaaaaaa';
 const meta = (n: number, server = S, origin = ORIGIN) => ({ id: `${origin}-${n}`, origin, seq: n, clock: n, server, ts: n });
 
 describe('chat state', () => {
+  it('learns whose a name is (whois): a key other than the one seen before is said in that conversation only', () => {
+    const [k1, k2] = ['A'.repeat(43), 'B'.repeat(43)];
+    const welcomed = reduce(withKnownKeys(initialState, { Bob: k1 }), frame({ type: 'welcome', name: 'Ann', server: S, servers: [S], roster: {} }));
+    const same = reduce(welcomed, frame({ type: 'whois', name: 'Bob', key: k1, devices: 1, since: 5 }));
+    expect(same.people.Bob).toEqual({ key: k1, safetyNumber: safetyNumber(k1), devices: 1, since: 5 });
+    expect(same.timeline).toEqual([]);
+    const changed = reduce(same, frame({ type: 'whois', name: 'Bob', key: k2, devices: 1, since: 9 }));
+    expect(changed.knownKeys).toEqual({ Bob: k2 });
+    expect(changed.timeline).toHaveLength(1);
+    expect(changed.timeline[0]).toMatchObject({ kind: 'notice', with: 'Bob', text: expect.stringContaining(safetyNumber(k2)) });
+    expect(conversationOf(changed.timeline[0]!)).toBe('Bob');
+    // Bound to nobody: nothing to compare, nothing said.
+    const free = reduce(changed, frame({ type: 'whois', name: 'Cid' }));
+    expect(free.people.Cid).toEqual({});
+    expect(free.timeline).toHaveLength(1);
+    expect(safetyNumber(k1)).toMatch(/^(\d{5} ){5}\d{5}$/);
+  });
+
   it('builds buddies and the timeline from welcome, join, leave, roster and messages', () => {
     const state = [
       frame({

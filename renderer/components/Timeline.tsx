@@ -9,6 +9,7 @@ import type { Model } from '../model.js';
 import { FileCard } from './FileCard.js';
 import { dayOf, formatDay, formatFull, formatTime, isoOf, listOfNames } from './format.js';
 import { MessageText } from './MessageText.js';
+import { usePopover } from './popover.js';
 
 const PAGE = 200;
 /** Messages of one person this close together are one group: the name and time show once. */
@@ -110,7 +111,8 @@ export function Timeline({ model, covered = false }: { model: Model; covered?: b
           Direct messages with <bdi>{conversation}</bdi> — only you two see them.{' '}
           <button type="button" class="link" onClick={() => model.open(PUBLIC)}>
             Back to everyone
-          </button>
+          </button>{' '}
+          <ProfileCard model={model} name={conversation} />
         </p>
       )}
       <div
@@ -269,3 +271,37 @@ const MessageEntry = memo(function MessageEntry({ entry, continued, model }: { e
     </div>
   );
 });
+
+/**
+ * Whose a name is (docs/protocol.md § Identity): the person's safety number, to compare with them
+ * in person (as Signal's are), how many devices they have and since when.
+ */
+function ProfileCard({ model, name }: { model: Model; name: string }) {
+  const popover = usePopover();
+  const person = model.state.value.people[name];
+  return (
+    <details class="profile" ref={popover} data-testid="profile">
+      <summary>Safety number</summary>
+      <div class="card">
+        {person === undefined ? (
+          <p class="muted">Asking the server…</p>
+        ) : person.safetyNumber === undefined ? (
+          <p data-testid="safety-number">
+            <bdi>{name}</bdi> is not bound to a device: whoever joins as <bdi>{name}</bdi> next takes the name.
+          </p>
+        ) : (
+          <>
+            <p>
+              <bdi>{name}</bdi>'s safety number: <code data-testid="safety-number">{person.safetyNumber}</code>
+            </p>
+            <p class="muted">
+              {person.devices === 1 ? '1 device' : `${person.devices ?? 1} devices`}
+              {person.since === undefined ? '' : `, since ${new Date(person.since).toLocaleDateString()}`}. Compare it with <bdi>{name}</bdi> in person: if it
+              differs, someone else has the name.
+            </p>
+          </>
+        )}
+      </div>
+    </details>
+  );
+}

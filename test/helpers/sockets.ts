@@ -5,6 +5,7 @@ import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { answerHello, inviteKey, serverInviteKey } from '../../shared/auth.js';
 import type { SocketFactory } from '../../shared/chat-client.js';
+import { type DeviceSigner, proveDevice } from '../../shared/device-key.js';
 import { channelBinding } from '../../shared/node/channel-binding.js';
 import { nodeSockets } from '../../shared/node/node-socket.js';
 import { ServerKey } from '../../server/server-key.js';
@@ -71,6 +72,18 @@ export class RawSocket {
     const s = await RawSocket.open(url);
     s.send({ type: 'client_join_req', name });
     await s.next((f) => f.type === 'welcome');
+    return s;
+  }
+
+  /**
+   * Open and ask to join as `name`, proving `device`'s key (docs/protocol.md § Identity), with a
+   * `resume` if given; resolves once the join is sent: the welcome, or an error, is the test's to await.
+   */
+  static async joinWithKey(url: string, name: string, device: DeviceSigner, resume?: { token: string; after?: string }): Promise<RawSocket> {
+    const s = await RawSocket.open(url);
+    const hello = await s.next((f) => f.type === 'hello');
+    const proof = await proveDevice(device, hello.nonce as string, name, s.binding);
+    s.send({ type: 'client_join_req', name, device: proof, ...(resume ? { resume } : {}) });
     return s;
   }
 
