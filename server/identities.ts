@@ -8,7 +8,8 @@
 // A name's *era* is what its private events are handed to: the claim that bound it, or (while it
 // is bound to nobody) the release before, or '' before any. A direct message or file is shown to
 // its two people only in the era it was sent in: a name claimed anew after a release does not get
-// the last owner's.
+// the last owner's. The name's first claim also gets what the name had before it was ever bound
+// (then a name was whoever typed it: the person upgrading keeps their conversations).
 import { type ChatEvent, isIdentityEvent, privateTo, visibleTo } from '../shared/protocol.js';
 import { compareEvents } from './history.js';
 import { nameKey } from './names.js';
@@ -30,6 +31,8 @@ export interface Owner {
 interface State {
   owner: Owner | undefined;
   era: string;
+  /** The owner claimed the name from its start (no release before): it also has what the name had before any claim. */
+  first: boolean;
 }
 
 /** Where identity events are kept for good (store.ts). */
@@ -103,7 +106,9 @@ export class Identities {
   sees(event: ChatEvent, name: string): boolean {
     if (!visibleTo(event, name)) return false;
     if (privateTo(event) === undefined || this.#ids.size === 0) return true;
-    return this.#eraAt(name, event) === this.era(name);
+    const then = this.#eraAt(name, event);
+    const now = this.#states.get(this.#keyOf(name));
+    return then === (now?.era ?? '') || (then === '' && now?.first === true);
   }
 
   /** Per origin, the highest seq of the identity events here. */
@@ -155,14 +160,14 @@ export class Identities {
 
 /** A name's state after its identity events (those before `until` in the set's order, if given). */
 function replay(events: readonly ChatEvent[], until?: ChatEvent): State {
-  let state: State = { owner: undefined, era: '' };
+  let state: State = { owner: undefined, era: '', first: false };
   for (const e of events) {
     if (until && compareEvents(e, until) >= 0) break;
     if (e.type === 'join' && e.bind && e.device && !state.owner) {
       // The first claim while the name is free binds it; a later one (made apart, in a split) does not.
-      state = { owner: { name: e.name, keys: [e.device], founder: e.device, claim: e.id, since: e.ts }, era: e.id };
+      state = { owner: { name: e.name, keys: [e.device], founder: e.device, claim: e.id, since: e.ts }, era: e.id, first: state.era === '' };
     } else if (e.type === 'release' && state.owner) {
-      state = { owner: undefined, era: e.id };
+      state = { owner: undefined, era: e.id, first: false };
     }
   }
   return state;

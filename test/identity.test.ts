@@ -19,7 +19,7 @@ import { joining, startNode } from './helpers/nodes.js';
 import { freePort } from './helpers/ports.js';
 import { Chatty, hostAndReplica } from './helpers/processes.js';
 import { TcpProxy } from './helpers/proxy.js';
-import { RawSocket } from './helpers/sockets.js';
+import { peerEvent, RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
 
 const folder = () => mkdtempSync(join(tmpdir(), 'chatty-device-'));
@@ -308,6 +308,28 @@ describe('device keys', () => {
       const again = new Chatty(['host', '--port', String(port), '--data', data, '--release-name', 'Dee']);
       await again.waitFor(/^Released "Dee" on every server of the set/);
       await welcomed(await RawSocket.joinWithKey(await again.url(), 'Dee', ann()));
+    });
+
+    it('a peer server cannot bring a bound name back without its key: a join, a back, a roster are refused', async () => {
+      const node = await startNode();
+      const annKey = ann();
+      const first = await RawSocket.joinWithKey(node.url, 'Ann', annKey);
+      await welcomed(first);
+      first.send({ type: 'client_leave_req', name: 'Ann' });
+      await first.waitClosed();
+      const watcher = await RawSocket.join(node.url, 'Wes');
+      const FAKE = 'ws://127.0.0.1:9';
+      const peer = await RawSocket.peer(node.url, FAKE, node.serverInvite().serverCode);
+      peer.send(peerEvent({ type: 'join', name: 'Ann', server: FAKE }));
+      peer.send(peerEvent({ type: 'join', name: 'Ann', server: FAKE, device: ann().publicKey } as never));
+      peer.send(peerEvent({ type: 'back', name: 'ann', server: FAKE, device: ann().publicKey } as never));
+      peer.send({ type: 'roster', server: FAKE, names: ['Ann', 'Ann2'], devices: [ann().publicKey, ''] });
+      peer.send(peerEvent({ type: 'message', name: 'Ann2', text: 'after the tries', server: FAKE }));
+      await watcher.next((f) => f.type === 'message' && f.text === 'after the tries');
+      expect(node.buddies().map((b) => b.name)).not.toContain('Ann');
+      expect(watcher.frames.some((f) => (f.type === 'join' || f.type === 'back') && /^ann$/i.test(f.name))).toBe(false);
+      // Her own device still gets in.
+      await welcomed(await RawSocket.joinWithKey(node.url, 'Ann', annKey));
     });
 
     it('the terminal’s /whois prints a safety number (its own without a name), or says a name is bound to nobody', async () => {

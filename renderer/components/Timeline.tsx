@@ -107,13 +107,15 @@ export function Timeline({ model, covered = false }: { model: Model; covered?: b
   return (
     <section class="timeline" inert={covered} aria-label={conversation === PUBLIC ? 'Chat' : `Direct messages with ${conversation}`}>
       {conversation !== PUBLIC && (
-        <p class="conversation-title" data-testid="conversation-title">
-          Direct messages with <bdi>{conversation}</bdi> — only you two see them.{' '}
-          <button type="button" class="link" onClick={() => model.open(PUBLIC)}>
-            Back to everyone
-          </button>{' '}
+        <div class="conversation-title">
+          <span data-testid="conversation-title">
+            Direct messages with <bdi>{conversation}</bdi> — only you two see them.{' '}
+            <button type="button" class="link" onClick={() => model.open(PUBLIC)}>
+              Back to everyone
+            </button>
+          </span>{' '}
           <ProfileCard model={model} name={conversation} />
-        </p>
+        </div>
       )}
       <div
         ref={box}
