@@ -369,6 +369,12 @@ function targets(rows, storms) {
       storm.medianProofRatio === undefined ? 'n/a' : `${storm.medianProofRatio.toFixed(2)}× (each trial: ${storm.proofRatios.map(ratioText).join(', ')})`,
       storm.medianProofRatio !== undefined && storm.medianProofRatio <= 1.2,
     );
+  if (storm?.medianProofCpuRatio !== undefined)
+    add(
+      '… and in the server’s CPU time (all threads), for the same trials',
+      `${storm.medianProofCpuRatio.toFixed(2)}× (each trial: ${storm.proofCpuRatios.map(ratioText).join(', ')})`,
+      storm.medianProofCpuRatio <= 1.2,
+    );
   const welcome = storms.at(-1)?.welcomeBytesPerBuddy;
   if (welcome !== undefined) add('`welcome` < 12 bytes per buddy', welcome.toFixed(1), welcome < 12);
   if (by.chatty && by.raw) {
@@ -478,16 +484,19 @@ async function joinStorm(n) {
   const timeGen = async (def) => {
     const servers = await startServers(def);
     const bytes0 = sum(servers, bytesWritten);
+    const cpu0 = sum(servers, cpuTicks);
     const gen = jsonProcess(['bench/load.mjs', JSON.stringify({ kind: def.kind, urls: servers.map((x) => x.url), clients: n })]);
     let timer;
     const ready = await Promise.race([gen.next(), new Promise((r) => (timer = setTimeout(r, STORM_LIMIT_MS)))]);
     clearTimeout(timer);
     const bytes = sum(servers, bytesWritten) - bytes0;
+    // The server's CPU for the storm (all its threads: a device proof is verified on the thread pool).
+    const cpuMs = ((sum(servers, cpuTicks) - cpu0) * 1000) / CLK_TCK;
     if (ready) gen.send({ cmd: 'exit' });
     else gen.child.kill('SIGKILL');
     await gen.stop();
     for (const x of servers) await x.stop();
-    return ready ? { ms: ready.joinMs, bytes, welcomeBytes: ready.welcomeBytes } : { ms: undefined, bytes };
+    return ready ? { ms: ready.joinMs, bytes, cpuMs, welcomeBytes: ready.welcomeBytes } : { ms: undefined, bytes, cpuMs };
   };
   const trials = [];
   for (let i = 0; i < Math.max(1, Number(opts['storm-trials'])); i++) {
@@ -500,6 +509,8 @@ async function joinStorm(n) {
       chattyJoinedMs: chatty.ms,
       provingJoinedMs: proving.ms,
       proofRatio: chatty.ms === undefined || proving.ms === undefined ? undefined : ratioOf(proving.ms, chatty.ms),
+      // What the proofs cost the server itself (the generator signs on the same two cores).
+      proofCpuRatio: chatty.ms === undefined || proving.ms === undefined ? undefined : ratioOf(proving.cpuMs, chatty.cpuMs),
       ratio: chatty.ms === undefined ? undefined : ratioOf(chatty.ms, bare.ms),
       chattyBytesSent: chatty.bytes,
       welcomeBytesPerBuddy: chatty.welcomeBytes ? chatty.welcomeBytes / n : undefined,
@@ -511,7 +522,10 @@ async function joinStorm(n) {
   const proofRatios = trials.map((t) => t.proofRatio);
   const knownProofRatios = proofRatios.filter((r) => r !== undefined).sort((a, b) => a - b);
   const medianProofRatio = knownProofRatios.length ? knownProofRatios[Math.floor((knownProofRatios.length - 1) / 2)] : undefined;
-  return { clients: n, ...reported, trialRatios: trials.map((t) => t.ratio), proofRatios, medianProofRatio };
+  const proofCpuRatios = trials.map((t) => t.proofCpuRatio);
+  const knownCpu = proofCpuRatios.filter((r) => r !== undefined).sort((a, b) => a - b);
+  const medianProofCpuRatio = knownCpu.length ? knownCpu[Math.floor((knownCpu.length - 1) / 2)] : undefined;
+  return { clients: n, ...reported, trialRatios: trials.map((t) => t.ratio), proofRatios, medianProofRatio, proofCpuRatios, medianProofCpuRatio };
 }
 
 const ratioText = (ratio) => (ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}×`);

@@ -36,6 +36,8 @@ export interface Connection {
   broke?: boolean;
   /** The device key it proved when it joined, if it has one (docs/protocol.md § Identity). */
   device?: string;
+  /** Its device proof is being checked (off this thread): frames that come meanwhile wait here, in order. */
+  held?: Array<[Buffer, boolean]>;
   /** What its `hello` said, until it joined: proofs are made over it. */
   challenge: Challenge | undefined;
   /** When its last "typing" counted (they are rate-limited). */
@@ -189,6 +191,14 @@ export class Connections {
     // Clients and unjoined sockets pay for every frame, before it is even parsed.
     if (!conn.bucket.take()) return this.#overRate(conn);
     conn.refusedInARow = 0;
+    if (conn.held) return void conn.held.push([data, isBinary]);
+    this.#dispatch(conn, data, isBinary);
+  }
+
+  /** A frame the connection paid for: decoded, then what its role may do with it. */
+  #dispatch(conn: Connection, data: Buffer, isBinary: boolean): void {
+    const { role } = conn;
+    if (role.kind === 'gone') return; // closed while its frames waited
     if (isBinary) return sendError(conn, { code: ErrorCode.BINARY_FRAME, message: 'frames must be JSON text, not binary' });
     const decoded = decodeServerInbound(data.toString());
     if (!decoded.ok) return sendError(conn, decoded.error);
@@ -204,10 +214,7 @@ export class Connections {
         if (!(msg.auth === undefined && msg.resume && this.deps.clients.holdsSession(msg.name, msg.resume.token))) {
           if (!this.#authorize(conn, this.deps.access.checkClient(msg.auth, conn.challenge!))) return;
         }
-        if (msg.device) {
-          if (!this.#deviceProven(conn, msg.name, msg.device)) return;
-          conn.device = msg.device.key;
-        }
+        if (msg.device) return this.#joinWithDevice(conn, msg, msg.device);
         return this.deps.clients.join(conn, msg);
       case 'server_join_req':
         if (role.kind === 'client') return sendError(conn, { code: ErrorCode.ALREADY_JOINED, message: 'this connection is a client' });
@@ -261,14 +268,25 @@ export class Connections {
     return true;
   }
 
-  /** A device proof that came with a join: a wrong one is refused and counts as a wrong try. */
-  #deviceProven(conn: Connection, name: string, proof: DeviceProof): boolean {
-    const fault = deviceProofFault(proof, name, conn.challenge!);
-    if (!fault) return true;
-    this.deps.addresses.authFailed(conn.address);
-    this.deps.log.warn({ from: conn.address, name }, fault.message);
-    this.#refuse(conn, fault, false);
-    return false;
+  /**
+   * A join with a device proof: checked off this thread, the join goes on once it is right (the
+   * connection's frames meanwhile wait, in order); a wrong one is refused and counts as a wrong try.
+   */
+  #joinWithDevice(conn: Connection, msg: ClientJoinReq, proof: DeviceProof): void {
+    conn.held = [];
+    void deviceProofFault(proof, msg.name, conn.challenge!).then((fault) => {
+      const held = conn.held ?? [];
+      conn.held = undefined;
+      if (conn.role.kind !== 'new') return; // closed meanwhile
+      if (fault) {
+        this.deps.addresses.authFailed(conn.address);
+        this.deps.log.warn({ from: conn.address, name: msg.name }, fault.message);
+        return this.#refuse(conn, fault, false);
+      }
+      conn.device = proof.key;
+      this.deps.clients.join(conn, msg);
+      for (const [data, isBinary] of held) this.#dispatch(conn, data, isBinary);
+    });
   }
 
   /** An error frame (to clients: servers read the close reason), then the close, whose reason carries the code. */

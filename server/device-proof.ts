@@ -10,18 +10,19 @@ import type { Challenge } from './access.js';
 import { publicKeyOf } from './server-key.js';
 
 /** Why `proof` does not prove its key for `name` on this connection; undefined when it does. */
-export function deviceProofFault(proof: DeviceProof, name: string, challenge: Challenge): ChatError | undefined {
+export async function deviceProofFault(proof: DeviceProof, name: string, challenge: Challenge): Promise<ChatError | undefined> {
   // Signed without the binding where there is one: it could have been relayed from another connection.
   if (proof.bound !== (challenge.binding !== undefined) && proof.bound) return wrong('it was bound to a channel this connection does not have');
   const key = publicKeyOf(proof.key);
   if (!key) return wrong('its key is not an Ed25519 public key');
   const message = deviceProofMessage(challenge.nonce, name, proof.bound ? challenge.binding : undefined);
-  let fine = false;
-  try {
-    fine = verify(null, message, key, fromBase64url(proof.sig));
-  } catch {
-    fine = false;
-  }
+  const fine = await new Promise<boolean>((resolve) => {
+    try {
+      verify(null, message, key, fromBase64url(proof.sig), (err, right) => resolve(!err && right));
+    } catch {
+      resolve(false);
+    }
+  });
   return fine ? undefined : wrong('its signature does not match this connection');
 }
 

@@ -71,14 +71,14 @@ describe('device keys', () => {
     await ann.next((f) => f.type === 'welcome');
   });
 
-  it('the worked example of docs/protocol.md § Identity verifies', () => {
+  it('the worked example of docs/protocol.md § Identity verifies', async () => {
     const proof = {
       key: '6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw',
       sig: 'LCKU55bntIVymUoZmNEsQrvr555LHwxg8aOkC5d6k84uG24xXIXQwfqc2T9YHE4QCS62383EOqorZdbUpqfcBg',
       bound: false,
     };
-    expect(deviceProofFault(proof, 'Ann', { nonce: 'c2VydmVyLW5vbmNlLTI0LWJ5dGVzIQ', binding: undefined })).toBeUndefined();
-    expect(deviceProofFault(proof, 'Ann', { nonce: 'c2VydmVyLW5vbmNlLTI0LWJ5dGVzIR', binding: undefined })).toMatchObject({ code: 'AUTH_FAILED' });
+    expect(await deviceProofFault(proof, 'Ann', { nonce: 'c2VydmVyLW5vbmNlLTI0LWJ5dGVzIQ', binding: undefined })).toBeUndefined();
+    expect(await deviceProofFault(proof, 'Ann', { nonce: 'c2VydmVyLW5vbmNlLTI0LWJ5dGVzIR', binding: undefined })).toMatchObject({ code: 'AUTH_FAILED' });
     expect(safetyNumber(proof.key)).toBe('72019 38518 04351 65599 36032 73212');
   });
 
