@@ -9,6 +9,7 @@ import {
   JoinRequest,
   LoadOlderRequest,
   OpenLinkRequest,
+  ReleaseNameRequest,
   RevokeRequest,
   parsePayload,
   Preferences,
@@ -79,6 +80,10 @@ export function invokeHandlers(deps: IpcDeps): InvokeHandlers {
     },
     [Channel.leave]: () => session.leave(),
     [Channel.newInvite]: () => session.newInvite(),
+    [Channel.releaseName]: async (payload) => {
+      const name = parsePayload(ReleaseNameRequest, payload);
+      return name.ok ? session.releaseName(name.value) : name;
+    },
     [Channel.revokeServer]: async (payload) => {
       const server = parsePayload(RevokeRequest, payload);
       return server.ok ? session.revokeServer(server.value) : server;

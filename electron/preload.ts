@@ -23,6 +23,7 @@ const api: ChattyApi = {
   leave: invoke('leave'),
   newInvite: invoke('newInvite'),
   revokeServer: invoke('revokeServer'),
+  releaseName: invoke('releaseName'),
   openLink: invoke('openLink'),
   settings: invoke('settings'),
   setPreferences: invoke('setPreferences'),

@@ -169,6 +169,13 @@ export class ChatSession {
     return refused ? fail(ErrorCode.BAD_INPUT, refused) : ok(this.#nodeInfo(client.name, node));
   }
 
+  /** Free a name from its devices on every server of the set (docs/protocol.md § Identity). */
+  async releaseName(name: string): Promise<Result<void>> {
+    const node = this.#hosted?.node;
+    if (!node) return fail(ErrorCode.UNSUPPORTED, 'only a host or a replica can release a name');
+    return node.releaseName(name) ? ok(undefined) : fail(ErrorCode.BAD_INPUT, `"${name}" is not bound to any device: nothing to release`);
+  }
+
   async send(text: string, to?: string): Promise<Result<string>> {
     return this.#chat.send(text, to);
   }

@@ -131,6 +131,7 @@ export function createBrowserBridge(location: Location, storage: Storage, tab: S
     leave: () => chat.leave(),
     newInvite: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that hosts the chat can make a new invite.'),
     revokeServer: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that runs a server of the chat can take a server out of it.'),
+    releaseName: async () => fail(ErrorCode.UNSUPPORTED, 'Only the app that runs a server of the chat can release a name.'),
     async openLink(url) {
       const safe = safeExternalUrl(url);
       if (safe.ok) window.open(safe.value, '_blank', 'noopener,noreferrer');

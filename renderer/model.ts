@@ -319,6 +319,8 @@ export function createModel(api: ChattyApi) {
     setPreferences: async (patch: Partial<Preferences>) => settled(await api.setPreferences({ ...DEFAULT_PREFERENCES, ...pick(settings.value), ...patch })),
     newInvite: async () => remember(await api.newInvite()),
     revokeServer: async (server: string) => remember(await api.revokeServer(server)),
+    /** Free a name from its devices on every server (this app runs one): for someone who lost their device. */
+    releaseName: (name: string) => api.releaseName(name.trim()),
     openLink: (url: string) => api.openLink(url),
   };
 }

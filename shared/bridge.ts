@@ -112,6 +112,8 @@ export interface ChattyApi {
   newInvite(): Promise<Result<SessionInfo>>;
   /** Take a server out of the set this app's node is in (the rest re-key: new invites); answers the new session info. */
   revokeServer(server: string): Promise<Result<SessionInfo>>;
+  /** Free a name from its devices on every server of the set (for someone who lost theirs): this app's node must run a server. */
+  releaseName(name: string): Promise<Result<void>>;
   /** Links in messages open only through here, after validation. */
   openLink(url: string): Promise<Result<void>>;
   /** The remembered name, port, address and replica choice, and the preferences (defaults the first time). */
@@ -138,6 +140,7 @@ export const Channel = {
   leave: 'chatty:leave',
   newInvite: 'chatty:new-invite',
   revokeServer: 'chatty:revoke-server',
+  releaseName: 'chatty:release-name',
   openLink: 'chatty:open-link',
   settings: 'chatty:settings',
   setPreferences: 'chatty:set-preferences',
@@ -177,6 +180,7 @@ export const StatusRequest = Status;
 export const TypingRequest = v.optional(Name);
 export const SearchRequest = v.pipe(v.string(), v.maxLength(200));
 export const WhoisRequest = Name;
+export const ReleaseNameRequest = Name;
 export const LoadOlderRequest = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 export const OpenLinkRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS));
 export const RevokeRequest = v.pipe(v.string(), v.maxLength(Limits.URL_MAX_CHARS), v.check(isServerUrl, 'must be a server address like wss://HOST:PORT'));

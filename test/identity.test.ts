@@ -19,6 +19,7 @@ import { joining, startNode } from './helpers/nodes.js';
 import { freePort } from './helpers/ports.js';
 import { Chatty, hostAndReplica } from './helpers/processes.js';
 import { TcpProxy } from './helpers/proxy.js';
+import { newSession } from './helpers/sessions.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
 
@@ -330,6 +331,23 @@ describe('device keys', () => {
       expect(watcher.frames.some((f) => (f.type === 'join' || f.type === 'back') && /^ann$/i.test(f.name))).toBe(false);
       // Her own device still gets in.
       await welcomed(await RawSocket.joinWithKey(node.url, 'Ann', annKey));
+    });
+
+    it('the app that hosts releases a name (its control); a name bound to nobody is a clear error', async () => {
+      const { session } = newSession();
+      await session.host({ name: 'Host', port: 0 });
+      const url = session.node!.url;
+      const lost = await RawSocket.joinWithKey(url, 'Lou', ann());
+      await welcomed(lost);
+      lost.send({ type: 'client_leave_req', name: 'Lou' });
+      await lost.waitClosed();
+      await (await RawSocket.joinWithKey(url, 'Lou', ann())).nextError('NAME_BOUND');
+      expect(await session.releaseName('Lou')).toEqual({ ok: true, value: undefined });
+      await welcomed(await RawSocket.joinWithKey(url, 'Lou', ann()));
+      expect(await session.releaseName('Nobody')).toMatchObject({
+        ok: false,
+        error: { code: 'BAD_INPUT', message: '"Nobody" is not bound to any device: nothing to release' },
+      });
     });
 
     it('the terminal’s /whois prints a safety number (its own without a name), or says a name is bound to nobody', async () => {

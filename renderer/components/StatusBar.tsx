@@ -187,7 +187,42 @@ function Invite({ model }: { model: Model }) {
       ) : (
         <p class="error">Not encrypted: anyone on the network can read this chat.</p>
       )}
+      <ReleaseName model={model} />
     </details>
+  );
+}
+
+/**
+ * A name belongs to the device that first joined as it (docs/protocol.md § Identity); someone who
+ * lost their device asks the host to release it, on every server of the chat.
+ */
+function ReleaseName({ model }: { model: Model }) {
+  const name = useSignal('');
+  const said = useSignal<{ ok: boolean; text: string } | undefined>(undefined);
+  const release = async (e: Event) => {
+    e.preventDefault();
+    const wanted = name.value.trim();
+    if (!wanted) return void (said.value = { ok: false, text: 'Type the name to release first.' });
+    const result = await model.releaseName(wanted);
+    said.value = result.ok ? { ok: true, text: `Released "${wanted}": the next person to join as it claims it.` } : { ok: false, text: result.error.message };
+    if (result.ok) name.value = '';
+  };
+  return (
+    <form class="release-name" onSubmit={release}>
+      <label>
+        Release a name (for someone who lost their device):{' '}
+        <input data-testid="release-name" value={name.value} onInput={(e) => (name.value = e.currentTarget.value)} maxLength={64} />
+      </label>{' '}
+      <button type="submit" class="link" data-testid="release-name-button">
+        Release
+      </button>
+      {said.value && (
+        <span class={said.value.ok ? 'muted' : 'error'} role="status" data-testid="release-name-result">
+          {' '}
+          {said.value.text}
+        </span>
+      )}
+    </form>
   );
 }
 
