@@ -157,24 +157,18 @@ export class SqliteStore implements EventStore {
   // --- reads: when the server starts, before its first write
 
   load(limit: number): ChatEvent[] {
-    const rows = this.#reader().all(
-      'SELECT body FROM (SELECT body, clock, origin FROM events ORDER BY clock DESC, origin DESC LIMIT ?) ORDER BY clock, origin',
-      [limit],
+    return this.#events(
+      this.#reader().all('SELECT body FROM (SELECT body, clock, origin FROM events ORDER BY clock DESC, origin DESC LIMIT ?) ORDER BY clock, origin', [limit]),
     );
-    const events: ChatEvent[] = [];
-    for (const row of rows) {
-      try {
-        events.push(v.parse(AnyEvent, JSON.parse(String(row.body))));
-      } catch {
-        this.damaged++;
-      }
-    }
-    return events;
   }
 
   /** Every identity event kept (identities.ts), in the set's order. */
   loadIdentities(): ChatEvent[] {
-    const rows = this.#reader().all('SELECT body FROM identities ORDER BY clock, origin');
+    return this.#events(this.#reader().all('SELECT body FROM identities ORDER BY clock, origin'));
+  }
+
+  /** Rows' bodies as events; one that cannot be read back (a damaged file) is counted and left out. */
+  #events(rows: Array<Record<string, unknown>>): ChatEvent[] {
     const events: ChatEvent[] = [];
     for (const row of rows) {
       try {

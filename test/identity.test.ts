@@ -15,10 +15,9 @@ import { safetyNumber } from '../shared/fingerprint.js';
 import type { DeviceSigner } from '../shared/device-key.js';
 import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
 import { download, upload } from './helpers/files.js';
-import { joining, startNode } from './helpers/nodes.js';
+import { joining, splitPair, startNode } from './helpers/nodes.js';
 import { freePort } from './helpers/ports.js';
 import { Chatty, hostAndReplica } from './helpers/processes.js';
-import { TcpProxy } from './helpers/proxy.js';
 import { newSession } from './helpers/sessions.js';
 import { peerEvent, RawSocket } from './helpers/sockets.js';
 import { eventually } from './helpers/waiters.js';
@@ -235,20 +234,14 @@ describe('device keys', () => {
     });
 
     it('a split in which two devices claim one new name heals to one owner; the other is told before it reads anything of hers', async () => {
-      const aPort = await freePort();
-      const proxy = await TcpProxy.start(aPort);
+      const { a, b, aUrl, proxy } = await splitPair();
       try {
-        const a = await startNode({ port: aPort, advertise: `wss://127.0.0.1:${proxy.port}` });
-        const b = await startNode({ ...joining(a) });
-        await eventually(() => expect(a.servers()).toHaveLength(2));
-        proxy.cut();
-        await eventually(() => expect(b.servers()).toEqual([b.url]));
-        const onA = await RawSocket.joinWithKey(`wss://127.0.0.1:${aPort}`, 'Zoe', ann());
+        const onA = await RawSocket.joinWithKey(aUrl, 'Zoe', ann());
         await welcomed(onA);
         const onB = await RawSocket.joinWithKey(b.url, 'Zoe', ann());
         await welcomed(onB);
         // Each side's friend writes to its Zoe while apart.
-        const bobA = await RawSocket.join(`wss://127.0.0.1:${aPort}`, 'Bob');
+        const bobA = await RawSocket.join(aUrl, 'Bob');
         const cidB = await RawSocket.join(b.url, 'Cid');
         bobA.send({ type: 'send', name: 'Bob', text: 'for A-Zoe only', to: 'Zoe' });
         cidB.send({ type: 'send', name: 'Cid', text: 'for B-Zoe only', to: 'Zoe' });

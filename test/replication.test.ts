@@ -1,11 +1,9 @@
 // The seminar's second system (server2): replicated servers, full mesh, clients on any of them.
 import { describe, expect, it } from 'vitest';
 import type { ChatServer, ChatServerOptions } from '../server/chat-server.js';
-import { startNode, joining } from './helpers/nodes.js';
+import { startNode, joining, splitPair } from './helpers/nodes.js';
 import { eventually } from './helpers/waiters.js';
 import { RawSocket } from './helpers/sockets.js';
-import { freePort } from './helpers/ports.js';
-import { TcpProxy } from './helpers/proxy.js';
 
 const sorted = (urls: string[]) => [...urls].sort();
 
@@ -129,15 +127,9 @@ describe('ChatServer (replicated servers)', () => {
 
 describe('a split that heals', () => {
   it('one name given away on both sides: after the heal, the earlier claim keeps it everywhere, the other is told', async () => {
-    const aPort = await freePort();
-    const proxy = await TcpProxy.start(aPort);
+    const { a, b, aUrl, proxy } = await splitPair();
     try {
-      const a = await startNode({ port: aPort, advertise: `wss://127.0.0.1:${proxy.port}` });
-      const b = await startNode({ ...joining(a) });
-      await eventually(() => expect(a.servers()).toHaveLength(2));
-      proxy.cut();
-      await eventually(() => expect(b.servers()).toEqual([b.url]));
-      const onA = await RawSocket.join(`wss://127.0.0.1:${aPort}`, 'Zed');
+      const onA = await RawSocket.join(aUrl, 'Zed');
       const onB = await RawSocket.join(b.url, 'Zed');
       proxy.heal();
       await eventually(() => {

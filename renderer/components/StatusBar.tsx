@@ -202,7 +202,10 @@ function ReleaseName({ model }: { model: Model }) {
   const release = async (e: Event) => {
     e.preventDefault();
     const wanted = name.value.trim();
-    if (!wanted) return void (said.value = { ok: false, text: 'Type the name to release first.' });
+    if (!wanted) {
+      said.value = { ok: false, text: 'Type the name to release first.' };
+      return;
+    }
     const result = await model.releaseName(wanted);
     said.value = result.ok ? { ok: true, text: `Released "${wanted}": the next person to join as it claims it.` } : { ok: false, text: result.error.message };
     if (result.ok) name.value = '';
