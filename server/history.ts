@@ -184,6 +184,11 @@ export class History {
     return undefined;
   }
 
+  /** The highest seq seen of `origin` (0: none). */
+  seenOf(origin: string): number {
+    return this.#seen.get(origin) ?? 0;
+  }
+
   /** Per origin, the highest seq seen. */
   seen(): Record<string, number> {
     return Object.fromEntries(this.#seen);

@@ -57,7 +57,6 @@ export class Identities {
   /** Per name key, the state its events come to. */
   readonly #states = new Map<string, State>();
   readonly #ids = new Set<string>();
-  readonly #seen = new Map<string, number>();
   readonly #keys = new Map<string, string>();
 
   constructor(private readonly store?: IdentityStore) {
@@ -80,7 +79,7 @@ export class Identities {
     this.#record(event);
     this.store?.appendIdentity(event);
     const after = this.#states.get(key)?.owner;
-    return before === after ? undefined : { name: event.name, before, after };
+    return sameOwner(before, after) ? undefined : { name: event.name, before, after };
   }
 
   /** Whom `name` (or a name people would take for it) is bound to; undefined: nobody. */
@@ -111,11 +110,6 @@ export class Identities {
     return then === (now?.era ?? '') || (then === '' && now?.first === true);
   }
 
-  /** Per origin, the highest seq of the identity events here. */
-  seen(): Record<string, number> {
-    return Object.fromEntries(this.#seen);
-  }
-
   /** The identity events a peer that has seen `seen` lacks. */
   missing(seen: Readonly<Record<string, number>>): ChatEvent[] {
     const missing: ChatEvent[] = [];
@@ -136,7 +130,6 @@ export class Identities {
     events.splice(at, 0, event);
     this.#events.set(key, events);
     this.#ids.add(event.id);
-    if (event.seq > (this.#seen.get(event.origin) ?? 0)) this.#seen.set(event.origin, event.seq);
     this.#states.set(key, replay(events));
   }
 
@@ -156,6 +149,12 @@ export class Identities {
     }
     return key;
   }
+}
+
+/** The same claim with the same keys (a replay makes new objects for an unchanged owner). */
+function sameOwner(a: Owner | undefined, b: Owner | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.claim === b.claim && a.keys.length === b.keys.length && a.keys.every((key, i) => key === b.keys[i]);
 }
 
 /** A name's state after its identity events (those before `until` in the set's order, if given). */

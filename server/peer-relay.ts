@@ -186,9 +186,8 @@ export class PeerRelay implements PeerHandlers {
       const devices = chunk.map((name) => clients.connection(name)?.device ?? '');
       link.outlet.sendEncoded(encode(frame.roster(this.deps.self, chunk, keys, devices)));
     }
-    const seen = history.seen();
-    for (const [origin, seq] of Object.entries(identities.seen())) seen[origin] = Math.max(seen[origin] ?? 0, seq);
-    link.outlet.sendEncoded(encode(frame.sync(seen)));
+    // The history's own: the bindings above may run ahead of the rest of their origins' events.
+    link.outlet.sendEncoded(encode(frame.sync(history.seen())));
   }
 
   /**
@@ -240,8 +239,12 @@ export class PeerRelay implements PeerHandlers {
       }
       this.deps.signers.note(event);
       this.#noteIdentity(event);
-      // An identity event older than all the history holds is kept only as that (identities.ts).
+      // An identity event older than all the history holds is kept only as that (identities.ts);
+      // one ahead of its origin's other events (a link sends its buddies' bindings first) joins the
+      // history when the backfill in order brings it again, so what this server says it has seen
+      // never skips an event.
       if (this.deps.history.has(event.id) || this.deps.history.before(event)) continue;
+      if (isIdentityEvent(event) && event.seq > this.deps.history.seenOf(event.origin) + 1) continue;
       this.deps.history.add(event);
       this.deps.observeClock(event.clock);
       this.deps.clients.deliver(event);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_KEY_FILE, deviceKeyIn } from '../server/device-key-file.js';
 import { deviceProofFault } from '../server/device-proof.js';
+import { Identities } from '../server/identities.js';
 import { pageDir } from '../server/hosting.js';
 import { staticFiles } from '../server/static-files.js';
 import { proveDevice } from '../shared/device-key.js';
@@ -152,6 +153,27 @@ describe('device keys', () => {
       await page.getByTestId('timeline').locator('..').getByRole('button', { name: 'Back to everyone' }).click();
       await page.getByTestId('timeline').getByText('The host released the name "Bob"').waitFor();
     });
+  });
+
+  it('a name’s claims replay in the set’s order, whatever order they come in; a later claim changes nothing', () => {
+    const at = (clock: number, origin: string) => ({ id: `${origin}-${clock}`, origin, seq: clock, clock, server: 'ws://127.0.0.1:1', ts: clock });
+    const claim = (clock: number, origin: string, device: string) => ({
+      type: 'join' as const,
+      name: 'Zoe',
+      device,
+      bind: true as const,
+      ...at(clock, origin),
+    });
+    const [early, late] = [claim(5, 'aaaaaaaa', 'A'.repeat(43)), claim(7, 'bbbbbbbb', 'B'.repeat(43))];
+    const oneWay = new Identities();
+    expect(oneWay.apply(early)).toMatchObject({ after: { claim: early.id } });
+    expect(oneWay.apply(late)).toBeUndefined(); // ignored: the owner is the same
+    const otherWay = new Identities();
+    otherWay.apply(late);
+    expect(otherWay.apply(early)).toMatchObject({ before: { claim: late.id }, after: { claim: early.id } });
+    for (const ids of [oneWay, otherWay]) expect(ids.owner('zoe')?.founder).toBe('A'.repeat(43));
+    expect(otherWay.apply({ type: 'release', name: 'Zoe', ...at(9, 'aaaaaaaa') })).toMatchObject({ after: undefined });
+    expect(otherWay.admits('Zoe', undefined)).toBe(true);
   });
 
   describe('a name belongs to the key that first claimed it', () => {
