@@ -14,7 +14,7 @@ import { staticFiles } from '../server/static-files.js';
 import { proveDevice } from '../shared/device-key.js';
 import { safetyNumber } from '../shared/fingerprint.js';
 import type { DeviceSigner } from '../shared/device-key.js';
-import { chromiumForFile, hasChromium, joinInBrowser, pageOf, screenshot } from './helpers/browser.js';
+import { chromiumForFile, hasChromium, joinInBrowser, launchChromium, pageOf, screenshot } from './helpers/browser.js';
 import { download, upload } from './helpers/files.js';
 import { joining, splitPair, startNode } from './helpers/nodes.js';
 import { freePort } from './helpers/ports.js';
@@ -107,6 +107,26 @@ describe('device keys', () => {
       await page.reload();
       await page.getByTestId('status').getByText('as Pia').waitFor();
       expect(((await page.evaluate(read)) as { key: string }).key).toBe(before.key);
+    });
+
+    it('a plain-http page on the LAN (not a secure context: no WebCrypto) makes its key with @noble/curves, and its name is its own', async () => {
+      const node = await startNode({ httpHandler: staticFiles(pageDir), insecure: true, allowedOrigins: ['*'] });
+      const port = new URL(node.url).port;
+      // A name that is not localhost: Chromium counts only localhost as secure over plain http.
+      const lan = await launchChromium(['--host-resolver-rules=MAP chatty-lan.test 127.0.0.1']);
+      try {
+        const page = await joinInBrowser(lan, `http://chatty-lan.test:${port}/`, 'Lan');
+        expect(await page.evaluate('[window.isSecureContext, typeof crypto.subtle]')).toEqual([false, 'undefined']);
+        await page.getByTestId('leave').click();
+        await page.getByTestId('join').waitFor();
+        // Bound: another device is refused; this page (its kept key) gets back in.
+        await (await RawSocket.joinWithKey(node.url, 'Lan', signerIn(folder()))).nextError('NAME_BOUND');
+        await page.getByTestId('name').fill('Lan');
+        await page.getByTestId('join').click();
+        await page.getByTestId('status').getByText('as Lan').waitFor();
+      } finally {
+        await lan.close();
+      }
     });
 
     it('the name a browser claimed is its own: another browser (its own key) is told it belongs to someone else; the first comes back', async () => {
