@@ -44,7 +44,14 @@ export type TimelineEntry = Order &
         /** A shared file (the text is then empty): fetched over HTTP (files.ts). */
         file?: FileInfo;
       }
-    | { kind: 'notice'; id: string; ts: number; text: string /** Shown in the conversation with this buddy (absent: the public chat). */; with?: string }
+    | {
+        kind: 'notice';
+        id: string;
+        ts: number;
+        text: string;
+        /** Shown in the conversation with this buddy (absent: the public chat). */
+        with?: string;
+      }
   );
 
 /** Whom a name belongs to, as the server answered `whois` (§ Identity); empty when it is bound to nobody. */
