@@ -1,5 +1,5 @@
 import { useSignal } from '@preact/signals';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import type { Model } from '../model.js';
 import { BuddyList } from './BuddyList.js';
 import { Composer } from './Composer.js';
@@ -71,8 +71,9 @@ export function ChatScreen({ model }: { model: Model }) {
   }, [model]);
   const drawer = model.drawerOpen.value;
   // The open drawer (narrow screens) is modal: Escape closes it, and what it covers is inert, so
-  // Tab and screen readers stay in it.
-  useEffect(() => {
+  // Tab and screen readers stay in it. Listening from the render that opened it (a layout effect):
+  // a plain effect waits for a painted frame, and an Escape pressed before it was lost.
+  useLayoutEffect(() => {
     if (!drawer) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== 'Escape') return;
