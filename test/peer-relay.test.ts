@@ -56,6 +56,7 @@ async function relayWithPeer() {
   const link: PeerLink = { url: PEER, ws, outlet: wire.outlet(ws), outbound: false, open: true, authenticated: true };
   const roster = new Roster();
   const history = new History({ maxEvents: 1_000, maxPresence: 1_000, maxBytes: 1 << 20 });
+  const identities = new Identities();
   const grace = new Grace(20_000);
   const relayed: string[] = [];
   const notices: string[] = [];
@@ -65,7 +66,7 @@ async function relayWithPeer() {
     self: SELF,
     roster,
     history,
-    identities: new Identities(),
+    identities,
     ownerChanged: () => {},
     grace,
     clients: new LocalClients(
@@ -91,7 +92,7 @@ async function relayWithPeer() {
     wss.close();
     ws.terminate();
   });
-  return { relay, link, peer, roster, history, relayed, notices, evicted, moved };
+  return { relay, link, peer, roster, history, identities, relayed, notices, evicted, moved };
 }
 
 const raw = (e: ChatEvent) => Buffer.from(JSON.stringify(e));
@@ -172,6 +173,21 @@ describe('PeerRelay', () => {
     relay.onBackfill(link, [badId, a2, b2, b1, a1]);
     expect(relayed).toEqual([a1.id, b2.id, a2.id]);
     expect(history.page(10).events.map((e) => e.id)).toEqual([a1.id, b1.id, b2.id, a2.id]);
+  });
+
+  it('a binding sent ahead of its origin’s other events (a link’s first frames) is kept as a binding, and joins the history only in order', async () => {
+    const { relay, link, history, identities, relayed } = await relayWithPeer();
+    const device = 'D'.repeat(43);
+    const earlier = [1, 2, 3].map((seq) => event({ type: 'message', name: 'Pia', origin: PEER_ORIGIN, seq, clock: seq, server: PEER, text: `m${seq}` }));
+    const bind = event({ type: 'join', name: 'Zoe', origin: PEER_ORIGIN, seq: 4, clock: 4, server: PEER, device, bind: true } as never);
+    relay.onBackfill(link, [bind]);
+    expect(identities.owner('Zoe')?.founder).toBe(device);
+    // Not in the history yet: its seen would otherwise say 4, and a lost link would skip 1–3.
+    expect(history.has(bind.id)).toBe(false);
+    expect(history.seenOf(PEER_ORIGIN)).toBe(0);
+    relay.onBackfill(link, [...earlier, bind]);
+    expect(history.page(10).events.map((e) => e.id)).toEqual([...earlier, bind].map((e) => e.id));
+    expect(relayed).toEqual([...earlier, bind].map((e) => e.id));
   });
 
   it('a link that opens gets this server’s buddies and how far its history goes; a sync gets what the peer lacks, oldest first', async () => {
