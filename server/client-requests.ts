@@ -202,7 +202,7 @@ export class ClientRequests {
     if (!holder || holder.server !== this.deps.self) return;
     const conn = this.deps.clients.connection(holder.name);
     if (!conn) {
-      if (change.after !== undefined && !this.deps.identities.admits(holder.name, undefined)) this.gone(holder.name); // away, in its grace period
+      if (change.after !== undefined) this.gone(holder.name); // away, in its grace period: the name is another device's now
       return;
     }
     if (change.after !== undefined && this.deps.identities.admits(holder.name, conn.device)) return;
@@ -221,8 +221,9 @@ export class ClientRequests {
   /** The operator releases `name` across the set (`--release-name`): a `release` event; false when it is bound to nobody. */
   release(name: string): boolean {
     const { identities } = this.deps;
-    if (identities.owner(name) === undefined) return false;
-    const release = this.#event('release', identities.owner(name)!.name);
+    const owner = identities.owner(name);
+    if (owner === undefined) return false;
+    const release = this.#event('release', owner.name);
     this.deps.log.warn({ name: release.name }, 'the operator released a name');
     const change = identities.apply(release);
     this.#publish(release);

@@ -63,10 +63,6 @@ export class Identities {
     for (const event of store?.loadIdentities() ?? []) this.#record(event);
   }
 
-  get size(): number {
-    return this.#ids.size;
-  }
-
   has(id: string): boolean {
     return this.#ids.has(id);
   }
@@ -93,11 +89,6 @@ export class Identities {
     return owner === undefined || (device !== undefined && owner.keys.includes(device) && owner.name === name);
   }
 
-  /** The era `name` is in now. */
-  era(name: string): string {
-    return this.#states.get(this.#keyOf(name))?.era ?? '';
-  }
-
   /**
    * May the person who is `name` now see `event`? A public one, yes; a private one only if they are
    * one of its two people and it was sent in their name's present era.
@@ -105,8 +96,10 @@ export class Identities {
   sees(event: ChatEvent, name: string): boolean {
     if (!visibleTo(event, name)) return false;
     if (privateTo(event) === undefined || this.#ids.size === 0) return true;
-    const then = this.#eraAt(name, event);
-    const now = this.#states.get(this.#keyOf(name));
+    const key = this.#keyOf(name);
+    const events = this.#events.get(key);
+    const then = events ? replay(events, event).era : '';
+    const now = this.#states.get(key);
     return then === (now?.era ?? '') || (then === '' && now?.first === true);
   }
 
@@ -131,13 +124,6 @@ export class Identities {
     this.#events.set(key, events);
     this.#ids.add(event.id);
     this.#states.set(key, replay(events));
-  }
-
-  /** The era `name` was in just before `event` in the set's order. */
-  #eraAt(name: string, event: ChatEvent): string {
-    const events = this.#events.get(this.#keyOf(name));
-    if (!events) return '';
-    return replay(events, event).era;
   }
 
   #keyOf(name: string): string {

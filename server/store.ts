@@ -233,7 +233,7 @@ export class SqliteStore implements EventStore {
 
   /** Call `then` once everything appended so far is committed (at once when it is). */
   afterWrite(then: () => void): void {
-    const batch = this.#pending.length > 0 || this.#pendingIdentities.length > 0 ? this.#posted + 1 : this.#posted;
+    const batch = this.#hasPending() ? this.#posted + 1 : this.#posted;
     if (batch <= this.#written) then();
     else this.#waiting.push({ batch, then });
   }
@@ -276,13 +276,18 @@ export class SqliteStore implements EventStore {
   #handOver(force: boolean): void {
     this.#postScheduled = false;
     if (!force && this.#posted > this.#written) return; // the commit in flight's report hands over the rest
-    if (this.#pending.length === 0 && this.#pendingIdentities.length === 0 && !this.#identity) return;
+    if (!this.#hasPending() && !this.#identity) return;
     const batch = ++this.#posted;
     this.#handedOverAt = performance.now();
     this.#post({ kind: 'write', batch, events: this.#pending, identities: this.#pendingIdentities, ...(this.#identity ? { identity: this.#identity } : {}) });
     this.#pending = [];
     this.#pendingIdentities = [];
     this.#identity = undefined;
+  }
+
+  /** Events handed to this store and not yet to its writer. */
+  #hasPending(): boolean {
+    return this.#pending.length > 0 || this.#pendingIdentities.length > 0;
   }
 
   #committed(batch: number): void {
@@ -294,7 +299,7 @@ export class SqliteStore implements EventStore {
     let done = 0;
     while (done < this.#waiting.length && this.#waiting[done]!.batch <= batch) done++;
     for (const { then } of this.#waiting.splice(0, done)) then();
-    if (this.#pending.length > 0 || this.#pendingIdentities.length > 0 || this.#identity) this.#schedule();
+    if (this.#hasPending() || this.#identity) this.#schedule();
   }
 
   #post(request: WriterRequest): void {
